@@ -1,0 +1,381 @@
+/* btfs.c -- the btfs program: wires the store, the filesystem and the agents.
+ *
+ * main() goes: configuration -> checks of the mountpoint and data directory
+ * -> (detach) -> store -> FUSE session -> signal handlers -> mount -> loop,
+ * and unwinds in reverse through the labels at its end.
+ *
+ * Detaching happens before the store is opened because LMDB refuses an
+ * environment used across fork(). So that start-up errors still reach the
+ * terminal, the detached child's stderr is a pipe that the waiting parent
+ * copies out; the child writes one NUL byte when the mount is ready, and the
+ * parent then exits 0 (or, on EOF without it, with the child's status).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <mntent.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <dirent.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "bt_version.h"
+#include "config.h"
+#include "fs.h"
+#include "status.h"
+#include "store.h"
+
+/* Exit codes: refusals of the configuration or environment, and failures. */
+#define EXIT_REFUSED 2
+#define EXIT_FAILED 1
+
+static void die(int code, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3), noreturn));
+
+static void die(int code, const char *fmt, ...)
+{
+    va_list ap;
+
+    fputs("btfs: ", stderr);
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fputc('\n', stderr);
+    exit(code);
+}
+
+/* Runs "fusermount3 -u -z PATH" and returns its exit status (or -1). */
+static int run_fusermount(const char *path)
+{
+    pid_t pid = fork();
+    int st;
+
+    if (pid < 0)
+        return -1;
+    if (pid == 0) {
+        int null = open("/dev/null", O_WRONLY);
+        if (null >= 0) {
+            dup2(null, STDOUT_FILENO);
+            dup2(null, STDERR_FILENO);
+        }
+        execlp("fusermount3", "fusermount3", "-u", "-z", path, (char *)NULL);
+        _exit(127);
+    }
+    while (waitpid(pid, &st, 0) < 0)
+        if (errno != EINTR)
+            return -1;
+    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+/* A btfs killed with -9 leaves its mount behind, answering ENOTCONN. It is
+ * ours to clear: nothing can be using it any more. */
+static void clear_stale_mount(const char *path)
+{
+    struct stat sb;
+
+    if (stat(path, &sb) == 0 || errno != ENOTCONN)
+        return;
+    fprintf(stderr, "btfs: %s is a stale mount left by a btfs that died; "
+                    "clearing it\n", path);
+    if (geteuid() == 0 && umount2(path, MNT_DETACH) == 0)
+        return;
+    if (run_fusermount(path) == 0)
+        return;
+    die(EXIT_REFUSED, "%s is a stale mount and could not be cleared; run: "
+        "fusermount3 -u %s", path, path);
+}
+
+/* Whether a live btfs is mounted at 'abs'. Other mounts are fine: in a
+ * container the mountpoint is itself a bind mount. */
+static int mounted_btfs(const char *abs)
+{
+    FILE *f = setmntent("/proc/self/mounts", "r");
+    struct mntent *m;
+    int found = 0;
+
+    if (!f)
+        return 0;
+    while (!found && (m = getmntent(f)))
+        found = strcmp(m->mnt_dir, abs) == 0 &&
+                strcmp(m->mnt_type, "fuse.btfs") == 0;
+    endmntent(f);
+    return found;
+}
+
+/* The mountpoint must be an existing, empty directory (a lone .gitkeep, as
+ * the repository's mountpoint/ holds, is allowed) that is not mounted yet.
+ * Returns its absolute path (malloc'd). */
+static char *check_mountpoint(const char *path)
+{
+    struct stat sb;
+    char *abs;
+    DIR *d;
+    struct dirent *de;
+
+    clear_stale_mount(path);
+    if (stat(path, &sb) < 0) {
+        if (errno == ENOENT)
+            die(EXIT_REFUSED, "mountpoint %s does not exist; create it with: "
+                "mkdir -p %s", path, path);
+        die(EXIT_REFUSED, "cannot use mountpoint %s: %s", path,
+            strerror(errno));
+    }
+    if (!S_ISDIR(sb.st_mode))
+        die(EXIT_REFUSED, "mountpoint %s is not a directory", path);
+    if (!(abs = realpath(path, NULL)))
+        die(EXIT_REFUSED, "cannot resolve mountpoint %s: %s", path,
+            strerror(errno));
+    if (mounted_btfs(abs))
+        die(EXIT_REFUSED, "%s is already mounted by btfs; stop that btfs, "
+            "or unmount with: fusermount3 -u %s", path, path);
+    if (!(d = opendir(abs)))
+        die(EXIT_REFUSED, "cannot read mountpoint %s: %s", path,
+            strerror(errno));
+    while ((errno = 0, de = readdir(d))) {
+        if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0 ||
+            strcmp(de->d_name, ".gitkeep") == 0)
+            continue;
+        die(EXIT_REFUSED, "mountpoint %s is not empty (it holds '%s'); use "
+            "an empty directory", path, de->d_name);
+    }
+    closedir(d);
+    return abs;
+}
+
+/* Creates the data directory (and its parents) if missing; returns its
+ * absolute path (malloc'd). */
+static char *prepare_data_dir(const char *path)
+{
+    char *copy = strdup(path), *abs;
+    struct stat sb;
+
+    if (!copy)
+        die(EXIT_FAILED, "out of memory");
+    for (char *p = copy + 1; ; p++) {
+        if (*p != '/' && *p != '\0')
+            continue;
+        char c = *p;
+        *p = '\0';
+        if (mkdir(copy, 0700) < 0 && errno != EEXIST)
+            die(EXIT_REFUSED, "cannot create data directory %s: %s", copy,
+                strerror(errno));
+        *p = c;
+        if (c == '\0')
+            break;
+    }
+    free(copy);
+    if (stat(path, &sb) < 0)
+        die(EXIT_REFUSED, "cannot use data directory %s: %s", path,
+            strerror(errno));
+    if (!S_ISDIR(sb.st_mode))
+        die(EXIT_REFUSED, "data directory %s is not a directory; pass "
+            "--data with a directory (it is created if missing)", path);
+    if (access(path, R_OK | W_OK | X_OK) < 0)
+        die(EXIT_REFUSED, "data directory %s is not writable: %s", path,
+            strerror(errno));
+    if (!(abs = realpath(path, NULL)))
+        die(EXIT_REFUSED, "cannot resolve data directory %s: %s", path,
+            strerror(errno));
+    return abs;
+}
+
+/* ---- Detaching ------------------------------------------------------------ */
+
+static int ready_fd = -1; /* child's end of the start-up pipe, or -1 */
+
+/* Forks; the parent relays the child's start-up messages and exits with its
+ * verdict, the child returns with stderr connected to the parent. */
+static void detach(void)
+{
+    int p[2];
+    pid_t pid;
+    char buf[512];
+    ssize_t n;
+
+    if (pipe(p) < 0)
+        die(EXIT_FAILED, "pipe: %s", strerror(errno));
+    fflush(NULL);
+    if ((pid = fork()) < 0)
+        die(EXIT_FAILED, "fork: %s", strerror(errno));
+    if (pid > 0) {
+        close(p[1]);
+        while ((n = read(p[0], buf, sizeof buf)) != 0) {
+            if (n < 0) {
+                if (errno == EINTR)
+                    continue;
+                break;
+            }
+            char *nul = memchr(buf, '\0', (size_t)n);
+            if (fwrite(buf, 1, nul ? (size_t)(nul - buf) : (size_t)n,
+                       stderr) == 0 && ferror(stderr))
+                break;
+            if (nul)
+                _exit(0);
+        }
+        int st;
+        while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
+            ;
+        _exit(WIFEXITED(st) ? WEXITSTATUS(st) : EXIT_FAILED);
+    }
+    close(p[0]);
+    setsid();
+    dup2(p[1], STDERR_FILENO);
+    ready_fd = STDERR_FILENO;
+    close(p[1]);
+}
+
+/* Tells the waiting parent that the mount is up and lets go of the
+ * terminal. */
+static void detach_done(void)
+{
+    int null;
+
+    if (ready_fd < 0)
+        return;
+    if (write(ready_fd, "", 1) < 0) {
+        /* the parent is gone; nobody is waiting for the verdict */
+    }
+    if ((null = open("/dev/null", O_RDWR)) >= 0) {
+        dup2(null, STDIN_FILENO);
+        dup2(null, STDOUT_FILENO);
+        dup2(null, STDERR_FILENO);
+        if (null > STDERR_FILENO)
+            close(null);
+    }
+    ready_fd = -1;
+    if (chdir("/") < 0) {
+        /* paths are absolute by now; staying put is harmless */
+    }
+}
+
+int main(int argc, char **argv)
+{
+    struct config cfg;
+    enum config_action action;
+    char err[512], *mnt = NULL, *data = NULL, *config_json = NULL;
+    char *opts = NULL;
+    struct store *st = NULL;
+    struct status *status = NULL;
+    struct fs_context ctx = {0};
+    struct fuse_args args = FUSE_ARGS_INIT(0, NULL);
+    struct fuse *fuse = NULL;
+    struct fuse_loop_config loop = {.clone_fd = 0, .max_idle_threads = 10};
+    int rc = EXIT_FAILED;
+
+    if (config_load(&cfg, argc, argv, ".env", &action, err, sizeof err) < 0) {
+        fprintf(stderr, "btfs: %s\n", err);
+        config_free(&cfg);
+        return EXIT_REFUSED;
+    }
+    if (action == CONFIG_HELP) {
+        config_usage(argv[0], stdout);
+        config_free(&cfg);
+        return 0;
+    }
+    if (action == CONFIG_ENV_EXAMPLE) {
+        config_print_env_example(stdout);
+        config_free(&cfg);
+        return 0;
+    }
+    if (action == CONFIG_VERSION) {
+        printf("btfs %s (FUSE %d, schema %d)\n", BT_VERSION, fuse_version(),
+               STORE_SCHEMA_VERSION);
+        config_free(&cfg);
+        return 0;
+    }
+
+    mnt = check_mountpoint(cfg.mountpoint);
+    data = prepare_data_dir(cfg.data_dir);
+    free(cfg.data_dir);
+    cfg.data_dir = data;    /* config.json shows the absolute path */
+    data = NULL;
+    if (!cfg.foreground)
+        detach();
+
+    if (store_open(cfg.data_dir, NULL, &st, err, sizeof err) < 0) {
+        fprintf(stderr, "btfs: %s\n", err);
+        rc = EXIT_REFUSED;
+        goto out_config;
+    }
+    if (status_create((unsigned)cfg.builders, &status) < 0 ||
+        !(config_json = config_to_json(&cfg))) {
+        fprintf(stderr, "btfs: out of memory\n");
+        goto out_store;
+    }
+    status_set_llm(status, cfg.llm_url, cfg.llm_model);
+    status_set_sandbox(status, cfg.sandbox);
+    /* The Builder and Trainer arrive with issues #5 and #6; until then the
+     * tree serves the store and says plainly that nobody works the queue. */
+    status_set_agents_note(status, "agents not available in this version: "
+                                   "tasks stay queued");
+
+    ctx.store = st;
+    ctx.status = status;
+    ctx.config_json = config_json;
+    ctx.data_dir = cfg.data_dir;
+
+    if (asprintf(&opts, "fsname=btfs,subtype=btfs,default_permissions,"
+                 "max_write=%d%s%s", FS_MAX_WRITE, cfg.fuse_opts ? "," : "",
+                 cfg.fuse_opts ? cfg.fuse_opts : "") < 0 ||
+        fuse_opt_add_arg(&args, argv[0]) < 0 ||
+        fuse_opt_add_arg(&args, "-o") < 0 ||
+        fuse_opt_add_arg(&args, opts) < 0 ||
+        (cfg.debug && fuse_opt_add_arg(&args, "-d") < 0)) {
+        fprintf(stderr, "btfs: out of memory\n");
+        goto out_status;
+    }
+    fuse = fuse_new(&args, fs_operations(), sizeof(struct fuse_operations),
+                    &ctx);
+    if (!fuse) {
+        fprintf(stderr, "btfs: cannot create the FUSE session (bad -o "
+                        "option?)\n");
+        rc = EXIT_REFUSED;
+        goto out_status;
+    }
+    if (fuse_mount(fuse, mnt) != 0) {
+        fprintf(stderr, "btfs: cannot mount on %s (is /dev/fuse available "
+                        "and fusermount3 installed?)\n", mnt);
+        rc = EXIT_REFUSED;
+        goto out_fuse;
+    }
+    if (fuse_set_signal_handlers(fuse_get_session(fuse)) != 0) {
+        fprintf(stderr, "btfs: cannot install signal handlers\n");
+        goto out_unmount;
+    }
+
+    snprintf(err, sizeof err, "btfs %s started: mounted at %s, data in %s",
+             BT_VERSION, mnt, cfg.data_dir);
+    store_log_append(st, STORE_LOG_SYSTEM, err);
+    if (cfg.foreground)
+        fprintf(stderr, "btfs: mounted at %s (data in %s); Ctrl-C "
+                        "unmounts\n", mnt, cfg.data_dir);
+    detach_done();
+
+    rc = fuse_loop_mt(fuse, &loop) == 0 ? 0 : EXIT_FAILED;
+
+    /* Shutdown order: stop taking requests (the loop has returned), unmount
+     * so that no client sees a half-closed store, then close the store. */
+    store_log_append(st, STORE_LOG_SYSTEM, "btfs stopping: unmounting");
+    fuse_remove_signal_handlers(fuse_get_session(fuse));
+out_unmount:
+    fuse_unmount(fuse);
+out_fuse:
+    fuse_destroy(fuse);
+out_status:
+    fuse_opt_free_args(&args);
+    free(opts);
+    free(config_json);
+    status_free(status);
+out_store:
+    store_close(st);
+out_config:
+    free(mnt);
+    config_free(&cfg);
+    return rc;
+}

@@ -1,0 +1,562 @@
+/* config.c -- btfs configuration: one table of settings, four sources.
+ *
+ * Each setting is read as text from the highest-priority source that has it
+ * (argv > environment > .env > default) and only then converted and checked,
+ * so that an error can say exactly where a bad value came from.
+ */
+#include "config.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <getopt.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cjson/cJSON.h>
+
+extern char **environ;
+
+enum setting_type { T_STR, T_INT, T_DBL, T_BOOL, T_ENUM };
+
+struct setting {
+    const char *env;          /* BT_... variable                            */
+    const char *opt;          /* long option without "--"                   */
+    enum setting_type type;
+    size_t off;               /* offset of the field in struct config       */
+    const char *def;          /* default, as text                           */
+    double min, max;          /* range for T_INT and T_DBL                  */
+    const char *choices;      /* '|'-separated for T_ENUM                   */
+    int secret;               /* redacted in config.json                    */
+    const char *help;
+};
+
+#define F(field) offsetof(struct config, field)
+
+static const struct setting settings[] = {
+    {"BT_DATA", "data", T_STR, F(data_dir), "./data", 0, 0, NULL, 0,
+     "data directory holding the LMDB store (created if missing)"},
+    {"BT_LLM_URL", "llm-url", T_STR, F(llm_url), "http://localhost:1234/v1",
+     0, 0, NULL, 0, "base URL of an OpenAI-compatible server"},
+    {"BT_LLM_MODEL", "llm-model", T_STR, F(llm_model),
+     "deepseek-coder-7b-instruct", 0, 0, NULL, 0, "model name to ask for"},
+    {"BT_LLM_API_KEY", "llm-api-key", T_STR, F(llm_api_key), "", 0, 0, NULL,
+     1, "API key sent as a Bearer token (optional; never shown)"},
+    {"BT_LLM_CONNECT_TIMEOUT_S", "llm-connect-timeout", T_INT,
+     F(llm_connect_timeout_s), "10", 1, 600, NULL, 0,
+     "seconds to establish a connection"},
+    {"BT_LLM_IDLE_TIMEOUT_S", "llm-idle-timeout", T_INT,
+     F(llm_idle_timeout_s), "120", 1, 3600, NULL, 0,
+     "seconds without a byte before a request is abandoned"},
+    {"BT_LLM_TOTAL_TIMEOUT_S", "llm-total-timeout", T_INT,
+     F(llm_total_timeout_s), "900", 1, 86400, NULL, 0,
+     "seconds a whole request may take"},
+    {"BT_LLM_CONTEXT", "llm-context", T_INT, F(llm_context), "4096", 512,
+     1048576, NULL, 0, "context window of the model, in tokens"},
+    {"BT_LLM_MAX_TOKENS", "llm-max-tokens", T_INT, F(llm_max_tokens),
+     "1024", 16, 1048576, NULL, 0, "tokens an answer may use"},
+    {"BT_LLM_TEMPERATURE", "llm-temperature", T_DBL, F(llm_temperature),
+     "0.2", 0, 2, NULL, 0, "sampling temperature"},
+    {"BT_BUILDERS", "builders", T_INT, F(builders), "1", 0, 64, NULL, 0,
+     "Builder threads (0 for none)"},
+    {"BT_TRAINER", "trainer", T_BOOL, F(trainer), "1", 0, 1, NULL, 0,
+     "run the Trainer (1) or not (0)"},
+    {"BT_MAX_ATTEMPTS", "max-attempts", T_INT, F(max_attempts), "3", 1, 20,
+     NULL, 0, "attempts per task before it fails"},
+    {"BT_TARGET_SUCCESS", "target-success", T_DBL, F(target_success), "0.75",
+     0.05, 0.95, NULL, 0, "success rate the Trainer aims for"},
+    {"BT_SANDBOX", "sandbox", T_ENUM, F(sandbox), "bubblewrap", 0, 0,
+     "bubblewrap|none", 0,
+     "isolation for generated code; 'none' runs it unisolated"},
+    {"BT_SANDBOX_TIMEOUT_S", "sandbox-timeout", T_INT, F(sandbox_timeout_s),
+     "10", 1, 3600, NULL, 0, "wall-clock seconds per run by default"},
+    {"BT_SANDBOX_MAX_TIMEOUT_S", "sandbox-max-timeout", T_INT,
+     F(sandbox_max_timeout_s), "60", 1, 3600, NULL, 0,
+     "largest timeout_s a task may ask for"},
+    {"BT_SANDBOX_MEMORY_MB", "sandbox-memory", T_INT, F(sandbox_memory_mb),
+     "512", 16, 65536, NULL, 0, "address-space limit per run, MiB"},
+    {"BT_SANDBOX_CPU_S", "sandbox-cpu", T_INT, F(sandbox_cpu_s), "10", 1,
+     3600, NULL, 0, "CPU seconds per run"},
+    {"BT_SANDBOX_PROCS", "sandbox-procs", T_INT, F(sandbox_procs), "64", 1,
+     4096, NULL, 0, "processes per run"},
+    {"BT_SANDBOX_FILE_MB", "sandbox-file", T_INT, F(sandbox_file_mb), "16", 1,
+     4096, NULL, 0, "largest file a run may write, MiB"},
+    {"BT_SANDBOX_OUTPUT_KB", "sandbox-output", T_INT, F(sandbox_output_kb),
+     "256", 1, 65536, NULL, 0, "stdout and stderr kept per run, KiB"},
+};
+
+#define NSETTINGS (sizeof settings / sizeof settings[0])
+
+/* Variables that are ours but not btfs's: accepted without a warning. */
+static const char *const foreign_vars[] = {"BT_MOUNT"};
+
+/* Where each setting's text came from, for error messages. */
+struct source {
+    const char *text;     /* points into argv/environ or owned_text */
+    char what[96];        /* "option --builders", "BT_BUILDERS in .env line 3" */
+    char *owned_text;     /* malloc'd copy when read from .env */
+};
+
+static int err_fmt(char *err, size_t errlen, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static int err_fmt(char *err, size_t errlen, const char *fmt, ...)
+{
+    va_list ap;
+
+    if (err && errlen) {
+        va_start(ap, fmt);
+        vsnprintf(err, errlen, fmt, ap);
+        va_end(ap);
+    }
+    return -EINVAL;
+}
+
+static const struct setting *setting_by_env(const char *name, size_t len)
+{
+    for (size_t i = 0; i < NSETTINGS; i++)
+        if (strlen(settings[i].env) == len &&
+            memcmp(settings[i].env, name, len) == 0)
+            return &settings[i];
+    return NULL;
+}
+
+static int is_foreign(const char *name, size_t len)
+{
+    for (size_t i = 0; i < sizeof foreign_vars / sizeof foreign_vars[0]; i++)
+        if (strlen(foreign_vars[i]) == len &&
+            memcmp(foreign_vars[i], name, len) == 0)
+            return 1;
+    return 0;
+}
+
+static void source_set(struct source *src, const char *text, char *owned,
+                       const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+
+static void source_set(struct source *src, const char *text, char *owned,
+                       const char *fmt, ...)
+{
+    va_list ap;
+
+    free(src->owned_text);
+    src->owned_text = owned;
+    src->text = text;
+    va_start(ap, fmt);
+    vsnprintf(src->what, sizeof src->what, fmt, ap);
+    va_end(ap);
+}
+
+static char *trim(char *s)
+{
+    char *end;
+
+    while (isspace((unsigned char)*s))
+        s++;
+    end = s + strlen(s);
+    while (end > s && isspace((unsigned char)end[-1]))
+        *--end = '\0';
+    return s;
+}
+
+/* Takes the value part of a .env line: unquoted (an inline " #" starts a
+ * comment), 'single-quoted' (literal) or "double-quoted" (\" \\ \n \t).
+ * Decodes in place. Returns NULL when a quote is not closed or text follows
+ * the closing quote. */
+static char *env_value(char *v)
+{
+    char *r, *w, q = *v;
+
+    if (q != '"' && q != '\'') {
+        char *hash = strstr(v, " #");
+        if (hash)
+            *hash = '\0';
+        return trim(v);
+    }
+    for (r = v + 1, w = v; *r && *r != q; r++) {
+        if (q == '"' && *r == '\\' && r[1]) {
+            r++;
+            *w++ = *r == 'n' ? '\n' : *r == 't' ? '\t' : *r;
+        } else {
+            *w++ = *r;
+        }
+    }
+    if (*r != q)
+        return NULL;
+    *w = '\0';
+    r = trim(r + 1);
+    if (*r && *r != '#')
+        return NULL;
+    return v;
+}
+
+/* Reads KEY=VALUE lines of a .env file. Keys not starting with BT_ belong to
+ * other tools (docker compose reads the same file) and are skipped; an
+ * unknown BT_ key is an error, since it is most likely a typo. */
+static int load_env_file(const char *path, struct source *srcs, char *err,
+                         size_t errlen)
+{
+    FILE *f = fopen(path, "r");
+    char *line = NULL;
+    size_t cap = 0;
+    unsigned lineno = 0;
+    int rc = 0;
+
+    if (!f) {
+        if (errno == ENOENT)
+            return 0;
+        return err_fmt(err, errlen, "cannot read %s: %s", path,
+                       strerror(errno));
+    }
+    while (rc == 0 && getline(&line, &cap, f) >= 0) {
+        char *s = trim(line), *eq, *key, *val;
+        const struct setting *set;
+
+        lineno++;
+        if (*s == '\0' || *s == '#')
+            continue;
+        if (strncmp(s, "export ", 7) == 0)
+            s = trim(s + 7);
+        eq = strchr(s, '=');
+        if (!eq) {
+            rc = err_fmt(err, errlen, "%s line %u: expected KEY=VALUE",
+                         path, lineno);
+            break;
+        }
+        *eq = '\0';
+        key = trim(s);
+        if (strncmp(key, "BT_", 3) != 0 || is_foreign(key, strlen(key)))
+            continue;
+        set = setting_by_env(key, strlen(key));
+        if (!set) {
+            rc = err_fmt(err, errlen,
+                         "%s line %u: unknown setting %s (btfs --help lists "
+                         "them)", path, lineno, key);
+            break;
+        }
+        val = env_value(eq + 1);
+        if (!val) {
+            rc = err_fmt(err, errlen, "%s line %u: unterminated quote in %s",
+                         path, lineno, key);
+            break;
+        }
+        char *copy = strdup(val);
+        if (!copy) {
+            rc = -ENOMEM;
+            break;
+        }
+        source_set(&srcs[set - settings], copy, copy, "%s in %s line %u",
+                   key, path, lineno);
+    }
+    free(line);
+    fclose(f);
+    return rc;
+}
+
+static void load_environment(struct source *srcs)
+{
+    for (char **e = environ; *e; e++) {
+        const char *eq = strchr(*e, '=');
+        const struct setting *set;
+
+        if (!eq || strncmp(*e, "BT_", 3) != 0)
+            continue;
+        set = setting_by_env(*e, (size_t)(eq - *e));
+        if (set)
+            source_set(&srcs[set - settings], eq + 1, NULL,
+                       "%s in the environment", set->env);
+        else if (!is_foreign(*e, (size_t)(eq - *e)))
+            fprintf(stderr, "btfs: warning: ignoring unknown variable %.*s\n",
+                    (int)(eq - *e), *e);
+    }
+}
+
+/* Converts and checks one setting's text into its field. */
+static int apply(struct config *cfg, const struct setting *set,
+                 const struct source *src, char *err, size_t errlen)
+{
+    const char *t = src->text;
+    void *field = (char *)cfg + set->off;
+    char *end;
+
+    switch (set->type) {
+    case T_STR: {
+        char *copy = strdup(t);
+        if (!copy)
+            return -ENOMEM;
+        free(*(char **)field);
+        *(char **)field = copy;
+        if (set->off == F(data_dir) && *copy == '\0')
+            return err_fmt(err, errlen, "%s: the data directory is empty",
+                           src->what);
+        return 0;
+    }
+    case T_ENUM: {
+        size_t n = strlen(t);
+        for (const char *c = set->choices; c && *c;) {
+            const char *bar = strchr(c, '|');
+            size_t clen = bar ? (size_t)(bar - c) : strlen(c);
+            if (clen == n && memcmp(c, t, n) == 0) {
+                char *copy = strdup(t);
+                if (!copy)
+                    return -ENOMEM;
+                free(*(char **)field);
+                *(char **)field = copy;
+                return 0;
+            }
+            c = bar ? bar + 1 : c + clen;
+        }
+        return err_fmt(err, errlen, "%s: '%s' is not one of %s", src->what, t,
+                       set->choices);
+    }
+    case T_BOOL:
+        if (strcmp(t, "1") == 0 || strcmp(t, "0") == 0) {
+            *(int *)field = t[0] == '1';
+            return 0;
+        }
+        return err_fmt(err, errlen, "%s: '%s' must be 1 or 0", src->what, t);
+    case T_INT: {
+        long v;
+        errno = 0;
+        v = strtol(t, &end, 10);
+        if (*t == '\0' || *end != '\0' || errno || v < set->min ||
+            v > set->max)
+            return err_fmt(err, errlen,
+                           "%s: '%s' must be an integer from %.0f to %.0f",
+                           src->what, t, set->min, set->max);
+        *(int *)field = (int)v;
+        return 0;
+    }
+    case T_DBL: {
+        double v;
+        errno = 0;
+        v = strtod(t, &end);
+        if (*t == '\0' || *end != '\0' || errno || !isfinite(v) ||
+            v < set->min || v > set->max)
+            return err_fmt(err, errlen,
+                           "%s: '%s' must be a number from %g to %g",
+                           src->what, t, set->min, set->max);
+        *(double *)field = v;
+        return 0;
+    }
+    }
+    return -EINVAL;
+}
+
+int config_load(struct config *cfg, int argc, char **argv,
+                const char *env_file, enum config_action *action, char *err,
+                size_t errlen)
+{
+    struct source srcs[NSETTINGS];
+    struct option longopts[NSETTINGS + 4];
+    int rc = 0, c, idx;
+
+    memset(cfg, 0, sizeof *cfg);
+    memset(srcs, 0, sizeof srcs);
+    *action = CONFIG_RUN;
+
+    for (size_t i = 0; i < NSETTINGS; i++) {
+        source_set(&srcs[i], settings[i].def, NULL, "default of %s",
+                   settings[i].env);
+        longopts[i] = (struct option){settings[i].opt, required_argument,
+                                      NULL, 1000 + (int)i};
+    }
+    longopts[NSETTINGS] = (struct option){"help", no_argument, NULL, 'h'};
+    longopts[NSETTINGS + 1] = (struct option){"version", no_argument, NULL,
+                                              'V'};
+    longopts[NSETTINGS + 2] = (struct option){"env-example", no_argument,
+                                              NULL, 'E'};
+    longopts[NSETTINGS + 3] = (struct option){NULL, 0, NULL, 0};
+
+    if (env_file && (rc = load_env_file(env_file, srcs, err, errlen)) < 0)
+        goto out;
+    load_environment(srcs);
+
+    optind = 1;
+    opterr = 0;
+    while ((c = getopt_long(argc, argv, ":fdho:V", longopts, &idx)) != -1) {
+        switch (c) {
+        case 'f':
+            cfg->foreground = 1;
+            break;
+        case 'd':
+            cfg->debug = cfg->foreground = 1;
+            break;
+        case 'o':
+            if (cfg->fuse_opts) {
+                /* several -o accumulate, as mount(8) does */
+                char *joined;
+                if (asprintf(&joined, "%s,%s", cfg->fuse_opts, optarg) < 0) {
+                    rc = -ENOMEM;
+                    goto out;
+                }
+                free(cfg->fuse_opts);
+                cfg->fuse_opts = joined;
+            } else if (!(cfg->fuse_opts = strdup(optarg))) {
+                rc = -ENOMEM;
+                goto out;
+            }
+            break;
+        case 'h':
+            *action = CONFIG_HELP;
+            goto out;
+        case 'V':
+            *action = CONFIG_VERSION;
+            goto out;
+        case 'E':
+            *action = CONFIG_ENV_EXAMPLE;
+            goto out;
+        case ':':
+            rc = err_fmt(err, errlen, "option %s needs a value",
+                         argv[optind - 1]);
+            goto out;
+        case '?':
+            if (optopt)
+                rc = err_fmt(err, errlen, "unknown option -%c", optopt);
+            else
+                rc = err_fmt(err, errlen, "unknown option %s",
+                             argv[optind - 1]);
+            goto out;
+        default:
+            if (c >= 1000 && c < 1000 + (int)NSETTINGS)
+                source_set(&srcs[c - 1000], optarg, NULL, "option --%s",
+                           settings[c - 1000].opt);
+            break;
+        }
+    }
+    if (optind >= argc) {
+        rc = err_fmt(err, errlen, "missing MOUNTPOINT (try: btfs --data "
+                                  "./data ./mountpoint)");
+        goto out;
+    }
+    if (optind + 1 < argc) {
+        rc = err_fmt(err, errlen, "unexpected argument '%s' (only one "
+                                  "MOUNTPOINT is taken)", argv[optind + 1]);
+        goto out;
+    }
+    if (!(cfg->mountpoint = strdup(argv[optind]))) {
+        rc = -ENOMEM;
+        goto out;
+    }
+    for (size_t i = 0; i < NSETTINGS && rc == 0; i++)
+        rc = apply(cfg, &settings[i], &srcs[i], err, errlen);
+    if (rc == 0 && cfg->sandbox_timeout_s > cfg->sandbox_max_timeout_s)
+        rc = err_fmt(err, errlen, "BT_SANDBOX_TIMEOUT_S (%d) is larger than "
+                     "BT_SANDBOX_MAX_TIMEOUT_S (%d)", cfg->sandbox_timeout_s,
+                     cfg->sandbox_max_timeout_s);
+    if (rc == 0 && cfg->llm_idle_timeout_s > cfg->llm_total_timeout_s)
+        rc = err_fmt(err, errlen, "BT_LLM_IDLE_TIMEOUT_S (%d) is larger than "
+                     "BT_LLM_TOTAL_TIMEOUT_S (%d)", cfg->llm_idle_timeout_s,
+                     cfg->llm_total_timeout_s);
+out:
+    for (size_t i = 0; i < NSETTINGS; i++)
+        free(srcs[i].owned_text);
+    if (rc == -ENOMEM)
+        err_fmt(err, errlen, "out of memory");
+    return rc;
+}
+
+void config_free(struct config *cfg)
+{
+    for (size_t i = 0; i < NSETTINGS; i++)
+        if (settings[i].type == T_STR || settings[i].type == T_ENUM) {
+            char **p = (char **)((char *)cfg + settings[i].off);
+            free(*p);
+            *p = NULL;
+        }
+    free(cfg->mountpoint);
+    free(cfg->fuse_opts);
+    cfg->mountpoint = cfg->fuse_opts = NULL;
+}
+
+void config_usage(const char *prog, FILE *out)
+{
+    fprintf(out,
+            "usage: %s [options] MOUNTPOINT\n"
+            "\n"
+            "Mounts the Builder-Trainer memory at MOUNTPOINT (an empty "
+            "directory)\nand runs the agents in the background.\n"
+            "\n"
+            "  -f                 stay in the foreground\n"
+            "  -d                 FUSE debug output (implies -f)\n"
+            "  -o OPT[,OPT...]    FUSE mount options (e.g. allow_other)\n"
+            "  -h, --help         this help\n"
+            "  -V, --version      version\n"
+            "  --env-example      print a .env with every setting\n"
+            "\n"
+            "Settings: option, environment variable (also read from ./.env), "
+            "default.\n",
+            prog);
+    for (size_t i = 0; i < NSETTINGS; i++) {
+        const struct setting *s = &settings[i];
+        char opt[64];
+
+        snprintf(opt, sizeof opt, "--%s=X", s->opt);
+        fprintf(out, "  %-26s %-25s %s\n      %s\n", opt, s->env,
+                s->secret ? "(none)" : *s->def ? s->def : "\"\"", s->help);
+    }
+    fprintf(out, "\nSIGINT or SIGTERM unmounts and exits. "
+                 "Command-line options override the environment,\n"
+                 "which overrides .env.\n");
+}
+
+void config_print_env_example(FILE *out)
+{
+    fprintf(out, "# Builder-Trainer FS settings (btfs --help). Values here are"
+                 " the defaults;\n# the environment and command-line options "
+                 "override this file.\n");
+    for (size_t i = 0; i < NSETTINGS; i++)
+        fprintf(out, "\n# %s\n%s%s=%s\n", settings[i].help,
+                settings[i].secret ? "# " : "", settings[i].env,
+                settings[i].def);
+}
+
+char *config_to_json(const struct config *cfg)
+{
+    cJSON *o = cJSON_CreateObject();
+    char *text = NULL;
+
+    if (!o)
+        return NULL;
+    if (!cJSON_AddStringToObject(o, "mountpoint", cfg->mountpoint))
+        goto out;
+    for (size_t i = 0; i < NSETTINGS; i++) {
+        const struct setting *s = &settings[i];
+        const void *field = (const char *)cfg + s->off;
+        char key[64];
+        cJSON *item;
+        size_t k;
+
+        /* BT_LLM_URL -> llm_url */
+        for (k = 0; s->env[k + 3] && k + 1 < sizeof key; k++)
+            key[k] = (char)tolower((unsigned char)s->env[k + 3]);
+        key[k] = '\0';
+        switch (s->type) {
+        case T_STR:
+        case T_ENUM:
+            if (s->secret)
+                item = **(char *const *)field
+                           ? cJSON_AddStringToObject(o, key, "(redacted)")
+                           : cJSON_AddNullToObject(o, key);
+            else
+                item = cJSON_AddStringToObject(o, key, *(char *const *)field);
+            break;
+        case T_BOOL:
+            item = cJSON_AddBoolToObject(o, key, *(const int *)field);
+            break;
+        case T_INT:
+            item = cJSON_AddNumberToObject(o, key, *(const int *)field);
+            break;
+        default:
+            item = cJSON_AddNumberToObject(o, key, *(const double *)field);
+            break;
+        }
+        if (!item)
+            goto out;
+    }
+    text = cJSON_Print(o);
+out:
+    cJSON_Delete(o);
+    return text;
+}

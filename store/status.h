@@ -1,0 +1,57 @@
+/* status.h -- live, non-durable state shared by the agents and the filesystem.
+ *
+ * Agents write what they are doing now and whether the LLM answers; fs/
+ * renders it as status.json. Everything durable goes through store.h; this
+ * object is lost at exit on purpose. One mutex guards all fields; readers
+ * take a copy with status_snapshot() so that rendering never holds the lock.
+ */
+#ifndef BT_STATUS_H
+#define BT_STATUS_H
+
+#include <stdint.h>
+#include <time.h>
+
+#define STATUS_MAX_BUILDERS 64
+
+struct status;
+
+struct status_builder {
+    char state[16];          /* "idle", "working", "waiting_for_llm", ... */
+    uint64_t task;           /* task id being worked on, 0 if none        */
+    char step[64];           /* "prompting", "running tests", ...         */
+    time_t since;            /* when the current step began               */
+};
+
+struct status_snapshot {
+    time_t started;          /* when btfs started                          */
+    char llm_url[256];
+    char llm_model[128];
+    int llm_reachable;       /* 1 yes, 0 no, -1 not checked yet            */
+    char llm_error[256];     /* last LLM error, "" if none                 */
+    char sandbox[32];        /* "bubblewrap", "none", "unavailable", ...   */
+    char agents_note[256];   /* why agents are not running, "" if they are */
+    unsigned nbuilders;      /* entries used in builders[]                 */
+    struct status_builder builders[STATUS_MAX_BUILDERS];
+    char last_error[256];    /* last error any agent reported, "" if none  */
+};
+
+/* Creates the status object with 'nbuilders' idle builders (clamped to
+ * STATUS_MAX_BUILDERS). Returns 0 or -ENOMEM. */
+int status_create(unsigned nbuilders, struct status **out);
+
+/* Frees it. Accepts NULL. */
+void status_free(struct status *s);
+
+/* Setters copy their strings (truncating to the field size). Can't fail. */
+void status_set_llm(struct status *s, const char *url, const char *model);
+void status_set_llm_health(struct status *s, int reachable, const char *error);
+void status_set_sandbox(struct status *s, const char *sandbox);
+void status_set_agents_note(struct status *s, const char *note);
+void status_set_builder(struct status *s, unsigned i, const char *state,
+                        uint64_t task, const char *step);
+void status_set_error(struct status *s, const char *error);
+
+/* Copies the whole state into *out. Can't fail. */
+void status_snapshot(struct status *s, struct status_snapshot *out);
+
+#endif /* BT_STATUS_H */

@@ -1,0 +1,281 @@
+/* store.h -- the durable memory of Builder-Trainer FS: one LMDB environment.
+ *
+ * The store is the only code that includes <lmdb.h>. It knows nothing of the
+ * filesystem or the agents; both use it through this header.
+ *
+ * Contents (named databases, see docs/store.md):
+ *   tasks        u64 id -> task document (compact JSON)
+ *   queue        (class, priority, id) -> empty; user tasks first, then higher
+ *                priority, then older
+ *   running      u64 id -> empty; tasks a builder holds now (small; scanned at
+ *                open to requeue what a crash left behind)
+ *   code         (u64 id << 8 | attempt) -> packed code (see store_code_*)
+ *   reflections, summaries, scores, analyses, syslog, shelllog
+ *                u64 key -> compact JSON (logs: one text line)
+ *   skills       skill name -> compact JSON
+ *   docs         document name -> compact JSON (profile, difficulty, ...)
+ *   meta         "schema", "next_id", ... -> little records
+ *
+ * Errors: every fallible function returns 0 on success, a negative errno, or
+ * one of the STORE_E* codes below (all negative). store_strerror() names both.
+ * LMDB's own codes never leave the store: MDB_NOTFOUND becomes -ENOENT,
+ * MDB_MAP_FULL is handled by growing the map and retrying, anything else is
+ * -EIO (and is logged to stderr once with LMDB's text).
+ *
+ * Threads: a struct store may be used by any number of threads at once. A
+ * struct store_view belongs to the thread that began it until it is ended.
+ * Write transactions are serialised by LMDB; every write commits durably
+ * (fsync) before the call returns.
+ *
+ * Ownership: strings returned through char ** are malloc'd and owned by the
+ * caller. Callback arguments that point into the store are valid only for the
+ * duration of the callback.
+ */
+#ifndef BT_STORE_H
+#define BT_STORE_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+#define STORE_SCHEMA_VERSION 1
+
+/* Store-specific error codes (negative, far from any errno). */
+#define STORE_ESCHEMA  (-20001) /* the store was written by a newer version */
+#define STORE_ECORRUPT (-20002) /* a record does not parse or is missing   */
+#define STORE_ELOCKED  (-20003) /* another process has the data directory  */
+
+/* Limits the store enforces on its own (callers validate earlier). */
+#define STORE_MAX_ATTEMPT 255   /* code archive keeps attempts 1..255     */
+#define STORE_MAX_BATCH   100000 /* tasks in one enqueue call             */
+
+struct store;
+struct store_view;
+
+struct store_options {
+    size_t map_size;   /* initial map size in bytes; 0 means 1 GiB. The map
+                          grows by itself when full, so this only matters
+                          for tests that want to exercise growth. */
+    int no_sync;       /* 1: skip fsync at commit (benchmark fill only). */
+    int no_lock;       /* 1: do not take the data-directory lock (tools
+                          that open a store a running btfs is not using). */
+};
+
+/* Opens (creating on first use) the store in directory 'dir', which must
+ * exist. Takes an exclusive lock on the directory so that two processes never
+ * serve the same store. Checks the schema version, creates the initial
+ * documents on first open, and puts tasks left 'running' by a crash back on
+ * the queue (attempt count kept).
+ *
+ * On error returns a negative code, writes a one-line explanation that names
+ * the problem and what to do into errbuf (if not NULL), and *out is NULL:
+ *   -ENOENT / -ENOTDIR / -EACCES / -EROFS   directory unusable
+ *   STORE_ELOCKED                           another btfs holds it
+ *   STORE_ESCHEMA                           written by a newer version
+ *   STORE_ECORRUPT, -EIO                    the files are damaged */
+int store_open(const char *dir, const struct store_options *opt,
+               struct store **out, char *errbuf, size_t errlen);
+
+/* Closes the store. Accepts NULL. All views must have ended. */
+void store_close(struct store *st);
+
+/* Names an error code of this API (errno or STORE_E*). Never NULL. */
+const char *store_strerror(int err);
+
+/* ---- Tasks ---------------------------------------------------------------- */
+
+enum store_source {
+    STORE_SOURCE_USER = 0,
+    STORE_SOURCE_TRAINER = 1,
+    STORE_SOURCE_SEED = 2,
+};
+
+/* Returns "user", "trainer" or "seed". */
+const char *store_source_name(enum store_source src);
+
+struct store_task_new {
+    const char *def_json;   /* compact JSON object of the task definition, as
+                               task_parse_line() produces it (goal, language,
+                               tests, ...); copied, not kept */
+    int priority;           /* higher runs first within its class */
+    enum store_source source;
+};
+
+/* Formats a task id as "task_000042" into buf (at least STORE_ID_MAX bytes).
+ * Returns buf. Can't fail. */
+#define STORE_ID_MAX 32
+char *store_id_format(uint64_t id, char *buf);
+
+/* Parses exactly the canonical form "task_NNNNNN" (six digits at least, no
+ * extra leading zeros beyond six, nothing after) and returns 0 with *id set,
+ * or -EINVAL. 'len' is the length of s to consider. */
+int store_id_parse(const char *s, size_t len, uint64_t *id);
+
+/* Enqueues n tasks in one durable transaction: either all are stored and
+ * queued, or none. Each stored task document is the definition plus id,
+ * source, priority, status "queued", attempts 0, created_at and null
+ * started_at/finished_at/score/result. ids_out (n entries, may be NULL)
+ * receives the new ids, which grow monotonically.
+ * Errors: -EINVAL (a def_json is not a JSON object, or n too large), -ENOMEM,
+ * -EIO. On error nothing was stored. */
+int store_task_enqueue(struct store *st, const struct store_task_new *tasks,
+                       size_t n, uint64_t *ids_out);
+
+/* Takes the first task in queue order, marks it 'running' (status, started_at)
+ * and records it as running, durably. *task_json (may be NULL) receives the
+ * updated document. Returns -ENOENT when the queue is empty. */
+int store_task_dequeue(struct store *st, uint64_t *id, char **task_json);
+
+/* Puts a running task back on the queue (status 'queued', started_at null,
+ * attempts kept). Used at shutdown and at open after a crash.
+ * Returns -ENOENT if the task does not exist, -EINVAL if it is not running. */
+int store_task_requeue(struct store *st, uint64_t id);
+
+/* Records how many attempts a running task has used so far, durably, so that
+ * a crash does not reset the count. -ENOENT if no such task. */
+int store_task_set_attempts(struct store *st, uint64_t id, int attempts);
+
+/* One archived version of a task's code. */
+struct store_code {
+    unsigned attempt;       /* 1..STORE_MAX_ATTEMPT */
+    const char *ext;        /* file extension without dot: "py", "c", "sh" */
+    const char *text;
+    size_t len;
+};
+
+/* One named record written alongside a result (a skill, a document). */
+struct store_named {
+    const char *name;
+    const char *json;       /* compact JSON; copied */
+};
+
+/* Everything a finished task produced, committed in one transaction. Any
+ * pointer may be NULL / count 0 when there is nothing of that kind. */
+struct store_task_outcome {
+    const char *status;            /* "passed" "failed" "error" "cancelled" */
+    int attempts;
+    const char *score_json;        /* object: accuracy, speed, ... */
+    const char *result_json;       /* object: tests passed, reason, ... */
+    const struct store_code *code;
+    size_t ncode;
+    const char *reflection_json;   /* stored under the task's id */
+    const char *summary_json;      /* stored under the task's id */
+    const char *score_entry_json;  /* appended to the score log */
+    const struct store_named *skills;  /* replace these skill records */
+    size_t nskills;
+    const struct store_named *docs;    /* replace these documents */
+    size_t ndocs;
+};
+
+/* Records the end of a task: sets status, attempts, finished_at, score and
+ * result in its document, removes it from the running set (and the queue, if
+ * it was cancelled while queued), and stores everything else in 'out', in one
+ * durable transaction. Errors: -ENOENT (no such task), -EINVAL (bad status or
+ * JSON, attempt out of range), -ENOMEM, -EIO. */
+int store_task_finish(struct store *st, uint64_t id,
+                      const struct store_task_outcome *out);
+
+/* ---- Documents, logs ---------------------------------------------------- */
+
+/* Replaces document 'name' with 'json' durably. -EINVAL if json is not JSON. */
+int store_doc_put(struct store *st, const char *name, const char *json);
+
+/* Copies document 'name' into *json (malloc'd, NUL-terminated) and its length
+ * into *len (may be NULL). -ENOENT if there is none. */
+int store_doc_get(struct store *st, const char *name, char **json, size_t *len);
+
+enum store_log {
+    STORE_LOG_SYSTEM = 0,   /* logs/system.log */
+    STORE_LOG_SHELL = 1,    /* logs/shell.log  */
+};
+
+/* Appends one line (no newline; one is implied) to a log, durably, prefixed
+ * with an RFC 3339 UTC timestamp and a space. Newlines inside 'line' are
+ * replaced by spaces so that the log stays one event a line. */
+int store_log_append(struct store *st, enum store_log log, const char *line);
+
+/* Appends an analysis document (advanced/builder_analysis_N.json) and returns
+ * its number N (1, 2, ...) in *n. */
+int store_analysis_append(struct store *st, const char *json, uint64_t *n);
+
+/* ---- Read views: consistent snapshots ----------------------------------- */
+
+/* Begins a read-only snapshot. Everything read through a view reflects the
+ * store at the moment it began, whatever writers do meanwhile. A view is
+ * cheap; end it promptly (an open view delays map growth).
+ * Errors: -ENOMEM, -EIO. */
+int store_view_begin(struct store *st, struct store_view **out);
+
+/* Ends a view. Accepts NULL. */
+void store_view_end(struct store_view *v);
+
+/* Collections keyed by a 64-bit number, iterated in key order. */
+enum store_coll {
+    STORE_COLL_TASKS = 0,       /* key: task id           value: task JSON  */
+    STORE_COLL_REFLECTIONS,     /* key: task id           value: JSON       */
+    STORE_COLL_SUMMARIES,       /* key: task id           value: JSON       */
+    STORE_COLL_SCORES,          /* key: sequence          value: JSON       */
+    STORE_COLL_ANALYSES,        /* key: N (from 1)        value: JSON       */
+    STORE_COLL_SYSLOG,          /* key: sequence          value: text line  */
+    STORE_COLL_SHELLLOG,        /* key: sequence          value: text line  */
+    STORE_COLL_CODE,            /* key: id << 8 | attempt value: packed code */
+    STORE_COLL_COUNT
+};
+
+/* Called for each record; return 0 to go on, anything else to stop (that
+ * value is then returned by the iterating function). 'val' is valid only
+ * during the call. */
+typedef int (*store_each_fn)(void *ctx, uint64_t key, const char *val,
+                             size_t len);
+
+/* Fetches one record; calls fn once if found. Returns -ENOENT if not found,
+ * otherwise what fn returned (0 normally). */
+int store_view_get(struct store_view *v, enum store_coll c, uint64_t key,
+                   store_each_fn fn, void *ctx);
+
+/* Iterates records with first <= key <= last, in key order. Returns 0 when
+ * done, or the first non-zero value fn returned. */
+int store_view_range(struct store_view *v, enum store_coll c, uint64_t first,
+                     uint64_t last, store_each_fn fn, void *ctx);
+
+/* Iterates the last n records of a collection, oldest of them first. */
+int store_view_tail(struct store_view *v, enum store_coll c, size_t n,
+                    store_each_fn fn, void *ctx);
+
+/* Number of records in a collection (O(1)). */
+size_t store_view_count(struct store_view *v, enum store_coll c);
+
+/* Queue in run order: fn(ctx, id, task_json, len) for each queued task. */
+int store_view_queue(struct store_view *v, store_each_fn fn, void *ctx);
+
+/* Number of queued tasks (O(1)). */
+size_t store_view_queue_depth(struct store_view *v);
+
+/* Skill records in name order: fn gets the name through 'key' being the
+ * index (0, 1, ...) and the record as "name\0json" in val/len -- use
+ * store_named_split() to take it apart. */
+int store_view_skills(struct store_view *v, store_each_fn fn, void *ctx);
+
+/* Splits a "name\0json" value from store_view_skills. */
+void store_named_split(const char *val, size_t len, const char **name,
+                       const char **json, size_t *json_len);
+
+/* Fetches document 'name' within the view; fn called once. -ENOENT if none. */
+int store_view_doc(struct store_view *v, const char *name, store_each_fn fn,
+                   void *ctx);
+
+/* Code archive values: 'ext' NUL 'text'. */
+#define STORE_CODE_KEY(id, attempt) (((uint64_t)(id) << 8) | (attempt))
+void store_code_split(const char *val, size_t len, const char **ext,
+                      const char **text, size_t *text_len);
+
+/* ---- Control -------------------------------------------------------------- */
+
+/* The durable pause switch. store_paused() is a cheap in-memory read. */
+int store_set_paused(struct store *st, int paused);
+int store_paused(struct store *st);
+
+/* Formats t as RFC 3339 UTC ("2026-11-25T19:18:18Z") into buf (>= 32 bytes). */
+char *store_time_format(time_t t, char *buf);
+
+#endif /* BT_STORE_H */
