@@ -95,7 +95,8 @@ static const char *const foreign_vars[] = {"BT_MOUNT"};
 /* Where each setting's text came from, for error messages. */
 struct source {
     const char *text;     /* points into argv/environ or owned_text */
-    char what[96];        /* "option --builders", "BT_BUILDERS in .env line 3" */
+    char *what;           /* "option --builders", "BT_BUILDERS in .env line
+                             3" (malloc'd; NULL when out of memory) */
     char *owned_text;     /* malloc'd copy when read from .env */
 };
 
@@ -141,11 +142,18 @@ static void source_set(struct source *src, const char *text, char *owned,
     va_list ap;
 
     free(src->owned_text);
+    free(src->what);
     src->owned_text = owned;
     src->text = text;
     va_start(ap, fmt);
-    vsnprintf(src->what, sizeof src->what, fmt, ap);
+    if (vasprintf(&src->what, fmt, ap) < 0)
+        src->what = NULL;
     va_end(ap);
+}
+
+static const char *source_what(const struct source *src)
+{
+    return src->what ? src->what : "a setting";
 }
 
 static char *trim(char *s)
@@ -160,18 +168,22 @@ static char *trim(char *s)
     return s;
 }
 
-/* Takes the value part of a .env line: unquoted (an inline " #" starts a
- * comment), 'single-quoted' (literal) or "double-quoted" (\" \\ \n \t).
- * Decodes in place. Returns NULL when a quote is not closed or text follows
- * the closing quote. */
-static char *env_value(char *v)
+/* Takes the value part of a .env line: unquoted (a '#' after a blank starts
+ * a comment), 'single-quoted' (literal) or "double-quoted" (\" \\ \n \t).
+ * Decodes in place and returns the value, or NULL with *why set when a quote
+ * is not closed or text follows the closing quote. */
+static char *env_value(char *v, const char **why)
 {
-    char *r, *w, q = *v;
+    char *r, *w, q;
 
+    v = trim(v);
+    q = *v;
     if (q != '"' && q != '\'') {
-        char *hash = strstr(v, " #");
-        if (hash)
-            *hash = '\0';
+        for (char *h = v; (h = strchr(h, '#')); h++)
+            if (h > v && (h[-1] == ' ' || h[-1] == '\t')) {
+                *h = '\0';
+                break;
+            }
         return trim(v);
     }
     for (r = v + 1, w = v; *r && *r != q; r++) {
@@ -182,12 +194,16 @@ static char *env_value(char *v)
             *w++ = *r;
         }
     }
-    if (*r != q)
+    if (*r != q) {
+        *why = "unterminated quote";
         return NULL;
+    }
     *w = '\0';
     r = trim(r + 1);
-    if (*r && *r != '#')
+    if (*r && *r != '#') {
+        *why = "text after the closing quote";
         return NULL;
+    }
     return v;
 }
 
@@ -211,6 +227,7 @@ static int load_env_file(const char *path, struct source *srcs, char *err,
     }
     while (rc == 0 && getline(&line, &cap, f) >= 0) {
         char *s = trim(line), *eq, *key, *val;
+        const char *why = NULL;
         const struct setting *set;
 
         lineno++;
@@ -235,10 +252,10 @@ static int load_env_file(const char *path, struct source *srcs, char *err,
                          "them)", path, lineno, key);
             break;
         }
-        val = env_value(eq + 1);
+        val = env_value(eq + 1, &why);
         if (!val) {
-            rc = err_fmt(err, errlen, "%s line %u: unterminated quote in %s",
-                         path, lineno, key);
+            rc = err_fmt(err, errlen, "%s line %u: %s in %s", path, lineno,
+                         why, key);
             break;
         }
         char *copy = strdup(val);
@@ -249,6 +266,9 @@ static int load_env_file(const char *path, struct source *srcs, char *err,
         source_set(&srcs[set - settings], copy, copy, "%s in %s line %u",
                    key, path, lineno);
     }
+    if (rc == 0 && ferror(f))
+        rc = err_fmt(err, errlen, "cannot read %s: %s", path,
+                     strerror(errno));
     free(line);
     fclose(f);
     return rc;
@@ -289,7 +309,7 @@ static int apply(struct config *cfg, const struct setting *set,
         *(char **)field = copy;
         if (set->off == F(data_dir) && *copy == '\0')
             return err_fmt(err, errlen, "%s: the data directory is empty",
-                           src->what);
+                           source_what(src));
         return 0;
     }
     case T_ENUM: {
@@ -307,7 +327,7 @@ static int apply(struct config *cfg, const struct setting *set,
             }
             c = bar ? bar + 1 : c + clen;
         }
-        return err_fmt(err, errlen, "%s: '%s' is not one of %s", src->what, t,
+        return err_fmt(err, errlen, "%s: '%s' is not one of %s", source_what(src), t,
                        set->choices);
     }
     case T_BOOL:
@@ -315,7 +335,7 @@ static int apply(struct config *cfg, const struct setting *set,
             *(int *)field = t[0] == '1';
             return 0;
         }
-        return err_fmt(err, errlen, "%s: '%s' must be 1 or 0", src->what, t);
+        return err_fmt(err, errlen, "%s: '%s' must be 1 or 0", source_what(src), t);
     case T_INT: {
         long v;
         errno = 0;
@@ -324,7 +344,7 @@ static int apply(struct config *cfg, const struct setting *set,
             v > set->max)
             return err_fmt(err, errlen,
                            "%s: '%s' must be an integer from %.0f to %.0f",
-                           src->what, t, set->min, set->max);
+                           source_what(src), t, set->min, set->max);
         *(int *)field = (int)v;
         return 0;
     }
@@ -336,7 +356,7 @@ static int apply(struct config *cfg, const struct setting *set,
             v < set->min || v > set->max)
             return err_fmt(err, errlen,
                            "%s: '%s' must be a number from %g to %g",
-                           src->what, t, set->min, set->max);
+                           source_what(src), t, set->min, set->max);
         *(double *)field = v;
         return 0;
     }
@@ -373,7 +393,9 @@ int config_load(struct config *cfg, int argc, char **argv,
         goto out;
     load_environment(srcs);
 
-    optind = 1;
+    /* 0, not 1: only that makes glibc forget where it stopped in a previous
+     * argv (a cluster like -fd), so that config_load can be called again. */
+    optind = 0;
     opterr = 0;
     while ((c = getopt_long(argc, argv, ":fdho:V", longopts, &idx)) != -1) {
         switch (c) {
@@ -412,11 +434,13 @@ int config_load(struct config *cfg, int argc, char **argv,
                          argv[optind - 1]);
             goto out;
         case '?':
-            if (optopt)
-                rc = err_fmt(err, errlen, "unknown option -%c", optopt);
+            /* For a long option glibc may set optopt to its short twin
+             * (--help=x gives 'h'): name what the user typed instead. */
+            if (strncmp(argv[optind - 1], "--", 2) == 0)
+                rc = err_fmt(err, errlen, "unknown option or unexpected "
+                             "value: %s", argv[optind - 1]);
             else
-                rc = err_fmt(err, errlen, "unknown option %s",
-                             argv[optind - 1]);
+                rc = err_fmt(err, errlen, "unknown option -%c", optopt);
             goto out;
         default:
             if (c >= 1000 && c < 1000 + (int)NSETTINGS)
@@ -450,8 +474,10 @@ int config_load(struct config *cfg, int argc, char **argv,
                      "BT_LLM_TOTAL_TIMEOUT_S (%d)", cfg->llm_idle_timeout_s,
                      cfg->llm_total_timeout_s);
 out:
-    for (size_t i = 0; i < NSETTINGS; i++)
+    for (size_t i = 0; i < NSETTINGS; i++) {
         free(srcs[i].owned_text);
+        free(srcs[i].what);
+    }
     if (rc == -ENOMEM)
         err_fmt(err, errlen, "out of memory");
     return rc;
@@ -519,7 +545,9 @@ char *config_to_json(const struct config *cfg)
 
     if (!o)
         return NULL;
-    if (!cJSON_AddStringToObject(o, "mountpoint", cfg->mountpoint))
+    if (!(cfg->mountpoint
+              ? cJSON_AddStringToObject(o, "mountpoint", cfg->mountpoint)
+              : cJSON_AddNullToObject(o, "mountpoint")))
         goto out;
     for (size_t i = 0; i < NSETTINGS; i++) {
         const struct setting *s = &settings[i];
@@ -536,7 +564,7 @@ char *config_to_json(const struct config *cfg)
         case T_STR:
         case T_ENUM:
             if (s->secret)
-                item = **(char *const *)field
+                item = *(char *const *)field && **(char *const *)field
                            ? cJSON_AddStringToObject(o, key, "(redacted)")
                            : cJSON_AddNullToObject(o, key);
             else
