@@ -1035,9 +1035,9 @@ static void test_free_zeroed_and_twice(void **state)
 
 /* ---- regressions ---------------------------------------------------- */
 
-/* 'optind = 1' leaves glibc's pointer into the rest of a cluster, so the
- * next config_load goes on parsing the previous argv: here the stale 'd'
- * turns on debug and consumes the mount point. */
+/* With 'optind = 1' glibc kept its pointer into the rest of a cluster, so
+ * the next config_load went on parsing the previous argv: the stale 'd'
+ * turned on debug and consumed the mount point. */
 static void test_regression_getopt_state(void **state)
 {
     struct fixture *fx = *state;
@@ -1064,7 +1064,7 @@ static void test_regression_getopt_state(void **state)
     assert_int_equal(fx->cfg.foreground, 0);
 }
 
-/* The source text lives in a char[96]: a long .env path cuts the line
+/* The source text lived in a char[96]: a long .env path cut the line
  * number (and the path) out of the message. */
 static void test_regression_long_env_path(void **state)
 {
@@ -1081,7 +1081,7 @@ static void test_regression_long_env_path(void **state)
     assert_err_has(fx, "line 2");
 }
 
-/* "--help=x" is reported as "unknown option -h", an option the user did
+/* "--help=x" was reported as "unknown option -h", an option the user did
  * not type. */
 static void test_regression_value_to_flag(void **state)
 {
