@@ -24,6 +24,10 @@
  *
  * Threads: a struct store may be used by any number of threads at once. A
  * struct store_view belongs to the thread that began it until it is ended.
+ * End your views before writing: a write that must grow the map waits for
+ * every open view, so one from the writing thread itself would deadlock (the
+ * write fails with -EDEADLK instead). Never keep a view across calls that
+ * wait on others (a FUSE open..release, a network request).
  * Write transactions are serialised by LMDB; every write commits durably
  * (fsync) before the call returns.
  *
@@ -167,7 +171,8 @@ struct store_task_outcome {
     size_t ndocs;
 };
 
-/* Records the end of a task: sets status, attempts, finished_at, score and
+/* Records the end of a task (queued or running; a task already finished is
+ * -EINVAL, so a score is never logged twice): sets status, attempts, finished_at, score and
  * result in its document, removes it from the running set (and the queue, if
  * it was cancelled while queued), and stores everything else in 'out', in one
  * durable transaction. Errors: -ENOENT (no such task), -EINVAL (bad status or

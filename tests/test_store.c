@@ -1,0 +1,1343 @@
+/* test_store.c -- unit tests of the LMDB store (store/store.h).
+ *
+ * Each test gets its own fresh data directory (mkdtemp) and removes it after.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <cjson/cJSON.h>
+#include <dirent.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <lmdb.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "store.h"
+
+struct fixture {
+    char dir[64];
+    struct store *st;
+};
+
+static int setup(void **state)
+{
+    struct fixture *f = calloc(1, sizeof *f);
+    char err[256];
+
+    if (f == NULL)
+        return -1;
+    strcpy(f->dir, "/tmp/test_store.XXXXXX");
+    if (mkdtemp(f->dir) == NULL) {
+        free(f);
+        return -1;
+    }
+    if (store_open(f->dir, NULL, &f->st, err, sizeof err) != 0) {
+        fprintf(stderr, "store_open: %s\n", err);
+        free(f);
+        return -1;
+    }
+    *state = f;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    struct fixture *f = *state;
+    DIR *d;
+    struct dirent *e;
+
+    store_close(f->st);
+    d = opendir(f->dir);
+    if (d) {
+        while ((e = readdir(d)) != NULL) {
+            char path[PATH_MAX];
+
+            if (e->d_name[0] == '.')
+                continue;
+            snprintf(path, sizeof path, "%s/%s", f->dir, e->d_name);
+            unlink(path);
+        }
+        closedir(d);
+    }
+    rmdir(f->dir);
+    free(f);
+    return 0;
+}
+
+static void reopen(struct fixture *f, const struct store_options *opt)
+{
+    char err[256] = "";
+
+    store_close(f->st);
+    f->st = NULL;
+    int rc = store_open(f->dir, opt, &f->st, err, sizeof err);
+    if (rc != 0)
+        fprintf(stderr, "reopen: %s\n", err);
+    assert_int_equal(rc, 0);
+    assert_non_null(f->st);
+}
+
+/* Enqueues one task with the given goal and returns its id. */
+static uint64_t add(struct store *st, const char *goal, int priority,
+                    enum store_source src)
+{
+    char def[256];
+    struct store_task_new t = { def, priority, src };
+    uint64_t id = 0;
+
+    snprintf(def, sizeof def, "{\"goal\":\"%s\",\"priority\":%d}", goal,
+             priority);
+    assert_int_equal(store_task_enqueue(st, &t, 1, &id), 0);
+    assert_true(id > 0);
+    return id;
+}
+
+/* ---- Callbacks that collect what a view shows ---------------------------- */
+
+struct collect {
+    uint64_t keys[4096];
+    char *vals[4096];
+    size_t n;
+};
+
+static int collect_fn(void *ctx, uint64_t key, const char *val, size_t len)
+{
+    struct collect *c = ctx;
+
+    assert_true(c->n < 4096);
+    c->keys[c->n] = key;
+    c->vals[c->n] = strndup(val, len);
+    assert_non_null(c->vals[c->n]);
+    c->n++;
+    return 0;
+}
+
+static void collect_free(struct collect *c)
+{
+    for (size_t i = 0; i < c->n; i++)
+        free(c->vals[i]);
+    c->n = 0;
+}
+
+static int stop_fn(void *ctx, uint64_t key, const char *val, size_t len)
+{
+    (*(int *)ctx)++;
+    return 42;
+}
+
+/* Reads one task document through a fresh view (caller frees). */
+static cJSON *task_get(struct store *st, uint64_t id)
+{
+    struct store_view *v;
+    struct collect *c = calloc(1, sizeof *c);
+    cJSON *doc = NULL;
+
+    assert_non_null(c);
+    assert_int_equal(store_view_begin(st, &v), 0);
+    if (store_view_get(v, STORE_COLL_TASKS, id, collect_fn, c) == 0) {
+        doc = cJSON_Parse(c->vals[0]);
+        assert_non_null(doc);
+    }
+    store_view_end(v);
+    collect_free(c);
+    free(c);
+    return doc;
+}
+
+static const char *jstr(const cJSON *doc, const char *k)
+{
+    const cJSON *it = cJSON_GetObjectItemCaseSensitive(doc, k);
+
+    return cJSON_IsString(it) ? it->valuestring : NULL;
+}
+
+static double jnum(const cJSON *doc, const char *k)
+{
+    const cJSON *it = cJSON_GetObjectItemCaseSensitive(doc, k);
+
+    assert_true(cJSON_IsNumber(it));
+    return it->valuedouble;
+}
+
+static int jnull(const cJSON *doc, const char *k)
+{
+    return cJSON_IsNull(cJSON_GetObjectItemCaseSensitive(doc, k));
+}
+
+static int is_rfc3339(const char *s)
+{
+    unsigned y, mo, d, h, mi, se;
+    int n = 0;
+
+    return s && sscanf(s, "%4u-%2u-%2uT%2u:%2u:%2uZ%n", &y, &mo, &d, &h, &mi,
+                       &se, &n) == 6 && n == 20 && strlen(s) == 20;
+}
+
+/* Queue ids in run order, through a view. */
+static size_t queue_ids(struct store *st, uint64_t *ids, size_t max)
+{
+    struct store_view *v;
+    struct collect *c = calloc(1, sizeof *c);
+    size_t n;
+
+    assert_non_null(c);
+    assert_int_equal(store_view_begin(st, &v), 0);
+    assert_int_equal(store_view_queue(v, collect_fn, c), 0);
+    assert_int_equal(store_view_queue_depth(v), c->n);
+    store_view_end(v);
+    assert_true(c->n <= max);
+    for (size_t i = 0; i < c->n; i++) {
+        cJSON *doc = cJSON_Parse(c->vals[i]);
+        char name[STORE_ID_MAX];
+
+        ids[i] = c->keys[i];
+        /* the callback gets the document of the id it names */
+        assert_non_null(doc);
+        assert_string_equal(jstr(doc, "id"), store_id_format(ids[i], name));
+        assert_string_equal(jstr(doc, "status"), "queued");
+        cJSON_Delete(doc);
+    }
+    n = c->n;
+    collect_free(c);
+    free(c);
+    return n;
+}
+
+/* ---- Queue order ---------------------------------------------------------- */
+
+struct qtask {
+    uint64_t id;
+    int priority;
+    enum store_source src;
+};
+
+/* The documented order, written independently of the key encoding. */
+static int qtask_cmp(const void *a, const void *b)
+{
+    const struct qtask *x = a, *y = b;
+    int cx = x->src != STORE_SOURCE_USER, cy = y->src != STORE_SOURCE_USER;
+
+    if (cx != cy)
+        return cx - cy;
+    if (x->priority != y->priority)
+        return x->priority > y->priority ? -1 : 1;
+    return x->id < y->id ? -1 : x->id > y->id;
+}
+
+static void test_queue_order(void **state)
+{
+    struct fixture *f = *state;
+    static const int prios[] = { 0, 5, -3, 1000, -1000, INT_MAX, INT_MIN, 5,
+                                 0, 1, -1, 7 };
+    struct qtask want[64];
+    uint64_t got[70];
+    size_t n = 0;
+
+    /* Mixed sources and priorities, some singly, some in one batch. */
+    for (size_t i = 0; i < 30; i++) {
+        want[n].priority = prios[(i * 7) % 12];
+        want[n].src = (enum store_source)(i % 3);
+        want[n].id = add(f->st, "single", want[n].priority, want[n].src);
+        n++;
+    }
+    {
+        struct store_task_new batch[30];
+        uint64_t ids[30];
+
+        for (size_t i = 0; i < 30; i++) {
+            batch[i].def_json = "{\"goal\":\"batched\"}";
+            batch[i].priority = prios[(i * 5) % 12];
+            batch[i].source = (enum store_source)((i + 1) % 3);
+        }
+        assert_int_equal(store_task_enqueue(f->st, batch, 30, ids), 0);
+        for (size_t i = 0; i < 30; i++) {
+            want[n].id = ids[i];
+            want[n].priority = batch[i].priority;
+            want[n].src = batch[i].source;
+            n++;
+        }
+    }
+    /* the extremes of int, in both classes */
+    {
+        static const struct { int p; enum store_source s; } ext[] = {
+            { INT_MIN, STORE_SOURCE_USER }, { INT_MAX, STORE_SOURCE_SEED },
+            { INT_MAX, STORE_SOURCE_USER }, { INT_MIN, STORE_SOURCE_TRAINER },
+        };
+
+        for (size_t i = 0; i < 4; i++, n++) {
+            want[n].priority = ext[i].p;
+            want[n].src = ext[i].s;
+            want[n].id = add(f->st, "extreme", ext[i].p, ext[i].s);
+        }
+    }
+    qsort(want, n, sizeof want[0], qtask_cmp);
+    /* sanity of the expectation itself */
+    assert_int_equal(want[0].src, STORE_SOURCE_USER);
+    assert_int_equal(want[0].priority, INT_MAX);
+    assert_int_equal(want[n - 1].src, STORE_SOURCE_TRAINER);
+    assert_int_equal(want[n - 1].priority, INT_MIN);
+
+    assert_int_equal(queue_ids(f->st, got, 70), n);
+    for (size_t i = 0; i < n; i++)
+        assert_int_equal(got[i], want[i].id);
+
+    for (size_t i = 0; i < n; i++) {
+        uint64_t id = 0;
+        char *json = NULL;
+        cJSON *doc;
+
+        assert_int_equal(store_task_dequeue(f->st, &id, &json), 0);
+        assert_int_equal(id, want[i].id);
+        doc = cJSON_Parse(json);
+        assert_non_null(doc);
+        assert_int_equal((int)jnum(doc, "priority"), want[i].priority);
+        assert_string_equal(jstr(doc, "source"),
+                            store_source_name(want[i].src));
+        cJSON_Delete(doc);
+        free(json);
+    }
+    assert_int_equal(store_task_dequeue(f->st, NULL, NULL), -ENOENT);
+}
+
+/* ---- Enqueue -------------------------------------------------------------- */
+
+static void test_atomic_batch(void **state)
+{
+    struct fixture *f = *state;
+    struct store_task_new bad[3] = {
+        { "{\"goal\":\"a\"}", 0, STORE_SOURCE_USER },
+        { "[\"not an object\"]", 0, STORE_SOURCE_USER },
+        { "{\"goal\":\"c\"}", 0, STORE_SOURCE_USER },
+    };
+    struct store_task_new good[3] = {
+        { "{\"goal\":\"first\",\"language\":\"python\",\"priority\":9,"
+          "\"skills\":[\"recursion\"]}", 3, STORE_SOURCE_TRAINER },
+        { "{\"goal\":\"second\"}", 0, STORE_SOURCE_USER },
+        { "{\"goal\":\"third\"}", -2, STORE_SOURCE_SEED },
+    };
+    static const char *const badjson[] = { "{\"goal\":", "", "{} x", "42",
+                                           "null" };
+    uint64_t ids[3] = { 0 };
+    struct store_view *v;
+    cJSON *doc;
+    char name[STORE_ID_MAX];
+
+    assert_int_equal(store_task_enqueue(f->st, bad, 3, ids), -EINVAL);
+    for (size_t i = 0; i < sizeof badjson / sizeof badjson[0]; i++) {
+        bad[2].def_json = badjson[i];
+        bad[1].def_json = "{\"goal\":\"b\"}";
+        assert_int_equal(store_task_enqueue(f->st, bad, 3, ids), -EINVAL);
+    }
+    bad[2].def_json = NULL;
+    assert_int_equal(store_task_enqueue(f->st, bad, 3, ids), -EINVAL);
+    bad[2].def_json = "{\"goal\":\"c\"}";
+    bad[2].source = (enum store_source)7;
+    assert_int_equal(store_task_enqueue(f->st, bad, 3, ids), -EINVAL);
+    assert_int_equal(store_task_enqueue(f->st, good, STORE_MAX_BATCH + 1,
+                                        ids), -EINVAL);
+
+    assert_int_equal(store_view_begin(f->st, &v), 0);
+    assert_int_equal(store_view_count(v, STORE_COLL_TASKS), 0);
+    assert_int_equal(store_view_queue_depth(v), 0);
+    store_view_end(v);
+
+    assert_int_equal(store_task_enqueue(f->st, good, 3, ids), 0);
+    /* failed batches used no ids */
+    assert_int_equal(ids[0], 1);
+    assert_int_equal(ids[1], 2);
+    assert_int_equal(ids[2], 3);
+
+    doc = task_get(f->st, 1);
+    assert_non_null(doc);
+    assert_string_equal(jstr(doc, "id"), "task_000001");
+    assert_string_equal(jstr(doc, "source"), "trainer");
+    assert_string_equal(jstr(doc, "status"), "queued");
+    /* the queue's priority is the caller's, not the definition's copy */
+    assert_int_equal((int)jnum(doc, "priority"), 3);
+    assert_int_equal((int)jnum(doc, "attempts"), 0);
+    assert_string_equal(jstr(doc, "goal"), "first");
+    assert_string_equal(jstr(doc, "language"), "python");
+    assert_string_equal(cJSON_GetArrayItem(
+        cJSON_GetObjectItemCaseSensitive(doc, "skills"), 0)->valuestring,
+        "recursion");
+    assert_true(is_rfc3339(jstr(doc, "created_at")));
+    assert_true(jnull(doc, "started_at"));
+    assert_true(jnull(doc, "finished_at"));
+    assert_true(jnull(doc, "score"));
+    assert_true(jnull(doc, "result"));
+    /* the human-friendly fields lead */
+    assert_string_equal(doc->child->string, "id");
+    assert_string_equal(doc->child->next->string, "source");
+    assert_string_equal(doc->child->next->next->string, "status");
+    cJSON_Delete(doc);
+
+    doc = task_get(f->st, 3);
+    assert_non_null(doc);
+    assert_string_equal(jstr(doc, "source"), "seed");
+    assert_string_equal(jstr(doc, "id"), store_id_format(3, name));
+    cJSON_Delete(doc);
+    assert_null(task_get(f->st, 4));
+
+    /* ids keep growing after a reopen */
+    reopen(f, NULL);
+    assert_int_equal(add(f->st, "later", 0, STORE_SOURCE_USER), 4);
+    assert_int_equal(store_task_enqueue(f->st, good, 0, NULL), 0);
+}
+
+/* ---- Dequeue, requeue, recovery ------------------------------------------ */
+
+static void test_dequeue_running(void **state)
+{
+    struct fixture *f = *state;
+    uint64_t a = add(f->st, "a", 0, STORE_SOURCE_USER);
+    uint64_t b = add(f->st, "b", 0, STORE_SOURCE_USER);
+    uint64_t id = 0;
+    char *json = NULL;
+    cJSON *doc;
+    struct store_view *v;
+
+    assert_int_equal(store_task_dequeue(f->st, &id, &json), 0);
+    assert_int_equal(id, a);
+    doc = cJSON_Parse(json);
+    assert_non_null(doc);
+    assert_string_equal(jstr(doc, "status"), "running");
+    assert_true(is_rfc3339(jstr(doc, "started_at")));
+    cJSON_Delete(doc);
+    free(json);
+
+    /* the stored document agrees with what dequeue returned */
+    doc = task_get(f->st, a);
+    assert_string_equal(jstr(doc, "status"), "running");
+    assert_true(is_rfc3339(jstr(doc, "started_at")));
+    cJSON_Delete(doc);
+
+    assert_int_equal(store_view_begin(f->st, &v), 0);
+    assert_int_equal(store_view_queue_depth(v), 1);
+    assert_int_equal(store_view_count(v, STORE_COLL_TASKS), 2);
+    store_view_end(v);
+
+    assert_int_equal(store_task_dequeue(f->st, &id, NULL), 0);
+    assert_int_equal(id, b);
+    json = (char *)"untouched";
+    assert_int_equal(store_task_dequeue(f->st, &id, &json), -ENOENT);
+    assert_null(json);
+}
+
+static void test_requeue(void **state)
+{
+    struct fixture *f = *state;
+    uint64_t a = add(f->st, "a", 0, STORE_SOURCE_USER);
+    uint64_t b = add(f->st, "b", 0, STORE_SOURCE_USER);
+    uint64_t id, order[4];
+    cJSON *doc;
+
+    assert_int_equal(store_task_dequeue(f->st, &id, NULL), 0);
+    assert_int_equal(id, a);
+    assert_int_equal(store_task_set_attempts(f->st, a, 1), 0);
+    assert_int_equal(store_task_requeue(f->st, a), 0);
+    doc = task_get(f->st, a);
+    assert_string_equal(jstr(doc, "status"), "queued");
+    assert_true(jnull(doc, "started_at"));
+    assert_int_equal((int)jnum(doc, "attempts"), 1);
+    cJSON_Delete(doc);
+    /* back in its old place, ahead of the younger task */
+    assert_int_equal(queue_ids(f->st, order, 4), 2);
+    assert_int_equal(order[0], a);
+    assert_int_equal(order[1], b);
+
+    assert_int_equal(store_task_requeue(f->st, a), -EINVAL);
+    assert_int_equal(store_task_requeue(f->st, 999), -ENOENT);
+    assert_int_equal(store_task_set_attempts(f->st, 999, 1), -ENOENT);
+    assert_int_equal(store_task_set_attempts(f->st, a, -1), -EINVAL);
+}
+
+struct grep {
+    const char *needle;
+    int found;
+    int stamped;
+};
+
+static int grep_fn(void *ctx, uint64_t key, const char *val, size_t len)
+{
+    struct grep *g = ctx;
+    char *s = strndup(val, len);
+
+    assert_non_null(s);
+    if (strstr(s, g->needle)) {
+        g->found++;
+        g->stamped = len > 21 && s[20] == ' ' && strncmp(s, "20", 2) == 0;
+    }
+    free(s);
+    return 0;
+}
+
+static void test_recovery(void **state)
+{
+    struct fixture *f = *state;
+    uint64_t before[8], after[8], id;
+    struct store_view *v;
+    struct grep g = { "recovered task_000002 left running by a crash", 0, 0 };
+    cJSON *doc;
+
+    add(f->st, "low", -5, STORE_SOURCE_USER);
+    add(f->st, "high", 9, STORE_SOURCE_USER);
+    add(f->st, "trainer", 100, STORE_SOURCE_TRAINER);
+    add(f->st, "mid", 0, STORE_SOURCE_USER);
+    add(f->st, "seed", 0, STORE_SOURCE_SEED);
+    assert_int_equal(queue_ids(f->st, before, 8), 5);
+    assert_int_equal(before[0], 2);
+
+    assert_int_equal(store_task_dequeue(f->st, &id, NULL), 0);
+    assert_int_equal(id, 2);
+    assert_int_equal(store_task_set_attempts(f->st, 2, 2), 0);
+    reopen(f, NULL);   /* closed without finishing: as after a crash */
+
+    doc = task_get(f->st, 2);
+    assert_non_null(doc);
+    assert_string_equal(jstr(doc, "status"), "queued");
+    assert_int_equal((int)jnum(doc, "attempts"), 2);
+    assert_true(jnull(doc, "started_at"));
+    cJSON_Delete(doc);
+    assert_int_equal(queue_ids(f->st, after, 8), 5);
+    assert_memory_equal(before, after, sizeof before[0] * 5);
+
+    assert_int_equal(store_view_begin(f->st, &v), 0);
+    assert_int_equal(store_view_range(v, STORE_COLL_SYSLOG, 0, UINT64_MAX,
+                                      grep_fn, &g), 0);
+    store_view_end(v);
+    assert_int_equal(g.found, 1);
+    assert_true(g.stamped);
+
+    /* nothing is recovered twice */
+    reopen(f, NULL);
+    g.found = 0;
+    assert_int_equal(store_view_begin(f->st, &v), 0);
+    assert_int_equal(store_view_range(v, STORE_COLL_SYSLOG, 0, UINT64_MAX,
+                                      grep_fn, &g), 0);
+    assert_int_equal(store_view_queue_depth(v), 5);
+    store_view_end(v);
+    assert_int_equal(g.found, 1);
+}
+
+/* ---- Finish --------------------------------------------------------------- */
+
+static void test_finish(void **state)
+{
+    struct fixture *f = *state;
+    uint64_t a = add(f->st, "a", 0, STORE_SOURCE_USER);
+    uint64_t b = add(f->st, "b", 0, STORE_SOURCE_USER);
+    uint64_t id;
+    static const char code1[] = "def f(x):\n    return x\n";
+    static const char code2[] = "def f(x):\n    return x * x\n";
+    struct store_code code[2] = {
+        { 1, "py", code1, sizeof code1 - 1 },
+        { 2, "py", code2, sizeof code2 - 1 },
+    };
+    struct store_named skills[2] = {
+        { "recursion", "{\"level\":2, \"attempts\":1}" },
+        { "arrays", "{\"level\":1}" },
+    };
+    struct store_named docs[1] = {
+        { "builder_profile", "{\"tasks_total\":1,\"passed\":1}" },
+    };
+    struct store_task_outcome out = {
+        .status = "passed",
+        .attempts = 2,
+        .score_json = "{\"accuracy\":1,\"total\":0.9}",
+        .result_json = "{\"passed\":3,\"total\":3}",
+        .code = code,
+        .ncode = 2,
+        .reflection_json = "{\"lesson\":\"square it\"}",
+        .summary_json = "{\"summary\":\"done\"}",
+        .score_entry_json = "{\"task\":\"task_000001\",\"total\":0.9}",
+        .skills = skills,
+        .nskills = 2,
+        .docs = docs,
+        .ndocs = 1,
+    };
+    struct store_task_outcome bad;
+    struct store_code badcode = { 0, "py", "x", 1 };
+    struct store_view *v;
+    struct collect *c = calloc(1, sizeof *c);
+    const char *name, *json;
+    size_t jlen;
+    cJSON *doc;
+
+    assert_non_null(c);
+    assert_int_equal(store_task_dequeue(f->st, &id, NULL), 0);
+    assert_int_equal(id, a);
+
+    /* refused outcomes change nothing */
+    bad = out;
+    bad.status = "done";
+    assert_int_equal(store_task_finish(f->st, a, &bad), -EINVAL);
+    bad.status = NULL;
+    assert_int_equal(store_task_finish(f->st, a, &bad), -EINVAL);
+    bad = out;
+    bad.score_json = "{\"accuracy\":";
+    assert_int_equal(store_task_finish(f->st, a, &bad), -EINVAL);
+    bad = out;
+    bad.skills = (struct store_named[]){ { "s", "not json" } };
+    bad.nskills = 1;
+    assert_int_equal(store_task_finish(f->st, a, &bad), -EINVAL);
+    bad = out;
+    bad.code = &badcode;
+    bad.ncode = 1;
+    assert_int_equal(store_task_finish(f->st, a, &bad), -EINVAL);
+    badcode.attempt = STORE_MAX_ATTEMPT + 1;
+    assert_int_equal(store_task_finish(f->st, a, &bad), -EINVAL);
+    assert_int_equal(store_task_finish(f->st, 999, &out), -ENOENT);
+    doc = task_get(f->st, a);
+    assert_string_equal(jstr(doc, "status"), "running");
+    cJSON_Delete(doc);
+
+    assert_int_equal(store_task_finish(f->st, a, &out), 0);
+
+    doc = task_get(f->st, a);
+    assert_string_equal(jstr(doc, "status"), "passed");
+    assert_int_equal((int)jnum(doc, "attempts"), 2);
+    assert_true(is_rfc3339(jstr(doc, "finished_at")));
+    assert_true(is_rfc3339(jstr(doc, "started_at")));
+    assert_true(jnum(cJSON_GetObjectItemCaseSensitive(doc, "score"),
+                     "total") == 0.9);
+    assert_int_equal((int)jnum(cJSON_GetObjectItemCaseSensitive(doc, "result"),
+                               "passed"), 3);
+    cJSON_Delete(doc);
+
+    assert_int_equal(store_view_begin(f->st, &v), 0);
+    assert_int_equal(store_view_get(v, STORE_COLL_CODE, STORE_CODE_KEY(a, 2),
+                                    collect_fn, c), 0);
+    assert_int_equal(c->keys[0], STORE_CODE_KEY(a, 2));
+    collect_free(c);
+    assert_int_equal(store_view_range(v, STORE_COLL_CODE, STORE_CODE_KEY(a, 0),
+                                      STORE_CODE_KEY(a, 255), collect_fn, c),
+                     0);
+    assert_int_equal(c->n, 2);
+    collect_free(c);
+    assert_int_equal(store_view_count(v, STORE_COLL_CODE), 2);
+    store_view_end(v);
+
+    assert_int_equal(store_view_begin(f->st, &v), 0);
+    assert_int_equal(store_view_get(v, STORE_COLL_REFLECTIONS, a, collect_fn,
+                                    c), 0);
+    assert_string_equal(c->vals[0], "{\"lesson\":\"square it\"}");
+    collect_free(c);
+    assert_int_equal(store_view_get(v, STORE_COLL_SUMMARIES, a, collect_fn, c),
+                     0);
+    assert_string_equal(c->vals[0], "{\"summary\":\"done\"}");
+    collect_free(c);
+    assert_int_equal(store_view_get(v, STORE_COLL_REFLECTIONS, b, collect_fn,
+                                    c), -ENOENT);
+    assert_int_equal(store_view_count(v, STORE_COLL_SCORES), 1);
+    assert_int_equal(store_view_tail(v, STORE_COLL_SCORES, 5, collect_fn, c),
+                     0);
+    assert_int_equal(c->n, 1);
+    assert_int_equal(c->keys[0], 1);
+    assert_string_equal(c->vals[0], "{\"task\":\"task_000001\",\"total\":0.9}");
+    collect_free(c);
+    /* skills in name order, stored compact */
+    assert_int_equal(store_view_skills(v, collect_fn, c), 0);
+    assert_int_equal(c->n, 2);
+    store_view_end(v);
+    collect_free(c);
+    free(c);
+
+    /* skill records through store_named_split, checked inside a callback */
+    {
+        static const char rec[] = "arrays\0{\"level\":1}";
+
+        store_named_split(rec, sizeof rec - 1, &name, &json, &jlen);
+        assert_string_equal(name, "arrays");
+        assert_int_equal(jlen, strlen("{\"level\":1}"));
+    }
+
+    {
+        char *p = NULL;
+
+        assert_int_equal(store_doc_get(f->st, "builder_profile", &p, NULL), 0);
+        assert_string_equal(p, "{\"tasks_total\":1,\"passed\":1}");
+        free(p);
+    }
+
+    /* a task ends once */
+    assert_int_equal(store_task_finish(f->st, a, &out), -EINVAL);
+
+    /* cancelling a queued task takes it off the queue */
+    {
+        struct store_task_outcome cancel = { .status = "cancelled" };
+
+        assert_int_equal(store_task_finish(f->st, b, &cancel), 0);
+        doc = task_get(f->st, b);
+        assert_string_equal(jstr(doc, "status"), "cancelled");
+        assert_true(jnull(doc, "score"));
+        cJSON_Delete(doc);
+        assert_int_equal(store_task_dequeue(f->st, &id, NULL), -ENOENT);
+    }
+
+    /* nothing was left in the running set: a reopen recovers nothing */
+    reopen(f, NULL);
+    doc = task_get(f->st, a);
+    assert_string_equal(jstr(doc, "status"), "passed");
+    cJSON_Delete(doc);
+    assert_int_equal(store_task_dequeue(f->st, &id, NULL), -ENOENT);
+}
+
+/* Splits code and skill values inside the view callback, where the
+ * pointers are valid. */
+struct split_seen {
+    char ext[8];
+    char text[128];
+    char name[32];
+    char json[64];
+    int calls;
+};
+
+static int code_split_fn(void *ctx, uint64_t key, const char *val, size_t len)
+{
+    struct split_seen *s = ctx;
+    const char *ext, *text;
+    size_t tl;
+
+    store_code_split(val, len, &ext, &text, &tl);
+    assert_true(strlen(ext) < sizeof s->ext && tl < sizeof s->text);
+    strcpy(s->ext, ext);
+    memcpy(s->text, text, tl);
+    s->text[tl] = '\0';
+    s->calls++;
+    return 0;
+}
+
+static int skill_split_fn(void *ctx, uint64_t key, const char *val, size_t len)
+{
+    struct split_seen *s = ctx;
+    const char *name, *json;
+    size_t jl;
+
+    store_named_split(val, len, &name, &json, &jl);
+    assert_int_equal(key, (uint64_t)s->calls);
+    if (s->calls == 0) {
+        assert_true(strlen(name) < sizeof s->name && jl < sizeof s->json);
+        strcpy(s->name, name);
+        memcpy(s->json, json, jl);
+        s->json[jl] = '\0';
+    }
+    s->calls++;
+    return 0;
+}
+
+static void test_finish_artefacts_split(void **state)
+{
+    struct fixture *f = *state;
+    uint64_t a = add(f->st, "a", 0, STORE_SOURCE_USER);
+    static const char src[] = "int main(void) { return 0; }\n";
+    struct store_code code = { 3, "c", src, sizeof src - 1 };
+    struct store_named skills[2] = {
+        { "zeta", "{\"level\": 3}" },
+        { "alpha", "{ \"level\" : 1 }" },
+    };
+    struct store_task_outcome out = {
+        .status = "failed", .attempts = 3, .code = &code, .ncode = 1,
+        .skills = skills, .nskills = 2,
+    };
+    struct split_seen s = { 0 };
+    struct store_view *v;
+
+    assert_int_equal(store_task_finish(f->st, a, &out), 0);
+    assert_int_equal(store_view_begin(f->st, &v), 0);
+    assert_int_equal(store_view_get(v, STORE_COLL_CODE, STORE_CODE_KEY(a, 3),
+                                    code_split_fn, &s), 0);
+    assert_int_equal(store_view_get(v, STORE_COLL_CODE, STORE_CODE_KEY(a, 1),
+                                    code_split_fn, &s), -ENOENT);
+    assert_int_equal(s.calls, 1);
+    assert_string_equal(s.ext, "c");
+    assert_string_equal(s.text, src);
+    s.calls = 0;
+    assert_int_equal(store_view_skills(v, skill_split_fn, &s), 0);
+    assert_int_equal(s.calls, 2);
+    assert_string_equal(s.name, "alpha");        /* name order */
+    assert_string_equal(s.json, "{\"level\":1}"); /* compact */
+    s.calls = 0;
+    assert_int_equal(store_view_skills(v, stop_fn, &s.calls), 42);
+    assert_int_equal(s.calls, 1);
+    store_view_end(v);
+}
+
+/* ---- Map growth ----------------------------------------------------------- */
+
+static void test_map_growth(void **state)
+{
+    struct fixture *f = *state;
+    struct store_options opt = { .map_size = 64 * 1024 };
+    enum { TOTAL = 2000, BATCH = 100 };
+    static char defs[BATCH][1200];
+    struct store_task_new batch[BATCH];
+    uint64_t ids[BATCH], expect = 1;
+    struct store_view *v;
+    struct collect *c = calloc(1, sizeof *c);
+
+    assert_non_null(c);
+    reopen(f, &opt);
+    for (int done = 0; done < TOTAL; done += BATCH) {
+        for (int i = 0; i < BATCH; i++) {
+            int n = snprintf(defs[i], sizeof defs[i], "{\"goal\":\"%06d ",
+                             done + i);
+
+            memset(defs[i] + n, 'g', 1024);
+            strcpy(defs[i] + n + 1024, "\"}");
+            batch[i].def_json = defs[i];
+            batch[i].priority = (done + i) % 7;
+            batch[i].source = STORE_SOURCE_USER;
+        }
+        assert_int_equal(store_task_enqueue(f->st, batch, BATCH, ids), 0);
+        for (int i = 0; i < BATCH; i++)
+            assert_int_equal(ids[i], expect++);
+    }
+    /* some single writes on top, each of which may need to grow too */
+    for (int i = 0; i < 20; i++)
+        assert_int_equal(store_log_append(f->st, STORE_LOG_SYSTEM,
+                                          "a line of the system log"), 0);
+
+    reopen(f, &opt);
+    assert_int_equal(store_view_begin(f->st, &v), 0);
+    assert_int_equal(store_view_count(v, STORE_COLL_TASKS), TOTAL);
+    assert_int_equal(store_view_queue_depth(v), TOTAL);
+    assert_int_equal(store_view_count(v, STORE_COLL_SYSLOG), 20);
+    for (uint64_t id = 1; id <= TOTAL; id += 199) {
+        cJSON *doc;
+        char prefix[16];
+
+        assert_int_equal(store_view_get(v, STORE_COLL_TASKS, id, collect_fn,
+                                        c), 0);
+        doc = cJSON_Parse(c->vals[0]);
+        assert_non_null(doc);
+        snprintf(prefix, sizeof prefix, "%06d g", (int)id - 1);
+        assert_int_equal(strncmp(jstr(doc, "goal"), prefix, 8), 0);
+        assert_int_equal(strlen(jstr(doc, "goal")), 7 + 1024);
+        cJSON_Delete(doc);
+        collect_free(c);
+    }
+    store_view_end(v);
+    free(c);
+    /* and it keeps working after the reopen at the small size */
+    assert_int_equal(add(f->st, "after", 0, STORE_SOURCE_USER), TOTAL + 1);
+}
+
+/* Writers and readers at once while the map keeps growing under them. */
+struct race {
+    struct store *st;
+    atomic_int writers_left;
+    atomic_int failures;
+};
+
+static void *race_writer(void *arg)
+{
+    struct race *r = arg;
+    static const char goal[] = "{\"goal\":\"%d "
+        "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
+        "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
+        "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
+        "\"}";
+
+    for (int i = 0; i < 300; i++) {
+        char def[512];
+        struct store_task_new t = { def, i % 5, STORE_SOURCE_TRAINER };
+
+        snprintf(def, sizeof def, goal, i);
+        if (store_task_enqueue(r->st, &t, 1, NULL) != 0 ||
+            store_log_append(r->st, STORE_LOG_SHELL, def) != 0)
+            atomic_fetch_add(&r->failures, 1);
+    }
+    atomic_fetch_sub(&r->writers_left, 1);
+    return NULL;
+}
+
+static int count_fn(void *ctx, uint64_t key, const char *val, size_t len)
+{
+    (*(size_t *)ctx)++;
+    return 0;
+}
+
+static void *race_reader(void *arg)
+{
+    struct race *r = arg;
+
+    while (atomic_load(&r->writers_left) > 0) {
+        struct store_view *v;
+        size_t depth, walked = 0;
+
+        if (store_view_begin(r->st, &v) != 0) {
+            atomic_fetch_add(&r->failures, 1);
+            continue;
+        }
+        depth = store_view_queue_depth(v);
+        /* a snapshot: the walk sees exactly what the count said */
+        if (store_view_queue(v, count_fn, &walked) != 0 || walked != depth)
+            atomic_fetch_add(&r->failures, 1);
+        store_view_end(v);
+    }
+    return NULL;
+}
+
+static void test_concurrent_growth(void **state)
+{
+    struct fixture *f = *state;
+    struct store_options opt = { .map_size = 64 * 1024 };
+    struct race r = { 0 };
+    pthread_t w[3], rd[2];
+    struct store_view *v;
+
+    reopen(f, &opt);
+    r.st = f->st;
+    atomic_init(&r.writers_left, 3);
+    atomic_init(&r.failures, 0);
+    for (int i = 0; i < 3; i++)
+        assert_int_equal(pthread_create(&w[i], NULL, race_writer, &r), 0);
+    for (int i = 0; i < 2; i++)
+        assert_int_equal(pthread_create(&rd[i], NULL, race_reader, &r), 0);
+    for (int i = 0; i < 3; i++)
+        pthread_join(w[i], NULL);
+    for (int i = 0; i < 2; i++)
+        pthread_join(rd[i], NULL);
+    assert_int_equal(atomic_load(&r.failures), 0);
+
+    assert_int_equal(store_view_begin(f->st, &v), 0);
+    assert_int_equal(store_view_count(v, STORE_COLL_TASKS), 900);
+    assert_int_equal(store_view_count(v, STORE_COLL_SHELLLOG), 900);
+    store_view_end(v);
+}
+
+/* A thread that holds a view cannot wait for the map to grow (the view
+ * holds what growth waits for): the write fails instead of hanging, and
+ * succeeds once the view has ended. */
+static void test_growth_with_own_view(void **state)
+{
+    struct fixture *f = *state;
+    struct store_options opt = { .map_size = 64 * 1024 };
+    static char big[256 * 1024];
+    struct store_view *v;
+    uint64_t n;
+
+    reopen(f, &opt);
+    /* ["xxx...x"]: large even in compact form */
+    memset(big, 'x', sizeof big - 1);
+    memcpy(big, "[\"", 2);
+    memcpy(big + sizeof big - 3, "\"]", 2);
+    assert_int_equal(store_view_begin(f->st, &v), 0);
+    assert_int_equal(store_analysis_append(f->st, big, &n), -EDEADLK);
+    store_view_end(v);
+    assert_int_equal(store_analysis_append(f->st, big, &n), 0);
+    assert_int_equal(n, 1);
+}
+
+static void test_no_sync(void **state)
+{
+    struct fixture *f = *state;
+    struct store_options opt = { .no_sync = 1 };
+    cJSON *doc;
+
+    reopen(f, &opt);
+    add(f->st, "fast", 0, STORE_SOURCE_SEED);
+    reopen(f, NULL);
+    doc = task_get(f->st, 1);
+    assert_non_null(doc);
+    assert_string_equal(jstr(doc, "goal"), "fast");
+    cJSON_Delete(doc);
+}
+
+/* ---- Open: schema, lock, directory --------------------------------------- */
+
+/* Rewrites (or with val NULL deletes) a meta record with raw LMDB calls. */
+static void meta_tamper(const char *dir, const char *key, const void *val,
+                        size_t len)
+{
+    MDB_env *env;
+    MDB_txn *txn;
+    MDB_dbi dbi;
+    MDB_val k = { strlen(key), (void *)key };
+    MDB_val v = { len, (void *)val };
+
+    assert_int_equal(mdb_env_create(&env), 0);
+    assert_int_equal(mdb_env_set_maxdbs(env, 16), 0);
+    assert_int_equal(mdb_env_open(env, dir, 0, 0644), 0);
+    assert_int_equal(mdb_txn_begin(env, NULL, 0, &txn), 0);
+    assert_int_equal(mdb_dbi_open(txn, "meta", 0, &dbi), 0);
+    if (val)
+        assert_int_equal(mdb_put(txn, dbi, &k, &v, 0), 0);
+    else
+        assert_int_equal(mdb_del(txn, dbi, &k, NULL), 0);
+    assert_int_equal(mdb_txn_commit(txn), 0);
+    mdb_env_close(env);
+}
+
+static void test_schema(void **state)
+{
+    struct fixture *f = *state;
+    static const unsigned char v99[4] = { 0, 0, 0, 99 };
+    char err[512] = "";
+    struct store *st = (struct store *)&err;   /* must be reset to NULL */
+
+    add(f->st, "keep me", 0, STORE_SOURCE_USER);
+    store_close(f->st);
+    f->st = NULL;
+
+    meta_tamper(f->dir, "schema", v99, sizeof v99);
+    assert_int_equal(store_open(f->dir, NULL, &st, err, sizeof err),
+                     STORE_ESCHEMA);
+    assert_null(st);
+    assert_non_null(strstr(err, "schema version 99"));
+    assert_non_null(strstr(err, "up to 1"));
+    assert_non_null(strstr(err, f->dir));
+
+    meta_tamper(f->dir, "schema", NULL, 0);
+    err[0] = '\0';
+    assert_int_equal(store_open(f->dir, NULL, &st, err, sizeof err),
+                     STORE_ECORRUPT);
+    assert_null(st);
+    assert_true(strlen(err) > 0);
+
+    /* the refused opens wrote nothing: restoring the record restores all */
+    {
+        static const unsigned char v1[4] = { 0, 0, 0, STORE_SCHEMA_VERSION };
+        cJSON *doc;
+
+        meta_tamper(f->dir, "schema", v1, sizeof v1);
+        reopen(f, NULL);
+        doc = task_get(f->st, 1);
+        assert_non_null(doc);
+        assert_string_equal(jstr(doc, "goal"), "keep me");
+        cJSON_Delete(doc);
+    }
+}
+
+static void test_lock(void **state)
+{
+    struct fixture *f = *state;
+    struct store *st2 = NULL;
+    char err[512] = "";
+    char pid[32];
+
+    assert_int_equal(store_open(f->dir, NULL, &st2, err, sizeof err),
+                     STORE_ELOCKED);
+    assert_null(st2);
+    snprintf(pid, sizeof pid, "pid %ld", (long)getpid());
+    assert_non_null(strstr(err, pid));
+    assert_non_null(strstr(err, f->dir));
+
+    /* released at close */
+    store_close(f->st);
+    f->st = NULL;
+    assert_int_equal(store_open(f->dir, NULL, &f->st, err, sizeof err), 0);
+}
+
+static void test_bad_dir(void **state)
+{
+    struct fixture *f = *state;
+    struct store *st = NULL;
+    char err[512] = "", path[128];
+    FILE *fp;
+
+    snprintf(path, sizeof path, "%s/missing", f->dir);
+    assert_int_equal(store_open(path, NULL, &st, err, sizeof err), -ENOENT);
+    assert_null(st);
+    assert_non_null(strstr(err, "does not exist"));
+    assert_non_null(strstr(err, path));
+
+    snprintf(path, sizeof path, "%s/afile", f->dir);
+    fp = fopen(path, "w");
+    assert_non_null(fp);
+    fclose(fp);
+    assert_int_equal(store_open(path, NULL, &st, err, sizeof err), -ENOTDIR);
+    assert_null(st);
+    assert_non_null(strstr(err, "not a directory"));
+    unlink(path);
+}
+
+/* ---- Views ---------------------------------------------------------------- */
+
+static void test_view_snapshot(void **state)
+{
+    struct fixture *f = *state;
+    struct store_view *old, *now;
+    struct collect *c = calloc(1, sizeof *c);
+    uint64_t id;
+
+    assert_non_null(c);
+    for (int i = 0; i < 3; i++)
+        add(f->st, "before", 0, STORE_SOURCE_USER);
+    assert_int_equal(store_view_begin(f->st, &old), 0);
+
+    id = add(f->st, "after", 0, STORE_SOURCE_USER);
+    add(f->st, "after", 0, STORE_SOURCE_USER);
+    assert_int_equal(store_task_dequeue(f->st, NULL, NULL), 0);
+    assert_int_equal(store_log_append(f->st, STORE_LOG_SYSTEM, "x"), 0);
+
+    assert_int_equal(store_view_count(old, STORE_COLL_TASKS), 3);
+    assert_int_equal(store_view_queue_depth(old), 3);
+    assert_int_equal(store_view_count(old, STORE_COLL_SYSLOG), 0);
+    assert_int_equal(store_view_get(old, STORE_COLL_TASKS, id, collect_fn, c),
+                     -ENOENT);
+    assert_int_equal(store_view_get(old, STORE_COLL_TASKS, 1, collect_fn, c),
+                     0);
+    assert_non_null(strstr(c->vals[0], "\"status\":\"queued\""));
+    collect_free(c);
+
+    assert_int_equal(store_view_begin(f->st, &now), 0);
+    assert_int_equal(store_view_count(now, STORE_COLL_TASKS), 5);
+    assert_int_equal(store_view_queue_depth(now), 4);
+    assert_int_equal(store_view_get(now, STORE_COLL_TASKS, 1, collect_fn, c),
+                     0);
+    assert_non_null(strstr(c->vals[0], "\"status\":\"running\""));
+    collect_free(c);
+    store_view_end(now);
+    store_view_end(old);
+    store_view_end(NULL);
+    free(c);
+}
+
+/* ---- Logs, analyses, documents, control ---------------------------------- */
+
+static void test_logs(void **state)
+{
+    struct fixture *f = *state;
+    struct store_view *v;
+    struct collect *c = calloc(1, sizeof *c);
+    uint64_t n = 0;
+    int stops = 0;
+
+    assert_non_null(c);
+    for (int i = 1; i <= 5; i++) {
+        char line[32];
+
+        snprintf(line, sizeof line, "event %d\nsecond\rline", i);
+        assert_int_equal(store_log_append(f->st, STORE_LOG_SYSTEM, line), 0);
+    }
+    assert_int_equal(store_log_append(f->st, STORE_LOG_SHELL, "ran sh"), 0);
+    assert_int_equal(store_log_append(f->st, (enum store_log)9, "x"), -EINVAL);
+    assert_int_equal(store_analysis_append(f->st, "{\"a\": 1}", &n), 0);
+    assert_int_equal(n, 1);
+    assert_int_equal(store_analysis_append(f->st, "{\"a\":2}", &n), 0);
+    assert_int_equal(n, 2);
+    assert_int_equal(store_analysis_append(f->st, "{bad", &n), -EINVAL);
+
+    assert_int_equal(store_view_begin(f->st, &v), 0);
+    assert_int_equal(store_view_count(v, STORE_COLL_SYSLOG), 5);
+    assert_int_equal(store_view_count(v, STORE_COLL_SHELLLOG), 1);
+    assert_int_equal(store_view_tail(v, STORE_COLL_SYSLOG, 2, collect_fn, c),
+                     0);
+    assert_int_equal(c->n, 2);
+    assert_int_equal(c->keys[0], 4);
+    assert_int_equal(c->keys[1], 5);
+    {
+        char ts[21];
+
+        memcpy(ts, c->vals[1], 20);
+        ts[20] = '\0';
+        assert_true(is_rfc3339(ts));
+    }
+    assert_string_equal(c->vals[1] + 20, " event 5 second line");
+    collect_free(c);
+    /* the whole log when asked for more than it holds */
+    assert_int_equal(store_view_tail(v, STORE_COLL_SYSLOG, 50, collect_fn, c),
+                     0);
+    assert_int_equal(c->n, 5);
+    assert_int_equal(c->keys[0], 1);
+    collect_free(c);
+    assert_int_equal(store_view_tail(v, STORE_COLL_SYSLOG, 5, collect_fn, c),
+                     0);
+    assert_int_equal(c->n, 5);
+    collect_free(c);
+    assert_int_equal(store_view_range(v, STORE_COLL_SYSLOG, 2, 3, collect_fn,
+                                      c), 0);
+    assert_int_equal(c->n, 2);
+    assert_int_equal(c->keys[0], 2);
+    assert_int_equal(c->keys[1], 3);
+    collect_free(c);
+    assert_int_equal(store_view_range(v, STORE_COLL_SYSLOG, 1, 5, stop_fn,
+                                      &stops), 42);
+    assert_int_equal(stops, 1);
+    assert_int_equal(store_view_range(v, STORE_COLL_ANALYSES, 1, UINT64_MAX,
+                                      collect_fn, c), 0);
+    assert_int_equal(c->n, 2);
+    assert_string_equal(c->vals[0], "{\"a\":1}");
+    collect_free(c);
+    assert_int_equal(store_view_tail(v, STORE_COLL_SCORES, 3, collect_fn, c),
+                     0);
+    assert_int_equal(c->n, 0);
+    assert_int_equal(store_view_count(v, (enum store_coll)99), 0);
+    store_view_end(v);
+    free(c);
+}
+
+static void test_docs_and_control(void **state)
+{
+    struct fixture *f = *state;
+    static const char *const initial[] = {
+        "builder_profile", "current_difficulty", "strategy_weights",
+        "learned_concepts", "internal_biases", "motivation_log",
+        "trainer_log", "runtime", "control",
+    };
+    struct store_view *v;
+    struct collect *c = calloc(1, sizeof *c);
+    char *json;
+    size_t len = 0;
+    cJSON *doc;
+
+    assert_non_null(c);
+    for (size_t i = 0; i < sizeof initial / sizeof initial[0]; i++) {
+        assert_int_equal(store_doc_get(f->st, initial[i], &json, &len), 0);
+        assert_int_equal(strlen(json), len);
+        doc = cJSON_Parse(json);
+        assert_non_null(doc);
+        assert_true(cJSON_IsObject(doc));
+        cJSON_Delete(doc);
+        free(json);
+    }
+    assert_int_equal(store_doc_get(f->st, "current_difficulty", &json, NULL),
+                     0);
+    doc = cJSON_Parse(json);
+    assert_true(jnum(doc, "target_success") == 0.75);
+    cJSON_Delete(doc);
+    free(json);
+
+    assert_int_equal(store_doc_get(f->st, "nope", &json, NULL), -ENOENT);
+    assert_null(json);
+    assert_int_equal(store_doc_put(f->st, "strategy_weights", "{oops"),
+                     -EINVAL);
+    assert_int_equal(store_doc_put(f->st, "", "{}"), -EINVAL);
+    assert_int_equal(store_doc_put(f->st, "strategy_weights",
+                                   "{ \"weakness\" : 1 }"), 0);
+    assert_int_equal(store_doc_get(f->st, "strategy_weights", &json, NULL), 0);
+    assert_string_equal(json, "{\"weakness\":1}");
+    free(json);
+
+    assert_int_equal(store_view_begin(f->st, &v), 0);
+    assert_int_equal(store_view_doc(v, "control", collect_fn, c), 0);
+    assert_string_equal(c->vals[0], "{\"state\":\"running\"}");
+    collect_free(c);
+    assert_int_equal(store_view_doc(v, "nope", collect_fn, c), -ENOENT);
+    store_view_end(v);
+    free(c);
+
+    assert_int_equal(store_paused(f->st), 0);
+    assert_int_equal(store_set_paused(f->st, 1), 0);
+    assert_int_equal(store_paused(f->st), 1);
+    reopen(f, NULL);
+    assert_int_equal(store_paused(f->st), 1);
+    assert_int_equal(store_doc_get(f->st, "control", &json, NULL), 0);
+    assert_string_equal(json, "{\"state\":\"paused\"}");
+    free(json);
+    assert_int_equal(store_set_paused(f->st, 0), 0);
+    reopen(f, NULL);
+    assert_int_equal(store_paused(f->st), 0);
+}
+
+/* ---- Names ---------------------------------------------------------------- */
+
+static void test_ids(void **state)
+{
+    static const struct {
+        const char *s;
+        int ok;
+        uint64_t id;
+    } cases[] = {
+        { "task_000001", 1, 1 },
+        { "task_000000", 1, 0 },
+        { "task_999999", 1, 999999 },
+        { "task_1234567", 1, 1234567 },
+        { "task_18446744073709551615", 1, UINT64_MAX },
+        { "task_18446744073709551616", 0, 0 },     /* overflow */
+        { "task_99999999999999999999", 0, 0 },     /* overflow */
+        { "task_1", 0, 0 },
+        { "task_00001", 0, 0 },
+        { "task_0000001", 0, 0 },                  /* a second name for 1 */
+        { "task_00000a", 0, 0 },
+        { "task_000001x", 0, 0 },
+        { "task_-00001", 0, 0 },
+        { "task_+00001", 0, 0 },
+        { "Task_000001", 0, 0 },
+        { "tasks000001", 0, 0 },
+        { "", 0, 0 },
+        { "task_", 0, 0 },
+    };
+    char buf[STORE_ID_MAX];
+    uint64_t id;
+
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        id = 12345;
+        int rc = store_id_parse(cases[i].s, strlen(cases[i].s), &id);
+
+        if (cases[i].ok != (rc == 0))
+            fprintf(stderr, "case %s\n", cases[i].s);
+        assert_int_equal(rc, cases[i].ok ? 0 : -EINVAL);
+        if (cases[i].ok)
+            assert_int_equal(id, cases[i].id);
+    }
+    /* len bounds the parse: no NUL needed, trailing bytes ignored */
+    assert_int_equal(store_id_parse("task_000042.json", 11, &id), 0);
+    assert_int_equal(id, 42);
+    assert_int_equal(store_id_parse("task_000042.json", 12, &id), -EINVAL);
+    assert_int_equal(store_id_parse(NULL, 0, &id), -EINVAL);
+
+    assert_string_equal(store_id_format(42, buf), "task_000042");
+    assert_string_equal(store_id_format(1234567, buf), "task_1234567");
+    assert_string_equal(store_id_format(UINT64_MAX, buf),
+                        "task_18446744073709551615");
+    /* format and parse agree */
+    for (uint64_t x = 1; x < UINT64_MAX / 3; x = x * 3 + 1) {
+        store_id_format(x, buf);
+        assert_int_equal(store_id_parse(buf, strlen(buf), &id), 0);
+        assert_int_equal(id, x);
+    }
+    assert_string_equal(store_source_name(STORE_SOURCE_SEED), "seed");
+    assert_string_equal(store_time_format(0, buf), "1970-01-01T00:00:00Z");
+    assert_string_equal(store_time_format(1795634298, buf),
+                        "2026-11-25T19:18:18Z");
+}
+
+static void test_strerror(void **state)
+{
+    assert_non_null(strstr(store_strerror(STORE_ESCHEMA), "newer"));
+    assert_non_null(strstr(store_strerror(STORE_ELOCKED), "in use"));
+    assert_non_null(strstr(store_strerror(STORE_ECORRUPT), "damaged"));
+    assert_string_equal(store_strerror(-ENOENT), strerror(ENOENT));
+    assert_non_null(store_strerror(-99999));
+    assert_non_null(store_strerror(12345));
+}
+
+#define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        T(test_queue_order),
+        T(test_atomic_batch),
+        T(test_dequeue_running),
+        T(test_requeue),
+        T(test_recovery),
+        T(test_finish),
+        T(test_finish_artefacts_split),
+        T(test_map_growth),
+        T(test_concurrent_growth),
+        T(test_growth_with_own_view),
+        T(test_no_sync),
+        T(test_schema),
+        T(test_lock),
+        T(test_bad_dir),
+        T(test_view_snapshot),
+        T(test_logs),
+        T(test_docs_and_control),
+        T(test_ids),
+        T(test_strerror),
+    };
+
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
