@@ -320,8 +320,8 @@ int main(int argc, char **argv)
     ctx.config_json = config_json;
     ctx.data_dir = cfg.data_dir;
 
-    if (asprintf(&opts, "fsname=btfs,subtype=btfs,default_permissions,"
-                 "max_write=%d%s%s", FS_MAX_WRITE, cfg.fuse_opts ? "," : "",
+    if (asprintf(&opts, "fsname=btfs,subtype=btfs,default_permissions%s%s",
+                 cfg.fuse_opts ? "," : "",
                  cfg.fuse_opts ? cfg.fuse_opts : "") < 0 ||
         fuse_opt_add_arg(&args, argv[0]) < 0 ||
         fuse_opt_add_arg(&args, "-o") < 0 ||

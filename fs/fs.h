@@ -27,9 +27,9 @@ struct fs_context {
 /* The operations table (designated initializers, one handler per op). */
 const struct fuse_operations *fs_operations(void);
 
-/* Largest write(2) the filesystem asks the kernel to pass in one request;
- * a write up to this size to tasks/new is validated and committed as a
- * whole. The program passes it as -o max_write (and max_pages follows). */
+/* Largest write(2) the filesystem asks the kernel to pass in one request
+ * (set as conn->max_write in init; the kernel's max_pages follows): a write up
+ * to this size to tasks/new is validated and committed as a whole. */
 #define FS_MAX_WRITE (1024 * 1024)
 
 #endif /* BT_FS_H */

@@ -1,0 +1,143 @@
+/* fs_internal.h -- what the files of fs/ share: paths as nodes, growable
+ * buffers, rendering a node inside one store view, the tasks/new writer.
+ *
+ * Not a public header: only the .c files of fs/ include it. Everything
+ * here follows the project's error convention: 0 or a negative errno (store
+ * codes are mapped with fs_errno() before they reach the kernel).
+ */
+#ifndef BT_FS_INTERNAL_H
+#define BT_FS_INTERNAL_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+#include <time.h>
+
+struct fs_context;
+struct store;
+struct store_view;
+
+/* ---- Growable byte buffer ------------------------------------------------ */
+
+struct fs_buf {
+    char *p;        /* malloc'd bytes, not NUL-terminated; NULL when empty */
+    size_t len;     /* bytes used                                          */
+    size_t cap;     /* bytes allocated                                     */
+};
+
+/* Appends n bytes. Returns 0 or -ENOMEM (the buffer is then unchanged). */
+int fs_buf_add(struct fs_buf *b, const void *data, size_t n);
+
+/* Appends a NUL-terminated string. Same errors as fs_buf_add. */
+int fs_buf_adds(struct fs_buf *b, const char *s);
+
+/* Frees the bytes and leaves an empty buffer. Accepts an empty buffer. */
+void fs_buf_free(struct fs_buf *b);
+
+/* ---- Nodes: what a path names -------------------------------------------- */
+
+enum fs_kind {
+    /* directories */
+    FS_DIR_ROOT, FS_DIR_CORE, FS_DIR_TASKS, FS_DIR_CODE, FS_DIR_CODE_TASK,
+    FS_DIR_LOGS, FS_DIR_ADVANCED,
+    /* files */
+    FS_README, FS_STATUS, FS_CONFIG, FS_CONTROL,
+    FS_DOC,             /* a store document, shown pretty-printed          */
+    FS_SKILLS, FS_SCORES, FS_REFLECTIONS,
+    FS_NEW, FS_QUEUE,
+    FS_TASK, FS_TASK_REFLECTION, FS_TASK_SUMMARY,
+    FS_CODE_FILE,
+    FS_SYSLOG, FS_SHELLLOG,
+    FS_ANALYSIS,
+};
+
+struct fs_node {
+    enum fs_kind kind;
+    const char *doc;    /* FS_DOC: document name (static string)           */
+    uint64_t id;        /* task id, or N of builder_analysis_N             */
+    unsigned attempt;   /* FS_CODE_FILE: 1..STORE_MAX_ATTEMPT               */
+    const char *ext;    /* FS_CODE_FILE: extension asked for; points into
+                           the path, valid while the path is              */
+    size_t ext_len;
+};
+
+/* The fixed part of the tree, in listing order: every path that exists
+ * whatever the store holds. Directory listings are derived from it. */
+struct fs_entry {
+    const char *path;   /* absolute, e.g. "/core/skill_map.json"           */
+    enum fs_kind kind;
+    const char *doc;    /* FS_DOC: document name, else NULL                */
+};
+extern const struct fs_entry fs_entries[];
+extern const size_t fs_nentries;
+
+/* Parses an absolute path of the mount into *n. Only canonical names are
+ * accepted (task_000001.json, never task_1.json). Says nothing about whether
+ * a task-dependent node exists: fs_render/fs_dir_exists decide that.
+ * Returns 0 or -ENOENT. */
+int fs_node_parse(const char *path, struct fs_node *n);
+
+/* 1 for the kinds that are directories. */
+int fs_node_is_dir(const struct fs_node *n);
+
+/* What rendering learnt about a file besides its bytes. */
+struct fs_meta {
+    time_t mtime;       /* 0: use the mount time                           */
+    int immutable;      /* 1: content can never change again               */
+    uint64_t log_next;  /* logs: key after the last line rendered          */
+};
+
+/* Renders the whole content of file node n, as of view v, appending it to
+ * out (which the caller owns and frees, also on error). Fills *meta.
+ * Returns 0, -ENOENT (no such file in this snapshot), -ENOMEM, or a store
+ * error code (map with fs_errno). FS_NEW renders nothing. */
+int fs_render(struct fs_context *ctx, struct store_view *v,
+              const struct fs_node *n, struct fs_buf *out,
+              struct fs_meta *meta);
+
+/* Appends the log lines with key >= from (each + "\n") to out and sets
+ * *next to the key after the last one appended (unchanged if none).
+ * Used to extend an open log handle that a reader follows (tail -f). */
+int fs_render_log_from(struct store_view *v, enum fs_kind kind,
+                       uint64_t from, struct fs_buf *out, uint64_t *next,
+                       time_t *mtime);
+
+/* For directories: 0 if n exists in view v (only code_archive/task_N can be
+ * missing), else -ENOENT or a store error. Sets *mtime (0: mount time). */
+int fs_dir_exists(struct store_view *v, const struct fs_node *n,
+                  time_t *mtime);
+
+/* Parses an RFC 3339 timestamp ("2026-11-25T19:18:18Z", fractions and
+ * offsets allowed). Returns the time, or 0 if s is NULL or not one. */
+time_t fs_time_parse(const char *s);
+
+/* Appends the static text of README to out. Returns 0 or -ENOMEM. */
+int fs_readme_render(struct fs_buf *out);
+
+/* Maps any error of the store or of ours to a negative errno for the kernel:
+ * negative errnos pass through, STORE_E* and anything else become -EIO. */
+int fs_errno(int err);
+
+/* ---- tasks/new ----------------------------------------------------------- */
+
+struct fs_writer;
+
+/* Creates the per-open state of tasks/new. Returns 0 or -ENOMEM. */
+int fs_writer_new(struct fs_writer **out);
+
+/* Frees it. Accepts NULL. */
+void fs_writer_free(struct fs_writer *w);
+
+/* One write(2): returns size, or -EINVAL / -EFBIG / -EIO / -ENOMEM with
+ * nothing enqueued (see tasks_new.c for the exact rules). */
+int fs_writer_write(struct store *st, struct fs_writer *w, const char *buf,
+                    size_t size);
+
+/* close(2): commits a pending partial line. 0 or -EINVAL / -EFBIG / -EIO. */
+int fs_writer_flush(struct store *st, struct fs_writer *w);
+
+/* Copies up to size bytes of the response (ids or errors) not read yet.
+ * Returns the count, 0 at the end. Can't fail. */
+size_t fs_writer_read(struct fs_writer *w, char *buf, size_t size);
+
+#endif /* BT_FS_INTERNAL_H */

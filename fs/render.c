@@ -1,0 +1,700 @@
+/* render.c -- paths of the mount as nodes, and nodes as bytes.
+ *
+ * Every file is rendered whole, inside one store view, so that what a reader
+ * gets is one consistent snapshot (and so that getattr can report the exact
+ * size by rendering the same bytes). JSON files are the stored compact JSON
+ * re-printed with cJSON_Print plus a trailing newline; text files are as
+ * stored.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cJSON.h>
+
+#include "fs.h"
+#include "fs_internal.h"
+#include "status.h"
+#include "store.h"
+
+/* ---- Buffers ------------------------------------------------------------- */
+
+int fs_buf_add(struct fs_buf *b, const void *data, size_t n)
+{
+    if (n == 0)
+        return 0;
+    if (n > SIZE_MAX - b->len)
+        return -ENOMEM;
+    if (b->len + n > b->cap) {
+        size_t cap = b->cap ? b->cap : 256;
+        while (cap < b->len + n)
+            cap = cap > SIZE_MAX / 2 ? b->len + n : cap * 2;
+        char *p = realloc(b->p, cap);
+        if (!p)
+            return -ENOMEM;
+        b->p = p;
+        b->cap = cap;
+    }
+    memcpy(b->p + b->len, data, n);
+    b->len += n;
+    return 0;
+}
+
+int fs_buf_adds(struct fs_buf *b, const char *s)
+{
+    return fs_buf_add(b, s, strlen(s));
+}
+
+void fs_buf_free(struct fs_buf *b)
+{
+    free(b->p);
+    b->p = NULL;
+    b->len = b->cap = 0;
+}
+
+/* ---- Errors, time -------------------------------------------------------- */
+
+int fs_errno(int err)
+{
+    if (err >= 0)
+        return err;
+    if (err >= -4095)   /* the kernel's errno range */
+        return err;
+    return -EIO;        /* STORE_ESCHEMA, STORE_ECORRUPT, STORE_ELOCKED */
+}
+
+time_t fs_time_parse(const char *s)
+{
+    struct tm tm;
+    int n = 0;
+
+    if (!s)
+        return 0;
+    memset(&tm, 0, sizeof tm);
+    if (sscanf(s, "%4d-%2d-%2dT%2d:%2d:%2d%n", &tm.tm_year, &tm.tm_mon,
+               &tm.tm_mday, &tm.tm_hour, &tm.tm_min, &tm.tm_sec, &n) != 6)
+        return 0;
+    const char *p = s + n;
+    if (*p == '.')
+        for (p++; *p >= '0' && *p <= '9'; p++)
+            ;
+    long off = 0;
+    if (*p == '+' || *p == '-') {
+        int hh, mm;
+        if (sscanf(p + 1, "%2d:%2d", &hh, &mm) != 2)
+            return 0;
+        off = (hh * 60L + mm) * 60L * (*p == '-' ? -1 : 1);
+    } else if (*p != 'Z' && *p != 'z') {
+        return 0;
+    }
+    tm.tm_year -= 1900;
+    tm.tm_mon -= 1;
+    time_t t = timegm(&tm);
+    if (t == (time_t)-1)
+        return 0;
+    return t - off;
+}
+
+/* ---- Paths --------------------------------------------------------------- */
+
+const struct fs_entry fs_entries[] = {
+    { "/",                                   FS_DIR_ROOT,     NULL },
+    { "/README",                             FS_README,       NULL },
+    { "/status.json",                        FS_STATUS,       NULL },
+    { "/config.json",                        FS_CONFIG,       NULL },
+    { "/control",                            FS_CONTROL,      NULL },
+    { "/core",                               FS_DIR_CORE,     NULL },
+    { "/core/builder_profile.json",          FS_DOC,
+      "builder_profile" },
+    { "/core/skill_map.json",                FS_SKILLS,       NULL },
+    { "/core/score_log.json",                FS_SCORES,       NULL },
+    { "/core/reflections.json",              FS_REFLECTIONS,  NULL },
+    { "/tasks",                              FS_DIR_TASKS,    NULL },
+    { "/tasks/new",                          FS_NEW,          NULL },
+    { "/tasks/task_queue.json",              FS_QUEUE,        NULL },
+    { "/code_archive",                       FS_DIR_CODE,     NULL },
+    { "/logs",                               FS_DIR_LOGS,     NULL },
+    { "/logs/system.log",                    FS_SYSLOG,       NULL },
+    { "/logs/shell.log",                     FS_SHELLLOG,     NULL },
+    { "/logs/runtime.json",                  FS_DOC,          "runtime" },
+    { "/advanced",                           FS_DIR_ADVANCED, NULL },
+    { "/advanced/trainer_log.json",          FS_DOC,          "trainer_log" },
+    { "/advanced/current_difficulty.json",   FS_DOC,
+      "current_difficulty" },
+    { "/advanced/strategy_weights.json",     FS_DOC,
+      "strategy_weights" },
+    { "/advanced/learned_concepts.json",     FS_DOC,
+      "learned_concepts" },
+    { "/advanced/internal_biases.json",      FS_DOC,
+      "internal_biases" },
+    { "/advanced/motivation_log.json",       FS_DOC,
+      "motivation_log" },
+};
+const size_t fs_nentries = sizeof fs_entries / sizeof fs_entries[0];
+
+int fs_node_is_dir(const struct fs_node *n)
+{
+    return n->kind <= FS_DIR_ADVANCED;
+}
+
+static int has_prefix(const char *s, size_t len, const char *prefix)
+{
+    size_t pl = strlen(prefix);
+    return len >= pl && memcmp(s, prefix, pl) == 0;
+}
+
+static int has_suffix(const char *s, size_t len, const char *suffix)
+{
+    size_t sl = strlen(suffix);
+    return len >= sl && memcmp(s + len - sl, suffix, sl) == 0;
+}
+
+/* Parses a decimal number with no sign and no leading zero, >= 1. */
+static int parse_count(const char *s, size_t len, uint64_t max, uint64_t *out)
+{
+    uint64_t v = 0;
+
+    if (len == 0 || s[0] == '0')
+        return -ENOENT;
+    for (size_t i = 0; i < len; i++) {
+        if (s[i] < '0' || s[i] > '9')
+            return -ENOENT;
+        unsigned d = (unsigned)(s[i] - '0');
+        if (v > (max - d) / 10)
+            return -ENOENT;
+        v = v * 10 + d;
+    }
+    *out = v;
+    return 0;
+}
+
+/* "PREFIX" + six-or-more digits + ".json", where the digits are exactly
+ * what store_id_parse accepts after "task_". */
+static int parse_id_file(const char *s, size_t len, const char *prefix,
+                         uint64_t *id)
+{
+    char tmp[STORE_ID_MAX];
+    size_t pl = strlen(prefix);
+
+    if (len < pl + 5 || !has_prefix(s, len, prefix) ||
+        !has_suffix(s, len, ".json"))
+        return -ENOENT;
+    size_t dl = len - pl - 5;
+    if (dl + 6 > sizeof tmp)        /* too many digits for any u64 id */
+        return -ENOENT;
+    memcpy(tmp, "task_", 5);
+    memcpy(tmp + 5, s + pl, dl);
+    tmp[5 + dl] = '\0';
+    return store_id_parse(tmp, 5 + dl, id) == 0 ? 0 : -ENOENT;
+}
+
+static int parse_code_path(const char *s, struct fs_node *n)
+{
+    const char *slash = strchr(s, '/');
+    size_t l1 = slash ? (size_t)(slash - s) : strlen(s);
+
+    /* Code keys are id << 8 | attempt: larger ids cannot have code. */
+    if (store_id_parse(s, l1, &n->id) != 0 || n->id > (UINT64_MAX >> 8))
+        return -ENOENT;
+    if (!slash) {
+        n->kind = FS_DIR_CODE_TASK;
+        return 0;
+    }
+    const char *f = slash + 1;
+    size_t fl = strlen(f);
+    if (memchr(f, '/', fl) || !has_prefix(f, fl, "attempt_"))
+        return -ENOENT;
+    const char *num = f + 8;
+    const char *dot = memchr(num, '.', fl - 8);
+    uint64_t k;
+    if (!dot || parse_count(num, (size_t)(dot - num), STORE_MAX_ATTEMPT, &k))
+        return -ENOENT;
+    n->kind = FS_CODE_FILE;
+    n->attempt = (unsigned)k;
+    n->ext = dot + 1;
+    n->ext_len = fl - (size_t)(dot + 1 - f);
+    return n->ext_len ? 0 : -ENOENT;
+}
+
+int fs_node_parse(const char *path, struct fs_node *n)
+{
+    memset(n, 0, sizeof *n);
+    for (size_t i = 0; i < fs_nentries; i++)
+        if (strcmp(path, fs_entries[i].path) == 0) {
+            n->kind = fs_entries[i].kind;
+            n->doc = fs_entries[i].doc;
+            return 0;
+        }
+
+    if (strncmp(path, "/tasks/", 7) == 0) {
+        const char *s = path + 7;
+        size_t len = strlen(s);
+        if (has_prefix(s, len, "task_") && has_suffix(s, len, ".json")) {
+            n->kind = FS_TASK;
+            return store_id_parse(s, len - 5, &n->id) == 0 ? 0 : -ENOENT;
+        }
+        if (parse_id_file(s, len, "reflection_", &n->id) == 0) {
+            n->kind = FS_TASK_REFLECTION;
+            return 0;
+        }
+        if (parse_id_file(s, len, "summary_", &n->id) == 0) {
+            n->kind = FS_TASK_SUMMARY;
+            return 0;
+        }
+        return -ENOENT;
+    }
+    if (strncmp(path, "/code_archive/", 14) == 0)
+        return parse_code_path(path + 14, n);
+    if (strncmp(path, "/advanced/builder_analysis_", 27) == 0) {
+        const char *s = path + 27;
+        size_t len = strlen(s);
+        if (!has_suffix(s, len, ".json") ||
+            parse_count(s, len - 5, UINT64_MAX, &n->id) != 0)
+            return -ENOENT;
+        n->kind = FS_ANALYSIS;
+        return 0;
+    }
+    return -ENOENT;
+}
+
+/* ---- JSON helpers -------------------------------------------------------- */
+
+/* Pretty-prints j + "\n" into out. */
+static int put_json(struct fs_buf *out, const cJSON *j)
+{
+    char *s = cJSON_Print(j);
+    if (!s)
+        return -ENOMEM;
+    int rc = fs_buf_adds(out, s);
+    if (rc == 0)
+        rc = fs_buf_add(out, "\n", 1);
+    cJSON_free(s);
+    return rc;
+}
+
+/* store_each_fn that parses one record into *(cJSON **)c. */
+static int parse_one_cb(void *c, uint64_t key, const char *val, size_t len)
+{
+    (void)key;
+    cJSON *j = cJSON_ParseWithLength(val, len);
+    if (!j)
+        return STORE_ECORRUPT;
+    *(cJSON **)c = j;
+    return 0;
+}
+
+/* store_each_fn that parses each record and appends it to the array c. */
+static int collect_cb(void *c, uint64_t key, const char *val, size_t len)
+{
+    (void)key;
+    cJSON *j = cJSON_ParseWithLength(val, len);
+    if (!j)
+        return STORE_ECORRUPT;
+    if (!cJSON_AddItemToArray((cJSON *)c, j)) {
+        cJSON_Delete(j);
+        return -ENOMEM;
+    }
+    return 0;
+}
+
+static int skills_cb(void *c, uint64_t key, const char *val, size_t len)
+{
+    const char *name, *json;
+    size_t jl;
+
+    (void)key;
+    store_named_split(val, len, &name, &json, &jl);
+    cJSON *j = cJSON_ParseWithLength(json, jl);
+    if (!j)
+        return STORE_ECORRUPT;
+    if (!cJSON_AddItemToObject((cJSON *)c, name, j)) {
+        cJSON_Delete(j);
+        return -ENOMEM;
+    }
+    return 0;
+}
+
+/* Prints a collection built by 'fill' (an array or an object). */
+static int put_collection(struct fs_buf *out, cJSON *coll, int rc)
+{
+    if (rc == 0)
+        rc = coll ? put_json(out, coll) : -ENOMEM;
+    cJSON_Delete(coll);
+    return rc;
+}
+
+static const char *json_string(const cJSON *obj, const char *name)
+{
+    const cJSON *s = cJSON_GetObjectItemCaseSensitive(obj, name);
+    return cJSON_IsString(s) ? s->valuestring : NULL;
+}
+
+/* When a task last changed: finished_at, else started_at, else created_at. */
+static time_t task_mtime(const cJSON *task)
+{
+    static const char *const fields[] = {"finished_at", "started_at",
+                                         "created_at"};
+    for (size_t i = 0; i < sizeof fields / sizeof fields[0]; i++) {
+        time_t t = fs_time_parse(json_string(task, fields[i]));
+        if (t)
+            return t;
+    }
+    return 0;
+}
+
+static int task_is_final(const cJSON *task)
+{
+    static const char *const final[] = {"passed", "failed", "error",
+                                        "cancelled"};
+    const char *st = json_string(task, "status");
+    if (!st)
+        return 0;
+    for (size_t i = 0; i < sizeof final / sizeof final[0]; i++)
+        if (strcmp(st, final[i]) == 0)
+            return 1;
+    return 0;
+}
+
+/* The mtime of a task's files, from the task document (0 if none). */
+static time_t task_time(struct store_view *v, uint64_t id)
+{
+    cJSON *task = NULL;
+    time_t t = 0;
+    if (store_view_get(v, STORE_COLL_TASKS, id, parse_one_cb, &task) == 0)
+        t = task_mtime(task);
+    cJSON_Delete(task);
+    return t;
+}
+
+/* ---- Logs ---------------------------------------------------------------- */
+
+struct log_walk {
+    struct fs_buf *out;
+    uint64_t next;      /* key after the last line appended */
+    int any;            /* 1 once a line was appended       */
+    time_t last_time;   /* timestamp that starts the last line */
+};
+
+static int log_cb(void *c, uint64_t key, const char *val, size_t len)
+{
+    struct log_walk *w = c;
+    int rc = fs_buf_add(w->out, val, len);
+    if (rc == 0)
+        rc = fs_buf_add(w->out, "\n", 1);
+    if (rc)
+        return rc;
+    w->next = key + 1;
+    w->any = 1;
+    /* Lines start with the store's RFC 3339 stamp; copy it out since val
+     * is not NUL-terminated. */
+    char stamp[40];
+    size_t sl = len < sizeof stamp - 1 ? len : sizeof stamp - 1;
+    memcpy(stamp, val, sl);
+    stamp[sl] = '\0';
+    char *sp = strchr(stamp, ' ');
+    if (sp)
+        *sp = '\0';
+    time_t t = fs_time_parse(stamp);
+    if (t)
+        w->last_time = t;
+    return 0;
+}
+
+int fs_render_log_from(struct store_view *v, enum fs_kind kind,
+                       uint64_t from, struct fs_buf *out, uint64_t *next,
+                       time_t *mtime)
+{
+    struct log_walk w = { .out = out, .next = from };
+    enum store_coll c = kind == FS_SYSLOG ? STORE_COLL_SYSLOG
+                                          : STORE_COLL_SHELLLOG;
+    int rc = store_view_range(v, c, from, UINT64_MAX, log_cb, &w);
+    if (rc == 0 && w.any) {
+        *next = w.next;
+        if (mtime && w.last_time)
+            *mtime = w.last_time;
+    }
+    return rc;
+}
+
+/* ---- status.json --------------------------------------------------------- */
+
+static cJSON *str_or_null(const char *s)
+{
+    return s && *s ? cJSON_CreateString(s) : cJSON_CreateNull();
+}
+
+static cJSON *time_or_null(time_t t)
+{
+    char buf[40];
+    return t ? cJSON_CreateString(store_time_format(t, buf))
+             : cJSON_CreateNull();
+}
+
+/* Adds item to obj; on failure the item is freed and 0 returned, so a
+ * chain of adds can be checked once at the end. */
+static int add(cJSON *obj, const char *name, cJSON *item)
+{
+    if (!item)
+        return 0;
+    if (!cJSON_AddItemToObject(obj, name, item)) {
+        cJSON_Delete(item);
+        return 0;
+    }
+    return 1;
+}
+
+static int render_status(struct fs_context *ctx, struct store_view *v,
+                         struct fs_buf *out)
+{
+    /* The snapshot is ~20 KiB: keep it off the stack of a FUSE thread. */
+    struct status_snapshot *s = calloc(1, sizeof *s);
+    if (!s)
+        return -ENOMEM;
+    if (ctx->status)
+        status_snapshot(ctx->status, s);
+    else
+        s->llm_reachable = -1;
+
+    const char *state = "running";
+    if (store_paused(ctx->store)) {
+        state = "paused";
+    } else {
+        for (unsigned i = 0; i < s->nbuilders; i++)
+            if (strcmp(s->builders[i].state, "waiting_for_llm") == 0)
+                state = "waiting_for_llm";
+    }
+
+    time_t now = time(NULL);
+    cJSON *o = cJSON_CreateObject();
+    cJSON *builders = cJSON_CreateArray();
+    cJSON *llm = cJSON_CreateObject();
+    int ok = o && builders && llm;
+    ok &= add(o, "state", cJSON_CreateString(state));
+    ok &= add(o, "started_at", time_or_null(s->started));
+    ok &= add(o, "uptime_s", cJSON_CreateNumber(
+                  s->started && now > s->started ? (double)(now - s->started)
+                                                 : 0));
+    ok &= add(o, "queue_depth",
+              cJSON_CreateNumber((double)store_view_queue_depth(v)));
+    ok &= add(o, "tasks_total",
+              cJSON_CreateNumber((double)store_view_count(v,
+                                                          STORE_COLL_TASKS)));
+    for (unsigned i = 0; ok && i < s->nbuilders; i++) {
+        const struct status_builder *b = &s->builders[i];
+        char id[STORE_ID_MAX];
+        cJSON *bo = cJSON_CreateObject();
+        ok &= bo != NULL;
+        if (!ok)
+            break;
+        ok &= cJSON_AddItemToArray(builders, bo);
+        if (!ok) {
+            cJSON_Delete(bo);
+            break;
+        }
+        ok &= add(bo, "index", cJSON_CreateNumber(i));
+        ok &= add(bo, "state", cJSON_CreateString(b->state));
+        ok &= add(bo, "task", b->task ? cJSON_CreateString(
+                                            store_id_format(b->task, id))
+                                      : cJSON_CreateNull());
+        ok &= add(bo, "step", cJSON_CreateString(b->step));
+        ok &= add(bo, "since", time_or_null(b->since));
+    }
+    if (ok) {
+        ok &= add(o, "builders", builders);
+        builders = NULL;
+    }
+    ok &= add(llm, "url", cJSON_CreateString(s->llm_url));
+    ok &= add(llm, "model", cJSON_CreateString(s->llm_model));
+    ok &= add(llm, "reachable", s->llm_reachable < 0
+                                    ? cJSON_CreateNull()
+                                    : cJSON_CreateBool(s->llm_reachable));
+    ok &= add(llm, "last_error", str_or_null(s->llm_error));
+    if (ok) {
+        ok &= add(o, "llm", llm);
+        llm = NULL;
+    }
+    ok &= add(o, "sandbox", str_or_null(s->sandbox));
+    ok &= add(o, "agents", str_or_null(s->agents_note));
+    ok &= add(o, "data_dir", str_or_null(ctx->data_dir));
+    ok &= add(o, "last_error", str_or_null(s->last_error));
+
+    int rc = ok ? put_json(out, o) : -ENOMEM;
+    cJSON_Delete(o);
+    cJSON_Delete(builders);
+    cJSON_Delete(llm);
+    free(s);
+    return rc;
+}
+
+/* ---- One file ------------------------------------------------------------ */
+
+struct code_find {
+    const struct fs_node *n;
+    struct fs_buf *out;
+};
+
+static int code_cb(void *c, uint64_t key, const char *val, size_t len)
+{
+    struct code_find *f = c;
+    const char *ext, *text;
+    size_t tl;
+
+    (void)key;
+    store_code_split(val, len, &ext, &text, &tl);
+    if (strlen(ext) != f->n->ext_len ||
+        memcmp(ext, f->n->ext, f->n->ext_len) != 0)
+        return -ENOENT;
+    return fs_buf_add(f->out, text, tl);
+}
+
+/* A document or record that is one JSON value, pretty-printed. */
+static int render_record(struct store_view *v, enum store_coll c,
+                         uint64_t key, struct fs_buf *out, cJSON **keep)
+{
+    cJSON *j = NULL;
+    int rc = store_view_get(v, c, key, parse_one_cb, &j);
+    if (rc == 0)
+        rc = put_json(out, j);
+    if (keep && rc == 0)
+        *keep = j;
+    else
+        cJSON_Delete(j);
+    return rc;
+}
+
+static int render_doc(struct store_view *v, const char *name,
+                      struct fs_buf *out)
+{
+    cJSON *j = NULL;
+    int rc = store_view_doc(v, name, parse_one_cb, &j);
+    if (rc == -ENOENT) {
+        /* The store creates every document at first open; should one be
+         * missing anyway, the file still exists (it is listed) and shows
+         * an empty object rather than failing. */
+        return fs_buf_adds(out, "{}\n");
+    }
+    if (rc == 0)
+        rc = put_json(out, j);
+    cJSON_Delete(j);
+    return rc;
+}
+
+int fs_render(struct fs_context *ctx, struct store_view *v,
+              const struct fs_node *n, struct fs_buf *out,
+              struct fs_meta *meta)
+{
+    cJSON *coll = NULL;
+    int rc;
+
+    memset(meta, 0, sizeof *meta);
+    switch (n->kind) {
+    case FS_README:
+        return fs_readme_render(out);
+    case FS_STATUS:
+        return render_status(ctx, v, out);
+    case FS_CONFIG: {
+        const char *cfg = ctx->config_json ? ctx->config_json : "{}";
+        cJSON *j = cJSON_Parse(cfg);
+        if (j) {
+            rc = put_json(out, j);
+            cJSON_Delete(j);
+            return rc;
+        }
+        /* Not JSON after all: show it as given rather than hide it. */
+        rc = fs_buf_adds(out, cfg);
+        return rc ? rc : fs_buf_add(out, "\n", 1);
+    }
+    case FS_CONTROL:
+        return fs_buf_adds(out, store_paused(ctx->store) ? "paused\n"
+                                                         : "running\n");
+    case FS_DOC:
+        return render_doc(v, n->doc, out);
+    case FS_SKILLS:
+        coll = cJSON_CreateObject();
+        rc = coll ? store_view_skills(v, skills_cb, coll) : -ENOMEM;
+        return put_collection(out, coll, rc);
+    case FS_SCORES:
+        coll = cJSON_CreateArray();
+        rc = coll ? store_view_range(v, STORE_COLL_SCORES, 0, UINT64_MAX,
+                                     collect_cb, coll)
+                  : -ENOMEM;
+        return put_collection(out, coll, rc);
+    case FS_REFLECTIONS:
+        coll = cJSON_CreateArray();
+        rc = coll ? store_view_tail(v, STORE_COLL_REFLECTIONS, 50,
+                                    collect_cb, coll)
+                  : -ENOMEM;
+        return put_collection(out, coll, rc);
+    case FS_QUEUE:
+        coll = cJSON_CreateArray();
+        rc = coll ? store_view_queue(v, collect_cb, coll) : -ENOMEM;
+        return put_collection(out, coll, rc);
+    case FS_NEW:
+        return 0;
+    case FS_TASK: {
+        cJSON *task = NULL;
+        rc = render_record(v, STORE_COLL_TASKS, n->id, out, &task);
+        if (rc == 0) {
+            meta->mtime = task_mtime(task);
+            meta->immutable = task_is_final(task);
+        }
+        cJSON_Delete(task);
+        return rc;
+    }
+    case FS_TASK_REFLECTION:
+    case FS_TASK_SUMMARY:
+        rc = render_record(v, n->kind == FS_TASK_REFLECTION
+                                  ? STORE_COLL_REFLECTIONS
+                                  : STORE_COLL_SUMMARIES,
+                           n->id, out, NULL);
+        if (rc == 0) {
+            meta->immutable = 1;
+            meta->mtime = task_time(v, n->id);
+        }
+        return rc;
+    case FS_CODE_FILE: {
+        struct code_find f = { n, out };
+        rc = store_view_get(v, STORE_COLL_CODE,
+                            STORE_CODE_KEY(n->id, n->attempt), code_cb, &f);
+        if (rc == 0) {
+            meta->immutable = 1;
+            meta->mtime = task_time(v, n->id);
+        }
+        return rc;
+    }
+    case FS_SYSLOG:
+    case FS_SHELLLOG:
+        return fs_render_log_from(v, n->kind, 0, out, &meta->log_next,
+                                  &meta->mtime);
+    case FS_ANALYSIS:
+        rc = render_record(v, STORE_COLL_ANALYSES, n->id, out, NULL);
+        meta->immutable = rc == 0;
+        return rc;
+    default:
+        return -EISDIR;
+    }
+}
+
+/* Stops at the first record: existence of a code_archive/task_N dir. */
+static int first_cb(void *c, uint64_t key, const char *val, size_t len)
+{
+    (void)c; (void)key; (void)val; (void)len;
+    return 1;
+}
+
+int fs_dir_exists(struct store_view *v, const struct fs_node *n,
+                  time_t *mtime)
+{
+    *mtime = 0;
+    if (n->kind != FS_DIR_CODE_TASK)
+        return 0;
+    int rc = store_view_range(v, STORE_COLL_CODE, STORE_CODE_KEY(n->id, 0),
+                              STORE_CODE_KEY(n->id, 255), first_cb, NULL);
+    if (rc == 0)
+        return -ENOENT;
+    if (rc < 0)
+        return rc;
+    *mtime = task_time(v, n->id);
+    return 0;
+}
