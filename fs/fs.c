@@ -712,8 +712,8 @@ static void *fs_init(struct fuse_conn_info *conn, struct fuse_config *cfg)
     /* Writes go straight to fs_write: tasks/new must see each write(2) as
      * it was made, and report its errors to it. */
     conn->want &= ~FUSE_CAP_WRITEBACK_CACHE;
-    /* A write up to FS_MAX_WRITE is committed as a whole (fs.h); the
-     * program also passes -o max_write, libfuse caps it at its buffer. */
+    /* A write up to FS_MAX_WRITE is committed as a whole (fs.h); libfuse
+     * caps it at the size of its receive buffer. */
     if (conn->max_write < FS_MAX_WRITE)
         conn->max_write = FS_MAX_WRITE;
 
