@@ -357,7 +357,9 @@ int main(int argc, char **argv)
                         "unmounts\n", mnt, cfg.data_dir);
     detach_done();
 
-    rc = fuse_loop_mt(fuse, &loop) == 0 ? 0 : EXIT_FAILED;
+    /* The loop returns the number of the signal that ended it (SIGINT,
+     * SIGTERM: a clean stop), 0 after an unmount, or -errno on failure. */
+    rc = fuse_loop_mt(fuse, &loop) < 0 ? EXIT_FAILED : 0;
 
     /* Shutdown order: stop taking requests (the loop has returned), unmount
      * so that no client sees a half-closed store, then close the store. */
