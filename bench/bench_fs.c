@@ -1,0 +1,1229 @@
+/* bench_fs.c -- measures btfs against plain files on the same disk and prints
+ * one table (rows: measurement; columns: ours, baseline, ratio, target,
+ * verdict). docs/benchmarks.md says what each row means and holds the
+ * figures measured on the reference machine.
+ *
+ *   bench_fs [--btfs PATH] [--work DIR] [--repeat N] [--only LIST] [--keep]
+ *            [--read-tasks N] [--enqueue-tasks N]
+ *            [--dir-sizes LIST] [--startup-sizes LIST]
+ *
+ * Everything happens in a scratch directory made under --work (default
+ * /var/tmp, which must be on the disk being measured, not tmpfs): data
+ * directories filled through the store API (fill.c), mountpoints, and the
+ * local copies the baselines read. Cold measurements drop the page cache
+ * (sync; echo 3 > /proc/sys/vm/drop_caches), so the program must run as
+ * root. Each btfs runs in the foreground as our child with the agents off
+ * (BT_BUILDERS=0 BT_TRAINER=0), in the scratch directory (so that no stray
+ * .env is read), its output going to btfs.log there; SIGTERM stops it.
+ *
+ * Small measurements are repeated --repeat times (default 3) and the median
+ * is reported; times come from CLOCK_MONOTONIC.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/statfs.h>
+#include <sys/utsname.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "fill.h"
+
+#define FUSE_SUPER_MAGIC 0x65735546
+#define START_TIMEOUT_S 60.0
+#define STOP_TIMEOUT_S 30.0
+#define MAX_SIZES 16
+
+/* ---- Small utilities ----------------------------------------------------- */
+
+static const char *g_btfs;     /* path of the btfs program                  */
+static char *g_work;           /* scratch directory (ours, removed at end)  */
+static char *g_log;            /* btfs.log in the scratch directory         */
+static pid_t g_pid;            /* running btfs, 0 if none                   */
+static const char *g_mnt;      /* its mountpoint                            */
+static int g_repeat = 3;
+
+static void btfs_stop(void);
+
+static void die(const char *fmt, ...) __attribute__((format(printf, 1, 2),
+                                                     noreturn));
+
+static void die(const char *fmt, ...)
+{
+    va_list ap;
+
+    fputs("bench_fs: ", stderr);
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fputc('\n', stderr);
+    if (g_pid)
+        btfs_stop();
+    if (g_work)
+        fprintf(stderr, "bench_fs: scratch directory left in %s\n", g_work);
+    exit(1);
+}
+
+static void note(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* Progress goes to stderr so that stdout holds only the table. */
+static void note(const char *fmt, ...)
+{
+    va_list ap;
+
+    fputs("bench_fs: ", stderr);
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fputc('\n', stderr);
+}
+
+static char *fmt(const char *f, ...) __attribute__((format(printf, 1, 2)));
+
+/* asprintf that cannot fail (the bench has nothing to do without memory). */
+static char *fmt(const char *f, ...)
+{
+    va_list ap;
+    char *s;
+    int rc;
+
+    va_start(ap, f);
+    rc = vasprintf(&s, f, ap);
+    va_end(ap);
+    if (rc < 0)
+        die("out of memory");
+    return s;
+}
+
+static double now_s(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static void sleep_s(double s)
+{
+    struct timespec ts = {(time_t)s, (long)((s - (double)(time_t)s) * 1e9)};
+
+    while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
+        ;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+
+    return (x > y) - (x < y);
+}
+
+/* Sorts v in place and returns its median. */
+static double median(double *v, size_t n)
+{
+    qsort(v, n, sizeof *v, cmp_double);
+    return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+}
+
+static void make_dir(const char *path)
+{
+    if (mkdir(path, 0755) < 0 && errno != EEXIST)
+        die("mkdir %s: %s", path, strerror(errno));
+}
+
+/* Empties the page cache, dentries and inodes, so that the next read comes
+ * from the disk. */
+static void drop_caches(void)
+{
+    int fd;
+
+    sync();
+    fd = open("/proc/sys/vm/drop_caches", O_WRONLY);
+    if (fd < 0 || write(fd, "3\n", 2) != 2)
+        die("cannot drop the page cache (/proc/sys/vm/drop_caches: %s); "
+            "run as root", strerror(errno));
+    close(fd);
+}
+
+static int is_fuse(const char *path)
+{
+    struct statfs sf;
+
+    return statfs(path, &sf) == 0 && sf.f_type == FUSE_SUPER_MAGIC;
+}
+
+/* VmRSS of a process in KiB, or -1. */
+static long rss_kib(pid_t pid)
+{
+    char path[64], line[256];
+    FILE *f;
+    long kib = -1;
+
+    snprintf(path, sizeof path, "/proc/%d/status", (int)pid);
+    if (!(f = fopen(path, "r")))
+        return -1;
+    while (fgets(line, sizeof line, f))
+        if (sscanf(line, "VmRSS: %ld kB", &kib) == 1)
+            break;
+    fclose(f);
+    return kib;
+}
+
+/* Reads the whole file at path, discarding the bytes, the way cat would;
+ * adds the size to *bytes. Returns 0 or -errno. */
+static int read_through(const char *path, uint64_t *bytes)
+{
+    static char buf[64 * 1024];
+    ssize_t n;
+    int fd = open(path, O_RDONLY), rc = 0;
+
+    if (fd < 0)
+        return -errno;
+    while ((n = read(fd, buf, sizeof buf)) != 0) {
+        if (n < 0) {
+            if (errno == EINTR)
+                continue;
+            rc = -errno;
+            break;
+        }
+        *bytes += (uint64_t)n;
+    }
+    close(fd);
+    return rc;
+}
+
+/* Copies src to the new file dst. */
+static void copy_file(const char *src, const char *dst)
+{
+    static char buf[64 * 1024];
+    int in = open(src, O_RDONLY), out;
+    ssize_t n;
+
+    if (in < 0)
+        die("open %s: %s", src, strerror(errno));
+    out = open(dst, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    if (out < 0)
+        die("create %s: %s", dst, strerror(errno));
+    while ((n = read(in, buf, sizeof buf)) != 0) {
+        if (n < 0) {
+            if (errno == EINTR)
+                continue;
+            die("read %s: %s", src, strerror(errno));
+        }
+        if (write(out, buf, (size_t)n) != n)
+            die("write %s: %s", dst, strerror(errno));
+    }
+    close(in);
+    if (close(out) < 0)
+        die("close %s: %s", dst, strerror(errno));
+}
+
+static int rm_one(const char *path, const struct stat *sb, int type,
+                  struct FTW *ftw)
+{
+    if (type == FTW_DP ? rmdir(path) : unlink(path))
+        note("cannot remove %s: %s", path, strerror(errno));
+    return 0;
+}
+
+/* rm -rf that never crosses into a mount (a left-over btfs mount). */
+static void rm_rf(const char *path)
+{
+    nftw(path, rm_one, 32, FTW_DEPTH | FTW_PHYS | FTW_MOUNT);
+}
+
+/* ---- A growable list of names ------------------------------------------- */
+
+struct names {
+    char **v;
+    size_t n, cap;
+};
+
+static void names_add(struct names *ns, const char *s)
+{
+    if (ns->n == ns->cap) {
+        size_t cap = ns->cap ? 2 * ns->cap : 1024;
+        char **v = realloc(ns->v, cap * sizeof *v);
+
+        if (!v)
+            die("out of memory");
+        ns->v = v;
+        ns->cap = cap;
+    }
+    if (!(ns->v[ns->n] = strdup(s)))
+        die("out of memory");
+    ns->n++;
+}
+
+static void names_free(struct names *ns)
+{
+    size_t i;
+
+    for (i = 0; i < ns->n; i++)
+        free(ns->v[i]);
+    free(ns->v);
+    memset(ns, 0, sizeof *ns);
+}
+
+/* True for PREFIX_DIGITS.json with one of the per-task prefixes, that is
+ * for the files of one task and not for task_queue.json or new. */
+static int is_task_file(const char *name)
+{
+    static const char *const prefixes[] = {"task_", "reflection_",
+                                           "summary_"};
+    size_t i, len;
+
+    for (i = 0; i < sizeof prefixes / sizeof *prefixes; i++) {
+        len = strlen(prefixes[i]);
+        if (strncmp(name, prefixes[i], len) != 0)
+            continue;
+        name += len;
+        if (*name < '0' || *name > '9')
+            return 0;
+        while (*name >= '0' && *name <= '9')
+            name++;
+        return strcmp(name, ".json") == 0;
+    }
+    return 0;
+}
+
+static int is_task_doc(const char *name)
+{
+    return strncmp(name, "task_", 5) == 0 && is_task_file(name);
+}
+
+/* Lists dir; with keep non-NULL, adds the names it accepts to *ns. Returns
+ * the number of entries readdir gave (without . and ..). */
+static size_t list_dir(const char *dir, int (*keep)(const char *),
+                       struct names *ns)
+{
+    DIR *d = opendir(dir);
+    struct dirent *de;
+    size_t n = 0;
+
+    if (!d)
+        die("opendir %s: %s", dir, strerror(errno));
+    errno = 0;
+    while ((de = readdir(d))) {
+        if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
+            continue;
+        n++;
+        if (keep && keep(de->d_name))
+            names_add(ns, de->d_name);
+    }
+    if (errno)
+        die("readdir %s: %s", dir, strerror(errno));
+    closedir(d);
+    return n;
+}
+
+/* ---- Running btfs -------------------------------------------------------- */
+
+struct start_info {
+    double ready_s;     /* exec to status.json read in full              */
+    long rss_mounted;   /* VmRSS (KiB) once the mount answers            */
+    long rss_ready;     /* VmRSS (KiB) after status.json was read        */
+};
+
+/* Starts btfs on data/mnt and waits until status.json reads in full. */
+static void btfs_start(const char *data, const char *mnt,
+                       struct start_info *si)
+{
+    char *status = fmt("%s/status.json", mnt);
+    double t0 = now_s();
+    uint64_t bytes;
+    int st, rc;
+    pid_t pid;
+
+    if (g_pid)
+        die("internal: btfs already running");
+    if (is_fuse(mnt))
+        die("%s is already a FUSE mount", mnt);
+    fflush(NULL);
+    pid = fork();
+    if (pid < 0)
+        die("fork: %s", strerror(errno));
+    if (pid == 0) {
+        int log = open(g_log, O_WRONLY | O_CREAT | O_APPEND, 0644);
+
+        if (log < 0 || dup2(log, STDOUT_FILENO) < 0 ||
+            dup2(log, STDERR_FILENO) < 0 || chdir(g_work) < 0 ||
+            setenv("BT_BUILDERS", "0", 1) < 0 ||
+            setenv("BT_TRAINER", "0", 1) < 0)
+            _exit(127);
+        execl(g_btfs, "btfs", "-f", "--data", data, mnt, (char *)NULL);
+        fprintf(stderr, "bench_fs: exec %s: %s\n", g_btfs, strerror(errno));
+        _exit(127);
+    }
+    g_pid = pid;
+    g_mnt = mnt;
+    while (!is_fuse(mnt)) {
+        if (waitpid(pid, &st, WNOHANG) == pid) {
+            g_pid = 0;
+            die("btfs exited (status %d) before mounting; see %s", st, g_log);
+        }
+        if (now_s() - t0 > START_TIMEOUT_S)
+            die("btfs did not mount %s within %.0f s", mnt, START_TIMEOUT_S);
+        sleep_s(0.0002);
+    }
+    si->rss_mounted = rss_kib(pid);
+    for (;;) {
+        bytes = 0;
+        rc = read_through(status, &bytes);
+        if (rc == 0 && bytes > 0)
+            break;
+        if (now_s() - t0 > START_TIMEOUT_S)
+            die("%s not readable within %.0f s: %s", status, START_TIMEOUT_S,
+                rc ? strerror(-rc) : "empty");
+        sleep_s(0.0002);
+    }
+    si->ready_s = now_s() - t0;
+    si->rss_ready = rss_kib(pid);
+    free(status);
+}
+
+/* Stops the running btfs with SIGTERM (it unmounts), SIGKILL as a last
+ * resort, and makes sure the mount is gone. */
+static void btfs_stop(void)
+{
+    pid_t pid = g_pid;
+    double t0 = now_s();
+    int st = 0, killed = 0;
+
+    if (!pid)
+        return;
+    g_pid = 0;
+    kill(pid, SIGTERM);
+    while (waitpid(pid, &st, WNOHANG) != pid) {
+        if (!killed && now_s() - t0 > STOP_TIMEOUT_S) {
+            note("btfs did not stop on SIGTERM within %.0f s; killing it",
+                 STOP_TIMEOUT_S);
+            kill(pid, SIGKILL);
+            killed = 1;
+        }
+        sleep_s(0.001);
+    }
+    if (!killed && !(WIFEXITED(st) && WEXITSTATUS(st) == 0))
+        note("btfs ended with status %d on SIGTERM; see %s", st, g_log);
+    if (is_fuse(g_mnt)) {
+        char *cmd = fmt("fusermount3 -u -z '%s'", g_mnt);
+
+        note("%s still mounted after btfs ended; unmounting it", g_mnt);
+        if (system(cmd) != 0)
+            note("%s failed", cmd);
+        free(cmd);
+    }
+}
+
+/* ---- Filling ------------------------------------------------------------- */
+
+static void fill(const char *data, size_t n, int finished)
+{
+    struct fill_options opt = {0};
+    struct fill_result res;
+    char err[512];
+
+    opt.data_dir = data;
+    opt.tasks = n;
+    opt.finished = finished;
+    opt.progress = 1;
+    note("filling %s with %zu %s tasks", data, n,
+         finished ? "finished" : "queued");
+    if (fill_run(&opt, &res, err, sizeof err) < 0)
+        die("fill %s: %s", data, err);
+    /* Flushed now so that writeback does not run during a measurement. */
+    sync();
+    note("filled in %.1f s (%.0f tasks/s)", res.seconds,
+         (double)res.enqueued / res.seconds);
+}
+
+/* ---- The table ----------------------------------------------------------- */
+
+enum { COL_WHAT, COL_OURS, COL_BASE, COL_RATIO, COL_TARGET, COL_VERDICT,
+       NCOLS };
+
+struct row {
+    char *col[NCOLS];
+};
+
+static struct row *g_rows;
+static size_t g_nrows;
+
+/* Adds a row; takes ownership of the strings (all from fmt()). */
+static void row_add(char *what, char *ours, char *base, char *ratio,
+                    char *target, char *verdict)
+{
+    struct row *r = realloc(g_rows, (g_nrows + 1) * sizeof *r);
+
+    if (!r)
+        die("out of memory");
+    g_rows = r;
+    r = &g_rows[g_nrows++];
+    r->col[COL_WHAT] = what;
+    r->col[COL_OURS] = ours;
+    r->col[COL_BASE] = base;
+    r->col[COL_RATIO] = ratio;
+    r->col[COL_TARGET] = target;
+    r->col[COL_VERDICT] = verdict;
+}
+
+/* A formatted number: small and bounded, so it lives on the stack and is
+ * used as tstr(x).s within one expression. */
+struct num {
+    char s[48];
+};
+
+static struct num tstr(double sec)
+{
+    struct num n;
+
+    if (sec >= 1.0)
+        snprintf(n.s, sizeof n.s, "%.2f s", sec);
+    else if (sec >= 0.01)
+        snprintf(n.s, sizeof n.s, "%.1f ms", sec * 1e3);
+    else if (sec >= 0.001)
+        snprintf(n.s, sizeof n.s, "%.2f ms", sec * 1e3);
+    else
+        snprintf(n.s, sizeof n.s, "%.1f us", sec * 1e6);
+    return n;
+}
+
+/* unit is a short literal ("tasks", "entries"). */
+static struct num rstr(double per_s, const char *unit)
+{
+    struct num n;
+
+    if (per_s >= 1e6)
+        snprintf(n.s, sizeof n.s, "%.2fM %s/s", per_s / 1e6, unit);
+    else if (per_s >= 1e4)
+        snprintf(n.s, sizeof n.s, "%.0fk %s/s", per_s / 1e3, unit);
+    else
+        snprintf(n.s, sizeof n.s, "%.0f %s/s", per_s, unit);
+    return n;
+}
+
+static struct num mstr(long kib)
+{
+    struct num n;
+
+    if (kib < 0)
+        snprintf(n.s, sizeof n.s, "?");
+    else
+        snprintf(n.s, sizeof n.s, "%.1f MiB", (double)kib / 1024.0);
+    return n;
+}
+
+static char *verdict(int ok)
+{
+    return fmt("%s", ok ? "PASS" : "MISS");
+}
+
+/* The 1-minute load average, to show whether something else ran. */
+static double loadavg(void)
+{
+    double l = -1.0;
+    FILE *f = fopen("/proc/loadavg", "r");
+
+    if (f) {
+        if (fscanf(f, "%lf", &l) != 1)
+            l = -1.0;
+        fclose(f);
+    }
+    return l;
+}
+
+static void table_print(double load_start, double seconds)
+{
+    static const char *const head[NCOLS] = {
+        "measurement", "ours", "baseline", "ratio", "target", "verdict"};
+    size_t w[NCOLS], i, c;
+    struct utsname u;
+
+    for (c = 0; c < NCOLS; c++)
+        w[c] = strlen(head[c]);
+    for (i = 0; i < g_nrows; i++)
+        for (c = 0; c < NCOLS; c++)
+            if (strlen(g_rows[i].col[c]) > w[c])
+                w[c] = strlen(g_rows[i].col[c]);
+    if (uname(&u) == 0)
+        printf("btfs benchmark: %s %s, %ld CPUs, medians of %d runs, "
+               "%.0f s, load average %.2f at start, %.2f at end\n\n",
+               u.sysname, u.release, sysconf(_SC_NPROCESSORS_ONLN),
+               g_repeat, seconds, load_start, loadavg());
+    for (c = 0; c < NCOLS; c++)
+        printf("| %-*s ", (int)w[c], head[c]);
+    printf("|\n");
+    for (c = 0; c < NCOLS; c++) {
+        printf("|");
+        for (i = 0; i < w[c] + 2; i++)
+            putchar('-');
+    }
+    printf("|\n");
+    for (i = 0; i < g_nrows; i++) {
+        for (c = 0; c < NCOLS; c++)
+            printf("| %-*s ", (int)w[c], g_rows[i].col[c]);
+        printf("|\n");
+    }
+    fflush(stdout);
+    for (i = 0; i < g_nrows; i++)
+        for (c = 0; c < NCOLS; c++)
+            free(g_rows[i].col[c]);
+    free(g_rows);
+    g_rows = NULL;
+    g_nrows = 0;
+}
+
+/* ---- a. Reading every JSON file of finished tasks ----------------------- */
+
+/* Reads every named file under dir once; returns the seconds taken and
+ * checks that the byte count is what it was the first time (*bytes 0). */
+static double read_pass(const char *dir, const struct names *ns,
+                        uint64_t *bytes)
+{
+    uint64_t total = 0;
+    double t0 = now_s(), t;
+    size_t i;
+    int rc;
+
+    for (i = 0; i < ns->n; i++) {
+        char *path = fmt("%s/%s", dir, ns->v[i]);
+
+        rc = read_through(path, &total);
+        if (rc < 0)
+            die("read %s: %s", path, strerror(-rc));
+        free(path);
+    }
+    t = now_s() - t0;
+    if (*bytes && total != *bytes)
+        die("read %llu bytes under %s, %llu before",
+            (unsigned long long)total, dir, (unsigned long long)*bytes);
+    *bytes = total;
+    return t;
+}
+
+static void bench_read(size_t ntasks)
+{
+    char *dir = fmt("%s/read", g_work), *data = fmt("%s/data", dir);
+    char *mnt = fmt("%s/mnt", dir), *local = fmt("%s/local", dir);
+    char *mtasks = fmt("%s/tasks", mnt);
+    double *t = calloc((size_t)g_repeat, sizeof *t);
+    double warm_ours, warm_local, cold_ours, cold_local;
+    struct start_info si;
+    struct names ns = {0};
+    uint64_t bytes = 0;
+    size_t i;
+    int r;
+
+    if (!t)
+        die("out of memory");
+    make_dir(dir);
+    make_dir(data);
+    make_dir(mnt);
+    make_dir(local);
+    fill(data, ntasks, 1);
+
+    btfs_start(data, mnt, &si);
+    list_dir(mtasks, is_task_file, &ns);
+    /* A finished task shows a task, a reflection and a summary file. */
+    if (ns.n != 3 * ntasks)
+        die("%s lists %zu task files for %zu finished tasks, not %zu",
+            mtasks, ns.n, ntasks, 3 * ntasks);
+    note("copying %zu files to %s", ns.n, local);
+    for (i = 0; i < ns.n; i++) {
+        char *src = fmt("%s/%s", mtasks, ns.v[i]);
+        char *dst = fmt("%s/%s", local, ns.v[i]);
+
+        copy_file(src, dst);
+        free(src);
+        free(dst);
+    }
+    sync();
+
+    note("reading %zu files through the mount, warm", ns.n);
+    read_pass(mtasks, &ns, &bytes);             /* fills the caches */
+    for (r = 0; r < g_repeat; r++)
+        t[r] = read_pass(mtasks, &ns, &bytes);
+    warm_ours = median(t, (size_t)g_repeat);
+
+    note("reading them through the mount, cold");
+    for (r = 0; r < g_repeat; r++) {
+        btfs_stop();
+        drop_caches();
+        btfs_start(data, mnt, &si);
+        t[r] = read_pass(mtasks, &ns, &bytes);
+    }
+    cold_ours = median(t, (size_t)g_repeat);
+    btfs_stop();
+
+    note("reading the local copy, warm and cold");
+    read_pass(local, &ns, &bytes);
+    for (r = 0; r < g_repeat; r++)
+        t[r] = read_pass(local, &ns, &bytes);
+    warm_local = median(t, (size_t)g_repeat);
+    for (r = 0; r < g_repeat; r++) {
+        drop_caches();
+        t[r] = read_pass(local, &ns, &bytes);
+    }
+    cold_local = median(t, (size_t)g_repeat);
+
+    row_add(fmt("read all %zu JSON files of %zu finished tasks (%.1f MiB), "
+                "warm", ns.n, ntasks, (double)bytes / 1048576.0),
+            fmt("%s (%.0f files/s)", tstr(warm_ours).s,
+                (double)ns.n / warm_ours),
+            fmt("%s", tstr(warm_local).s), fmt("%.2fx", warm_ours / warm_local),
+            fmt("<= 1.2x"), verdict(warm_ours / warm_local <= 1.2));
+    row_add(fmt("same, cold (page cache dropped, btfs restarted)"),
+            fmt("%s (%.0f files/s)", tstr(cold_ours).s,
+                (double)ns.n / cold_ours),
+            fmt("%s", tstr(cold_local).s), fmt("%.2fx", cold_ours / cold_local),
+            fmt("<= 3x"), verdict(cold_ours / cold_local <= 3.0));
+    names_free(&ns);
+    free(t);
+    free(dir);
+    free(data);
+    free(mnt);
+    free(local);
+    free(mtasks);
+}
+
+/* ---- b. Enqueueing through tasks/new ------------------------------------ */
+
+static void write_all(int fd, const char *buf, size_t len, const char *what)
+{
+    ssize_t n = write(fd, buf, len);
+
+    if (n < 0)
+        die("write to %s: %s", what, strerror(errno));
+    if ((size_t)n != len)
+        die("short write to %s: %zd of %zu bytes", what, n, len);
+}
+
+static void bench_enqueue(size_t n)
+{
+    char *dir = fmt("%s/enqueue", g_work), *data = fmt("%s/data", dir);
+    char *mnt = fmt("%s/mnt", dir), *mtasks = fmt("%s/tasks", mnt);
+    char *newf = fmt("%s/new", mtasks), *base = fmt("%s/baseline.log", dir);
+    double *t = calloc((size_t)g_repeat, sizeof *t);
+    double t0, single, plain, bulk;
+    struct start_info si;
+    struct names ns = {0};
+    char line[64], *buf = NULL;
+    size_t i, len, blen = 0;
+    int fd, r;
+
+    if (!t)
+        die("out of memory");
+    make_dir(dir);
+    make_dir(data);
+    make_dir(mnt);
+    btfs_start(data, mnt, &si);
+
+    note("enqueueing %zu tasks, one write(2) each", n);
+    t0 = now_s();
+    if ((fd = open(newf, O_WRONLY)) < 0)
+        die("open %s: %s", newf, strerror(errno));
+    for (i = 0; i < n; i++) {
+        len = (size_t)snprintf(line, sizeof line, "bench task %zu\n", i);
+        write_all(fd, line, len, newf);
+    }
+    if (close(fd) < 0)
+        die("close %s: %s", newf, strerror(errno));
+    single = now_s() - t0;
+
+    note("baseline: %zu write(2)+fdatasync on %s", n, base);
+    t0 = now_s();
+    fd = open(base, O_WRONLY | O_CREAT | O_TRUNC | O_APPEND, 0644);
+    if (fd < 0)
+        die("create %s: %s", base, strerror(errno));
+    for (i = 0; i < n; i++) {
+        len = (size_t)snprintf(line, sizeof line, "bench task %zu\n", i);
+        write_all(fd, line, len, base);
+        if (fdatasync(fd) < 0)
+            die("fdatasync %s: %s", base, strerror(errno));
+    }
+    close(fd);
+    plain = now_s() - t0;
+
+    /* One buffer of n short lines, well under the 1 MiB a write may hold. */
+    if (!(buf = malloc(n * 32)))
+        die("out of memory");
+    for (i = 0; i < n; i++)
+        blen += (size_t)sprintf(buf + blen, "bulk task %zu\n", i);
+    note("enqueueing %zu tasks in one write(2) of %zu bytes, %d times", n,
+         blen, g_repeat);
+    for (r = 0; r < g_repeat; r++) {
+        t0 = now_s();
+        if ((fd = open(newf, O_WRONLY)) < 0)
+            die("open %s: %s", newf, strerror(errno));
+        write_all(fd, buf, blen, newf);
+        if (close(fd) < 0)
+            die("close %s: %s", newf, strerror(errno));
+        t[r] = now_s() - t0;
+    }
+    bulk = median(t, (size_t)g_repeat);
+
+    list_dir(mtasks, is_task_doc, &ns);
+    if (ns.n != n * (size_t)(1 + g_repeat))
+        die("%s lists %zu tasks, %zu were written", mtasks, ns.n,
+            n * (size_t)(1 + g_repeat));
+    btfs_stop();
+
+    row_add(fmt("enqueue %zu tasks, one write(2) of one line each "
+                "(each a durable commit)", n),
+            fmt("%s", rstr((double)n / single, "tasks").s),
+            fmt("%s (write+fdatasync)", rstr((double)n / plain, "lines").s),
+            fmt("%.3f", plain / single), fmt(">= 0.3"),
+            verdict(plain / single >= 0.3));
+    row_add(fmt("enqueue %zu tasks in one write(2) of %zu bytes", n, blen),
+            fmt("%s", rstr((double)n / bulk, "tasks").s), fmt("-"), fmt("-"),
+            fmt(">= 100k tasks/s"), verdict((double)n / bulk >= 100000.0));
+    names_free(&ns);
+    free(buf);
+    free(t);
+    free(dir);
+    free(data);
+    free(mnt);
+    free(mtasks);
+    free(newf);
+    free(base);
+}
+
+/* ---- c. stat and readdir of tasks/; d. start-up ------------------------- */
+
+struct dir_times {
+    double stat_s;      /* stat of tasks/ */
+    double readdir_s;   /* opendir + readdir all + closedir */
+    size_t entries;
+};
+
+static void time_dir(const char *dir, struct dir_times *dt)
+{
+    struct stat sb;
+    double t0 = now_s();
+
+    if (stat(dir, &sb) < 0)
+        die("stat %s: %s", dir, strerror(errno));
+    dt->stat_s = now_s() - t0;
+    t0 = now_s();
+    dt->entries = list_dir(dir, NULL, NULL);
+    dt->readdir_s = now_s() - t0;
+}
+
+/* The local baseline: a directory of as many empty files. */
+static void local_dir_grow(const char *local, size_t *have, size_t want)
+{
+    for (; *have < want; (*have)++) {
+        char *p = fmt("%s/task_%06zu.json", local, *have + 1);
+        int fd = open(p, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+
+        if (fd < 0)
+            die("create %s: %s", p, strerror(errno));
+        close(fd);
+        free(p);
+    }
+    sync();
+}
+
+static void bench_dir(const char *data, const char *mnt, const char *local,
+                      size_t *local_have, size_t ntasks)
+{
+    char *mtasks = fmt("%s/tasks", mnt);
+    double *st = calloc((size_t)g_repeat, sizeof *st);
+    double *rd = calloc((size_t)g_repeat, sizeof *rd);
+    double ours_stat, ours_rd, loc_stat, loc_rd;
+    size_t ours_n = 0, loc_n = 0;
+    struct start_info si;
+    struct dir_times dt;
+    int r;
+
+    if (!st || !rd)
+        die("out of memory");
+    note("stat and readdir of tasks/ with %zu tasks", ntasks);
+    /* A fresh mount each time: the first stat is a real lookup, not an
+     * answer from the kernel's attribute cache. */
+    for (r = 0; r < g_repeat; r++) {
+        btfs_start(data, mnt, &si);
+        time_dir(mtasks, &dt);
+        btfs_stop();
+        st[r] = dt.stat_s;
+        rd[r] = dt.readdir_s;
+        ours_n = dt.entries;
+    }
+    ours_stat = median(st, (size_t)g_repeat);
+    ours_rd = median(rd, (size_t)g_repeat);
+
+    local_dir_grow(local, local_have, ntasks);
+    time_dir(local, &dt);                       /* warms the dentries */
+    for (r = 0; r < g_repeat; r++) {
+        time_dir(local, &dt);
+        st[r] = dt.stat_s;
+        rd[r] = dt.readdir_s;
+        loc_n = dt.entries;
+    }
+    loc_stat = median(st, (size_t)g_repeat);
+    loc_rd = median(rd, (size_t)g_repeat);
+
+    row_add(fmt("stat tasks/ (first after mount), %zu tasks", ntasks),
+            fmt("%s", tstr(ours_stat).s),
+            fmt("%s (local dir)", tstr(loc_stat).s),
+            fmt("%.1fx", ours_stat / loc_stat), fmt("-"), fmt("info"));
+    row_add(fmt("readdir tasks/ (%zu entries), %zu tasks", ours_n, ntasks),
+            fmt("%s (%s)", tstr(ours_rd).s,
+                rstr((double)ours_n / ours_rd, "entries").s),
+            fmt("%s (%s)", tstr(loc_rd).s,
+                rstr((double)loc_n / loc_rd, "entries").s),
+            fmt("%.1fx", ours_rd / loc_rd), fmt("-"), fmt("info"));
+    free(st);
+    free(rd);
+    free(mtasks);
+}
+
+/* Start-up figures of the first size measured, to show growth against. */
+struct startup_ref {
+    size_t ntasks;      /* 0 until the first size is measured */
+    double warm_s, cold_s;
+    long rss_mounted, rss_ready;
+};
+
+static void bench_startup(const char *data, const char *mnt, size_t ntasks,
+                          struct startup_ref *ref)
+{
+    double *w = calloc((size_t)g_repeat, sizeof *w);
+    double *c = calloc((size_t)g_repeat, sizeof *c);
+    char *mtasks = fmt("%s/tasks", mnt);
+    double warm, cold, list_t0, list_s;
+    long rss_m = 0, rss_r = 0, rss_l;
+    struct start_info si;
+    size_t listed;
+    int r, first = !ref->ntasks;
+
+    if (!w || !c)
+        die("out of memory");
+    note("start-up with %zu tasks, warm and cold", ntasks);
+    for (r = 0; r < g_repeat; r++) {
+        btfs_start(data, mnt, &si);
+        btfs_stop();
+        w[r] = si.ready_s;
+        if (si.rss_mounted > rss_m)
+            rss_m = si.rss_mounted;
+        if (si.rss_ready > rss_r)
+            rss_r = si.rss_ready;
+    }
+    for (r = 0; r < g_repeat; r++) {
+        drop_caches();
+        btfs_start(data, mnt, &si);
+        btfs_stop();
+        c[r] = si.ready_s;
+        if (si.rss_mounted > rss_m)
+            rss_m = si.rss_mounted;
+        if (si.rss_ready > rss_r)
+            rss_r = si.rss_ready;
+    }
+    warm = median(w, (size_t)g_repeat);
+    cold = median(c, (size_t)g_repeat);
+
+    /* Listing tasks/ is the one operation allowed to cost time in
+     * proportion to the tasks; whether it costs memory that stays is worth
+     * knowing too. */
+    btfs_start(data, mnt, &si);
+    list_t0 = now_s();
+    listed = list_dir(mtasks, NULL, NULL);
+    list_s = now_s() - list_t0;
+    sleep_s(0.5);       /* RELEASEDIR is sent after closedir returns */
+    rss_l = rss_kib(g_pid);
+    btfs_stop();
+    if (first) {
+        ref->ntasks = ntasks;
+        ref->warm_s = warm;
+        ref->cold_s = cold;
+        ref->rss_mounted = rss_m;
+        ref->rss_ready = rss_r;
+    }
+
+/* Rows after the first size show that size's figure as the baseline, and
+ * the ratio is the growth. */
+#define REF(str) (first ? fmt("-") : fmt("%s at %zu", (str), ref->ntasks))
+#define GROWTH(x, x0) (first ? fmt("-") : fmt("%.2fx", (double)(x) / \
+                                                       (double)(x0)))
+    row_add(fmt("btfs start-up to status.json read, %zu tasks, warm cache",
+                ntasks),
+            fmt("%s", tstr(warm).s), REF(tstr(ref->warm_s).s),
+            GROWTH(warm, ref->warm_s), fmt("<= 1 s"), verdict(warm <= 1.0));
+    row_add(fmt("btfs start-up to status.json read, %zu tasks, cold cache",
+                ntasks),
+            fmt("%s", tstr(cold).s), REF(tstr(ref->cold_s).s),
+            GROWTH(cold, ref->cold_s), fmt("<= 1 s"), verdict(cold <= 1.0));
+    row_add(fmt("btfs VmRSS once mounted, %zu tasks", ntasks),
+            fmt("%s", mstr(rss_m).s), REF(mstr(ref->rss_mounted).s),
+            GROWTH(rss_m, ref->rss_mounted), fmt("<= 64 MiB"),
+            verdict(rss_m >= 0 && rss_m <= 64 * 1024));
+    row_add(fmt("btfs VmRSS after reading status.json, %zu tasks", ntasks),
+            fmt("%s", mstr(rss_r).s), REF(mstr(ref->rss_ready).s),
+            GROWTH(rss_r, ref->rss_ready), fmt("<= 64 MiB"),
+            verdict(rss_r >= 0 && rss_r <= 64 * 1024));
+    row_add(fmt("btfs VmRSS after listing tasks/ (%zu entries in %s), "
+                "%zu tasks", listed, tstr(list_s).s, ntasks),
+            fmt("%s", mstr(rss_l).s), fmt("-"), fmt("-"), fmt("-"),
+            fmt("info"));
+#undef REF
+#undef GROWTH
+    free(mtasks);
+    free(w);
+    free(c);
+}
+
+static int has_size(const size_t *v, size_t n, size_t x)
+{
+    size_t i;
+
+    for (i = 0; i < n; i++)
+        if (v[i] == x)
+            return 1;
+    return 0;
+}
+
+static int cmp_size(const void *a, const void *b)
+{
+    size_t x = *(const size_t *)a, y = *(const size_t *)b;
+
+    return (x > y) - (x < y);
+}
+
+/* One tree grows through every size asked for, so that the million-task
+ * tree costs one fill, not three. */
+static void bench_grow(const size_t *dirs, size_t ndirs, const size_t *starts,
+                       size_t nstarts)
+{
+    char *dir = fmt("%s/grow", g_work), *data = fmt("%s/data", dir);
+    char *mnt = fmt("%s/mnt", dir), *local = fmt("%s/local", dir);
+    size_t all[2 * MAX_SIZES], nall = 0, have = 0, local_have = 0, i;
+    struct startup_ref ref = {0};
+
+    make_dir(dir);
+    make_dir(data);
+    make_dir(mnt);
+    make_dir(local);
+    for (i = 0; i < ndirs; i++)
+        all[nall++] = dirs[i];
+    for (i = 0; i < nstarts; i++)
+        if (!has_size(dirs, ndirs, starts[i]))
+            all[nall++] = starts[i];
+    qsort(all, nall, sizeof *all, cmp_size);
+    for (i = 0; i < nall; i++) {
+        if (all[i] > have)
+            fill(data, all[i] - have, 0);
+        have = all[i];
+        if (has_size(dirs, ndirs, all[i]))
+            bench_dir(data, mnt, local, &local_have, all[i]);
+        if (has_size(starts, nstarts, all[i]))
+            bench_startup(data, mnt, all[i], &ref);
+    }
+    free(dir);
+    free(data);
+    free(mnt);
+    free(local);
+}
+
+/* ---- main ---------------------------------------------------------------- */
+
+static int parse_count(const char *s, size_t *out)
+{
+    char *end;
+    unsigned long long v;
+
+    errno = 0;
+    v = strtoull(s, &end, 10);
+    if (errno || end == s || s[0] == '-')
+        return -EINVAL;
+    if (*end == 'k')
+        v *= 1000, end++;
+    else if (*end == 'M')
+        v *= 1000000, end++;
+    if (*end || v == 0 || v > 100000000ULL)
+        return -EINVAL;
+    *out = (size_t)v;
+    return 0;
+}
+
+/* Parses "10k,100k" into v (at most MAX_SIZES sizes). */
+static size_t parse_sizes(const char *opt, const char *s, size_t *v)
+{
+    char *copy = strdup(s), *tok, *save = NULL;
+    size_t n = 0;
+
+    if (!copy)
+        die("out of memory");
+    for (tok = strtok_r(copy, ",", &save); tok;
+         tok = strtok_r(NULL, ",", &save)) {
+        if (n == MAX_SIZES || parse_count(tok, &v[n]) < 0)
+            die("%s wants up to %d counts separated by commas (e.g. "
+                "10k,100k), got '%s'", opt, MAX_SIZES, s);
+        if (!has_size(v, n, v[n]))
+            n++;
+    }
+    free(copy);
+    return n;
+}
+
+static void usage(FILE *out)
+{
+    fputs("usage: bench_fs [options]   (as root: cold runs drop the page "
+          "cache)\n"
+          "  --btfs PATH           btfs program (default: ../cmd/btfs next "
+          "to bench_fs)\n"
+          "  --work DIR            where the scratch directory goes (default "
+          "/var/tmp);\n"
+          "                        must be on the disk to measure\n"
+          "  --repeat N            runs per small measurement, median "
+          "reported (default 3)\n"
+          "  --only LIST           some of read,enqueue,dir,startup "
+          "(default all)\n"
+          "  --read-tasks N        finished tasks read in full (default "
+          "10k)\n"
+          "  --enqueue-tasks N     tasks enqueued per run (default 10k)\n"
+          "  --dir-sizes LIST      task counts for stat/readdir (default "
+          "10k,100k)\n"
+          "  --startup-sizes LIST  task counts for start-up (default "
+          "100k,1M)\n"
+          "  --keep                keep the scratch directory\n", out);
+}
+
+/* Finds ../cmd/btfs relative to this program in the build directory. */
+static char *default_btfs(void)
+{
+    char self[4096];
+    ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
+    char *slash;
+
+    if (n < 0 || (size_t)n >= sizeof self - 1)
+        die("cannot find myself (/proc/self/exe); use --btfs");
+    self[n] = 0;
+    if (!(slash = strrchr(self, '/')))
+        die("odd /proc/self/exe '%s'; use --btfs", self);
+    *slash = 0;
+    return fmt("%s/../cmd/btfs", self);
+}
+
+int main(int argc, char **argv)
+{
+    static const struct option longopts[] = {
+        {"btfs", required_argument, NULL, 'b'},
+        {"work", required_argument, NULL, 'w'},
+        {"repeat", required_argument, NULL, 'r'},
+        {"only", required_argument, NULL, 'o'},
+        {"read-tasks", required_argument, NULL, 'R'},
+        {"enqueue-tasks", required_argument, NULL, 'E'},
+        {"dir-sizes", required_argument, NULL, 'D'},
+        {"startup-sizes", required_argument, NULL, 'S'},
+        {"keep", no_argument, NULL, 'k'},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    const char *work = "/var/tmp", *only = "read,enqueue,dir,startup";
+    char *btfs = NULL, *tmpl;
+    size_t read_n = 10000, enq_n = 10000, cnt;
+    size_t dirs[MAX_SIZES] = {10000, 100000}, ndirs = 2;
+    size_t starts[MAX_SIZES] = {100000, 1000000}, nstarts = 2;
+    int c, keep = 0, do_read, do_enq, do_dir, do_start;
+    double t0 = now_s(), load0 = loadavg();
+
+    while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
+        switch (c) {
+        case 'b':
+            free(btfs);
+            btfs = fmt("%s", optarg);
+            break;
+        case 'w':
+            work = optarg;
+            break;
+        case 'r':
+            if (parse_count(optarg, &cnt) < 0 || cnt > 99)
+                die("--repeat wants 1 to 99, got '%s'", optarg);
+            g_repeat = (int)cnt;
+            break;
+        case 'o':
+            only = optarg;
+            break;
+        case 'R':
+            if (parse_count(optarg, &read_n) < 0)
+                die("--read-tasks wants a count, got '%s'", optarg);
+            break;
+        case 'E':
+            if (parse_count(optarg, &enq_n) < 0 || enq_n > 20000)
+                die("--enqueue-tasks wants a count up to 20k (one write "
+                    "must stay under 1 MiB), got '%s'", optarg);
+            break;
+        case 'D':
+            ndirs = parse_sizes("--dir-sizes", optarg, dirs);
+            break;
+        case 'S':
+            nstarts = parse_sizes("--startup-sizes", optarg, starts);
+            break;
+        case 'k':
+            keep = 1;
+            break;
+        case 'h':
+            usage(stdout);
+            return 0;
+        default:
+            usage(stderr);
+            return 2;
+        }
+    }
+    if (optind != argc) {
+        usage(stderr);
+        return 2;
+    }
+    do_read = strstr(only, "read") != NULL;
+    do_enq = strstr(only, "enqueue") != NULL;
+    do_dir = strstr(only, "dir") != NULL;
+    do_start = strstr(only, "startup") != NULL;
+    if (!do_read && !do_enq && !do_dir && !do_start)
+        die("--only wants some of read,enqueue,dir,startup, got '%s'", only);
+    if (!do_dir)
+        ndirs = 0;
+    if (!do_start)
+        nstarts = 0;
+
+    g_btfs = btfs ? btfs : (btfs = default_btfs());
+    if (access(g_btfs, X_OK) < 0)
+        die("cannot run %s: %s (use --btfs)", g_btfs, strerror(errno));
+    if ((do_read || do_start) && access("/proc/sys/vm/drop_caches", W_OK) < 0)
+        die("cold runs need to write /proc/sys/vm/drop_caches: %s (run as "
+            "root, or --only enqueue,dir)", strerror(errno));
+    tmpl = fmt("%s/btfs-bench.XXXXXX", work);
+    if (!mkdtemp(tmpl))
+        die("mkdtemp %s: %s", tmpl, strerror(errno));
+    g_work = tmpl;
+    g_log = fmt("%s/btfs.log", g_work);
+    note("btfs %s, scratch directory %s", g_btfs, g_work);
+
+    if (do_read)
+        bench_read(read_n);
+    if (do_enq)
+        bench_enqueue(enq_n);
+    if (ndirs || nstarts)
+        bench_grow(dirs, ndirs, starts, nstarts);
+
+    note("done in %.0f s", now_s() - t0);
+    table_print(load0, now_s() - t0);
+    if (keep) {
+        note("scratch directory kept: %s", g_work);
+    } else {
+        rm_rf(g_work);
+    }
+    free(g_log);
+    free(g_work);
+    free(btfs);
+    return 0;
+}
