@@ -33,29 +33,6 @@ static void usage(FILE *out)
           out);
 }
 
-/* Parses a positive count; accepts suffixes k and M for thousands and
- * millions, which is how sizes are talked about here. */
-static int parse_count(const char *s, size_t *out)
-{
-    char *end;
-    unsigned long long v;
-
-    errno = 0;
-    v = strtoull(s, &end, 10);
-    if (errno || end == s || s[0] == '-')
-        return -EINVAL;
-    if (*end == 'k' && !end[1])
-        v *= 1000;
-    else if (*end == 'M' && !end[1])
-        v *= 1000000;
-    else if (*end)
-        return -EINVAL;
-    if (v == 0 || v > SIZE_MAX / 2)
-        return -EINVAL;
-    *out = (size_t)v;
-    return 0;
-}
-
 int main(int argc, char **argv)
 {
     static const struct option longopts[] = {
@@ -79,7 +56,7 @@ int main(int argc, char **argv)
             opt.data_dir = optarg;
             break;
         case 'n':
-            if (parse_count(optarg, &opt.tasks) < 0) {
+            if (fill_parse_count(optarg, &opt.tasks) < 0) {
                 fprintf(stderr, "bench_fill: --tasks wants a positive "
                                 "count (e.g. 10000, 100k, 1M), got '%s'\n",
                         optarg);
@@ -90,7 +67,7 @@ int main(int argc, char **argv)
             opt.finished = 1;
             break;
         case 'b':
-            if (parse_count(optarg, &opt.batch) < 0) {
+            if (fill_parse_count(optarg, &opt.batch) < 0) {
                 fprintf(stderr, "bench_fill: --batch wants a positive "
                                 "count, got '%s'\n", optarg);
                 return 2;

@@ -1036,25 +1036,6 @@ static void bench_grow(const size_t *dirs, size_t ndirs, const size_t *starts,
 
 /* ---- main ---------------------------------------------------------------- */
 
-static int parse_count(const char *s, size_t *out)
-{
-    char *end;
-    unsigned long long v;
-
-    errno = 0;
-    v = strtoull(s, &end, 10);
-    if (errno || end == s || s[0] == '-')
-        return -EINVAL;
-    if (*end == 'k')
-        v *= 1000, end++;
-    else if (*end == 'M')
-        v *= 1000000, end++;
-    if (*end || v == 0 || v > 100000000ULL)
-        return -EINVAL;
-    *out = (size_t)v;
-    return 0;
-}
-
 /* Parses "10k,100k" into v (at most MAX_SIZES sizes). */
 static size_t parse_sizes(const char *opt, const char *s, size_t *v)
 {
@@ -1065,7 +1046,7 @@ static size_t parse_sizes(const char *opt, const char *s, size_t *v)
         die("out of memory");
     for (tok = strtok_r(copy, ",", &save); tok;
          tok = strtok_r(NULL, ",", &save)) {
-        if (n == MAX_SIZES || parse_count(tok, &v[n]) < 0)
+        if (n == MAX_SIZES || fill_parse_count(tok, &v[n]) < 0)
             die("%s wants up to %d counts separated by commas (e.g. "
                 "10k,100k), got '%s'", opt, MAX_SIZES, s);
         if (!has_size(v, n, v[n]))
@@ -1147,7 +1128,7 @@ int main(int argc, char **argv)
             work = optarg;
             break;
         case 'r':
-            if (parse_count(optarg, &cnt) < 0 || cnt > 99)
+            if (fill_parse_count(optarg, &cnt) < 0 || cnt > 99)
                 die("--repeat wants 1 to 99, got '%s'", optarg);
             g_repeat = (int)cnt;
             break;
@@ -1155,11 +1136,11 @@ int main(int argc, char **argv)
             only = optarg;
             break;
         case 'R':
-            if (parse_count(optarg, &read_n) < 0)
+            if (fill_parse_count(optarg, &read_n) < 0)
                 die("--read-tasks wants a count, got '%s'", optarg);
             break;
         case 'E':
-            if (parse_count(optarg, &enq_n) < 0 || enq_n > 20000)
+            if (fill_parse_count(optarg, &enq_n) < 0 || enq_n > 20000)
                 die("--enqueue-tasks wants a count up to 20k (one write "
                     "must stay under 1 MiB), got '%s'", optarg);
             break;

@@ -7,6 +7,7 @@
  * built from fixed ASCII templates with no characters that need escaping.
  */
 #include <errno.h>
+#include <stdint.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -368,4 +369,27 @@ out:
     if (res)
         *res = r;
     return rc;
+}
+
+/* Parses a positive count; accepts suffixes k and M for thousands and
+ * millions, which is how sizes are talked about here. */
+int fill_parse_count(const char *s, size_t *out)
+{
+    char *end;
+    unsigned long long v;
+
+    errno = 0;
+    v = strtoull(s, &end, 10);
+    if (errno || end == s || s[0] == '-')
+        return -EINVAL;
+    if (*end == 'k' && !end[1])
+        v *= 1000;
+    else if (*end == 'M' && !end[1])
+        v *= 1000000;
+    else if (*end)
+        return -EINVAL;
+    if (v == 0 || v > SIZE_MAX / 2)
+        return -EINVAL;
+    *out = (size_t)v;
+    return 0;
 }

@@ -42,4 +42,8 @@ struct fill_result {
 int fill_run(const struct fill_options *opt, struct fill_result *res,
              char *err, size_t errlen);
 
+/* Parses a positive count with an optional k (thousands) or M (millions)
+ * suffix, as sizes are given on the command line. Returns 0 or -EINVAL. */
+int fill_parse_count(const char *s, size_t *out);
+
 #endif /* BT_BENCH_FILL_H */
