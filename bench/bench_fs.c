@@ -58,15 +58,21 @@ static void btfs_stop(void);
 static void die(const char *fmt, ...) __attribute__((format(printf, 1, 2),
                                                      noreturn));
 
+/* One line "bench_fs: ..." on stderr: progress and fatal errors alike. */
+static void vnote(const char *fmt, va_list ap)
+{
+    fputs("bench_fs: ", stderr);
+    vfprintf(stderr, fmt, ap);
+    fputc('\n', stderr);
+}
+
 static void die(const char *fmt, ...)
 {
     va_list ap;
 
-    fputs("bench_fs: ", stderr);
     va_start(ap, fmt);
-    vfprintf(stderr, fmt, ap);
+    vnote(fmt, ap);
     va_end(ap);
-    fputc('\n', stderr);
     if (g_pid)
         btfs_stop();
     if (g_work)
@@ -81,11 +87,9 @@ static void note(const char *fmt, ...)
 {
     va_list ap;
 
-    fputs("bench_fs: ", stderr);
     va_start(ap, fmt);
-    vfprintf(stderr, fmt, ap);
+    vnote(fmt, ap);
     va_end(ap);
-    fputc('\n', stderr);
 }
 
 static char *fmt(const char *f, ...) __attribute__((format(printf, 1, 2)));
