@@ -28,6 +28,8 @@
 #include "bt_version.h"
 #include "config.h"
 #include "fs.h"
+#include "llm.h"
+#include "llm_monitor.h"
 #include "status.h"
 #include "store.h"
 
@@ -254,6 +256,38 @@ static void detach_done(void)
     }
 }
 
+/* Creates the LLM client from the configuration and starts the thread that
+ * watches its health for status.json. */
+static int start_llm(const struct config *cfg, struct status *status,
+                     struct store *st, struct llm **llm,
+                     struct llm_monitor **monitor)
+{
+    struct llm_config lc;
+    int rc;
+
+    llm_config_default(&lc);
+    lc.url = cfg->llm_url;
+    lc.model = cfg->llm_model;
+    lc.api_key = cfg->llm_api_key;
+    lc.connect_timeout_ms = cfg->llm_connect_timeout_s * 1000L;
+    lc.idle_timeout_ms = cfg->llm_idle_timeout_s * 1000L;
+    lc.total_timeout_ms = cfg->llm_total_timeout_s * 1000L;
+    lc.context_tokens = (unsigned)cfg->llm_context;
+    lc.max_tokens = (unsigned)cfg->llm_max_tokens;
+    lc.temperature = cfg->llm_temperature;
+    if ((rc = llm_create(&lc, llm)) < 0) {
+        fprintf(stderr, "btfs: cannot create the LLM client for %s: %s\n",
+                cfg->llm_url, strerror(-rc));
+        return rc;
+    }
+    if ((rc = llm_monitor_start(*llm, status, st, monitor)) < 0) {
+        fprintf(stderr, "btfs: cannot start the LLM monitor: %s\n",
+                strerror(-rc));
+        return rc;
+    }
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     struct config cfg;
@@ -262,6 +296,8 @@ int main(int argc, char **argv)
     char *opts = NULL;
     struct store *st = NULL;
     struct status *status = NULL;
+    struct llm *llm = NULL;
+    struct llm_monitor *monitor = NULL;
     struct fs_context ctx = {0};
     struct fuse_args args = FUSE_ARGS_INIT(0, NULL);
     struct fuse *fuse = NULL;
@@ -315,6 +351,9 @@ int main(int argc, char **argv)
     status_set_agents_note(status, "agents not available in this version: "
                                    "tasks stay queued");
 
+    if (start_llm(&cfg, status, st, &llm, &monitor) < 0)
+        goto out_status;
+
     ctx.store = st;
     ctx.status = status;
     ctx.config_json = config_json;
@@ -361,15 +400,24 @@ int main(int argc, char **argv)
      * SIGTERM: a clean stop), 0 after an unmount, or -errno on failure. */
     rc = fuse_loop_mt(fuse, &loop) < 0 ? EXIT_FAILED : 0;
 
-    /* Shutdown order: stop taking requests (the loop has returned), unmount
-     * so that no client sees a half-closed store, then close the store. */
+    /* Shutdown order: stop taking requests (the loop has returned), end
+     * the LLM calls in flight and stop the threads that make them (their
+     * last writes still reach the store), unmount so that no client sees a
+     * half-closed store, then close the store. */
     store_log_append(st, STORE_LOG_SYSTEM, "btfs stopping: unmounting");
     fuse_remove_signal_handlers(fuse_get_session(fuse));
 out_unmount:
+    llm_cancel(llm);
+    llm_monitor_stop(monitor);
+    monitor = NULL;
     fuse_unmount(fuse);
 out_fuse:
     fuse_destroy(fuse);
 out_status:
+    if (llm)
+        llm_cancel(llm);
+    llm_monitor_stop(monitor);
+    llm_free(llm);
     fuse_opt_free_args(&args);
     free(opts);
     free(config_json);

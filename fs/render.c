@@ -456,9 +456,14 @@ static int render_status(struct fs_context *ctx, struct store_view *v,
     else
         s->llm_reachable = -1;
 
+    /* Agents cannot work while the LLM is down or lacks the model, and
+     * the monitor says so within seconds of a change. */
     const char *state = "running";
     if (store_paused(ctx->store)) {
         state = "paused";
+    } else if (s->nbuilders > 0 &&
+               (s->llm_reachable == 0 || s->llm_error[0])) {
+        state = "waiting_for_llm";
     } else {
         for (unsigned i = 0; i < s->nbuilders; i++)
             if (strcmp(s->builders[i].state, "waiting_for_llm") == 0)

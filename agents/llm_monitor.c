@@ -1,0 +1,222 @@
+/* llm_monitor.c -- the thread behind status.json's "llm" and runtime.json.
+ *
+ * Everything here happens on the monitor's own thread and its own LLM
+ * session; the only shared state is the wake-up flags, guarded by 'lock'.
+ */
+#include "llm_monitor.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define HEALTHY_INTERVAL_MS 60000   /* re-check a healthy server          */
+#define RETRY_FIRST_MS 2000         /* first re-check of an unhealthy one */
+#define RETRY_MAX_MS 30000
+#define USAGE_INTERVAL_MS 5000      /* how often usage is copied          */
+
+struct llm_monitor {
+    struct llm *llm;
+    struct status *status;
+    struct store *store;
+    pthread_t thread;
+    pthread_mutex_t lock;
+    pthread_cond_t wake;            /* signalled by kick and stop (lock)  */
+    int stop;                       /* guarded by lock                    */
+    int kicked;                     /* guarded by lock                    */
+    atomic_int healthy;
+    struct llm_usage written;       /* usage last written (thread only)   */
+};
+
+static void deadline_in(struct timespec *ts, long ms)
+{
+    clock_gettime(CLOCK_MONOTONIC, ts);
+    ts->tv_sec += ms / 1000;
+    ts->tv_nsec += (ms % 1000) * 1000000L;
+    if (ts->tv_nsec >= 1000000000L) {
+        ts->tv_sec++;
+        ts->tv_nsec -= 1000000000L;
+    }
+}
+
+/* Copies the usage counters into the "runtime" document when they moved.
+ * Its other members (the sandbox's) are kept as they are. */
+static void write_usage(struct llm_monitor *m)
+{
+    struct llm_usage u;
+    char *old = NULL, *text = NULL;
+    cJSON *doc = NULL, *llm_json = NULL;
+
+    llm_usage_get(m->llm, &u);
+    if (memcmp(&u, &m->written, sizeof u) == 0)
+        return;
+    if (store_doc_get(m->store, "runtime", &old, NULL) == 0)
+        doc = cJSON_Parse(old);
+    if (!cJSON_IsObject(doc)) {
+        cJSON_Delete(doc);
+        doc = cJSON_CreateObject();
+    }
+    llm_json = llm_usage_json(&u);
+    if (!doc || !llm_json)
+        goto out;
+    if (cJSON_GetObjectItemCaseSensitive(doc, "llm"))
+        cJSON_ReplaceItemInObjectCaseSensitive(doc, "llm", llm_json);
+    else
+        cJSON_AddItemToObject(doc, "llm", llm_json);
+    llm_json = NULL;
+    text = cJSON_PrintUnformatted(doc);
+    if (text && store_doc_put(m->store, "runtime", text) == 0)
+        m->written = u;
+out:
+    cJSON_Delete(llm_json);
+    cJSON_Delete(doc);
+    free(old);
+    free(text);
+}
+
+/* One health check; logs and publishes a change of state. */
+static int check(struct llm_monitor *m, struct llm_session *s,
+                 enum llm_err *last)
+{
+    struct llm_health h;
+    char line[700];
+
+    llm_health(s, &h);
+    if (h.err == LLM_E_CANCELLED)
+        return 0;
+    if (h.err == LLM_OK) {
+        status_set_llm_health(m->status, 1, NULL);
+    } else {
+        snprintf(line, sizeof line, "%s: %s", llm_err_name(h.err), h.error);
+        status_set_llm_health(m->status, h.reachable, line);
+    }
+    atomic_store(&m->healthy, h.err == LLM_OK);
+    if (h.err != *last) {
+        if (h.err == LLM_OK)
+            snprintf(line, sizeof line, "llm: %s answers, model %s listed "
+                     "(%.0f ms)", llm_config(m->llm)->url,
+                     llm_config(m->llm)->model, h.latency_ms);
+        else
+            snprintf(line, sizeof line, "llm: not ready: %s: %s",
+                     llm_err_name(h.err), h.error);
+        store_log_append(m->store, STORE_LOG_SYSTEM, line);
+        *last = h.err;
+    }
+    return h.err == LLM_OK;
+}
+
+static void *run(void *arg)
+{
+    struct llm_monitor *m = arg;
+    struct llm_session *s = NULL;
+    enum llm_err last = LLM_E__COUNT;       /* nothing logged yet */
+    long retry_ms = RETRY_FIRST_MS;
+    struct timespec next_check, next_usage;
+    int due = 1;
+
+    if (llm_session_open(m->llm, &s) < 0) {
+        status_set_llm_health(m->status, 0, "internal: cannot open an LLM "
+                                            "session (out of memory)");
+        return NULL;
+    }
+    deadline_in(&next_usage, USAGE_INTERVAL_MS);
+    pthread_mutex_lock(&m->lock);
+    while (!m->stop) {
+        if (due || m->kicked) {
+            m->kicked = 0;
+            pthread_mutex_unlock(&m->lock);
+            if (check(m, s, &last)) {
+                retry_ms = RETRY_FIRST_MS;
+                deadline_in(&next_check, HEALTHY_INTERVAL_MS);
+            } else {
+                deadline_in(&next_check, retry_ms);
+                retry_ms = retry_ms * 2 > RETRY_MAX_MS ? RETRY_MAX_MS
+                                                       : retry_ms * 2;
+            }
+            pthread_mutex_lock(&m->lock);
+            due = 0;
+            continue;
+        }
+        /* Wait for whichever comes first: a check or a usage copy. */
+        struct timespec *until =
+            (next_usage.tv_sec < next_check.tv_sec ||
+             (next_usage.tv_sec == next_check.tv_sec &&
+              next_usage.tv_nsec < next_check.tv_nsec)) ? &next_usage
+                                                        : &next_check;
+        int rc = pthread_cond_timedwait(&m->wake, &m->lock, until);
+        if (rc != ETIMEDOUT || m->stop)
+            continue;
+        if (until == &next_check) {
+            due = 1;
+        } else {
+            pthread_mutex_unlock(&m->lock);
+            write_usage(m);
+            deadline_in(&next_usage, USAGE_INTERVAL_MS);
+            pthread_mutex_lock(&m->lock);
+        }
+    }
+    pthread_mutex_unlock(&m->lock);
+    llm_session_close(s);
+    return NULL;
+}
+
+int llm_monitor_start(struct llm *llm, struct status *status,
+                      struct store *st, struct llm_monitor **out)
+{
+    struct llm_monitor *m = calloc(1, sizeof *m);
+    pthread_condattr_t ca;
+    int rc;
+
+    *out = NULL;
+    if (!m)
+        return -ENOMEM;
+    m->llm = llm;
+    m->status = status;
+    m->store = st;
+    atomic_init(&m->healthy, 0);
+    pthread_mutex_init(&m->lock, NULL);
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_cond_init(&m->wake, &ca);
+    pthread_condattr_destroy(&ca);
+    rc = pthread_create(&m->thread, NULL, run, m);
+    if (rc != 0) {
+        pthread_cond_destroy(&m->wake);
+        pthread_mutex_destroy(&m->lock);
+        free(m);
+        return -rc;
+    }
+    *out = m;
+    return 0;
+}
+
+void llm_monitor_kick(struct llm_monitor *m)
+{
+    pthread_mutex_lock(&m->lock);
+    m->kicked = 1;
+    pthread_cond_signal(&m->wake);
+    pthread_mutex_unlock(&m->lock);
+}
+
+int llm_monitor_healthy(struct llm_monitor *m)
+{
+    return atomic_load(&m->healthy);
+}
+
+void llm_monitor_stop(struct llm_monitor *m)
+{
+    if (!m)
+        return;
+    pthread_mutex_lock(&m->lock);
+    m->stop = 1;
+    pthread_cond_signal(&m->wake);
+    pthread_mutex_unlock(&m->lock);
+    pthread_join(m->thread, NULL);
+    write_usage(m);
+    pthread_cond_destroy(&m->wake);
+    pthread_mutex_destroy(&m->lock);
+    free(m);
+}
