@@ -27,6 +27,7 @@
 
 #include "bt_version.h"
 #include "config.h"
+#include "exec.h"
 #include "fs.h"
 #include "llm.h"
 #include "llm_monitor.h"
@@ -288,6 +289,60 @@ static int start_llm(const struct config *cfg, struct status *status,
     return 0;
 }
 
+/* Creates the sandbox executor from the configuration and checks that it
+ * works here. Builders may only start when it does: a sandbox that cannot
+ * isolate is reported (stderr, system.log, status.json) and the mount runs
+ * without them. BT_SANDBOX=none is said loudly everywhere it shows. Returns
+ * 0 when builders may run, 1 when they may not, <0 on a hard failure. */
+static int start_sandbox(const struct config *cfg, struct status *status,
+                         struct store *st, struct exec **ex)
+{
+    struct exec_config ec;
+    char why[512], line[700];
+    int rc;
+
+    exec_config_default(&ec);
+    ec.isolation = strcmp(cfg->sandbox, "none") == 0 ? EXEC_NONE
+                                                     : EXEC_BUBBLEWRAP;
+    ec.bwrap = cfg->sandbox_bwrap;
+    ec.limits.timeout_ms = cfg->sandbox_timeout_s * 1000L;
+    ec.limits.cpu_s = cfg->sandbox_cpu_s;
+    ec.limits.memory_mb = cfg->sandbox_memory_mb;
+    ec.limits.procs = cfg->sandbox_procs;
+    ec.limits.file_mb = cfg->sandbox_file_mb;
+    ec.limits.output_kb = cfg->sandbox_output_kb;
+    /* The settings are ceilings too; only the timeout has its own, since
+     * a task may ask for a longer one (timeout_s). */
+    ec.max = ec.limits;
+    ec.max.nofile = ec.limits.nofile ? ec.limits.nofile : 256;
+    ec.max.timeout_ms = cfg->sandbox_max_timeout_s * 1000L;
+    if ((rc = exec_create(&ec, ex)) < 0) {
+        fprintf(stderr, "btfs: cannot create the sandbox: %s\n",
+                strerror(-rc));
+        return rc;
+    }
+    if (exec_probe(*ex, why, sizeof why) < 0) {
+        status_set_sandbox(status, "unavailable");
+        snprintf(line, sizeof line, "sandbox %s unavailable, builders will "
+                 "not start: %s", cfg->sandbox, why);
+        fprintf(stderr, "btfs: %s\n", line);
+        store_log_append(st, STORE_LOG_SYSTEM, line);
+        status_set_agents_note(status, line);
+        return 1;
+    }
+    if (ec.isolation == EXEC_NONE) {
+        status_set_sandbox(status, "none (UNSAFE)");
+        snprintf(line, sizeof line, "WARNING: BT_SANDBOX=none: generated "
+                 "code runs unisolated, with this process's rights");
+        fprintf(stderr, "btfs: %s\n", line);
+        store_log_append(st, STORE_LOG_SYSTEM, line);
+        status_set_error(status, line);
+    } else {
+        status_set_sandbox(status, exec_isolation_name(ec.isolation));
+    }
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     struct config cfg;
@@ -298,6 +353,7 @@ int main(int argc, char **argv)
     struct status *status = NULL;
     struct llm *llm = NULL;
     struct llm_monitor *monitor = NULL;
+    struct exec *ex = NULL;
     struct fs_context ctx = {0};
     struct fuse_args args = FUSE_ARGS_INIT(0, NULL);
     struct fuse *fuse = NULL;
@@ -345,13 +401,13 @@ int main(int argc, char **argv)
         goto out_store;
     }
     status_set_llm(status, cfg.llm_url, cfg.llm_model);
-    status_set_sandbox(status, cfg.sandbox);
     /* The Builder and Trainer arrive with issues #5 and #6; until then the
      * tree serves the store and says plainly that nobody works the queue. */
     status_set_agents_note(status, "agents not available in this version: "
                                    "tasks stay queued");
 
-    if (start_llm(&cfg, status, st, &llm, &monitor) < 0)
+    if (start_llm(&cfg, status, st, &llm, &monitor) < 0 ||
+        start_sandbox(&cfg, status, st, &ex) < 0)
         goto out_status;
 
     ctx.store = st;
@@ -418,6 +474,7 @@ out_status:
         llm_cancel(llm);
     llm_monitor_stop(monitor);
     llm_free(llm);
+    exec_free(ex);
     fuse_opt_free_args(&args);
     free(opts);
     free(config_json);

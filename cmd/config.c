@@ -70,6 +70,9 @@ static const struct setting settings[] = {
     {"BT_SANDBOX", "sandbox", T_ENUM, F(sandbox), "bubblewrap", 0, 0,
      "bubblewrap|none", 0,
      "isolation for generated code; 'none' runs it unisolated"},
+    {"BT_SANDBOX_BWRAP", "sandbox-bwrap", T_STR, F(sandbox_bwrap), "bwrap",
+     0, 0, NULL, 0, "the bubblewrap program (a name is looked up in PATH, "
+     "then /usr/bin)"},
     {"BT_SANDBOX_TIMEOUT_S", "sandbox-timeout", T_INT, F(sandbox_timeout_s),
      "10", 1, 3600, NULL, 0, "wall-clock seconds per run by default"},
     {"BT_SANDBOX_MAX_TIMEOUT_S", "sandbox-max-timeout", T_INT,

@@ -33,6 +33,7 @@ struct config {
     double target_success;       /* BT_TARGET_SUCCESS                       */
 
     char *sandbox;               /* BT_SANDBOX: bubblewrap | none           */
+    char *sandbox_bwrap;         /* BT_SANDBOX_BWRAP                        */
     int sandbox_timeout_s;       /* BT_SANDBOX_TIMEOUT_S (default per run)  */
     int sandbox_max_timeout_s;   /* BT_SANDBOX_MAX_TIMEOUT_S (cap)          */
     int sandbox_memory_mb;       /* BT_SANDBOX_MEMORY_MB                    */

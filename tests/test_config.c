@@ -286,6 +286,8 @@ static const struct mapping mappings[] = {
      {"0.5", "0.6", "0.9"}},
     {"BT_SANDBOX", "sandbox", OFF(sandbox), FS,
      {"none", "bubblewrap", "none"}},
+    {"BT_SANDBOX_BWRAP", "sandbox-bwrap", OFF(sandbox_bwrap), FS,
+     {"/opt/bw1", "/opt/bw2", "bwrap3"}},
     {"BT_SANDBOX_TIMEOUT_S", "sandbox-timeout", OFF(sandbox_timeout_s), FI,
      {"11", "12", "13"}},
     {"BT_SANDBOX_MAX_TIMEOUT_S", "sandbox-max-timeout",
@@ -835,7 +837,8 @@ static const char *const json_keys[] = {
     "data", "llm_url", "llm_model", "llm_api_key", "llm_connect_timeout_s",
     "llm_idle_timeout_s", "llm_total_timeout_s", "llm_context",
     "llm_max_tokens", "llm_temperature", "builders", "trainer",
-    "max_attempts", "target_success", "sandbox", "sandbox_timeout_s",
+    "max_attempts", "target_success", "sandbox", "sandbox_bwrap",
+    "sandbox_timeout_s",
     "sandbox_max_timeout_s", "sandbox_memory_mb", "sandbox_cpu_s",
     "sandbox_procs", "sandbox_file_mb", "sandbox_output_kb",
 };
