@@ -17,16 +17,19 @@
 #include <math.h>
 #include <stdarg.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
 #include <cjson/cJSON.h>
 
+#include "bt_import.h"
 #include "bt_version.h"
 #include "store/task.h"   /* limits only; bt links no store code */
 
@@ -37,6 +40,11 @@
 #define DEFAULT_COUNT     20
 #define GOAL_WIDTH        60    /* code points of goal shown by list-tasks */
 #define TREND_WINDOW      10    /* tasks per row of get-trend              */
+/* bt import writes at most this many lines, and bytes, per write(2): each
+ * write is one atomic, durable transaction in btfs, and the kernel hands a
+ * write of up to 1 MiB to btfs in one piece. */
+#define IMPORT_BATCH_LINES 100
+#define IMPORT_BATCH_BYTES (1024 * 1024)
 
 /* ---- Messages -------------------------------------------------------------- */
 
@@ -71,7 +79,12 @@ static const char USAGE[] =
 "  get-task ID           one task (ID: task_000042, 000042 or 42)\n"
 "  get-profile           the builder's profile\n"
 "  get-skills            per-skill level, rating and success rate\n"
-"  get-trend             pass rate and mean score per 10 finished tasks\n"
+"  get-trend [--skill S] pass rate and mean score per 10 finished tasks;\n"
+"                        with --skill (or --set) S: the status counts and\n"
+"                        pass rate of the tasks with skill S\n"
+"  import FILE.jsonl [--format tasks|humaneval|mbpp] [--set NAME]\n"
+"         [--dry-run] [--skip-bad]\n"
+"                        enqueue a benchmark's problems as tasks\n"
 "  status                live state of the running btfs\n"
 "  pause | resume        stop or restart the agents' work\n"
 "\n"
@@ -86,7 +99,14 @@ static const char USAGE[] =
 "  --skill S        a skill (repeatable)   --language L   python, c or sh\n"
 "  --tests T        tests shown to the model\n"
 "  --hidden-tests T tests that decide the final accuracy, never shown\n"
-"  --timeout S      seconds per run, 1 to 3600\n";
+"  --timeout S      seconds per run, 1 to 3600\n"
+"\n"
+"import options:\n"
+"  --format F       tasks (default: task lines), humaneval or mbpp\n"
+"  --set NAME       add skill NAME to every task (to tell runs apart)\n"
+"  --dry-run        print the task lines instead of writing them\n"
+"  --skip-bad       import the good problems when some cannot be\n"
+"                   (default: a file with a bad problem imports nothing)\n";
 
 static int usage_hint(void)
 {
@@ -99,7 +119,9 @@ static int usage_hint(void)
 enum opt_id {
     OPT_MOUNT, OPT_JSON, OPT_HELP, OPT_VERSION,
     OPT_DIFFICULTY, OPT_PRIORITY, OPT_SKILL, OPT_LANGUAGE, OPT_TESTS,
-    OPT_HIDDEN, OPT_TIMEOUT, OPT_COUNT,
+    OPT_HIDDEN, OPT_TIMEOUT, OPT_COUNT, OPT_FORMAT, OPT_SET, OPT_DRY_RUN,
+    OPT_SKIP_BAD,
+    OPT_NUM     /* number of options, not one */
 };
 
 struct opt_spec {
@@ -122,13 +144,18 @@ static const struct opt_spec OPTS[] = {
     { "hidden-tests", true,  OPT_HIDDEN,     false },
     { "timeout",      true,  OPT_TIMEOUT,    false },
     { "count",        true,  OPT_COUNT,      false },
+    { "format",       true,  OPT_FORMAT,     false },
+    { "set",          true,  OPT_SET,        false },
+    { "dry-run",      false, OPT_DRY_RUN,    false },
+    { "skip-bad",     false, OPT_SKIP_BAD,   false },
 };
 #define NOPTS (sizeof(OPTS) / sizeof(OPTS[0]))
 
 struct args {
     const char *mount;          /* --mount, NULL if not given            */
     bool json, help, version;
-    const char *opt[OPT_COUNT + 1];  /* last value of each option, or NULL */
+    const char *opt[OPT_NUM];   /* last value of each option, or NULL;
+                                   "" for a flag that was given          */
     const char **skills;        /* every --skill, in order (argv strings) */
     size_t nskills;
     const char **pos;           /* positional arguments after the command */
@@ -1431,6 +1458,8 @@ static int trend_row(const struct ctx *c, struct table *t, cJSON *list,
     return table_put(t, mean);
 }
 
+static int trend_skill(const struct ctx *c, const char *skill);
+
 static int cmd_get_trend(const struct ctx *c, const struct args *a)
 {
     cJSON *doc, *list = NULL;
@@ -1438,9 +1467,15 @@ static int cmd_get_trend(const struct ctx *c, const struct args *a)
     struct table t = { .ncols = 3, .align = "lrr" };
     struct trend_acc win = { 0 }, all = { 0 };
     size_t i = 0;
-    int rc = load_json(c, "core/score_log.json", &doc, NULL);
+    int rc;
 
-    if (rc)
+    if (a->nskills + (a->opt[OPT_SET] != NULL) > 1) {
+        bt_err("get-trend takes one --skill or --set");
+        return usage_hint();
+    }
+    if (a->nskills || a->opt[OPT_SET])
+        return trend_skill(c, a->nskills ? a->skills[0] : a->opt[OPT_SET]);
+    if ((rc = load_json(c, "core/score_log.json", &doc, NULL)))
         return rc;
     log = cJSON_IsArray(doc) ? doc : jget_any(doc, "entries", "scores", NULL);
     if (!cJSON_IsArray(log)) {
@@ -1482,6 +1517,476 @@ out:
     cJSON_Delete(list);
     table_free(&t);
     cJSON_Delete(doc);
+    return rc;
+}
+
+/* ---- get-trend --skill ------------------------------------------------------------- */
+
+/* Status counts of the tasks that carry one skill (an imported set). */
+struct set_counts {
+    size_t tasks, queued, running, passed, failed, error, cancelled, other;
+    size_t scored;
+    double sum;
+};
+
+static bool has_skill(const cJSON *doc, const char *skill)
+{
+    const cJSON *e;
+
+    cJSON_ArrayForEach(e, jget(doc, "skills"))
+        if (cJSON_IsString(e) && strcasecmp(e->valuestring, skill) == 0)
+            return true;
+    return false;
+}
+
+static void set_count(struct set_counts *n, const cJSON *doc)
+{
+    static const struct { const char *name; size_t off; } ST[] = {
+        { "queued",    offsetof(struct set_counts, queued) },
+        { "running",   offsetof(struct set_counts, running) },
+        { "passed",    offsetof(struct set_counts, passed) },
+        { "failed",    offsetof(struct set_counts, failed) },
+        { "error",     offsetof(struct set_counts, error) },
+        { "cancelled", offsetof(struct set_counts, cancelled) },
+    };
+    const cJSON *st = jget(doc, "status");
+    size_t *slot = &n->other;
+    double v;
+
+    n->tasks++;
+    for (size_t i = 0; i < sizeof(ST) / sizeof(ST[0]); i++)
+        if (cJSON_IsString(st) && strcmp(st->valuestring, ST[i].name) == 0)
+            slot = (size_t *)((char *)n + ST[i].off);
+    (*slot)++;
+    if ((slot == &n->passed || slot == &n->failed) && entry_total(doc, &v)) {
+        n->scored++;
+        n->sum += v;
+    }
+}
+
+static int set_print_json(const char *skill, const struct set_counts *n)
+{
+    cJSON *o = cJSON_CreateObject();
+    size_t judged = n->passed + n->failed;
+    int rc;
+
+    if (!o || !cJSON_AddStringToObject(o, "skill", skill) ||
+        !cJSON_AddNumberToObject(o, "tasks", (double)n->tasks) ||
+        !cJSON_AddNumberToObject(o, "passed", (double)n->passed) ||
+        !cJSON_AddNumberToObject(o, "failed", (double)n->failed) ||
+        !cJSON_AddNumberToObject(o, "error", (double)n->error) ||
+        !cJSON_AddNumberToObject(o, "running", (double)n->running) ||
+        !cJSON_AddNumberToObject(o, "queued", (double)n->queued) ||
+        !cJSON_AddNumberToObject(o, "cancelled", (double)n->cancelled) ||
+        !(judged ? cJSON_AddNumberToObject(o, "pass_rate",
+                       (double)n->passed / (double)judged)
+                 : cJSON_AddNullToObject(o, "pass_rate")) ||
+        !(n->scored ? cJSON_AddNumberToObject(o, "mean_score",
+                          n->sum / (double)n->scored)
+                    : cJSON_AddNullToObject(o, "mean_score"))) {
+        cJSON_Delete(o);
+        return oom();
+    }
+    rc = print_json(o);
+    cJSON_Delete(o);
+    return rc;
+}
+
+/* get-trend --skill S: reads every task file. The pass rate counts passed
+ * and failed tasks only: an error says the LLM could not be reached or
+ * answered nothing usable, which is no verdict on the model's code. */
+static int trend_skill(const struct ctx *c, const char *skill)
+{
+    struct set_counts n = { 0 };
+    uint64_t *ids;
+    size_t nids;
+    int rc, failed = 0;
+
+    if ((rc = list_task_ids(c, &ids, &nids)))
+        return rc;
+    for (size_t i = 0; i < nids; i++) {
+        char rel[64];
+        cJSON *doc;
+
+        snprintf(rel, sizeof(rel), "tasks/task_%06" PRIu64 ".json", ids[i]);
+        if (load_json(c, rel, &doc, NULL)) {
+            failed = 1;     /* named on stderr; count the others */
+            continue;
+        }
+        if (has_skill(doc, skill))
+            set_count(&n, doc);
+        cJSON_Delete(doc);
+    }
+    free(ids);
+    if (c->json) {
+        rc = set_print_json(skill, &n);
+        return rc ? rc : failed ? EXIT_FAIL : 0;
+    }
+    char *name = clean_text(skill, true);
+    if (!name)
+        return oom();
+    if (n.tasks == 0) {
+        printf("no tasks with skill '%s'\n", name);
+        free(name);
+        return failed ? EXIT_FAIL : 0;
+    }
+    size_t judged = n.passed + n.failed;
+    printf("skill %s: %zu task%s\n", name, n.tasks, n.tasks == 1 ? "" : "s");
+    free(name);
+    printf("  %-10s %6zu\n", "passed", n.passed);
+    printf("  %-10s %6zu\n", "failed", n.failed);
+    printf("  %-10s %6zu\n", "error", n.error);
+    printf("  %-10s %6zu\n", "running", n.running);
+    printf("  %-10s %6zu\n", "queued", n.queued);
+    if (n.cancelled)
+        printf("  %-10s %6zu\n", "cancelled", n.cancelled);
+    if (n.other)
+        printf("  %-10s %6zu\n", "other", n.other);
+    if (judged)
+        printf("pass rate    %.1f%% (%zu of %zu judged; errors not counted)"
+               "\n", 100.0 * (double)n.passed / (double)judged, n.passed,
+               judged);
+    else
+        printf("pass rate    - (none judged yet)\n");
+    if (n.scored)
+        printf("mean score   %.2f\n", n.sum / (double)n.scored);
+    return failed ? EXIT_FAIL : 0;
+}
+
+/* ---- import ------------------------------------------------------------------------ */
+
+/* Takes the reply to a refused write ("error: line K: REASON") to K and
+ * REASON; K is 0 if the reply names no line. */
+static const char *reply_error(char *reply, size_t *k)
+{
+    char *r = reply, *nl;
+
+    *k = 0;
+    /* The reply to one write: its first error is the one that counts. */
+    if ((nl = strchr(r, '\n')))
+        *nl = '\0';
+    if (strncmp(r, "error: ", 7) == 0)
+        r += 7;
+    if (strncmp(r, "line ", 5) == 0) {
+        char *p = r + 5;
+        size_t v = 0;
+        while (*p >= '0' && *p <= '9' && v < SIZE_MAX / 10)
+            v = v * 10 + (size_t)(*p++ - '0');
+        if (p > r + 5 && p[0] == ':' && p[1] == ' ') {
+            *k = v;
+            r = p + 2;
+        }
+    }
+    return r;
+}
+
+static void import_problem(const char *file, size_t line, const char *sid,
+                           const char *what, const char *reason)
+{
+    char *s = clean_text(reason, true), *id = sid ? clean_text(sid, true)
+                                                   : NULL;
+
+    bt_err("%s: line %zu%s%s%s: %s%s", file, line, id ? " (" : "",
+           id ? id : "", id ? ")" : "", what, s ? s : "?");
+    free(id);
+    free(s);
+}
+
+/* Writes one batch, items [first, end) that are not dropped, in one
+ * write(2) and reads the reply. Returns 0 (ids set), 1 (btfs refused the
+ * item *bad; its refusal set), or an exit code after saying what failed. */
+static int import_batch(int fd, const char *path, struct bt_import_set *s,
+                        size_t first, size_t end, size_t *bad)
+{
+    size_t len = 0, n = 0;
+    char *buf, *reply = NULL;
+    int rc = 0;
+
+    for (size_t i = first; i < end; i++)
+        if (!s->items[i].dropped)
+            len += s->items[i].len + 1;
+    if (!(buf = malloc(len + 1)))
+        return oom();
+    len = 0;
+    for (size_t i = first; i < end; i++) {
+        if (s->items[i].dropped)
+            continue;
+        memcpy(buf + len, s->items[i].task, s->items[i].len);
+        len += s->items[i].len;
+        buf[len++] = '\n';
+        n++;
+    }
+    ssize_t w;
+    do
+        w = write(fd, buf, len);
+    while (w < 0 && errno == EINTR);
+    int werr = w < 0 ? errno : 0;
+    free(buf);
+    if (w >= 0 && (size_t)w != len) {
+        bt_err("short write to %s (%zd of %zu bytes)", path, w, len);
+        return EXIT_FAIL;
+    }
+    (void)lseek(fd, 0, SEEK_SET);
+    int rerr = read_fd(fd, &reply, NULL);
+    if (rerr == -ENOMEM)
+        return oom();
+    if (werr) {
+        size_t k = 0;
+        const char *why = rerr == 0 && *reply ? reply_error(reply, &k)
+                                              : strerror(werr);
+        /* The K-th line of this write is the K-th item not dropped. */
+        for (size_t i = first; k && i < end; i++) {
+            if (s->items[i].dropped || --k)
+                continue;
+            if (!(s->items[i].refusal = strdup(why)))
+                rc = oom();
+            else
+                *bad = i;
+            free(reply);
+            return rc ? rc : 1;
+        }
+        bt_err("writing %s: %s", path, why);
+        free(reply);
+        return EXIT_FAIL;
+    }
+    if (rerr) {
+        bt_err("cannot read the reply from %s: %s", path, strerror(-rerr));
+        return EXIT_FAIL;
+    }
+    /* One id a line, in the order written. */
+    char *save = NULL, *tok = strtok_r(reply, "\n", &save);
+    size_t got = 0;
+    for (size_t i = first; i < end && tok; i++) {
+        uint64_t id;
+        if (s->items[i].dropped)
+            continue;
+        if (strncmp(tok, "task_", 5) != 0 || task_id_parse(tok, &id)) {
+            char *t = clean_text(tok, true);
+            bt_err("unexpected reply from %s: '%s'", path, t ? t : "?");
+            free(t);
+            free(reply);
+            return EXIT_FAIL;
+        }
+        if (!(s->items[i].id = strdup(tok))) {
+            free(reply);
+            return oom();
+        }
+        got++;
+        tok = strtok_r(NULL, "\n", &save);
+    }
+    free(reply);
+    if (got != n) {
+        bt_err("%s answered %zu ids for %zu tasks", path, got, n);
+        return EXIT_FAIL;
+    }
+    return 0;
+}
+
+/* Prints the ids as ranges of consecutive numbers:
+ * "task_000012..task_000175" (another writer's tasks may split it). */
+static void print_id_ranges(const struct bt_import_set *s)
+{
+    uint64_t lo = 0, hi = 0, id;
+    bool open = false;
+    const char *sep = "";
+
+    for (size_t i = 0; i <= s->nitems; i++) {
+        bool have = i < s->nitems && s->items[i].id &&
+                    task_id_parse(s->items[i].id, &id) == 0;
+        if (have && open && id == hi + 1) {
+            hi = id;
+            continue;
+        }
+        if (open && (have || i == s->nitems)) {
+            printf("%stask_%06" PRIu64, sep, lo);
+            if (hi != lo)
+                printf("..task_%06" PRIu64, hi);
+            sep = ", ";
+            open = false;
+        }
+        if (have) {
+            lo = hi = id;
+            open = true;
+        }
+    }
+    putchar('\n');
+}
+
+static int import_report_json(const struct bt_import_set *s)
+{
+    cJSON *o = cJSON_CreateObject(), *imp, *skip, *e;
+    int rc;
+
+    if (!o || !(imp = cJSON_AddArrayToObject(o, "imported")) ||
+        !(skip = cJSON_AddArrayToObject(o, "skipped")))
+        goto nomem;
+    for (size_t i = 0; i < s->nitems; i++) {
+        const struct bt_import_item *it = &s->items[i];
+        if (!it->id && !it->refusal)
+            continue;   /* never written: the import stopped before it */
+        if (!(e = cJSON_CreateObject()))
+            goto nomem;
+        cJSON_AddItemToArray(it->id ? imp : skip, e);
+        if (!cJSON_AddNumberToObject(e, "line", (double)it->line) ||
+            !(it->source_id ? cJSON_AddStringToObject(e, "source_id",
+                                                      it->source_id)
+                            : cJSON_AddNullToObject(e, "source_id")) ||
+            !(it->id ? cJSON_AddStringToObject(e, "id", it->id)
+                     : cJSON_AddStringToObject(e, "error", it->refusal)))
+            goto nomem;
+    }
+    for (size_t i = 0; i < s->nproblems; i++) {
+        const struct bt_import_problem *pr = &s->problems[i];
+        if (!(e = cJSON_CreateObject()))
+            goto nomem;
+        cJSON_AddItemToArray(skip, e);
+        if (!cJSON_AddNumberToObject(e, "line", (double)pr->line) ||
+            !(pr->source_id ? cJSON_AddStringToObject(e, "source_id",
+                                                      pr->source_id)
+                            : cJSON_AddNullToObject(e, "source_id")) ||
+            !cJSON_AddStringToObject(e, "error", pr->reason))
+            goto nomem;
+    }
+    rc = print_json(o);
+    cJSON_Delete(o);
+    return rc;
+nomem:
+    cJSON_Delete(o);
+    return oom();
+}
+
+/* Writes the converted tasks to tasks/new in batches. A line btfs refuses
+ * (bt checks what it can beforehand, so this is rare: a value out of range
+ * in a --format tasks line) stops the import, the batches before it being
+ * already queued -- or, with --skip-bad, is left out and its batch written
+ * again. */
+static int import_write(const struct ctx *c, const char *file,
+                        struct bt_import_set *s, bool skip)
+{
+    char *path = mpath(c, "tasks/new");
+    size_t first = 0, imported = 0, refused = 0;
+    int fd, rc = 0;
+
+    if (!path)
+        return oom();
+    fd = open(path, O_RDWR | O_CLOEXEC);
+    if (fd < 0) {
+        bt_err("cannot open %s: %s", path, strerror(errno));
+        free(path);
+        return EXIT_FAIL;
+    }
+    while (first < s->nitems) {
+        size_t end = bt_import_batch_end(s, first, IMPORT_BATCH_LINES,
+                                         IMPORT_BATCH_BYTES), bad = 0;
+        rc = import_batch(fd, path, s, first, end, &bad);
+        if (rc == 1) {
+            struct bt_import_item *it = &s->items[bad];
+            import_problem(file, it->line, it->source_id, "refused by btfs: ",
+                           it->refusal);
+            refused++;
+            rc = 0;
+            if (skip) {
+                it->dropped = true;
+                continue;   /* the same batch again, without it */
+            }
+            rc = EXIT_FAIL;
+        }
+        if (rc)
+            break;
+        first = end;
+    }
+    if (close(fd) < 0 && !rc) {
+        bt_err("closing %s: %s", path, strerror(errno));
+        rc = EXIT_FAIL;
+    }
+    for (size_t i = 0; i < s->nitems; i++)
+        imported += s->items[i].id != NULL;
+    if (rc && first < s->nitems) {
+        size_t line = s->items[first].line;
+        bt_err("import stopped: the tasks from line %zu on were not written"
+               "%s", line, imported ? "; those before are queued" : "");
+    }
+    if (c->json) {
+        int e = import_report_json(s);
+        rc = rc ? rc : e;
+    } else if (imported) {
+        printf("imported %zu task%s: ", imported, imported == 1 ? "" : "s");
+        print_id_ranges(s);
+    } else {
+        printf("imported no tasks\n");
+    }
+    if (!rc && refused + s->nproblems)
+        bt_err("skipped %zu problem%s (see above)", refused + s->nproblems,
+               refused + s->nproblems == 1 ? "" : "s");
+    free(path);
+    return rc ? rc : imported ? 0 : EXIT_FAIL;
+}
+
+static int cmd_import(const struct ctx *c, const struct args *a)
+{
+    enum bt_import_format fmt = BT_IMPORT_TASKS;
+    const char *file = a->pos[0], *set = a->opt[OPT_SET];
+    bool dry = a->opt[OPT_DRY_RUN] != NULL, skip = a->opt[OPT_SKIP_BAD];
+    struct bt_import_set s = { 0 };
+    char *buf = NULL;
+    size_t len = 0;
+    int fd, rc;
+
+    if (a->opt[OPT_FORMAT] && bt_import_format_parse(a->opt[OPT_FORMAT],
+                                                     &fmt)) {
+        bt_err("--format must be tasks, humaneval or mbpp, got '%s'",
+               a->opt[OPT_FORMAT]);
+        return EXIT_USAGE;
+    }
+    if (set && bt_import_set_name_check(set)) {
+        bt_err("--set must be 1 to %d characters of a-z, 0-9, '_' and '-' "
+               "(it becomes a skill), got '%s'", TASK_MAX_SKILL_LEN, set);
+        return EXIT_USAGE;
+    }
+    fd = strcmp(file, "-") == 0 ? STDIN_FILENO
+                                : open(file, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+        bt_err("cannot open %s: %s", file, strerror(errno));
+        return EXIT_FAIL;
+    }
+    rc = read_fd(fd, &buf, &len);
+    if (fd != STDIN_FILENO)
+        close(fd);
+    if (rc == -ENOMEM)
+        return oom();
+    if (rc) {
+        bt_err("cannot read %s: %s", file, strerror(-rc));
+        return EXIT_FAIL;
+    }
+    rc = bt_import_parse(buf, len, fmt, set, &s);
+    free(buf);
+    if (rc) {
+        bt_import_set_free(&s);
+        return oom();
+    }
+    for (size_t i = 0; i < s.nproblems; i++)
+        import_problem(file, s.problems[i].line, s.problems[i].source_id, "",
+                       s.problems[i].reason);
+    if (s.nproblems && !skip) {
+        bt_err("nothing imported: %zu line%s of %s cannot be imported (fix "
+               "%s, or pass --skip-bad to import the others)", s.nproblems,
+               s.nproblems == 1 ? "" : "s", file,
+               s.nproblems == 1 ? "it" : "them");
+        rc = EXIT_FAIL;
+    } else if (s.nitems == 0) {
+        bt_err("%s holds no %s problems to import", file,
+               bt_import_format_name(fmt));
+        rc = EXIT_FAIL;
+    } else if (dry) {
+        for (size_t i = 0; i < s.nitems; i++)
+            printf("%s\n", s.items[i].task);
+        if (s.nproblems)
+            bt_err("would skip %zu problem%s (see above)", s.nproblems,
+                   s.nproblems == 1 ? "" : "s");
+    } else {
+        rc = import_write(c, file, &s, skip);
+    }
+    bt_import_set_free(&s);
     return rc;
 }
 
@@ -1691,6 +2196,9 @@ static int cmd_resume(const struct ctx *c, const struct args *a)
 static const enum opt_id ADD_OPTS[] = { OPT_DIFFICULTY, OPT_PRIORITY,
     OPT_SKILL, OPT_LANGUAGE, OPT_TESTS, OPT_HIDDEN, OPT_TIMEOUT, -1 };
 static const enum opt_id LIST_OPTS[] = { OPT_COUNT, -1 };
+static const enum opt_id TREND_OPTS[] = { OPT_SKILL, OPT_SET, -1 };
+static const enum opt_id IMPORT_OPTS[] = { OPT_FORMAT, OPT_SET, OPT_DRY_RUN,
+    OPT_SKIP_BAD, -1 };
 static const enum opt_id NO_OPTS[] = { -1 };
 
 static const struct command COMMANDS[] = {
@@ -1699,7 +2207,8 @@ static const struct command COMMANDS[] = {
     { "get-task",    cmd_get_task,    NO_OPTS,   1, 1, "ID" },
     { "get-profile", cmd_get_profile, NO_OPTS,   0, 0, NULL },
     { "get-skills",  cmd_get_skills,  NO_OPTS,   0, 0, NULL },
-    { "get-trend",   cmd_get_trend,   NO_OPTS,   0, 0, NULL },
+    { "get-trend",   cmd_get_trend,   TREND_OPTS, 0, 0, NULL },
+    { "import",      cmd_import,      IMPORT_OPTS, 1, 1, "FILE.jsonl" },
     { "status",      cmd_status,      NO_OPTS,   0, 0, NULL },
     { "pause",       cmd_pause,       NO_OPTS,   0, 0, NULL },
     { "resume",      cmd_resume,      NO_OPTS,   0, 0, NULL },
@@ -1781,7 +2290,7 @@ static int parse_args(int argc, char **argv, struct args *a,
         case OPT_HELP:    a->help = true; break;
         case OPT_VERSION: a->version = true; break;
         case OPT_SKILL:   a->skills[a->nskills++] = val; break;
-        default:          a->opt[o->id] = val; break;
+        default:          a->opt[o->id] = val ? val : ""; break;
         }
     }
     /* Checked after the loop: a command option may precede the command. */
@@ -1870,7 +2379,9 @@ int main(int argc, char **argv)
     if (!c.mount || !*c.mount)
         c.mount = DEFAULT_MOUNT;
     c.json = a.json;
-    if ((rc = check_mount(c.mount)))
+    /* A dry run of import only converts a file: it needs no mount. */
+    if (!(cmd->run == cmd_import && a.opt[OPT_DRY_RUN]) &&
+        (rc = check_mount(c.mount)))
         goto out;
     rc = cmd->run(&c, &a);
 out:
