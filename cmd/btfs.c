@@ -26,11 +26,13 @@
 #include <unistd.h>
 
 #include "bt_version.h"
+#include "builder.h"
 #include "config.h"
 #include "exec.h"
 #include "fs.h"
 #include "llm.h"
 #include "llm_monitor.h"
+#include "seed.h"
 #include "status.h"
 #include "store.h"
 
@@ -343,6 +345,43 @@ static int start_sandbox(const struct config *cfg, struct status *status,
     return 0;
 }
 
+/* Loads the seed curriculum on a store's first start and starts the
+ * builder threads. */
+static int start_builders(const struct config *cfg, struct store *st,
+                          struct status *status, struct llm *llm,
+                          struct exec *ex, struct llm_monitor *monitor,
+                          struct builder_pool **pool)
+{
+    struct builder_config bc;
+    char line[256];
+    size_t added;
+    int rc;
+
+    added = 0;
+    if (cfg->seed && (rc = seed_load(st, &added)) < 0) {
+        fprintf(stderr, "btfs: cannot load the seed curriculum: %s\n",
+                store_strerror(rc));
+        return rc;
+    }
+    if (added > 0) {
+        snprintf(line, sizeof line, "seed curriculum: %zu tasks queued "
+                 "behind user tasks", added);
+        store_log_append(st, STORE_LOG_SYSTEM, line);
+    }
+    builder_config_default(&bc);
+    bc.threads = (unsigned)cfg->builders;
+    bc.max_attempts = (unsigned)cfg->max_attempts;
+    if ((rc = builder_start(&bc, st, status, llm, ex, monitor, pool)) < 0) {
+        fprintf(stderr, "btfs: cannot start the builders: %s\n",
+                strerror(-rc));
+        return rc;
+    }
+    snprintf(line, sizeof line, "%d builder%s started", cfg->builders,
+             cfg->builders == 1 ? "" : "s");
+    store_log_append(st, STORE_LOG_SYSTEM, line);
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     struct config cfg;
@@ -354,11 +393,13 @@ int main(int argc, char **argv)
     struct llm *llm = NULL;
     struct llm_monitor *monitor = NULL;
     struct exec *ex = NULL;
+    struct builder_pool *builders = NULL;
     struct fs_context ctx = {0};
     struct fuse_args args = FUSE_ARGS_INIT(0, NULL);
     struct fuse *fuse = NULL;
     struct fuse_loop_config loop = {.clone_fd = 0, .max_idle_threads = 10};
     int rc = EXIT_FAILED;
+    int sandbox_ok = 1;
 
     if (config_load(&cfg, argc, argv, ".env", &action, err, sizeof err) < 0) {
         fprintf(stderr, "btfs: %s\n", err);
@@ -401,13 +442,12 @@ int main(int argc, char **argv)
         goto out_store;
     }
     status_set_llm(status, cfg.llm_url, cfg.llm_model);
-    /* The Builder and Trainer arrive with issues #5 and #6; until then the
-     * tree serves the store and says plainly that nobody works the queue. */
-    status_set_agents_note(status, "agents not available in this version: "
-                                   "tasks stay queued");
+    if (cfg.builders == 0)
+        status_set_agents_note(status, "no builders (BT_BUILDERS=0): tasks "
+                                       "stay queued");
 
     if (start_llm(&cfg, status, st, &llm, &monitor) < 0 ||
-        start_sandbox(&cfg, status, st, &ex) < 0)
+        (sandbox_ok = start_sandbox(&cfg, status, st, &ex)) < 0)
         goto out_status;
 
     ctx.store = st;
@@ -447,6 +487,11 @@ int main(int argc, char **argv)
     snprintf(err, sizeof err, "btfs %s started: mounted at %s, data in %s",
              BT_VERSION, mnt, cfg.data_dir);
     store_log_append(st, STORE_LOG_SYSTEM, err);
+    /* Builders start once the mount is up, so that a failure to mount
+     * never leaves a task half-done. */
+    if (cfg.builders > 0 && sandbox_ok == 0 &&
+        start_builders(&cfg, st, status, llm, ex, monitor, &builders) < 0)
+        goto out_handlers;
     if (cfg.foreground)
         fprintf(stderr, "btfs: mounted at %s (data in %s); Ctrl-C "
                         "unmounts\n", mnt, cfg.data_dir);
@@ -461,9 +506,11 @@ int main(int argc, char **argv)
      * last writes still reach the store), unmount so that no client sees a
      * half-closed store, then close the store. */
     store_log_append(st, STORE_LOG_SYSTEM, "btfs stopping: unmounting");
+out_handlers:
     fuse_remove_signal_handlers(fuse_get_session(fuse));
 out_unmount:
     llm_cancel(llm);
+    builder_stop(builders);
     llm_monitor_stop(monitor);
     monitor = NULL;
     fuse_unmount(fuse);

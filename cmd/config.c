@@ -63,6 +63,8 @@ static const struct setting settings[] = {
      "Builder threads (0 for none)"},
     {"BT_TRAINER", "trainer", T_BOOL, F(trainer), "1", 0, 1, NULL, 0,
      "run the Trainer (1) or not (0)"},
+    {"BT_SEED", "seed", T_BOOL, F(seed), "1", 0, 1, NULL, 0,
+     "queue the seed curriculum on a store's first start (1) or not (0)"},
     {"BT_MAX_ATTEMPTS", "max-attempts", T_INT, F(max_attempts), "3", 1, 20,
      NULL, 0, "attempts per task before it fails"},
     {"BT_TARGET_SUCCESS", "target-success", T_DBL, F(target_success), "0.75",

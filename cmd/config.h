@@ -29,6 +29,7 @@ struct config {
 
     int builders;                /* BT_BUILDERS, 0 for none                 */
     int trainer;                 /* BT_TRAINER, 1 or 0                      */
+    int seed;                    /* BT_SEED, 1 or 0                         */
     int max_attempts;            /* BT_MAX_ATTEMPTS                         */
     double target_success;       /* BT_TARGET_SUCCESS                       */
 

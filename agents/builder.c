@@ -1,0 +1,1007 @@
+/* builder.c -- the Builder's threads and the work on one task.
+ *
+ * build() is the whole life of a task in one function of steps: tests (if
+ * the task has none) -> memory -> attempts (LLM -> extract -> sandbox with
+ * the visible tests -> feedback) -> judging with the hidden tests -> score
+ * -> reflection -> commit. Each step says what it does in status.json and
+ * logs/system.log. An LLM call ends one of four ways (ask()): an answer,
+ * "stop" (btfs is stopping), "requeue" (the LLM is not available: the task
+ * waits in the queue), or "fail" (it answers with errors; counted against
+ * llm_tries).
+ */
+#include "builder.h"
+
+#include <errno.h>
+#include <math.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <cjson/cJSON.h>
+
+#include "extract.h"
+#include "memory.h"
+#include "metrics.h"
+#include "prompt.h"
+
+#define BACKOFF_MAX_MS 30000    /* longest pause after the LLM went away */
+#define LOG_LINE 1024
+
+struct builder_pool;
+
+struct builder {
+    struct builder_pool *pool;
+    unsigned index;
+    pthread_t thread;
+    struct llm_session *session;    /* this thread's own                 */
+    long backoff_ms;                /* after availability failures       */
+};
+
+struct builder_pool {
+    struct builder_config cfg;
+    struct store *st;
+    struct status *status;
+    struct llm *llm;
+    struct exec *ex;
+    struct llm_monitor *monitor;
+    atomic_int stop;
+    pthread_mutex_t lock;           /* guards nothing but the wait below */
+    pthread_cond_t wake;            /* builder_stop broadcasts (lock)    */
+    unsigned started;               /* threads created                   */
+    struct builder *b;              /* cfg.threads of them               */
+};
+
+/* How a task's work ended, short of a verdict. */
+enum build_end {
+    BUILD_DONE,             /* committed: passed, failed or error        */
+    BUILD_REQUEUE,          /* back to the queue: the LLM is unavailable */
+    BUILD_STOP,             /* back to the queue: btfs is stopping       */
+};
+
+/* The task, as parsed from its document; strings point into 'root'. */
+struct task {
+    cJSON *root;
+    uint64_t id;
+    char name[STORE_ID_MAX];
+    const char *goal;
+    const char *language;
+    const char *tests;              /* visible; "" if none               */
+    const char *hidden;             /* hidden; "" if none                */
+    const char *reference;          /* seed/trainer tasks only; NULL     */
+    const char **skills;
+    size_t nskills;
+    const char **constraints;
+    size_t nconstraints;
+    double difficulty;
+    long timeout_ms;
+};
+
+/* One attempt's record. */
+struct attempt {
+    char *code;                     /* NULL: no code in the answer       */
+    char *problem;                  /* NULL: it passed the visible tests */
+    enum extract_code_rule rule;
+};
+
+void builder_config_default(struct builder_config *cfg)
+{
+    memset(cfg, 0, sizeof *cfg);
+    cfg->threads = 1;
+    cfg->max_attempts = 3;
+    cfg->llm_tries = 3;
+    cfg->memory_items = 4;
+    cfg->idle_poll_ms = 200;
+    score_weights_default(&cfg->weights);
+}
+
+/* --- small helpers ---------------------------------------------------------- */
+
+static double now_ms(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
+}
+
+static void logf_(struct builder *b, const struct task *t, const char *fmt,
+                  ...) __attribute__((format(printf, 3, 4)));
+
+/* One line of logs/system.log: "builder N: task_X: ...". */
+static void logf_(struct builder *b, const struct task *t, const char *fmt,
+                  ...)
+{
+    char line[LOG_LINE];
+    int n;
+    va_list ap;
+
+    n = snprintf(line, sizeof line, "builder %u: %s%s", b->index,
+                 t ? t->name : "", t ? ": " : "");
+    va_start(ap, fmt);
+    if (n > 0 && (size_t)n < sizeof line)
+        vsnprintf(line + n, sizeof line - (size_t)n, fmt, ap);
+    va_end(ap);
+    store_log_append(b->pool->st, STORE_LOG_SYSTEM, line);
+}
+
+static void step(struct builder *b, const struct task *t, const char *state,
+                 const char *what)
+{
+    status_set_builder(b->pool->status, b->index, state, t ? t->id : 0, what);
+}
+
+/* Sleeps up to ms, waking at once when the pool stops. */
+static void nap(struct builder_pool *p, long ms)
+{
+    struct timespec until;
+
+    clock_gettime(CLOCK_MONOTONIC, &until);
+    until.tv_sec += ms / 1000;
+    until.tv_nsec += (ms % 1000) * 1000000L;
+    if (until.tv_nsec >= 1000000000L) {
+        until.tv_sec++;
+        until.tv_nsec -= 1000000000L;
+    }
+    pthread_mutex_lock(&p->lock);
+    while (!atomic_load(&p->stop) &&
+           pthread_cond_timedwait(&p->wake, &p->lock, &until) == 0)
+        ;
+    pthread_mutex_unlock(&p->lock);
+}
+
+static const char *jstr(const cJSON *o, const char *name, const char *def)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, name);
+
+    return cJSON_IsString(v) ? v->valuestring : def;
+}
+
+/* Collects the strings of array member 'name' (pointers into o). */
+static int jstrings(const cJSON *o, const char *name, const char ***out,
+                    size_t *n)
+{
+    const cJSON *a = cJSON_GetObjectItemCaseSensitive(o, name), *it;
+    size_t k = 0;
+
+    *out = NULL;
+    *n = 0;
+    if (!cJSON_IsArray(a) || cJSON_GetArraySize(a) == 0)
+        return 0;
+    *out = calloc((size_t)cJSON_GetArraySize(a), sizeof **out);
+    if (!*out)
+        return -ENOMEM;
+    cJSON_ArrayForEach(it, a)
+        if (cJSON_IsString(it))
+            (*out)[k++] = it->valuestring;
+    *n = k;
+    return 0;
+}
+
+static void task_free(struct task *t)
+{
+    cJSON_Delete(t->root);
+    free(t->skills);
+    free(t->constraints);
+    memset(t, 0, sizeof *t);
+}
+
+static int task_parse(uint64_t id, const char *json, long default_timeout_ms,
+                      struct task *t)
+{
+    const cJSON *v;
+
+    memset(t, 0, sizeof *t);
+    t->id = id;
+    store_id_format(id, t->name);
+    t->root = cJSON_Parse(json);
+    if (!cJSON_IsObject(t->root))
+        return -EINVAL;
+    t->goal = jstr(t->root, "goal", NULL);
+    if (!t->goal)
+        return -EINVAL;
+    t->language = jstr(t->root, "language", "python");
+    t->tests = jstr(t->root, "tests", "");
+    t->hidden = jstr(t->root, "hidden_tests", "");
+    t->reference = jstr(t->root, "reference", NULL);
+    v = cJSON_GetObjectItemCaseSensitive(t->root, "difficulty");
+    t->difficulty = cJSON_IsNumber(v) ? v->valuedouble : 0.5;
+    if (!(t->difficulty >= 0 && t->difficulty <= 1))
+        t->difficulty = 0.5;
+    v = cJSON_GetObjectItemCaseSensitive(t->root, "timeout_s");
+    t->timeout_ms = cJSON_IsNumber(v) && v->valuedouble >= 1
+                        ? (long)(v->valuedouble * 1000) : default_timeout_ms;
+    if (jstrings(t->root, "skills", &t->skills, &t->nskills) < 0 ||
+        jstrings(t->root, "constraints", &t->constraints,
+                 &t->nconstraints) < 0)
+        return -ENOMEM;
+    return 0;
+}
+
+static void prompt_task_of(const struct task *t, const char *tests,
+                           int self_written, struct prompt_task *pt)
+{
+    memset(pt, 0, sizeof *pt);
+    pt->goal = t->goal;
+    pt->language = t->language;
+    pt->tests = tests;
+    pt->tests_self_written = self_written;
+    pt->constraints = t->constraints;
+    pt->nconstraints = t->nconstraints;
+    pt->skills = t->skills;
+    pt->nskills = t->nskills;
+    pt->difficulty = t->difficulty;
+}
+
+/* --- LLM calls ------------------------------------------------------------- */
+
+enum ask_end { ASK_OK, ASK_STOP, ASK_REQUEUE, ASK_FAIL };
+
+/* Whether an error means "the LLM is not there" (wait, do not blame the
+ * task) rather than "it answered badly". */
+static int unavailable(enum llm_err e)
+{
+    switch (e) {
+    case LLM_E_REFUSED:
+    case LLM_E_CONNECT_TIMEOUT:
+    case LLM_E_NO_MODEL:
+    case LLM_E_NOT_FOUND:
+    case LLM_E_LOADING:
+    case LLM_E_RATE_LIMITED:
+    case LLM_E_AUTH:
+        return 1;
+    default:
+        return 0;
+    }
+}
+
+/* One LLM call with its outcome sorted. On ASK_FAIL and ASK_REQUEUE,
+ * 'why' says what happened ("server_error: HTTP 500 ..."). */
+static enum ask_end ask(struct builder *b, const struct task *t,
+                        const struct prompt *p, const char *schema,
+                        struct llm_result *r, char *why, size_t whylen)
+{
+    struct llm_message m[2] = { { "system", p->system },
+                                { "user", p->user } };
+    struct llm_request req = { .messages = m, .nmessages = 2,
+                               .schema = schema };
+
+    if (llm_chat(b->session, &req, r) == LLM_OK)
+        return ASK_OK;
+    snprintf(why, whylen, "%s: %s", llm_err_name(r->err), r->error);
+    if (r->err == LLM_E_CANCELLED || atomic_load(&b->pool->stop))
+        return ASK_STOP;
+    if (unavailable(r->err)) {
+        llm_monitor_kick(b->pool->monitor);
+        status_set_llm_health(b->pool->status, r->err != LLM_E_REFUSED &&
+                              r->err != LLM_E_CONNECT_TIMEOUT, why);
+        return ASK_REQUEUE;
+    }
+    logf_(b, t, "LLM call failed: %s", why);
+    return ASK_FAIL;
+}
+
+/* --- the sandbox ------------------------------------------------------------- */
+
+/* Runs code with tests (NULL: a plain run) and logs the run to shell.log. */
+static int run_code(struct builder *b, const struct task *t, const char *what,
+                    const char *code, const char *tests,
+                    struct exec_result *res)
+{
+    struct exec_limits lim;
+    struct exec_request req = { .lang = t->language, .code = code,
+                                .tests = tests && *tests ? tests : NULL,
+                                .limits = &lim };
+    char *summary;
+    int rc;
+
+    memset(&lim, 0, sizeof lim);
+    lim.timeout_ms = t->timeout_ms;
+    rc = exec_run(b->pool->ex, &req, res);
+    summary = rc == 0 ? exec_result_summary(&req, res) : NULL;
+    {
+        char line[LOG_LINE];
+        snprintf(line, sizeof line, "%s %s: %s", t->name, what,
+                 summary ? summary : rc < 0 ? strerror(-rc) : "?");
+        store_log_append(b->pool->st, STORE_LOG_SHELL, line);
+    }
+    free(summary);
+    return rc;
+}
+
+/* Whether a run passed: every test passed (at least one), or for a plain
+ * run, exit 0. */
+static int run_passed(const struct exec_result *r, int with_tests)
+{
+    if (with_tests)
+        return r->outcome == EXEC_OK && r->tests_total > 0 &&
+               r->tests_passed == r->tests_total;
+    return r->outcome == EXEC_OK;
+}
+
+/* What went wrong in a run, for the next prompt: the outcome, the first
+ * failing test, and the end of the error output. malloc'd. */
+static char *describe_failure(const struct exec_result *r, int with_tests)
+{
+    char *s = NULL;
+    const char *err = r->err ? r->err : "";
+    const char *out = r->out ? r->out : "";
+    size_t errn = strlen(err), outn = strlen(out);
+    /* The end of the output holds the traceback's cause. */
+    const char *err_tail = errn > 1500 ? err + errn - 1500 : err;
+    const char *out_tail = outn > 400 ? out + outn - 400 : out;
+
+    if (asprintf(&s, "%s%s%s%s%s%s%s%s%s",
+                 r->timed_out ? "The run was killed at the time limit.\n"
+                              : "",
+                 with_tests ? "Tests: " : "Outcome: ",
+                 with_tests ? "" : exec_outcome_name(r->outcome),
+                 with_tests ? "" : "\n",
+                 with_tests ? (r->first_failure ? r->first_failure
+                                                : exec_outcome_name(
+                                                      r->outcome))
+                            : "",
+                 with_tests ? "\n" : "",
+                 *err_tail ? "stderr:\n" : "", err_tail,
+                 *out_tail && !*err_tail ? out_tail : "") < 0)
+        return NULL;
+    if (with_tests) {
+        char *t = NULL;
+        if (asprintf(&t, "%d of %d tests passed. %s", r->tests_passed,
+                     r->tests_total, s) >= 0) {
+            free(s);
+            s = t;
+        }
+    }
+    return s;
+}
+
+/* Lint warnings for the final code: pyflakes for Python, gcc -Wall
+ * -Wextra for C, run in the sandbox (the code is untrusted even to a
+ * linter). -1 when no linter is available. */
+static int lint(struct builder *b, const struct task *t, const char *code)
+{
+    struct exec_file f = { NULL, code, strlen(code) };
+    struct exec_request req = { .lang = "sh", .files = &f, .nfiles = 1 };
+    struct exec_result r;
+    int n = -1;
+
+    if (strcmp(t->language, "python") == 0) {
+        f.name = "solution.py";
+        req.code = "python3 -m pyflakes solution.py 2>&1; true\n";
+    } else if (strcmp(t->language, "c") == 0) {
+        f.name = "solution.c";
+        req.code = "gcc -std=gnu11 -Wall -Wextra -fsyntax-only solution.c "
+                   "2>&1 | grep -c 'warning:'; true\n";
+    } else {
+        return 0;
+    }
+    if (exec_run(b->pool->ex, &req, &r) == 0 && r.out) {
+        if (strstr(r.out, "No module named pyflakes")) {
+            n = -1;
+        } else if (strcmp(t->language, "c") == 0) {
+            n = atoi(r.out);
+        } else {
+            n = 0;
+            for (const char *p = r.out; *p; p++)
+                n += *p == '\n';
+        }
+    }
+    exec_result_free(&r);
+    return n;
+}
+
+/* --- one task ---------------------------------------------------------------- */
+
+/* Asks for tests of a task that has no visible ones. Sets *tests (malloc'd)
+ * or leaves it NULL when the model gave none usable. */
+static enum ask_end write_tests(struct builder *b, const struct task *t,
+                                char **tests, unsigned *llm_failures)
+{
+    struct prompt_task pt;
+    struct prompt p;
+    struct llm_result r;
+    char why[700];
+    enum ask_end e;
+
+    *tests = NULL;
+    prompt_task_of(t, NULL, 0, &pt);
+    if (prompt_tests(&pt, &p) < 0)
+        return ASK_FAIL;
+    step(b, t, "working", "writing tests");
+    e = ask(b, t, &p, prompt_tests_schema, &r, why, sizeof why);
+    prompt_free(&p);
+    if (e == ASK_OK) {
+        const char *s = jstr(r.json, "tests", "");
+        if (*s && !(*tests = strdup(s)))
+            e = ASK_FAIL;
+        logf_(b, t, "wrote its own tests (%zu bytes)", strlen(s));
+    } else if (e == ASK_FAIL) {
+        (*llm_failures)++;
+        logf_(b, t, "could not write tests: %s", why);
+        e = ASK_OK;                 /* go on without: judged by a plain run */
+    }
+    llm_result_free(&r);
+    return e;
+}
+
+/* Asks for a reflection; never fails the task. Returns the reflection
+ * object (owned by the caller), {"missing": true, "reason": ...} when the
+ * model botched it. */
+static cJSON *reflect(struct builder *b, const struct task *t,
+                      const struct prompt_task *pt, const char *outcome,
+                      int passed, int total, struct attempt *att,
+                      unsigned natt, const char *final_code)
+{
+    const char *problems[256];
+    struct prompt p;
+    struct llm_result r;
+    char why[700] = "";
+    cJSON *o = NULL;
+    size_t np = 0;
+
+    for (unsigned i = 0; i < natt && np + 1 < sizeof problems /
+                                                 sizeof *problems; i++)
+        if (att[i].problem)
+            problems[np++] = att[i].problem;
+    problems[np] = NULL;
+    step(b, t, "working", "reflecting");
+    if (prompt_reflection(pt, outcome, passed, total, problems, final_code,
+                          &p) == 0) {
+        if (ask(b, t, &p, prompt_reflection_schema, &r, why, sizeof why) ==
+                ASK_OK) {
+            o = cJSON_Duplicate(r.json, 1);
+        }
+        llm_result_free(&r);
+        prompt_free(&p);
+    }
+    if (!o) {
+        o = cJSON_CreateObject();
+        if (o) {
+            cJSON_AddTrueToObject(o, "missing");
+            cJSON_AddStringToObject(o, "reason", why[0] ? why
+                                                        : "out of memory");
+        }
+        logf_(b, t, "reflection missing: %s", why);
+    }
+    return o;
+}
+
+/* The strings of a reflection's "concepts", pointers into o. */
+static size_t concepts_of(const cJSON *o, const char **out, size_t max)
+{
+    const cJSON *a = cJSON_GetObjectItemCaseSensitive(o, "concepts"), *c;
+    size_t n = 0;
+
+    cJSON_ArrayForEach(c, a)
+        if (cJSON_IsString(c) && *c->valuestring && n < max)
+            out[n++] = c->valuestring;
+    return n;
+}
+
+static char *print_free(cJSON *o)
+{
+    char *s = o ? cJSON_PrintUnformatted(o) : NULL;
+
+    cJSON_Delete(o);
+    return s;
+}
+
+/* Everything build() gathered, for the commit. */
+struct verdict {
+    const char *status;             /* passed, failed, error             */
+    char reason[512];               /* why not passed ("" if passed)     */
+    int visible_passed, visible_total;
+    int hidden_passed, hidden_total;
+    int self_written;
+    int final_attempt;              /* 0: no code at all                 */
+    const char *outcome;            /* of the judging run                */
+    double run_ms;
+    double limit_ms;
+    int timed_out;
+};
+
+static int commit(struct builder *b, const struct task *t, unsigned natt,
+                  struct attempt *att, const struct verdict *v,
+                  const char *score_json, cJSON *reflection)
+{
+    struct store_code code[STORE_MAX_ATTEMPT];
+    size_t ncode = 0;
+    const char *concepts[32];
+    size_t nconcepts = concepts_of(reflection, concepts, 32);
+    const char *ext = strcmp(t->language, "c") == 0    ? "c"
+                      : strcmp(t->language, "sh") == 0 ? "sh"
+                                                       : "py";
+    cJSON *result = cJSON_CreateObject(), *summary = cJSON_CreateObject();
+    char *result_json, *summary_json, *reflection_json;
+    char tests[64];
+    int rc;
+
+    for (unsigned i = 0; i < natt && ncode < STORE_MAX_ATTEMPT; i++)
+        if (att[i].code)
+            code[ncode++] = (struct store_code){ i + 1, ext, att[i].code,
+                                                 strlen(att[i].code) };
+    if (result) {
+        int p = v->hidden_total ? v->hidden_passed : v->visible_passed;
+        int n = v->hidden_total ? v->hidden_total : v->visible_total;
+        cJSON_AddNumberToObject(result, "tests_passed", p);
+        cJSON_AddNumberToObject(result, "tests_total", n);
+        cJSON *vis = cJSON_AddObjectToObject(result, "visible");
+        cJSON_AddNumberToObject(vis, "passed", v->visible_passed);
+        cJSON_AddNumberToObject(vis, "total", v->visible_total);
+        if (v->hidden_total) {
+            cJSON *hid = cJSON_AddObjectToObject(result, "hidden");
+            cJSON_AddNumberToObject(hid, "passed", v->hidden_passed);
+            cJSON_AddNumberToObject(hid, "total", v->hidden_total);
+        } else {
+            cJSON_AddNullToObject(result, "hidden");
+        }
+        cJSON_AddBoolToObject(result, "tests_self_written", v->self_written);
+        if (v->reason[0])
+            cJSON_AddStringToObject(result, "reason", v->reason);
+        else
+            cJSON_AddNullToObject(result, "reason");
+        cJSON_AddNumberToObject(result, "final_attempt", v->final_attempt);
+        if (v->outcome)
+            cJSON_AddStringToObject(result, "outcome", v->outcome);
+        cJSON_AddNumberToObject(result, "run_ms", round(v->run_ms * 10) / 10);
+        snprintf(tests, sizeof tests, "%d/%d", p, n);
+    }
+    if (summary) {
+        cJSON_AddStringToObject(summary, "task", t->name);
+        cJSON_AddStringToObject(summary, "goal", t->goal);
+        cJSON_AddStringToObject(summary, "status", v->status);
+        cJSON_AddNumberToObject(summary, "attempts", natt);
+        cJSON_AddStringToObject(summary, "tests", tests);
+        cJSON_AddStringToObject(summary, "summary",
+                                jstr(reflection, "summary", v->reason));
+    }
+    cJSON_AddStringToObject(reflection, "task", t->name);
+    cJSON_AddStringToObject(reflection, "status", v->status);
+    result_json = print_free(result);
+    summary_json = print_free(summary);
+    reflection_json = cJSON_PrintUnformatted(reflection);
+
+    struct memory_outcome mo = {
+        .id = t->id, .status = v->status, .attempts = (int)natt,
+        .skills = t->skills, .nskills = t->nskills,
+        .difficulty = t->difficulty, .final_attempt = v->final_attempt,
+        .score_json = score_json, .result_json = result_json,
+        .code = code, .ncode = ncode, .reflection_json = reflection_json,
+        .summary_json = summary_json, .concepts = concepts,
+        .nconcepts = nconcepts, .model = llm_config(b->pool->llm)->model,
+        .now = time(NULL),
+    };
+    rc = result_json && summary_json && reflection_json
+             ? memory_commit(b->pool->st, &mo) : -ENOMEM;
+    free(result_json);
+    free(summary_json);
+    free(reflection_json);
+    return rc;
+}
+
+/* Scores the judged code (see score.h). Returns a malloc'd JSON object. */
+static char *score_it(struct builder *b, const struct task *t,
+                      const struct verdict *v, const char *code,
+                      unsigned natt, double *total)
+{
+    struct score_input in;
+    struct score s;
+    enum metrics_lang ml;
+    int warnings;
+
+    memset(&in, 0, sizeof in);
+    if (metrics_lang_parse(t->language, &ml) < 0)
+        ml = METRICS_PYTHON;
+    in.visible_passed = v->visible_passed;
+    in.visible_total = v->visible_total;
+    in.hidden_passed = v->hidden_passed;
+    in.hidden_total = v->hidden_total;
+    in.tests_self_written = v->self_written && v->hidden_total == 0;
+    in.run_ms = v->run_ms;
+    in.limit_ms = v->limit_ms > 0 ? v->limit_ms : (double)t->timeout_ms;
+    in.timed_out = v->timed_out;
+    in.attempts = (int)natt;
+    in.max_attempts = (int)b->pool->cfg.max_attempts;
+    if (in.attempts > in.max_attempts)
+        in.max_attempts = in.attempts;
+    if (code)
+        metrics_measure(ml, code, strlen(code), &in.code);
+    if (t->reference &&
+        metrics_measure(ml, t->reference, strlen(t->reference),
+                        &in.reference) == 0)
+        in.have_reference = 1;
+    warnings = code ? lint(b, t, code) : 0;
+    in.lint_warnings = warnings > 0 ? warnings : 0;
+    in.difficulty = t->difficulty;
+    if (score_compute(&in, &b->pool->cfg.weights, &s) < 0)
+        return NULL;
+    *total = s.total;
+    cJSON *j = score_to_json(&s, 1);
+    cJSON *d = cJSON_GetObjectItemCaseSensitive(j, "details");
+    if (d)
+        cJSON_AddNumberToObject(d, "lint_warnings", warnings);
+    return print_free(j);
+}
+
+/* Finishes a task as "error" (the LLM kept failing, the task could not be
+ * read, ...). */
+static enum build_end give_up(struct builder *b, const struct task *t,
+                              unsigned natt, struct attempt *att,
+                              const char *why)
+{
+    struct verdict v = { .status = "error" };
+    cJSON *refl = cJSON_CreateObject();
+    int rc;
+
+    snprintf(v.reason, sizeof v.reason, "%s", why);
+    cJSON_AddTrueToObject(refl, "missing");
+    cJSON_AddStringToObject(refl, "reason", "the task ended in an error");
+    rc = refl ? commit(b, t, natt, att, &v, NULL, refl) : -ENOMEM;
+    cJSON_Delete(refl);
+    if (rc < 0) {
+        logf_(b, t, "cannot record the error (%s); back to the queue",
+              store_strerror(rc));
+        return BUILD_REQUEUE;
+    }
+    logf_(b, t, "error: %s", why);
+    return BUILD_DONE;
+}
+
+static enum build_end build(struct builder *b, uint64_t id, const char *json)
+{
+    struct builder_pool *p = b->pool;
+    const unsigned max = p->cfg.max_attempts;
+    struct task t;
+    struct attempt *att = NULL;
+    unsigned natt = 0, llm_failures = 0;
+    struct memory_recall mem = { 0 };
+    struct prompt_task pt;
+    char *own_tests = NULL, why[700];
+    const char *tests;
+    int self_written = 0, passed_attempt = 0;
+    enum build_end end = BUILD_DONE;
+    struct verdict v = { .status = "failed" };
+    struct exec_result last = { 0 };
+    double t0 = now_ms();
+
+    if (task_parse(id, json, exec_config(p->ex)->limits.timeout_ms, &t) < 0) {
+        store_id_format(id, t.name);
+        end = give_up(b, &t, 0, NULL, "the task document cannot be read");
+        task_free(&t);
+        return end;
+    }
+    logf_(b, &t, "started: %s", t.goal);
+    att = calloc(max, sizeof *att);
+    if (!att) {
+        end = BUILD_REQUEUE;
+        goto out;
+    }
+
+    /* Tests first: without visible ones there is nothing to repair
+     * against, so the model writes its own (shown as such). */
+    tests = t.tests;
+    if (!*tests) {
+        enum ask_end e = write_tests(b, &t, &own_tests, &llm_failures);
+        if (e == ASK_STOP || e == ASK_REQUEUE) {
+            end = e == ASK_STOP ? BUILD_STOP : BUILD_REQUEUE;
+            goto out;
+        }
+        if (own_tests) {
+            tests = own_tests;
+            self_written = 1;
+        }
+    }
+    prompt_task_of(&t, tests, self_written, &pt);
+
+    step(b, &t, "working", "recalling memory");
+    if (memory_recall(p->st, t.skills, t.nskills, t.id, p->cfg.memory_items,
+                      &mem) < 0)
+        memset(&mem, 0, sizeof mem);    /* memory helps; it is not needed */
+
+    while (natt < max) {
+        struct prompt pr;
+        struct llm_result r;
+        struct prompt_feedback fb;
+        struct attempt *a = &att[natt];
+        char stepname[64];
+        int rc;
+
+        if (natt > 0) {
+            fb = (struct prompt_feedback){ natt, att[natt - 1].code,
+                                           att[natt - 1].problem };
+        }
+        rc = prompt_code(&pt, mem.items, mem.n, natt > 0 ? &fb : NULL,
+                         llm_prompt_budget(p->llm, 0), &pr);
+        if (rc == -E2BIG) {
+            end = give_up(b, &t, natt, att, "the task alone does not fit "
+                          "the model's context (BT_LLM_CONTEXT)");
+            goto out;
+        } else if (rc < 0) {
+            end = BUILD_REQUEUE;
+            goto out;
+        }
+        snprintf(stepname, sizeof stepname, "attempt %u: asking the LLM",
+                 natt + 1);
+        step(b, &t, "working", stepname);
+        enum ask_end e = ask(b, &t, &pr, NULL, &r, why, sizeof why);
+        prompt_free(&pr);
+        if (e != ASK_OK) {
+            llm_result_free(&r);
+            if (e == ASK_FAIL && ++llm_failures < p->cfg.llm_tries)
+                continue;           /* the same attempt again */
+            if (e == ASK_FAIL) {
+                char reason[800];
+                snprintf(reason, sizeof reason, "the LLM kept failing (%u "
+                         "times); last: %s", llm_failures, why);
+                end = give_up(b, &t, natt, att, reason);
+            } else {
+                end = e == ASK_STOP ? BUILD_STOP : BUILD_REQUEUE;
+            }
+            goto out;
+        }
+        natt++;
+        a->rule = extract_code(r.content, t.language, &a->code);
+        if (r.err == LLM_OK && strcmp(r.finish_reason, "length") == 0)
+            logf_(b, &t, "attempt %u: the answer was cut at max_tokens",
+                  natt);
+        llm_result_free(&r);
+        if (!a->code) {
+            a->problem = strdup("Your answer contained no code block. "
+                                "Reply with the complete solution in one "
+                                "fenced code block.");
+            logf_(b, &t, "attempt %u: no code in the answer", natt);
+            continue;
+        }
+        snprintf(stepname, sizeof stepname, "attempt %u: running tests",
+                 natt);
+        step(b, &t, "working", stepname);
+        exec_result_free(&last);
+        if (run_code(b, &t, stepname, a->code, tests, &last) < 0) {
+            a->problem = strdup("The sandbox could not run the code.");
+            logf_(b, &t, "attempt %u: the sandbox failed", natt);
+            continue;
+        }
+        logf_(b, &t, "attempt %u: %s, %d/%d tests (code by rule %s)", natt,
+              exec_outcome_name(last.outcome), last.tests_passed,
+              last.tests_total, extract_code_rule_name(a->rule));
+        if (run_passed(&last, *tests != '\0')) {
+            passed_attempt = (int)natt;
+            break;
+        }
+        a->problem = describe_failure(&last, *tests != '\0');
+        if (atomic_load(&p->stop)) {
+            end = BUILD_STOP;
+            goto out;
+        }
+    }
+
+    /* Judge: the code that passed the visible tests, else the last code;
+     * the hidden tests decide when there are any. */
+    int judged = passed_attempt;
+    for (int i = (int)natt; !judged && i > 0; i--)
+        if (att[i - 1].code)
+            judged = i;
+    v.self_written = self_written;
+    v.final_attempt = judged;
+    if (!judged) {
+        snprintf(v.reason, sizeof v.reason, "no code in any of %u answers",
+                 natt);
+    } else {
+        const char *code = att[judged - 1].code;
+        if (judged != passed_attempt || judged != (int)natt) {
+            /* 'last' belongs to another attempt: run the judged code. */
+            exec_result_free(&last);
+            if (run_code(b, &t, "visible tests", code, tests, &last) < 0)
+                memset(&last, 0, sizeof last);
+        }
+        v.visible_passed = last.tests_passed;
+        v.visible_total = last.tests_total;
+        v.outcome = exec_outcome_name(last.outcome);
+        v.run_ms = last.wall_ms;
+        v.limit_ms = (double)last.limits.timeout_ms;
+        v.timed_out = last.timed_out;
+        int ok = run_passed(&last, *tests != '\0');
+        if (*t.hidden) {
+            step(b, &t, "working", "running hidden tests");
+            exec_result_free(&last);
+            if (run_code(b, &t, "hidden tests", code, t.hidden, &last) == 0) {
+                v.hidden_passed = last.tests_passed;
+                v.hidden_total = last.tests_total > 0 ? last.tests_total : 1;
+                v.outcome = exec_outcome_name(last.outcome);
+                v.run_ms = last.wall_ms;
+                v.timed_out = last.timed_out;
+                ok = run_passed(&last, 1);
+            } else {
+                ok = 0;
+            }
+            if (!ok)
+                snprintf(v.reason, sizeof v.reason, "hidden tests: %d of %d "
+                         "passed%s%s", v.hidden_passed, v.hidden_total,
+                         last.first_failure ? "; first failure: " : "",
+                         last.first_failure ? last.first_failure : "");
+        } else if (!ok) {
+            snprintf(v.reason, sizeof v.reason, "%s",
+                     att[judged - 1].problem ? att[judged - 1].problem
+                                             : "the tests failed");
+        }
+        if (ok && !*tests && !*t.hidden) {
+            ok = 0;
+            snprintf(v.reason, sizeof v.reason, "no tests could be written, "
+                     "so the code ran but could not be judged");
+        }
+        v.status = ok ? "passed" : "failed";
+    }
+
+    double total = 0;
+    char *score_json = score_it(b, &t, &v, judged ? att[judged - 1].code
+                                                  : NULL, natt ? natt : 1,
+                                &total);
+    cJSON *refl = reflect(b, &t, &pt, v.status,
+                          v.hidden_total ? v.hidden_passed : v.visible_passed,
+                          v.hidden_total ? v.hidden_total : v.visible_total,
+                          att, natt, judged ? att[judged - 1].code : NULL);
+    step(b, &t, "working", "saving");
+    int rc = refl ? commit(b, &t, natt, att, &v, score_json, refl) : -ENOMEM;
+    cJSON_Delete(refl);
+    free(score_json);
+    if (rc < 0) {
+        logf_(b, &t, "cannot save the result (%s); back to the queue",
+              store_strerror(rc));
+        end = BUILD_REQUEUE;
+    } else {
+        logf_(b, &t, "%s after %u attempt%s, score %.3f (%.1f s)%s%s",
+              v.status, natt, natt == 1 ? "" : "s", total,
+              (now_ms() - t0) / 1000, v.reason[0] ? ": " : "", v.reason);
+    }
+
+out:
+    exec_result_free(&last);
+    for (unsigned i = 0; att && i < max; i++) {
+        free(att[i].code);
+        free(att[i].problem);
+    }
+    free(att);
+    free(own_tests);
+    memory_recall_free(&mem);
+    task_free(&t);
+    return end;
+}
+
+/* --- threads ------------------------------------------------------------------- */
+
+static void *run(void *arg)
+{
+    struct builder *b = arg;
+    struct builder_pool *p = b->pool;
+
+    while (!atomic_load(&p->stop)) {
+        uint64_t id;
+        char *json = NULL;
+        int rc;
+
+        if (store_paused(p->st)) {
+            step(b, NULL, "paused", "paused by control");
+            nap(p, p->cfg.idle_poll_ms);
+            continue;
+        }
+        if (!llm_monitor_healthy(p->monitor)) {
+            step(b, NULL, "waiting_for_llm", "waiting for the LLM");
+            nap(p, p->cfg.idle_poll_ms);
+            continue;
+        }
+        rc = store_task_dequeue(p->st, &id, &json);
+        if (rc == -ENOENT) {
+            step(b, NULL, "idle", "waiting for tasks");
+            nap(p, p->cfg.idle_poll_ms);
+            continue;
+        } else if (rc < 0) {
+            logf_(b, NULL, "cannot take a task: %s", store_strerror(rc));
+            nap(p, 1000);
+            continue;
+        }
+        enum build_end end = build(b, id, json);
+        free(json);
+        if (end == BUILD_DONE) {
+            b->backoff_ms = 0;
+            continue;
+        }
+        rc = store_task_requeue(p->st, id);
+        char name[STORE_ID_MAX];
+        store_id_format(id, name);
+        if (rc < 0)
+            logf_(b, NULL, "%s: cannot put it back on the queue: %s (the "
+                  "next start will)", name, store_strerror(rc));
+        else
+            logf_(b, NULL, "%s: back on the queue (%s)", name,
+                  end == BUILD_STOP ? "btfs is stopping"
+                                    : "the LLM is not available");
+        if (end == BUILD_REQUEUE) {
+            /* Give the monitor time to see what we saw. */
+            b->backoff_ms = b->backoff_ms ? b->backoff_ms * 2 : 1000;
+            if (b->backoff_ms > BACKOFF_MAX_MS)
+                b->backoff_ms = BACKOFF_MAX_MS;
+            step(b, NULL, "waiting_for_llm", "the LLM is not available");
+            nap(p, b->backoff_ms);
+        }
+    }
+    step(b, NULL, "stopped", "btfs is stopping");
+    return NULL;
+}
+
+int builder_start(const struct builder_config *cfg, struct store *st,
+                  struct status *status, struct llm *llm, struct exec *ex,
+                  struct llm_monitor *monitor, struct builder_pool **out)
+{
+    struct builder_pool *p;
+    pthread_condattr_t ca;
+    int rc = 0;
+
+    *out = NULL;
+    if (cfg->threads == 0 || cfg->threads > STATUS_MAX_BUILDERS ||
+        cfg->max_attempts == 0 || cfg->max_attempts > STORE_MAX_ATTEMPT ||
+        cfg->llm_tries == 0 || score_weights_check(&cfg->weights) < 0)
+        return -EINVAL;
+    p = calloc(1, sizeof *p);
+    if (!p)
+        return -ENOMEM;
+    p->cfg = *cfg;
+    if (p->cfg.idle_poll_ms <= 0)
+        p->cfg.idle_poll_ms = 200;
+    p->st = st;
+    p->status = status;
+    p->llm = llm;
+    p->ex = ex;
+    p->monitor = monitor;
+    atomic_init(&p->stop, 0);
+    pthread_mutex_init(&p->lock, NULL);
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_cond_init(&p->wake, &ca);
+    pthread_condattr_destroy(&ca);
+    p->b = calloc(cfg->threads, sizeof *p->b);
+    if (!p->b) {
+        builder_stop(p);
+        return -ENOMEM;
+    }
+    for (unsigned i = 0; i < cfg->threads; i++) {
+        struct builder *b = &p->b[i];
+        b->pool = p;
+        b->index = i;
+        if ((rc = llm_session_open(llm, &b->session)) < 0)
+            break;
+        if ((rc = -pthread_create(&b->thread, NULL, run, b)) < 0) {
+            llm_session_close(b->session);
+            b->session = NULL;
+            break;
+        }
+        p->started++;
+    }
+    if (rc < 0) {
+        builder_stop(p);
+        return rc;
+    }
+    *out = p;
+    return 0;
+}
+
+void builder_stop(struct builder_pool *p)
+{
+    if (!p)
+        return;
+    pthread_mutex_lock(&p->lock);
+    atomic_store(&p->stop, 1);
+    pthread_cond_broadcast(&p->wake);
+    pthread_mutex_unlock(&p->lock);
+    for (unsigned i = 0; i < p->started; i++) {
+        pthread_join(p->b[i].thread, NULL);
+        llm_session_close(p->b[i].session);
+    }
+    pthread_cond_destroy(&p->wake);
+    pthread_mutex_destroy(&p->lock);
+    free(p->b);
+    free(p);
+}
