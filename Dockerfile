@@ -28,7 +28,7 @@ FROM debian:12-slim
 RUN apt-get update \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
         fuse3 liblmdb0 libcjson1 libcurl4 ca-certificates \
-        bubblewrap python3 gcc libc6-dev \
+        bubblewrap python3 python3-pyflakes gcc libc6-dev \
  && rm -rf /var/lib/apt/lists/*
 COPY --from=build /install/usr/local/bin/btfs /install/usr/local/bin/bt /usr/local/bin/
 RUN mkdir -p /data /mnt/bt

@@ -19,6 +19,7 @@
 #include <grp.h>
 #include <limits.h>
 #include <poll.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdatomic.h>
@@ -52,6 +53,8 @@ struct exec {
     char *python, *bash, *gcc;  /* resolved in SANDBOX_PATH, or NULL   */
     char **sysargs;             /* bwrap's mount arguments, NULL-ended */
     size_t nsysargs;
+    pthread_mutex_t stats_lock; /* guards stats                        */
+    struct exec_stats stats;
 };
 
 static atomic_uint run_counter; /* picks per-run uids; the only global */
@@ -230,6 +233,7 @@ int exec_create(const struct exec_config *cfg, struct exec **out)
     struct exec *ex = calloc(1, sizeof *ex);
     if (!ex)
         return -ENOMEM;
+    pthread_mutex_init(&ex->stats_lock, NULL);
     ex->cfg = *cfg;
     ex->work_base = strdup(cfg->work_base);
     ex->bwrap = find_program(cfg->bwrap ? cfg->bwrap : "bwrap", getenv("PATH") ?
@@ -265,6 +269,7 @@ void exec_free(struct exec *ex)
     free(ex->python);
     free(ex->bash);
     free(ex->gcc);
+    pthread_mutex_destroy(&ex->stats_lock);
     free(ex);
 }
 
@@ -1005,8 +1010,34 @@ static int build_argv(const struct exec *ex, struct argv *a, const char *workdir
     return a->oom ? -ENOMEM : 0;
 }
 
+static int run_request(struct exec *ex, const struct exec_request *req,
+                       struct exec_result *res);
+
 int exec_run(struct exec *ex, const struct exec_request *req,
              struct exec_result *res)
+{
+    int rc = run_request(ex, req, res);
+
+    if (rc == 0) {
+        pthread_mutex_lock(&ex->stats_lock);
+        ex->stats.runs++;
+        ex->stats.timeouts += res->timed_out != 0;
+        ex->stats.wall_ms += res->wall_ms + res->compile_ms;
+        ex->stats.cpu_ms += res->cpu_ms;
+        pthread_mutex_unlock(&ex->stats_lock);
+    }
+    return rc;
+}
+
+void exec_stats_get(struct exec *ex, struct exec_stats *out)
+{
+    pthread_mutex_lock(&ex->stats_lock);
+    *out = ex->stats;
+    pthread_mutex_unlock(&ex->stats_lock);
+}
+
+static int run_request(struct exec *ex, const struct exec_request *req,
+                       struct exec_result *res)
 {
     memset(res, 0, sizeof *res);
     enum exec_isolation iso = ex->cfg.isolation;

@@ -181,6 +181,17 @@ int exec_run(struct exec *ex, const struct exec_request *req,
 /* Releases what a result holds and zeroes it. Accepts a zeroed result. */
 void exec_result_free(struct exec_result *res);
 
+/* Totals over every exec_run that ran code, for logs/runtime.json. */
+struct exec_stats {
+    unsigned long long runs;
+    unsigned long long timeouts;
+    double wall_ms;             /* run and compile steps                */
+    double cpu_ms;
+};
+
+/* Copies the totals. Can't fail. */
+void exec_stats_get(struct exec *ex, struct exec_stats *out);
+
 /* One line for logs/shell.log: the command, the limits and the outcome,
  * e.g. "python bubblewrap timeout=10000ms cpu=10s mem=512M procs=64
  * -> ok exit=0 wall=23.1ms cpu=18.0ms rss=9012k out=2B err=0B tests=3/3".

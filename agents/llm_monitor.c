@@ -6,6 +6,7 @@
 #include "llm_monitor.h"
 
 #include <errno.h>
+#include <math.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -20,6 +21,7 @@
 
 struct llm_monitor {
     struct llm *llm;
+    struct exec *ex;                /* may be NULL                        */
     struct status *status;
     struct store *store;
     pthread_t thread;
@@ -29,6 +31,7 @@ struct llm_monitor {
     int kicked;                     /* guarded by lock                    */
     atomic_int healthy;
     struct llm_usage written;       /* usage last written (thread only)   */
+    struct exec_stats written_ex;   /* sandbox totals last written        */
 };
 
 static void deadline_in(struct timespec *ts, long ms)
@@ -42,16 +45,31 @@ static void deadline_in(struct timespec *ts, long ms)
     }
 }
 
-/* Copies the usage counters into the "runtime" document when they moved.
- * Its other members (the sandbox's) are kept as they are. */
+/* Replaces (or adds) member 'name' of obj. Takes v. */
+static void put(cJSON *obj, const char *name, cJSON *v)
+{
+    if (!v)
+        return;
+    if (cJSON_GetObjectItemCaseSensitive(obj, name))
+        cJSON_ReplaceItemInObjectCaseSensitive(obj, name, v);
+    else
+        cJSON_AddItemToObject(obj, name, v);
+}
+
+/* Copies the usage counters and sandbox totals into the "runtime"
+ * document when they moved. Other members are kept as they are. */
 static void write_usage(struct llm_monitor *m)
 {
     struct llm_usage u;
+    struct exec_stats es = { 0 };
     char *old = NULL, *text = NULL;
-    cJSON *doc = NULL, *llm_json = NULL;
+    cJSON *doc = NULL, *sandbox;
 
     llm_usage_get(m->llm, &u);
-    if (memcmp(&u, &m->written, sizeof u) == 0)
+    if (m->ex)
+        exec_stats_get(m->ex, &es);
+    if (memcmp(&u, &m->written, sizeof u) == 0 &&
+        memcmp(&es, &m->written_ex, sizeof es) == 0)
         return;
     if (store_doc_get(m->store, "runtime", &old, NULL) == 0)
         doc = cJSON_Parse(old);
@@ -59,19 +77,25 @@ static void write_usage(struct llm_monitor *m)
         cJSON_Delete(doc);
         doc = cJSON_CreateObject();
     }
-    llm_json = llm_usage_json(&u);
-    if (!doc || !llm_json)
+    sandbox = cJSON_CreateObject();
+    if (!doc || !sandbox)
         goto out;
-    if (cJSON_GetObjectItemCaseSensitive(doc, "llm"))
-        cJSON_ReplaceItemInObjectCaseSensitive(doc, "llm", llm_json);
-    else
-        cJSON_AddItemToObject(doc, "llm", llm_json);
-    llm_json = NULL;
+    cJSON_AddNumberToObject(sandbox, "runs", (double)es.runs);
+    cJSON_AddNumberToObject(sandbox, "timeouts", (double)es.timeouts);
+    cJSON_AddNumberToObject(sandbox, "seconds",
+                            round(es.wall_ms) / 1000);
+    cJSON_AddNumberToObject(sandbox, "cpu_seconds",
+                            round(es.cpu_ms) / 1000);
+    put(doc, "llm", llm_usage_json(&u));
+    put(doc, "sandbox", sandbox);
+    sandbox = NULL;
     text = cJSON_PrintUnformatted(doc);
-    if (text && store_doc_put(m->store, "runtime", text) == 0)
+    if (text && store_doc_put(m->store, "runtime", text) == 0) {
         m->written = u;
+        m->written_ex = es;
+    }
 out:
-    cJSON_Delete(llm_json);
+    cJSON_Delete(sandbox);
     cJSON_Delete(doc);
     free(old);
     free(text);
@@ -163,7 +187,7 @@ static void *run(void *arg)
     return NULL;
 }
 
-int llm_monitor_start(struct llm *llm, struct status *status,
+int llm_monitor_start(struct llm *llm, struct exec *ex, struct status *status,
                       struct store *st, struct llm_monitor **out)
 {
     struct llm_monitor *m = calloc(1, sizeof *m);
@@ -174,6 +198,7 @@ int llm_monitor_start(struct llm *llm, struct status *status,
     if (!m)
         return -ENOMEM;
     m->llm = llm;
+    m->ex = ex;
     m->status = status;
     m->store = st;
     atomic_init(&m->healthy, 0);

@@ -6,21 +6,24 @@
  * doubling to 30 s) while it is not, so that status.json says within seconds
  * when a model is loaded or the server comes back. An agent that sees the
  * LLM fail calls llm_monitor_kick() to have it checked again at once. The
- * same thread copies the client's usage counters into the store's "runtime"
- * document (logs/runtime.json) when they change, and once more at stop.
+ * same thread copies the client's usage counters and the sandbox's totals
+ * into the store's "runtime" document (logs/runtime.json) when they change,
+ * and once more at stop.
  */
 #ifndef BT_LLM_MONITOR_H
 #define BT_LLM_MONITOR_H
 
+#include "exec.h"
 #include "llm.h"
 #include "status.h"
 #include "store.h"
 
 struct llm_monitor;
 
-/* Starts the monitor thread. llm, status and st must outlive it. Returns 0,
- * -ENOMEM, or a negative errno from pthread_create. */
-int llm_monitor_start(struct llm *llm, struct status *status,
+/* Starts the monitor thread. llm, ex (may be NULL: no sandbox figures),
+ * status and st must outlive it. Returns 0, -ENOMEM, or a negative errno
+ * from pthread_create. */
+int llm_monitor_start(struct llm *llm, struct exec *ex, struct status *status,
                       struct store *st, struct llm_monitor **out);
 
 /* Asks for a health check now (an agent saw a call fail). Can't fail. */

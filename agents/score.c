@@ -1,11 +1,14 @@
 /* score.c -- the scoring engine (formula in score.h, examples in
  * docs/scoring.md).
  */
+#include "agents/score.h"
+
 #include <errno.h>
 #include <math.h>
 #include <stddef.h>
-
-#include "agents/score.h"
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
 static const char *const reason_names[SCORE_R__COUNT] = {
     [SCORE_R_NO_TESTS] = "accuracy.no_tests",
@@ -57,6 +60,67 @@ void score_weights_default(struct score_weights *w)
         .width_budget = 100.0,
         .lint_step = 0.25,
     };
+}
+
+/* The weights by name, for score_weights_parse. */
+#define W(f) { #f, offsetof(struct score_weights, f) }
+static const struct {
+    const char *name;
+    size_t off;
+} weight_names[] = {
+    W(accuracy), W(speed), W(elegance), W(difficulty_min),
+    W(difficulty_max), W(visible_share), W(self_test_trust), W(time),
+    W(attempts), W(time_free), W(size), W(complexity), W(nesting), W(lint),
+    W(width), W(size_slack), W(complexity_slack), W(depth_slack),
+    W(size_budget), W(complexity_budget), W(depth_budget), W(width_budget),
+    W(lint_step),
+};
+#undef W
+
+int score_weights_parse(const char *spec, struct score_weights *w, char *err,
+                        size_t errlen)
+{
+    struct score_weights tmp = *w;
+    const char *p = spec ? spec : "";
+
+    while (*p) {
+        size_t n = strcspn(p, ",");
+        const char *eq = memchr(p, '=', n);
+        size_t k;
+        char *end;
+        double v;
+
+        if (n == 0) {
+            p++;
+            continue;
+        }
+        for (k = 0; eq && k < sizeof weight_names / sizeof *weight_names; k++)
+            if (strlen(weight_names[k].name) == (size_t)(eq - p) &&
+                strncmp(weight_names[k].name, p, (size_t)(eq - p)) == 0)
+                break;
+        if (!eq || k == sizeof weight_names / sizeof *weight_names) {
+            snprintf(err, errlen, "'%.*s' is not NAME=NUMBER with a known "
+                     "weight name (see docs/scoring.md)", (int)n, p);
+            return -EINVAL;
+        }
+        errno = 0;
+        v = strtod(eq + 1, &end);
+        if (errno || end == eq + 1 || end != p + n || !isfinite(v)) {
+            snprintf(err, errlen, "weight '%s' wants a number, got '%.*s'",
+                     weight_names[k].name, (int)(p + n - eq - 1), eq + 1);
+            return -EINVAL;
+        }
+        *(double *)((char *)&tmp + weight_names[k].off) = v;
+        p += n;
+    }
+    if (score_weights_check(&tmp) < 0) {
+        snprintf(err, errlen, "the weights do not make a usable formula "
+                 "(negative, all-zero sums, or out of range; see "
+                 "docs/scoring.md)");
+        return -EINVAL;
+    }
+    *w = tmp;
+    return 0;
 }
 
 int score_weights_check(const struct score_weights *w)

@@ -40,6 +40,8 @@
 #ifndef BT_SCORE_H
 #define BT_SCORE_H
 
+#include <stddef.h>
+
 #include <cjson/cJSON.h>
 
 #include "agents/metrics.h"
@@ -88,6 +90,14 @@ void score_weights_default(struct score_weights *w);
  * visible_share or self_test_trust above 1; time_free >= 1; a budget or a
  * slack of 0 (depth_slack may be 0, depth_budget may not). */
 int score_weights_check(const struct score_weights *w);
+
+/* Applies "name=value,name=value" (field names of struct score_weights,
+ * e.g. "accuracy=0.7,elegance=0.1") over the weights in *w. Returns 0, or
+ * -EINVAL with a message naming the bad part in err (*w untouched) for an
+ * unknown name, a value that is not a finite number, or weights that fail
+ * score_weights_check(). An empty or NULL spec changes nothing. */
+int score_weights_parse(const char *spec, struct score_weights *w, char *err,
+                        size_t errlen);
 
 /* The facts of one finished task. */
 struct score_input {

@@ -261,7 +261,8 @@ static void detach_done(void)
 
 /* Creates the LLM client from the configuration and starts the thread that
  * watches its health for status.json. */
-static int start_llm(const struct config *cfg, struct status *status,
+static int start_llm(const struct config *cfg, struct exec *ex,
+                     struct status *status,
                      struct store *st, struct llm **llm,
                      struct llm_monitor **monitor)
 {
@@ -283,7 +284,7 @@ static int start_llm(const struct config *cfg, struct status *status,
                 cfg->llm_url, strerror(-rc));
         return rc;
     }
-    if ((rc = llm_monitor_start(*llm, status, st, monitor)) < 0) {
+    if ((rc = llm_monitor_start(*llm, ex, status, st, monitor)) < 0) {
         fprintf(stderr, "btfs: cannot start the LLM monitor: %s\n",
                 strerror(-rc));
         return rc;
@@ -345,6 +346,18 @@ static int start_sandbox(const struct config *cfg, struct status *status,
     return 0;
 }
 
+/* BT_SCORE_WEIGHTS is parsed by the scoring engine, which config.c does
+ * not link; a bad value still stops start-up with a message naming it. */
+static void check_score_weights(const struct config *cfg)
+{
+    struct score_weights w;
+    char err[256];
+
+    score_weights_default(&w);
+    if (score_weights_parse(cfg->score_weights, &w, err, sizeof err) < 0)
+        die(EXIT_REFUSED, "BT_SCORE_WEIGHTS: %s", err);
+}
+
 /* Loads the seed curriculum on a store's first start and starts the
  * builder threads. */
 static int start_builders(const struct config *cfg, struct store *st,
@@ -371,6 +384,8 @@ static int start_builders(const struct config *cfg, struct store *st,
     builder_config_default(&bc);
     bc.threads = (unsigned)cfg->builders;
     bc.max_attempts = (unsigned)cfg->max_attempts;
+    /* Checked at start-up already (check_score_weights). */
+    score_weights_parse(cfg->score_weights, &bc.weights, line, sizeof line);
     if ((rc = builder_start(&bc, st, status, llm, ex, monitor, pool)) < 0) {
         fprintf(stderr, "btfs: cannot start the builders: %s\n",
                 strerror(-rc));
@@ -423,6 +438,7 @@ int main(int argc, char **argv)
         return 0;
     }
 
+    check_score_weights(&cfg);
     mnt = check_mountpoint(cfg.mountpoint);
     data = prepare_data_dir(cfg.data_dir);
     free(cfg.data_dir);
@@ -446,8 +462,8 @@ int main(int argc, char **argv)
         status_set_agents_note(status, "no builders (BT_BUILDERS=0): tasks "
                                        "stay queued");
 
-    if (start_llm(&cfg, status, st, &llm, &monitor) < 0 ||
-        (sandbox_ok = start_sandbox(&cfg, status, st, &ex)) < 0)
+    if ((sandbox_ok = start_sandbox(&cfg, status, st, &ex)) < 0 ||
+        start_llm(&cfg, ex, status, st, &llm, &monitor) < 0)
         goto out_status;
 
     ctx.store = st;

@@ -69,6 +69,9 @@ static const struct setting settings[] = {
      NULL, 0, "attempts per task before it fails"},
     {"BT_TARGET_SUCCESS", "target-success", T_DBL, F(target_success), "0.75",
      0.05, 0.95, NULL, 0, "success rate the Trainer aims for"},
+    {"BT_SCORE_WEIGHTS", "score-weights", T_STR, F(score_weights), "", 0, 0,
+     NULL, 0, "scoring weights over the defaults, e.g. "
+     "'accuracy=0.7,elegance=0.1' (docs/scoring.md)"},
     {"BT_SANDBOX", "sandbox", T_ENUM, F(sandbox), "bubblewrap", 0, 0,
      "bubblewrap|none", 0,
      "isolation for generated code; 'none' runs it unisolated"},

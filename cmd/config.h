@@ -32,6 +32,7 @@ struct config {
     int seed;                    /* BT_SEED, 1 or 0                         */
     int max_attempts;            /* BT_MAX_ATTEMPTS                         */
     double target_success;       /* BT_TARGET_SUCCESS                       */
+    char *score_weights;         /* BT_SCORE_WEIGHTS: "name=value,..."      */
 
     char *sandbox;               /* BT_SANDBOX: bubblewrap | none           */
     char *sandbox_bwrap;         /* BT_SANDBOX_BWRAP                        */

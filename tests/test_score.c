@@ -487,6 +487,40 @@ static void test_json(void **state)
     assert_null(score_to_json(NULL, 1));
 }
 
+/* BT_SCORE_WEIGHTS: names over the defaults, every mistake named. */
+static void test_weights_parse(void **state)
+{
+    struct score_weights w, d;
+    char err[256];
+
+    (void)state;
+    score_weights_default(&d);
+    w = d;
+    assert_int_equal(score_weights_parse("", &w, err, sizeof err), 0);
+    assert_memory_equal(&w, &d, sizeof w);
+    assert_int_equal(score_weights_parse(NULL, &w, err, sizeof err), 0);
+    assert_int_equal(score_weights_parse("accuracy=0.7,elegance=0.1,,",
+                                         &w, err, sizeof err), 0);
+    assert_true(w.accuracy == 0.7 && w.elegance == 0.1 && w.speed == 0.2);
+
+    w = d;
+    assert_int_equal(score_weights_parse("accurasy=1", &w, err, sizeof err),
+                     -EINVAL);
+    assert_non_null(strstr(err, "accurasy=1"));
+    assert_int_equal(score_weights_parse("speed=fast", &w, err, sizeof err),
+                     -EINVAL);
+    assert_non_null(strstr(err, "'speed' wants a number"));
+    assert_int_equal(score_weights_parse("speed", &w, err, sizeof err),
+                     -EINVAL);
+    assert_int_equal(score_weights_parse("speed=-1", &w, err, sizeof err),
+                     -EINVAL);
+    assert_int_equal(score_weights_parse("speed=1e999", &w, err, sizeof err),
+                     -EINVAL);
+    assert_int_equal(score_weights_parse("accuracy=0,speed=0,elegance=0", &w,
+                                         err, sizeof err), -EINVAL);
+    assert_memory_equal(&w, &d, sizeof w);      /* untouched on error */
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -501,6 +535,7 @@ int main(void)
         cmocka_unit_test(test_huge_and_empty_code),
         cmocka_unit_test(test_rejects),
         cmocka_unit_test(test_weights),
+        cmocka_unit_test(test_weights_parse),
         cmocka_unit_test(test_reason_names),
         cmocka_unit_test(test_json),
     };

@@ -211,6 +211,44 @@ assert_eq "... each judged once" 6 \
     "$(jq '[.[] | select(.task | test("task_0000(0[89]|1[0-3])"))] | length' "$M/core/score_log.json")"
 assert_match "... builder 0 worked" "builder 0: task_0000(0[89]|1[0-3]): passed" "$(cat "$M/logs/system.log")"
 assert_match "... builder 1 worked" "builder 1: task_0000(0[89]|1[0-3]): passed" "$(cat "$M/logs/system.log")"
+# ---- a HumanEval-format file imports and runs ------------------------------------------
+
+reflection_rule
+# Imported problems have hidden tests only, so the Builder first writes
+# visible tests of its own; then it writes each function.
+rule '{"kind":"reply","match":"You write tests","content":"{\"tests\": \"def test_runs():\\n    assert True\"}"}'
+rule "{\"kind\":\"reply\",\"match\":\"sum_of_squares\",\"content\":$(answer 'def sum_of_squares(numbers):
+    return sum(n * n for n in numbers)')}"
+rule "{\"kind\":\"reply\",\"match\":\"count_vowel_words\",\"content\":$(answer 'def is_vowel(c):
+    return c.lower() in "aeiou"
+
+def count_vowel_words(sentence):
+    return sum(1 for w in sentence.split(" ") if w and is_vowel(w[0]))')}"
+rule "{\"kind\":\"reply\",\"match\":\"running_max\",\"content\":$(answer 'def running_max(numbers):
+    return [n - 1 for n in numbers]')}"
+assert_ok "bt import --format humaneval queues the sample" \
+    "$BT" --mount "$M" import --format humaneval "$SRCDIR/tests/data/humaneval_sample.jsonl"
+ok=1
+for id in 14 15 16; do
+    st=""
+    for ((i = 0; i < 600; i++)); do
+        st=$(task_field "task_0000$id" .status)
+        case $st in passed|failed|error) break ;; esac
+        sleep 0.1
+    done
+    [ "$st" = passed ] || [ "$st" = failed ] || ok=0
+done
+assert_eq "... and the three problems are judged" 1 "$ok"
+assert_eq "... two right answers pass, the wrong one fails" "passed passed failed" \
+    "$(for id in 14 15 16; do task_field "task_0000$id" .status; done | paste -sd' ')"
+assert_eq "... their own tests are marked self-written" true \
+    "$(task_field task_000014 .result.tests_self_written)"
+assert_eq "... and the hidden tests decided" 1 "$(task_field task_000014 .result.hidden.total)"
+assert_match "bt get-trend --skill humaneval shows the pass rate" "2 passed.*1 failed|passed: *2.*failed: *1|2/3|66" \
+    "$("$BT" --mount "$M" get-trend --skill humaneval 2>&1)"
+REQS=$(curl -s "http://127.0.0.1:$FAKE_PORT/fake/requests")
+assert_eq "the HumanEval check() code never reached the LLM" false \
+    "$(jq 'any(.[]; .body | contains("def check(candidate)"))' <<<"$REQS")"
 stop_btfs
 stop_fake
 
