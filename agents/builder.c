@@ -33,12 +33,26 @@
 
 struct builder_pool;
 
+/* Log lines not yet written. Each durable commit costs an fsync (about a
+ * millisecond), so a task's lines are written together: with the task's
+ * result, or as soon as the oldest has waited LOG_DELAY_MS (so that
+ * `tail -f logs/system.log` still follows a slow model step by step). */
+#define LOG_DELAY_MS 1000
+
+struct pending {
+    struct store_log_entry *e;      /* lines are malloc'd                */
+    size_t n;
+    size_t cap;
+    double since;                   /* when the oldest was added         */
+};
+
 struct builder {
     struct builder_pool *pool;
     unsigned index;
     pthread_t thread;
     struct llm_session *session;    /* this thread's own                 */
     long backoff_ms;                /* after availability failures       */
+    struct pending log;             /* this thread's unwritten lines     */
 };
 
 struct builder_pool {
@@ -108,6 +122,49 @@ static double now_ms(void)
     return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
 }
 
+static void pending_clear(struct pending *l)
+{
+    for (size_t i = 0; i < l->n; i++)
+        free((char *)l->e[i].line);
+    l->n = 0;
+}
+
+/* Writes the unwritten lines in one commit. */
+static void log_flush(struct builder *b)
+{
+    if (b->log.n == 0)
+        return;
+    store_log_append_many(b->pool->st, b->log.e, b->log.n);
+    pending_clear(&b->log);
+}
+
+/* Queues one line (see struct pending); a line that cannot be queued is
+ * written at once. */
+static void log_add(struct builder *b, enum store_log log, const char *line)
+{
+    struct pending *l = &b->log;
+    char *copy = strdup(line);
+
+    if (l->n == l->cap && copy) {
+        size_t cap = l->cap ? l->cap * 2 : 16;
+        struct store_log_entry *e = realloc(l->e, cap * sizeof *e);
+        if (e) {
+            l->e = e;
+            l->cap = cap;
+        }
+    }
+    if (!copy || l->n == l->cap) {
+        free(copy);
+        store_log_append(b->pool->st, log, line);
+        return;
+    }
+    if (l->n == 0)
+        l->since = now_ms();
+    l->e[l->n++] = (struct store_log_entry){ log, time(NULL), copy };
+    if (now_ms() - l->since >= LOG_DELAY_MS)
+        log_flush(b);
+}
+
 static void logf_(struct builder *b, const struct task *t, const char *fmt,
                   ...) __attribute__((format(printf, 3, 4)));
 
@@ -125,7 +182,7 @@ static void logf_(struct builder *b, const struct task *t, const char *fmt,
     if (n > 0 && (size_t)n < sizeof line)
         vsnprintf(line + n, sizeof line - (size_t)n, fmt, ap);
     va_end(ap);
-    store_log_append(b->pool->st, STORE_LOG_SYSTEM, line);
+    log_add(b, STORE_LOG_SYSTEM, line);
 }
 
 static void step(struct builder *b, const struct task *t, const char *state,
@@ -306,7 +363,7 @@ static int run_code(struct builder *b, const struct task *t, const char *what,
         char line[LOG_LINE];
         snprintf(line, sizeof line, "%s %s: %s", t->name, what,
                  summary ? summary : rc < 0 ? strerror(-rc) : "?");
-        store_log_append(b->pool->st, STORE_LOG_SHELL, line);
+        log_add(b, STORE_LOG_SHELL, line);
     }
     free(summary);
     return rc;
@@ -573,10 +630,12 @@ static int commit(struct builder *b, const struct task *t, unsigned natt,
         .code = code, .ncode = ncode, .reflection_json = reflection_json,
         .summary_json = summary_json, .concepts = concepts,
         .nconcepts = nconcepts, .model = llm_config(b->pool->llm)->model,
-        .now = time(NULL),
+        .now = time(NULL), .logs = b->log.e, .nlogs = b->log.n,
     };
     rc = result_json && summary_json && reflection_json
              ? memory_commit(b->pool->st, &mo) : -ENOMEM;
+    if (rc == 0)
+        pending_clear(&b->log);     /* written with the result */
     free(result_json);
     free(summary_json);
     free(reflection_json);
@@ -845,6 +904,10 @@ static enum build_end build(struct builder *b, uint64_t id, const char *json)
                           v.hidden_total ? v.hidden_total : v.visible_total,
                           att, natt, judged ? att[judged - 1].code : NULL);
     step(b, &t, "working", "saving");
+    /* The verdict's line goes into the same commit as the verdict. */
+    logf_(b, &t, "%s after %u attempt%s, score %.3f (%.1f s)%s%s", v.status,
+          natt, natt == 1 ? "" : "s", total, (now_ms() - t0) / 1000,
+          v.reason[0] ? ": " : "", v.reason);
     int rc = refl ? commit(b, &t, natt, att, &v, score_json, refl) : -ENOMEM;
     cJSON_Delete(refl);
     free(score_json);
@@ -852,10 +915,6 @@ static enum build_end build(struct builder *b, uint64_t id, const char *json)
         logf_(b, &t, "cannot save the result (%s); back to the queue",
               store_strerror(rc));
         end = BUILD_REQUEUE;
-    } else {
-        logf_(b, &t, "%s after %u attempt%s, score %.3f (%.1f s)%s%s",
-              v.status, natt, natt == 1 ? "" : "s", total,
-              (now_ms() - t0) / 1000, v.reason[0] ? ": " : "", v.reason);
     }
 
 out:
@@ -900,12 +959,14 @@ static void *run(void *arg)
             continue;
         } else if (rc < 0) {
             logf_(b, NULL, "cannot take a task: %s", store_strerror(rc));
+            log_flush(b);
             nap(p, 1000);
             continue;
         }
         enum build_end end = build(b, id, json);
         free(json);
         if (end == BUILD_DONE) {
+            log_flush(b);           /* lines the commit did not take */
             b->backoff_ms = 0;
             continue;
         }
@@ -919,6 +980,7 @@ static void *run(void *arg)
             logf_(b, NULL, "%s: back on the queue (%s)", name,
                   end == BUILD_STOP ? "btfs is stopping"
                                     : "the LLM is not available");
+        log_flush(b);
         if (end == BUILD_REQUEUE) {
             /* Give the monitor time to see what we saw. */
             b->backoff_ms = b->backoff_ms ? b->backoff_ms * 2 : 1000;
@@ -928,6 +990,7 @@ static void *run(void *arg)
             nap(p, b->backoff_ms);
         }
     }
+    log_flush(b);
     step(b, NULL, "stopped", "btfs is stopping");
     return NULL;
 }
@@ -999,6 +1062,8 @@ void builder_stop(struct builder_pool *p)
     for (unsigned i = 0; i < p->started; i++) {
         pthread_join(p->b[i].thread, NULL);
         llm_session_close(p->b[i].session);
+        pending_clear(&p->b[i].log);
+        free(p->b[i].log.e);
     }
     pthread_cond_destroy(&p->wake);
     pthread_mutex_destroy(&p->lock);

@@ -584,6 +584,8 @@ int memory_commit(struct store *st, const struct memory_outcome *o)
         .nskills = nnamed,
         .docs = docs,
         .ndocs = 2,
+        .logs = o->logs,
+        .nlogs = o->nlogs,
     };
     rc = store_task_finish(st, o->id, &so);
 out:

@@ -59,6 +59,8 @@ struct memory_outcome {
     size_t nconcepts;
     const char *model;              /* the LLM model used                 */
     time_t now;
+    const struct store_log_entry *logs; /* log lines written with it      */
+    size_t nlogs;
 };
 
 /* Commits the outcome (see above). Returns 0, -ENOMEM, or a store error;

@@ -580,14 +580,14 @@ static int seq_append(MDB_txn *txn, MDB_dbi dbi, const void *val, size_t len,
 }
 
 /* Builds "TIMESTAMP line" with line breaks flattened to spaces. */
-static char *log_line_make(const char *line, size_t *len)
+static char *log_line_make(const char *line, time_t at, size_t *len)
 {
     size_t n = strlen(line);
     char ts[32];
     char *buf;
     size_t tl;
 
-    store_time_format(time(NULL), ts);
+    store_time_format(at ? at : time(NULL), ts);
     tl = strlen(ts);
     buf = malloc(tl + 1 + n + 1);
     if (buf == NULL)
@@ -602,10 +602,10 @@ static char *log_line_make(const char *line, size_t *len)
 }
 
 static int log_put(struct store *st, MDB_txn *txn, enum store_db db,
-                   const char *line)
+                   const char *line, time_t at)
 {
     size_t len;
-    char *buf = log_line_make(line, &len);
+    char *buf = log_line_make(line, at, &len);
     int rc;
 
     if (buf == NULL)
@@ -856,7 +856,7 @@ static int init_recover(struct store *st, MDB_txn *txn)
             break;
         snprintf(line, sizeof line, "recovered %s left running by a crash",
                  store_id_format(ids[i], name));
-        rc = log_put(st, txn, DB_SYSLOG, line);
+        rc = log_put(st, txn, DB_SYSLOG, line, 0);
     }
 out:
     free(ids);
@@ -1412,7 +1412,8 @@ static int finish_prepare(struct finish_arg *a)
         for (size_t i = 0; i < sizeof statuses / sizeof statuses[0]; i++)
             ok |= strcmp(o->status, statuses[i]) == 0;
     if (!ok || o->attempts < 0 || (o->ncode && o->code == NULL) ||
-        (o->nskills && o->skills == NULL) || (o->ndocs && o->docs == NULL))
+        (o->nskills && o->skills == NULL) || (o->ndocs && o->docs == NULL) ||
+        (o->nlogs && o->logs == NULL))
         return -EINVAL;
     /* The code key holds the attempt in its low 8 bits. */
     if (a->id > (UINT64_MAX >> 8))
@@ -1476,6 +1477,9 @@ static int json_set_copy(cJSON *doc, const char *key, const cJSON *val)
     return json_set(doc, key, val ? cJSON_Duplicate(val, 1) : cJSON_CreateNull());
 }
 
+static int put_entries(struct store *st, MDB_txn *txn,
+                       const struct store_log_entry *e, size_t n);
+
 static int finish_artefacts(struct store *st, MDB_txn *txn,
                             const struct finish_arg *a)
 {
@@ -1511,6 +1515,8 @@ static int finish_artefacts(struct store *st, MDB_txn *txn,
     for (size_t i = 0; i < o->ndocs && rc == 0; i++)
         rc = put_named(txn, st->dbi[DB_DOCS], o->docs[i].name, a->docs[i],
                        strlen(a->docs[i]));
+    if (rc == 0)
+        rc = put_entries(st, txn, o->logs, o->nlogs);
     return rc;
 }
 
@@ -1639,7 +1645,49 @@ static int log_body(struct store *st, MDB_txn *txn, void *varg)
 {
     struct append_arg *a = varg;
 
-    return log_put(st, txn, a->db, a->val);
+    return log_put(st, txn, a->db, a->val, 0);
+}
+
+static enum store_db log_db(enum store_log log)
+{
+    return log == STORE_LOG_SHELL ? DB_SHELLLOG : DB_SYSLOG;
+}
+
+/* Appends entries in the transaction, in order. */
+static int put_entries(struct store *st, MDB_txn *txn,
+                       const struct store_log_entry *e, size_t n)
+{
+    int rc = 0;
+
+    for (size_t i = 0; i < n && rc == 0; i++)
+        rc = log_put(st, txn, log_db(e[i].log), e[i].line, e[i].at);
+    return rc;
+}
+
+struct entries_arg {
+    const struct store_log_entry *e;
+    size_t n;
+};
+
+static int entries_body(struct store *st, MDB_txn *txn, void *varg)
+{
+    struct entries_arg *a = varg;
+
+    return put_entries(st, txn, a->e, a->n);
+}
+
+int store_log_append_many(struct store *st, const struct store_log_entry *e,
+                          size_t n)
+{
+    struct entries_arg a = { e, n };
+
+    if (st == NULL || (n && e == NULL))
+        return -EINVAL;
+    for (size_t i = 0; i < n; i++)
+        if (!e[i].line || (e[i].log != STORE_LOG_SYSTEM &&
+                           e[i].log != STORE_LOG_SHELL))
+            return -EINVAL;
+    return n ? store_write(st, entries_body, &a) : 0;
 }
 
 int store_log_append(struct store *st, enum store_log log, const char *line)

@@ -153,6 +153,14 @@ struct store_named {
     const char *json;       /* compact JSON; copied */
 };
 
+/* A log line with the time it happened, for lines that are written later
+ * than they happen (batched with other writes: see store_task_outcome). */
+struct store_log_entry {
+    int log;                       /* enum store_log                     */
+    time_t at;                     /* 0: the time of the write           */
+    const char *line;
+};
+
 /* Everything a finished task produced, committed in one transaction. Any
  * pointer may be NULL / count 0 when there is nothing of that kind. */
 struct store_task_outcome {
@@ -169,6 +177,8 @@ struct store_task_outcome {
     size_t nskills;
     const struct store_named *docs;    /* replace these documents */
     size_t ndocs;
+    const struct store_log_entry *logs; /* appended to their logs, in order */
+    size_t nlogs;
 };
 
 /* Records the end of a task (queued or running; a task already finished is
@@ -198,6 +208,12 @@ enum store_log {
  * with an RFC 3339 UTC timestamp and a space. Newlines inside 'line' are
  * replaced by spaces so that the log stays one event a line. */
 int store_log_append(struct store *st, enum store_log log, const char *line);
+
+/* Appends n log entries (each to its own log, in order) in one durable
+ * transaction: one fsync for a batch of lines. -EINVAL for a NULL line or
+ * an unknown log. */
+int store_log_append_many(struct store *st, const struct store_log_entry *e,
+                          size_t n);
 
 /* Appends an analysis document (advanced/builder_analysis_N.json) and returns
  * its number N (1, 2, ...) in *n. */

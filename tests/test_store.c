@@ -1177,6 +1177,51 @@ static void test_logs(void **state)
     free(c);
 }
 
+/* Batched log lines: one commit, each line to its log, with its own time;
+ * and lines that ride in a task's finishing transaction. */
+static void test_log_batches(void **state)
+{
+    struct fixture *f = *state;
+    struct store_view *v;
+    struct collect *c = calloc(1, sizeof *c);
+    struct store_log_entry e[3] = {
+        { STORE_LOG_SYSTEM, 1700000000, "first" },
+        { STORE_LOG_SHELL, 0, "ran it" },
+        { STORE_LOG_SYSTEM, 1700000001, "second" },
+    };
+    struct store_log_entry bad[1] = { { 7, 0, "x" } };
+    struct store_log_entry with_finish[1] = {
+        { STORE_LOG_SYSTEM, 0, "finished with the task" } };
+    uint64_t id = add(f->st, "a", 0, STORE_SOURCE_USER), got;
+    struct store_task_outcome out = { .status = "failed", .attempts = 1,
+                                      .logs = with_finish, .nlogs = 1 };
+
+    assert_non_null(c);
+    assert_int_equal(store_log_append_many(f->st, e, 3), 0);
+    assert_int_equal(store_log_append_many(f->st, bad, 1), -EINVAL);
+    assert_int_equal(store_log_append_many(f->st, NULL, 0), 0);
+    assert_int_equal(store_task_dequeue(f->st, &got, NULL), 0);
+    assert_int_equal(store_task_finish(f->st, id, &out), 0);
+    /* a refused finish writes none of its lines */
+    assert_int_equal(store_task_finish(f->st, id, &out), -EINVAL);
+
+    assert_int_equal(store_view_begin(f->st, &v), 0);
+    assert_int_equal(store_view_range(v, STORE_COLL_SYSLOG, 0, UINT64_MAX,
+                                      collect_fn, c), 0);
+    assert_true(c->n >= 3);
+    size_t k = c->n;
+    assert_string_equal(c->vals[k - 3], "2023-11-14T22:13:20Z first");
+    assert_string_equal(c->vals[k - 2], "2023-11-14T22:13:21Z second");
+    assert_string_equal(c->vals[k - 1] + 20, " finished with the task");
+    collect_free(c);
+    assert_int_equal(store_view_tail(v, STORE_COLL_SHELLLOG, 1, collect_fn,
+                                     c), 0);
+    assert_string_equal(c->vals[0] + 20, " ran it");
+    collect_free(c);
+    store_view_end(v);
+    free(c);
+}
+
 static void test_docs_and_control(void **state)
 {
     struct fixture *f = *state;
@@ -1334,6 +1379,7 @@ int main(void)
         T(test_bad_dir),
         T(test_view_snapshot),
         T(test_logs),
+        T(test_log_batches),
         T(test_docs_and_control),
         T(test_ids),
         T(test_strerror),
