@@ -328,6 +328,10 @@ static enum ask_end ask(struct builder *b, const struct task *t,
 
     if (llm_chat(b->session, &req, r) == LLM_OK)
         return ASK_OK;
+    /* An answer cut at max_tokens is still an answer: its code may be
+     * whole, and if not, the sandbox will say so in the next prompt. */
+    if (r->err == LLM_E_TRUNCATED && r->content && !schema)
+        return ASK_OK;
     snprintf(why, whylen, "%s: %s", llm_err_name(r->err), r->error);
     if (r->err == LLM_E_CANCELLED || atomic_load(&b->pool->stop))
         return ASK_STOP;
@@ -722,6 +726,7 @@ static enum build_end build(struct builder *b, uint64_t id, const char *json)
     char *own_tests = NULL, why[700];
     const char *tests;
     int self_written = 0, passed_attempt = 0;
+    int last_attempt = 0;           /* whose run 'last' holds         */
     enum build_end end = BUILD_DONE;
     struct verdict v = { .status = "failed" };
     struct exec_result last = { 0 };
@@ -764,7 +769,7 @@ static enum build_end build(struct builder *b, uint64_t id, const char *json)
     while (natt < max) {
         struct prompt pr;
         struct llm_result r;
-        struct prompt_feedback fb;
+        struct prompt_feedback fb = { 0 };
         struct attempt *a = &att[natt];
         char stepname[64];
         int rc;
@@ -789,6 +794,10 @@ static enum build_end build(struct builder *b, uint64_t id, const char *json)
         enum ask_end e = ask(b, &t, &pr, NULL, &r, why, sizeof why);
         prompt_free(&pr);
         if (e != ASK_OK) {
+            /* A prompt the server finds too long goes again without the
+             * memory, which is what can be spared. */
+            if (r.err == LLM_E_CONTEXT || r.err == LLM_E_BUDGET)
+                mem.n = 0;
             llm_result_free(&r);
             if (e == ASK_FAIL && ++llm_failures < p->cfg.llm_tries)
                 continue;           /* the same attempt again */
@@ -804,7 +813,7 @@ static enum build_end build(struct builder *b, uint64_t id, const char *json)
         }
         natt++;
         a->rule = extract_code(r.content, t.language, &a->code);
-        if (r.err == LLM_OK && strcmp(r.finish_reason, "length") == 0)
+        if (r.err == LLM_E_TRUNCATED)
             logf_(b, &t, "attempt %u: the answer was cut at max_tokens",
                   natt);
         llm_result_free(&r);
@@ -819,7 +828,9 @@ static enum build_end build(struct builder *b, uint64_t id, const char *json)
                  natt);
         step(b, &t, "working", stepname);
         exec_result_free(&last);
+        last_attempt = (int)natt;
         if (run_code(b, &t, stepname, a->code, tests, &last) < 0) {
+            last_attempt = 0;
             a->problem = strdup("The sandbox could not run the code.");
             logf_(b, &t, "attempt %u: the sandbox failed", natt);
             continue;
@@ -851,7 +862,7 @@ static enum build_end build(struct builder *b, uint64_t id, const char *json)
                  natt);
     } else {
         const char *code = att[judged - 1].code;
-        if (judged != passed_attempt || judged != (int)natt) {
+        if (judged != last_attempt) {
             /* 'last' belongs to another attempt: run the judged code. */
             exec_result_free(&last);
             if (run_code(b, &t, "visible tests", code, tests, &last) < 0)
