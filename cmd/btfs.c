@@ -35,6 +35,7 @@
 #include "seed.h"
 #include "status.h"
 #include "store.h"
+#include "trainer.h"
 
 /* Exit codes: refusals of the configuration or environment, and failures. */
 #define EXIT_REFUSED 2
@@ -397,6 +398,26 @@ static int start_builders(const struct config *cfg, struct store *st,
     return 0;
 }
 
+/* Starts the Trainer thread. */
+static int start_trainer(const struct config *cfg, struct store *st,
+                         struct status *status, struct llm *llm,
+                         struct exec *ex, struct llm_monitor *monitor,
+                         struct trainer **trainer)
+{
+    struct trainer_config tc;
+    int rc;
+
+    trainer_config_default(&tc);
+    tc.target_success = cfg->target_success;
+    if ((rc = trainer_start(&tc, st, status, llm, ex, monitor, trainer)) < 0) {
+        fprintf(stderr, "btfs: cannot start the trainer: %s\n",
+                strerror(-rc));
+        return rc;
+    }
+    store_log_append(st, STORE_LOG_SYSTEM, "trainer started");
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     struct config cfg;
@@ -409,6 +430,7 @@ int main(int argc, char **argv)
     struct llm_monitor *monitor = NULL;
     struct exec *ex = NULL;
     struct builder_pool *builders = NULL;
+    struct trainer *trainer = NULL;
     struct fs_context ctx = {0};
     struct fuse_args args = FUSE_ARGS_INIT(0, NULL);
     struct fuse *fuse = NULL;
@@ -508,6 +530,10 @@ int main(int argc, char **argv)
     if (cfg.builders > 0 && sandbox_ok == 0 &&
         start_builders(&cfg, st, status, llm, ex, monitor, &builders) < 0)
         goto out_handlers;
+    /* The Trainer checks its tasks in the sandbox, so it needs one too. */
+    if (cfg.trainer && sandbox_ok == 0 &&
+        start_trainer(&cfg, st, status, llm, ex, monitor, &trainer) < 0)
+        goto out_handlers;
     if (cfg.foreground)
         fprintf(stderr, "btfs: mounted at %s (data in %s); Ctrl-C "
                         "unmounts\n", mnt, cfg.data_dir);
@@ -526,6 +552,7 @@ out_handlers:
     fuse_remove_signal_handlers(fuse_get_session(fuse));
 out_unmount:
     llm_cancel(llm);
+    trainer_stop(trainer);
     builder_stop(builders);
     llm_monitor_stop(monitor);
     monitor = NULL;

@@ -1,0 +1,932 @@
+/* trainer.c -- the Trainer's thread: observe, analyse, choose, propose,
+ * admit, enqueue.
+ *
+ * The decisions are plan.c's and the checks admission.c's; this file does
+ * the I/O around them: the store (results in, documents and tasks out) and
+ * the LLM (proposals). See trainer.h for the order of a wake.
+ */
+#include "trainer.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <limits.h>
+#include <math.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <cjson/cJSON.h>
+
+#include "admission.h"
+#include "plan.h"
+#include "seed.h"
+
+#define LOG_ENTRIES_MAX 200     /* trainer_log / motivation_log entries    */
+#define GOALS_MAX 1000          /* earlier goals kept for the duplicate test */
+#define EXAMPLES_MAX 4          /* earlier goals shown in a proposal prompt */
+#define TASK_TIMEOUT_S 10
+
+struct trainer {
+    struct trainer_config cfg;
+    struct store *st;
+    struct status *status;
+    struct llm *llm;
+    struct exec *ex;
+    struct llm_monitor *monitor;
+    pthread_t thread;
+    pthread_mutex_t lock;
+    pthread_cond_t wake;            /* trainer_stop signals (lock)        */
+    atomic_int stop;
+    /* Everything below belongs to the thread. */
+    struct llm_session *session;
+    struct plan *plan;
+    struct plan_rng rng;
+    uint64_t score_seq;             /* last score-log key observed        */
+    unsigned since_analysis;        /* results since the last analysis    */
+    int dirty;                      /* state changed since last save      */
+    uint64_t *pending;              /* its tasks believed still queued    */
+    size_t npending;
+    unsigned long fallbacks;        /* seed tasks taken so far            */
+    char **goals;                   /* normalised earlier goals (ring)    */
+    size_t ngoals;
+    size_t goals_next;
+};
+
+static const char proposal_schema[] =
+    "{\"type\":\"object\",\"properties\":{"
+    "\"goal\":{\"type\":\"string\"},"
+    "\"tests\":{\"type\":\"string\"},"
+    "\"hidden_tests\":{\"type\":\"string\"},"
+    "\"reference\":{\"type\":\"string\"}},"
+    "\"required\":[\"goal\",\"tests\",\"hidden_tests\",\"reference\"]}";
+
+void trainer_config_default(struct trainer_config *cfg)
+{
+    memset(cfg, 0, sizeof *cfg);
+    cfg->target_success = 0.75;
+    cfg->pending = 3;
+    cfg->every = 5;
+    cfg->proposals = 3;
+    cfg->poll_ms = 500;
+}
+
+/* --- small helpers ------------------------------------------------------------ */
+
+static void logf_(struct trainer *t, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+static void logf_(struct trainer *t, const char *fmt, ...)
+{
+    char line[1024] = "trainer: ";
+    va_list ap;
+
+    va_start(ap, fmt);
+    vsnprintf(line + 9, sizeof line - 9, fmt, ap);
+    va_end(ap);
+    store_log_append(t->st, STORE_LOG_SYSTEM, line);
+}
+
+static void nap(struct trainer *t, long ms)
+{
+    struct timespec until;
+
+    clock_gettime(CLOCK_MONOTONIC, &until);
+    until.tv_sec += ms / 1000;
+    until.tv_nsec += (ms % 1000) * 1000000L;
+    if (until.tv_nsec >= 1000000000L) {
+        until.tv_sec++;
+        until.tv_nsec -= 1000000000L;
+    }
+    pthread_mutex_lock(&t->lock);
+    while (!atomic_load(&t->stop) &&
+           pthread_cond_timedwait(&t->wake, &t->lock, &until) == 0)
+        ;
+    pthread_mutex_unlock(&t->lock);
+}
+
+static const char *jstr(const cJSON *o, const char *name)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, name);
+
+    return cJSON_IsString(v) ? v->valuestring : NULL;
+}
+
+static int copy_cb(void *ctx, uint64_t key, const char *val, size_t len)
+{
+    char **out = ctx;
+
+    (void)key;
+    *out = strndup(val, len);
+    return *out ? 0 : -ENOMEM;
+}
+
+/* The document 'name' parsed, or a new empty object. */
+static cJSON *doc_load(struct trainer *t, const char *name)
+{
+    char *text = NULL;
+    cJSON *o = NULL;
+
+    if (store_doc_get(t->st, name, &text, NULL) == 0)
+        o = cJSON_Parse(text);
+    free(text);
+    if (!cJSON_IsObject(o)) {
+        cJSON_Delete(o);
+        o = cJSON_CreateObject();
+    }
+    return o;
+}
+
+static void doc_save(struct trainer *t, const char *name, cJSON *o)
+{
+    char *text = o ? cJSON_PrintUnformatted(o) : NULL;
+
+    if (text)
+        store_doc_put(t->st, name, text);
+    free(text);
+}
+
+/* Appends an entry (taken) to document name's "entries", keeping the
+ * newest LOG_ENTRIES_MAX. Only this thread writes these documents. */
+static void doc_append(struct trainer *t, const char *name, cJSON *entry)
+{
+    cJSON *doc = doc_load(t, name), *list;
+
+    if (!doc || !entry) {
+        cJSON_Delete(doc);
+        cJSON_Delete(entry);
+        return;
+    }
+    list = cJSON_GetObjectItemCaseSensitive(doc, "entries");
+    if (!cJSON_IsArray(list)) {
+        cJSON_DeleteItemFromObjectCaseSensitive(doc, "entries");
+        list = cJSON_AddArrayToObject(doc, "entries");
+    }
+    if (list && cJSON_AddItemToArray(list, entry)) {
+        while (cJSON_GetArraySize(list) > LOG_ENTRIES_MAX)
+            cJSON_DeleteItemFromArray(list, 0);
+        doc_save(t, name, doc);
+    } else {
+        cJSON_Delete(entry);
+    }
+    cJSON_Delete(doc);
+}
+
+static void add_time(cJSON *o)
+{
+    char when[32];
+
+    cJSON_AddStringToObject(o, "at", store_time_format(time(NULL), when));
+}
+
+/* --- earlier goals -------------------------------------------------------------- */
+
+/* A goal reduced to lowercase letters and digits, single-spaced: two
+ * proposals that differ only in case, punctuation or spacing are the same
+ * task. malloc'd. */
+static char *goal_key(const char *goal)
+{
+    size_t n = strlen(goal);
+    char *k = malloc(n + 1), *o = k;
+    int space = 0;
+
+    if (!k)
+        return NULL;
+    for (const unsigned char *p = (const unsigned char *)goal; *p; p++) {
+        if (isalnum(*p) || *p >= 0x80) {
+            if (space && o != k)
+                *o++ = ' ';
+            *o++ = (char)tolower(*p);
+            space = 0;
+        } else {
+            space = 1;
+        }
+    }
+    *o = '\0';
+    return k;
+}
+
+static int goal_known(const struct trainer *t, const char *key)
+{
+    for (size_t i = 0; i < t->ngoals; i++)
+        if (strcmp(t->goals[i], key) == 0)
+            return 1;
+    return 0;
+}
+
+static void goal_remember(struct trainer *t, const char *goal)
+{
+    char *k = goal_key(goal);
+
+    if (!k || goal_known(t, k)) {
+        free(k);
+        return;
+    }
+    if (t->ngoals < GOALS_MAX) {
+        char **g = realloc(t->goals, (t->ngoals + 1) * sizeof *g);
+        if (!g) {
+            free(k);
+            return;
+        }
+        t->goals = g;
+        t->goals[t->ngoals++] = k;
+    } else {
+        free(t->goals[t->goals_next]);
+        t->goals[t->goals_next] = k;
+        t->goals_next = (t->goals_next + 1) % GOALS_MAX;
+    }
+    t->dirty = 1;
+}
+
+static int remember_seed_goal(void *ctx, const char *json)
+{
+    cJSON *o = cJSON_Parse(json);
+    const char *g = jstr(o, "goal");
+
+    if (g)
+        goal_remember(ctx, g);
+    cJSON_Delete(o);
+    return 0;
+}
+
+/* --- state ----------------------------------------------------------------------- */
+
+static void state_save(struct trainer *t)
+{
+    cJSON *o = cJSON_CreateObject(), *plan = plan_state_to_json(t->plan);
+    cJSON *goals, *pending;
+
+    if (!o || !plan) {
+        cJSON_Delete(o);
+        cJSON_Delete(plan);
+        return;
+    }
+    cJSON_AddItemToObject(o, "plan", plan);
+    cJSON_AddNumberToObject(o, "score_seq", (double)t->score_seq);
+    cJSON_AddNumberToObject(o, "rng", (double)(t->rng.s >> 11));
+    cJSON_AddNumberToObject(o, "fallbacks", (double)t->fallbacks);
+    goals = cJSON_AddArrayToObject(o, "goals");
+    for (size_t i = 0; goals && i < t->ngoals; i++)
+        cJSON_AddItemToArray(goals, cJSON_CreateString(t->goals[i]));
+    pending = cJSON_AddArrayToObject(o, "pending");
+    for (size_t i = 0; pending && i < t->npending; i++)
+        cJSON_AddItemToArray(pending, cJSON_CreateNumber((double)t->pending[i]));
+    doc_save(t, "trainer_state", o);
+    cJSON_Delete(o);
+    t->dirty = 0;
+}
+
+/* Restores what state_save wrote; a damaged state starts over (logged). */
+static void state_load(struct trainer *t)
+{
+    cJSON *o = doc_load(t, "trainer_state");
+    const cJSON *v, *it;
+
+    if (!o || cJSON_GetArraySize(o) == 0) {
+        cJSON_Delete(o);
+        return;
+    }
+    v = cJSON_GetObjectItemCaseSensitive(o, "plan");
+    if (v && plan_state_from_json(t->plan, v) < 0)
+        logf_(t, "saved plan state unreadable: starting a fresh plan");
+    v = cJSON_GetObjectItemCaseSensitive(o, "score_seq");
+    if (cJSON_IsNumber(v) && v->valuedouble >= 0)
+        t->score_seq = (uint64_t)v->valuedouble;
+    v = cJSON_GetObjectItemCaseSensitive(o, "fallbacks");
+    if (cJSON_IsNumber(v) && v->valuedouble >= 0)
+        t->fallbacks = (unsigned long)v->valuedouble;
+    v = cJSON_GetObjectItemCaseSensitive(o, "rng");
+    if (cJSON_IsNumber(v))
+        plan_rng_seed(&t->rng, (uint64_t)v->valuedouble);
+    cJSON_ArrayForEach(it, cJSON_GetObjectItemCaseSensitive(o, "goals"))
+        if (cJSON_IsString(it) && t->ngoals < GOALS_MAX) {
+            char **g = realloc(t->goals, (t->ngoals + 1) * sizeof *g);
+            char *k = strdup(it->valuestring);
+            if (!g || !k) {
+                if (g)
+                    t->goals = g;
+                free(k);
+                break;
+            }
+            t->goals = g;
+            t->goals[t->ngoals++] = k;
+        }
+    cJSON_ArrayForEach(it, cJSON_GetObjectItemCaseSensitive(o, "pending"))
+        if (cJSON_IsNumber(it) && it->valuedouble >= 1) {
+            uint64_t *p = realloc(t->pending,
+                                  (t->npending + 1) * sizeof *p);
+            if (!p)
+                break;
+            t->pending = p;
+            t->pending[t->npending++] = (uint64_t)it->valuedouble;
+        }
+    cJSON_Delete(o);
+}
+
+/* --- observing results --------------------------------------------------------------- */
+
+/* How a failed task failed, from its result. */
+static enum plan_failure failure_of(const cJSON *task)
+{
+    const cJSON *result = cJSON_GetObjectItemCaseSensitive(task, "result");
+    const char *outcome = jstr(result, "outcome");
+    const char *reason = jstr(result, "reason");
+    const cJSON *final = cJSON_GetObjectItemCaseSensitive(result,
+                                                          "final_attempt");
+
+    if ((cJSON_IsNumber(final) && final->valuedouble == 0) ||
+        (reason && strstr(reason, "no code")))
+        return PLAN_F_NO_CODE;
+    if (!outcome)
+        return PLAN_F_OTHER;
+    if (strcmp(outcome, "syntax_error") == 0 ||
+        strcmp(outcome, "compile_error") == 0)
+        return PLAN_F_SYNTAX;
+    if (strcmp(outcome, "tests_failed") == 0)
+        return PLAN_F_WRONG;
+    if (strcmp(outcome, "failed") == 0 || strcmp(outcome, "crashed") == 0)
+        return PLAN_F_EXCEPTION;
+    if (strcmp(outcome, "timeout") == 0)
+        return PLAN_F_TIMEOUT;
+    return PLAN_F_OTHER;
+}
+
+struct observe_ctx {
+    struct trainer *t;
+    uint64_t *ids;                  /* task ids of the new score entries */
+    uint64_t *keys;
+    size_t n;
+    size_t cap;
+};
+
+static int score_cb(void *ctx, uint64_t key, const char *val, size_t len)
+{
+    struct observe_ctx *c = ctx;
+    cJSON *e = cJSON_ParseWithLength(val, len);
+    const char *task = jstr(e, "task");
+    uint64_t id;
+
+    if (task && store_id_parse(task, strlen(task), &id) == 0) {
+        if (c->n == c->cap) {
+            size_t cap = c->cap ? c->cap * 2 : 32;
+            uint64_t *ids = realloc(c->ids, cap * sizeof *ids);
+            uint64_t *keys = ids ? realloc(c->keys, cap * sizeof *keys)
+                                 : NULL;
+            if (ids)
+                c->ids = ids;
+            if (!keys) {
+                cJSON_Delete(e);
+                return -ENOMEM;
+            }
+            c->keys = keys;
+            c->cap = cap;
+        }
+        c->ids[c->n] = id;
+        c->keys[c->n++] = key;
+    }
+    cJSON_Delete(e);
+    return 0;
+}
+
+/* Feeds one finished task to the plan. */
+static void observe_task(struct trainer *t, const char *json)
+{
+    cJSON *task = cJSON_Parse(json);
+    const cJSON *it, *score, *details;
+    const char *skills[PLAN_RESULT_SKILLS_MAX], *lowered[PLAN_RESULT_REASONS_MAX];
+    size_t nskills = 0, nlowered = 0;
+    struct plan_result r = { 0 };
+    const char *status = jstr(task, "status");
+    const char *source = jstr(task, "source");
+    const char *strategy = jstr(
+        cJSON_GetObjectItemCaseSensitive(task, "trainer"), "strategy");
+    const cJSON *d = cJSON_GetObjectItemCaseSensitive(task, "difficulty");
+
+    if (!status || (strcmp(status, "passed") && strcmp(status, "failed")))
+        goto out;
+    cJSON_ArrayForEach(it, cJSON_GetObjectItemCaseSensitive(task, "skills"))
+        if (cJSON_IsString(it) && nskills < PLAN_RESULT_SKILLS_MAX &&
+            plan_skill_name_check(it->valuestring) == 0)
+            skills[nskills++] = it->valuestring;
+    if (nskills == 0)
+        goto out;           /* a task of no skill teaches the plan nothing */
+    score = cJSON_GetObjectItemCaseSensitive(task, "score");
+    details = cJSON_GetObjectItemCaseSensitive(score, "details");
+    cJSON_ArrayForEach(it, cJSON_GetObjectItemCaseSensitive(details,
+                                                            "lowered"))
+        if (cJSON_IsString(it) && nlowered < PLAN_RESULT_REASONS_MAX)
+            lowered[nlowered++] = it->valuestring;
+    r.skills = skills;
+    r.nskills = nskills;
+    r.difficulty = cJSON_IsNumber(d) && d->valuedouble >= 0 &&
+                   d->valuedouble <= 1 ? d->valuedouble : 0.5;
+    r.passed = strcmp(status, "passed") == 0;
+    r.failure = r.passed ? PLAN_F_NONE : failure_of(task);
+    r.lowered = nlowered ? lowered : NULL;
+    r.nlowered = nlowered;
+    if (!source || plan_source_from_name(source, &r.source) < 0)
+        r.source = PLAN_SRC_USER;
+    if (!strategy || plan_strategy_from_name(strategy, &r.strategy) < 0)
+        r.strategy = PLAN_S_NONE;
+    r.time = time(NULL);
+    if (plan_observe(t->plan, &r) == 0) {
+        t->since_analysis++;
+        t->dirty = 1;
+    }
+out:
+    cJSON_Delete(task);
+}
+
+/* Reads the results finished since the last wake. */
+static void observe(struct trainer *t)
+{
+    struct store_view *v;
+    struct observe_ctx c = { .t = t };
+
+    if (store_view_begin(t->st, &v) < 0)
+        return;
+    store_view_range(v, STORE_COLL_SCORES, t->score_seq + 1, UINT64_MAX,
+                     score_cb, &c);
+    for (size_t i = 0; i < c.n; i++) {
+        char *json = NULL;
+        if (store_view_get(v, STORE_COLL_TASKS, c.ids[i], copy_cb, &json) ==
+                0 && json) {
+            observe_task(t, json);
+            free(json);
+        }
+        t->score_seq = c.keys[i];
+        t->dirty = 1;
+    }
+    store_view_end(v);
+    free(c.ids);
+    free(c.keys);
+}
+
+/* Writes the analysis and the documents it feeds. */
+static void analyse(struct trainer *t)
+{
+    cJSON *a = plan_analysis_json(t->plan);
+    char *text = a ? cJSON_PrintUnformatted(a) : NULL;
+    uint64_t n = 0;
+
+    if (text && store_analysis_append(t->st, text, &n) == 0)
+        logf_(t, "analysis %llu written (advanced/builder_analysis_%llu."
+              "json)", (unsigned long long)n, (unsigned long long)n);
+    free(text);
+    cJSON_Delete(a);
+    a = plan_difficulty_json(t->plan);
+    doc_save(t, "current_difficulty", a);
+    cJSON_Delete(a);
+    a = plan_weights_json(t->plan);
+    doc_save(t, "strategy_weights", a);
+    cJSON_Delete(a);
+    a = plan_biases_json(t->plan);
+    doc_save(t, "internal_biases", a);
+    cJSON_Delete(a);
+    t->since_analysis = 0;
+    state_save(t);
+}
+
+/* --- the queue ----------------------------------------------------------------------- */
+
+static int status_cb(void *ctx, uint64_t key, const char *val, size_t len)
+{
+    int *waiting = ctx;
+
+    (void)key;
+    *waiting = (len > 0 && (memmem(val, len, "\"status\":\"queued\"", 17) ||
+                            memmem(val, len, "\"status\":\"running\"", 18)));
+    return 0;
+}
+
+static int first_cb(void *ctx, uint64_t key, const char *val, size_t len)
+{
+    int *user = ctx;
+
+    (void)key;
+    *user = memmem(val, len, "\"source\":\"user\"", 15) != NULL;
+    return 1;                       /* the first is enough */
+}
+
+/* Drops its tasks that are no longer waiting; says whether a user task is
+ * first in the queue. */
+static void look_at_queue(struct trainer *t, int *user_waiting)
+{
+    struct store_view *v;
+    size_t k = 0;
+
+    *user_waiting = 0;
+    if (store_view_begin(t->st, &v) < 0)
+        return;
+    for (size_t i = 0; i < t->npending; i++) {
+        int waiting = 0;
+        store_view_get(v, STORE_COLL_TASKS, t->pending[i], status_cb,
+                       &waiting);
+        if (waiting)
+            t->pending[k++] = t->pending[i];
+    }
+    if (k != t->npending)
+        t->dirty = 1;
+    t->npending = k;
+    store_view_queue(v, first_cb, user_waiting);
+    store_view_end(v);
+}
+
+/* Enqueues a task definition (taken); returns its id or 0. */
+static uint64_t enqueue(struct trainer *t, cJSON *def, enum store_source src)
+{
+    char *text = cJSON_PrintUnformatted(def);
+    struct store_task_new nt = { text, 0, src };
+    uint64_t id = 0;
+    uint64_t *p;
+
+    if (text && store_task_enqueue(t->st, &nt, 1, &id) < 0)
+        id = 0;
+    free(text);
+    goal_remember(t, jstr(def, "goal") ? jstr(def, "goal") : "");
+    cJSON_Delete(def);
+    if (id && (p = realloc(t->pending, (t->npending + 1) * sizeof *p))) {
+        t->pending = p;
+        t->pending[t->npending++] = id;
+        t->dirty = 1;
+    }
+    return id;
+}
+
+/* --- proposals ------------------------------------------------------------------------ */
+
+struct examples {
+    const char *goals[EXAMPLES_MAX];
+    char *owned[EXAMPLES_MAX];
+    size_t n;
+};
+
+static int example_cb(void *ctx, const char *json)
+{
+    struct examples *e = ctx;
+    cJSON *o = cJSON_Parse(json);
+    const char *g = jstr(o, "goal");
+
+    if (g && e->n < EXAMPLES_MAX && (e->owned[e->n] = strdup(g)))
+        e->goals[e->n] = e->owned[e->n], e->n++;
+    cJSON_Delete(o);
+    return e->n == EXAMPLES_MAX;
+}
+
+enum propose_end { PROPOSED, PROPOSE_REJECTED, PROPOSE_LLM_DOWN,
+                   PROPOSE_GATE_FAILED, PROPOSE_STOP };
+
+/* Asks the LLM for one task of the choice's skill and difficulty, checks
+ * it, and on success fills *def (taken by the caller). 'why' says what a
+ * rejection was. */
+static enum propose_end propose(struct trainer *t,
+                                const struct plan_choice *c, cJSON **def,
+                                char *why, size_t whylen)
+{
+    struct examples ex = { 0 };
+    struct llm_result r;
+    struct admission_verdict v = { 0 };
+    char *system = NULL, *user = NULL, *key = NULL;
+    enum propose_end end = PROPOSE_REJECTED;
+    FILE *f;
+    size_t len;
+
+    *def = NULL;
+    seed_each(c->skill, example_cb, &ex);
+    system = strdup(
+        "You write programming exercises, with tests, for a Python learner. "
+        "Answer with one JSON object: {\"goal\": \"...\", \"tests\": "
+        "\"...\", \"hidden_tests\": \"...\", \"reference\": \"...\"}.\n"
+        "Rules:\n"
+        "- goal: what to write, naming the function (or class) and its "
+        "exact signature, and every behaviour the tests check.\n"
+        "- tests: 2 or 3 top-level assert statements calling it.\n"
+        "- hidden_tests: 4 to 8 other asserts, or test_* functions, "
+        "covering edge cases (empty input, negatives, large values).\n"
+        "- reference: a correct, simple solution.\n"
+        "- Standard library only. No randomness, clock, files, network or "
+        "subprocesses. Tests must be deterministic and fast.");
+    f = open_memstream(&user, &len);
+    if (f) {
+        fprintf(f, "Skill: %s\nDifficulty: %.2f on a scale from 0 (a "
+                "one-liner) to 1 (an expert's hour).\n", c->skill,
+                c->difficulty);
+        if (ex.n) {
+            fputs("Earlier tasks of this skill (write something "
+                  "different):\n", f);
+            for (size_t i = 0; i < ex.n; i++)
+                fprintf(f, "- %s\n", ex.goals[i]);
+        }
+        fclose(f);
+    }
+    if (!system || !user) {
+        snprintf(why, whylen, "out of memory");
+        goto out;
+    }
+    struct llm_message m[2] = { { "system", system }, { "user", user } };
+    struct llm_request req = { .messages = m, .nmessages = 2,
+                               .schema = proposal_schema,
+                               .schema_name = "task" };
+    if (llm_chat(t->session, &req, &r) != LLM_OK) {
+        snprintf(why, whylen, "%s: %s", llm_err_name(r.err), r.error);
+        end = r.err == LLM_E_CANCELLED ? PROPOSE_STOP
+              : (r.err == LLM_E_REFUSED || r.err == LLM_E_CONNECT_TIMEOUT ||
+                 r.err == LLM_E_NO_MODEL || r.err == LLM_E_LOADING ||
+                 r.err == LLM_E_NOT_FOUND || r.err == LLM_E_AUTH)
+                    ? PROPOSE_LLM_DOWN : PROPOSE_REJECTED;
+        llm_result_free(&r);
+        goto out;
+    }
+    const char *goal = jstr(r.json, "goal");
+    key = goal ? goal_key(goal) : NULL;
+    if (key && goal_known(t, key)) {
+        snprintf(why, whylen, "duplicate: the goal repeats an earlier "
+                 "task's");
+        llm_result_free(&r);
+        goto out;
+    }
+    struct admission_proposal ap = {
+        .language = "python", .goal = goal, .tests = jstr(r.json, "tests"),
+        .hidden_tests = jstr(r.json, "hidden_tests"),
+        .reference = jstr(r.json, "reference"),
+        .timeout_ms = TASK_TIMEOUT_S * 1000L,
+    };
+    int rc = admission_check(t->ex, &ap, &v);
+    if (rc < 0) {
+        /* The gate itself failed (the sandbox, not the proposal): asking
+         * again would fail the same way, so fall back at once. */
+        snprintf(why, whylen, "the admission gate failed: %s",
+                 v.message ? v.message : strerror(-rc));
+        end = PROPOSE_GATE_FAILED;
+        llm_result_free(&r);
+        goto out;
+    }
+    if (!v.accepted) {
+        snprintf(why, whylen, "%s", v.message ? v.message
+                                    : rc < 0 ? strerror(-rc) : "rejected");
+        if (goal)
+            goal_remember(t, goal);     /* do not take it later either */
+        llm_result_free(&r);
+        goto out;
+    }
+    *def = cJSON_CreateObject();
+    if (*def) {
+        cJSON_AddStringToObject(*def, "goal", goal);
+        cJSON_AddNumberToObject(*def, "difficulty",
+                                round(c->difficulty * 1000) / 1000);
+        cJSON_AddNumberToObject(*def, "priority", 0);
+        cJSON *sk = cJSON_AddArrayToObject(*def, "skills");
+        cJSON_AddItemToArray(sk, cJSON_CreateString(c->skill));
+        cJSON_AddStringToObject(*def, "language", "python");
+        cJSON_AddStringToObject(*def, "tests", ap.tests);
+        cJSON_AddStringToObject(*def, "hidden_tests", ap.hidden_tests);
+        cJSON_AddArrayToObject(*def, "constraints");
+        cJSON_AddNumberToObject(*def, "timeout_s", TASK_TIMEOUT_S);
+        /* The reference scores elegance; no prompt ever shows it. */
+        cJSON_AddStringToObject(*def, "reference", ap.reference);
+        end = PROPOSED;
+    }
+    llm_result_free(&r);
+out:
+    admission_verdict_free(&v);
+    for (size_t i = 0; i < ex.n; i++)
+        free(ex.owned[i]);
+    free(system);
+    free(user);
+    free(key);
+    return end;
+}
+
+struct fallback_ctx {
+    unsigned want;                  /* index of the task to take         */
+    unsigned seen;
+    cJSON *pick;
+};
+
+static int fallback_cb(void *ctx, const char *json)
+{
+    struct fallback_ctx *c = ctx;
+
+    if (c->seen++ == c->want) {
+        c->pick = cJSON_Parse(json);
+        return 1;
+    }
+    return 0;
+}
+
+/* A seed task of the skill, taking the curriculum's tasks of it in turn
+ * (all of them when the skill has none). NULL when out of memory. */
+static cJSON *fallback(struct trainer *t, const char *skill)
+{
+    struct fallback_ctx c = { UINT_MAX, 0, NULL };
+
+    seed_each(skill, fallback_cb, &c);          /* counts them */
+    if (c.seen == 0) {
+        skill = NULL;
+        seed_each(NULL, fallback_cb, &c);
+    }
+    if (c.seen == 0)
+        return NULL;
+    c = (struct fallback_ctx){ (unsigned)(t->fallbacks++ % c.seen), 0,
+                               NULL };
+    t->dirty = 1;
+    seed_each(skill, fallback_cb, &c);
+    return c.pick;
+}
+
+/* Makes one task: choose, propose (a few times), else fall back. */
+static void make_task(struct trainer *t, int llm_ok)
+{
+    struct plan_choice c;
+    char why[600] = "";
+    cJSON *def = NULL, *rejections = cJSON_CreateArray();
+    unsigned tries = 0;
+    enum propose_end end = PROPOSE_REJECTED;
+    int fell_back = 0;
+    uint64_t id;
+
+    if (plan_choose(t->plan, &t->rng, &c) < 0) {
+        cJSON_Delete(rejections);
+        return;
+    }
+    t->dirty = 1;
+    while (llm_ok && tries < t->cfg.proposals && !atomic_load(&t->stop)) {
+        tries++;
+        end = propose(t, &c, &def, why, sizeof why);
+        if (end != PROPOSE_REJECTED)
+            break;
+        cJSON *rj = cJSON_CreateObject();
+        cJSON_AddStringToObject(rj, "reason", why);
+        cJSON_AddItemToArray(rejections, rj);
+        logf_(t, "proposal %u for %s rejected: %s", tries, c.skill, why);
+    }
+    if (end == PROPOSE_STOP) {
+        cJSON_Delete(rejections);
+        return;
+    }
+    if (!def) {
+        def = fallback(t, c.skill);
+        fell_back = 1;
+        if (!def) {
+            cJSON_Delete(rejections);
+            return;
+        }
+    }
+    cJSON *meta = cJSON_CreateObject();
+    cJSON_AddStringToObject(meta, "strategy", plan_strategy_name(c.strategy));
+    cJSON_AddStringToObject(meta, "reason", c.reason);
+    cJSON_AddBoolToObject(meta, "fallback", fell_back);
+    cJSON_DeleteItemFromObjectCaseSensitive(def, "trainer");
+    cJSON_AddItemToObject(def, "trainer", meta);
+    id = enqueue(t, def, fell_back ? STORE_SOURCE_SEED : STORE_SOURCE_TRAINER);
+
+    char name[STORE_ID_MAX] = "";
+    if (id)
+        store_id_format(id, name);
+    cJSON *entry = plan_choice_json(&c);
+    if (entry) {
+        add_time(entry);
+        cJSON_AddStringToObject(entry, "task", name);
+        cJSON_AddNumberToObject(entry, "proposals", tries);
+        cJSON_AddItemToObject(entry, "rejected", rejections);
+        rejections = NULL;
+        cJSON_AddBoolToObject(entry, "fallback", fell_back);
+        if (fell_back)
+            cJSON_AddStringToObject(entry, "fallback_why",
+                                    !llm_ok || end == PROPOSE_LLM_DOWN
+                                        ? "the LLM is not available"
+                                    : end == PROPOSE_GATE_FAILED ? why
+                                        : "every proposal was rejected");
+        doc_append(t, "trainer_log", entry);
+    }
+    cJSON_Delete(rejections);
+    cJSON *motive = cJSON_CreateObject();
+    if (motive) {
+        double w[PLAN_S__COUNT];
+        add_time(motive);
+        cJSON_AddStringToObject(motive, "task", name);
+        cJSON_AddStringToObject(motive, "strategy",
+                                plan_strategy_name(c.strategy));
+        cJSON_AddStringToObject(motive, "skill", c.skill);
+        cJSON_AddStringToObject(motive, "why", c.reason);
+        plan_weights(t->plan, w);
+        cJSON *wj = cJSON_AddObjectToObject(motive, "weights");
+        for (int s = 1; wj && s < PLAN_S__COUNT; s++)
+            cJSON_AddNumberToObject(wj, plan_strategy_name(
+                                            (enum plan_strategy)s),
+                                    round(w[s] * 1000) / 1000);
+        doc_append(t, "motivation_log", motive);
+    }
+    logf_(t, "%s %s: %s at difficulty %.2f (%s)%s",
+          id ? "queued" : "could not queue", name[0] ? name : "a task",
+          c.skill, c.difficulty, plan_strategy_name(c.strategy),
+          fell_back ? ", from the seed curriculum" : "");
+}
+
+/* --- the thread -------------------------------------------------------------------------- */
+
+static void *run(void *arg)
+{
+    struct trainer *t = arg;
+    int first = 1;
+
+    state_load(t);
+    seed_each(NULL, remember_seed_goal, t);
+    while (!atomic_load(&t->stop)) {
+        int user_waiting;
+
+        if (store_paused(t->st)) {
+            nap(t, t->cfg.poll_ms);
+            continue;
+        }
+        observe(t);
+        if (first || t->since_analysis >= t->cfg.every) {
+            analyse(t);
+            first = 0;
+        }
+        look_at_queue(t, &user_waiting);
+        if (t->npending < t->cfg.pending && !user_waiting) {
+            make_task(t, llm_monitor_healthy(t->monitor));
+            if (t->dirty)
+                state_save(t);
+            continue;               /* maybe another is needed at once */
+        }
+        if (t->dirty)
+            state_save(t);
+        nap(t, t->cfg.poll_ms);
+    }
+    if (t->dirty)
+        state_save(t);
+    return NULL;
+}
+
+int trainer_start(const struct trainer_config *cfg, struct store *st,
+                  struct status *status, struct llm *llm, struct exec *ex,
+                  struct llm_monitor *monitor, struct trainer **out)
+{
+    struct trainer *t;
+    struct plan_config pc;
+    pthread_condattr_t ca;
+    int rc;
+
+    *out = NULL;
+    plan_config_default(&pc);
+    pc.target_success = cfg->target_success;
+    if (cfg->pending == 0 || cfg->every == 0 || cfg->proposals == 0 ||
+        plan_config_check(&pc) < 0)
+        return -EINVAL;
+    t = calloc(1, sizeof *t);
+    if (!t)
+        return -ENOMEM;
+    t->cfg = *cfg;
+    if (t->cfg.poll_ms <= 0)
+        t->cfg.poll_ms = 500;
+    t->st = st;
+    t->status = status;
+    t->llm = llm;
+    t->ex = ex;
+    t->monitor = monitor;
+    atomic_init(&t->stop, 0);
+    pthread_mutex_init(&t->lock, NULL);
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_cond_init(&t->wake, &ca);
+    pthread_condattr_destroy(&ca);
+    plan_rng_seed(&t->rng, cfg->seed ? cfg->seed
+                                     : (uint64_t)time(NULL) ^ (uintptr_t)t);
+    if ((rc = plan_create(&pc, &t->plan)) < 0 ||
+        (rc = llm_session_open(llm, &t->session)) < 0 ||
+        (rc = -pthread_create(&t->thread, NULL, run, t)) < 0) {
+        llm_session_close(t->session);
+        plan_free(t->plan);
+        pthread_cond_destroy(&t->wake);
+        pthread_mutex_destroy(&t->lock);
+        free(t);
+        return rc;
+    }
+    *out = t;
+    return 0;
+}
+
+void trainer_stop(struct trainer *t)
+{
+    if (!t)
+        return;
+    pthread_mutex_lock(&t->lock);
+    atomic_store(&t->stop, 1);
+    pthread_cond_broadcast(&t->wake);
+    pthread_mutex_unlock(&t->lock);
+    pthread_join(t->thread, NULL);
+    llm_session_close(t->session);
+    plan_free(t->plan);
+    for (size_t i = 0; i < t->ngoals; i++)
+        free(t->goals[i]);
+    free(t->goals);
+    free(t->pending);
+    pthread_cond_destroy(&t->wake);
+    pthread_mutex_destroy(&t->lock);
+    free(t);
+}
