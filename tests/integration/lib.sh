@@ -29,7 +29,7 @@ command -v python3 >/dev/null || skip "python3 is missing"
 [ -x "$BT" ] || { echo "BT=$BT is not executable"; exit 1; }
 
 # Nothing from the caller's environment may steer btfs or bt: the test
-# decides every setting. No agents exist yet; start none anyway.
+# decides every setting. Agents start only in the tests that want them.
 for v in $(env | sed -n 's/^\(BT_[A-Za-z0-9_]*\)=.*/\1/p'); do
     unset "$v"
 done
