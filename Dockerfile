@@ -18,6 +18,7 @@ COPY agents/ agents/
 COPY cmd/ cmd/
 COPY bench/ bench/
 COPY tests/ tests/
+COPY scripts/ scripts/
 RUN meson setup /build --buildtype=release -Dtests=disabled \
  && ninja -C /build \
  && DESTDIR=/install meson install -C /build --no-rebuild
