@@ -15,7 +15,6 @@
 #include <math.h>
 #include <pthread.h>
 #include <stdarg.h>
-#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,6 +26,7 @@
 #include "memory.h"
 #include "metrics.h"
 #include "prompt.h"
+#include "stopper.h"
 
 #define BACKOFF_MAX_MS 30000    /* longest pause after the LLM went away */
 #define LOG_LINE 1024
@@ -62,9 +62,7 @@ struct builder_pool {
     struct llm *llm;
     struct exec *ex;
     struct llm_monitor *monitor;
-    atomic_int stop;
-    pthread_mutex_t lock;           /* guards nothing but the wait below */
-    pthread_cond_t wake;            /* builder_stop broadcasts (lock)    */
+    struct stopper stopper;         /* stop flag and wake-ups            */
     unsigned started;               /* threads created                   */
     struct builder *b;              /* cfg.threads of them               */
 };
@@ -191,25 +189,6 @@ static void step(struct builder *b, const struct task *t, const char *state,
     status_set_builder(b->pool->status, b->index, state, t ? t->id : 0, what);
 }
 
-/* Sleeps up to ms, waking at once when the pool stops. */
-static void nap(struct builder_pool *p, long ms)
-{
-    struct timespec until;
-
-    clock_gettime(CLOCK_MONOTONIC, &until);
-    until.tv_sec += ms / 1000;
-    until.tv_nsec += (ms % 1000) * 1000000L;
-    if (until.tv_nsec >= 1000000000L) {
-        until.tv_sec++;
-        until.tv_nsec -= 1000000000L;
-    }
-    pthread_mutex_lock(&p->lock);
-    while (!atomic_load(&p->stop) &&
-           pthread_cond_timedwait(&p->wake, &p->lock, &until) == 0)
-        ;
-    pthread_mutex_unlock(&p->lock);
-}
-
 static const char *jstr(const cJSON *o, const char *name, const char *def)
 {
     const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, name);
@@ -333,7 +312,7 @@ static enum ask_end ask(struct builder *b, const struct task *t,
     if (r->err == LLM_E_TRUNCATED && r->content && !schema)
         return ASK_OK;
     snprintf(why, whylen, "%s: %s", llm_err_name(r->err), r->error);
-    if (r->err == LLM_E_CANCELLED || atomic_load(&b->pool->stop))
+    if (r->err == LLM_E_CANCELLED || stopper_stopped(&b->pool->stopper))
         return ASK_STOP;
     if (unavailable(r->err)) {
         llm_monitor_kick(b->pool->monitor);
@@ -843,7 +822,7 @@ static enum build_end build(struct builder *b, uint64_t id, const char *json)
             break;
         }
         a->problem = describe_failure(&last, *tests != '\0');
-        if (atomic_load(&p->stop)) {
+        if (stopper_stopped(&p->stopper)) {
             end = BUILD_STOP;
             goto out;
         }
@@ -948,30 +927,30 @@ static void *run(void *arg)
     struct builder *b = arg;
     struct builder_pool *p = b->pool;
 
-    while (!atomic_load(&p->stop)) {
+    while (!stopper_stopped(&p->stopper)) {
         uint64_t id;
         char *json = NULL;
         int rc;
 
         if (store_paused(p->st)) {
             step(b, NULL, "paused", "paused by control");
-            nap(p, p->cfg.idle_poll_ms);
+            stopper_nap(&p->stopper, p->cfg.idle_poll_ms);
             continue;
         }
         if (!llm_monitor_healthy(p->monitor)) {
             step(b, NULL, "waiting_for_llm", "waiting for the LLM");
-            nap(p, p->cfg.idle_poll_ms);
+            stopper_nap(&p->stopper, p->cfg.idle_poll_ms);
             continue;
         }
         rc = store_task_dequeue(p->st, &id, &json);
         if (rc == -ENOENT) {
             step(b, NULL, "idle", "waiting for tasks");
-            nap(p, p->cfg.idle_poll_ms);
+            stopper_nap(&p->stopper, p->cfg.idle_poll_ms);
             continue;
         } else if (rc < 0) {
             logf_(b, NULL, "cannot take a task: %s", store_strerror(rc));
             log_flush(b);
-            nap(p, 1000);
+            stopper_nap(&p->stopper, 1000);
             continue;
         }
         enum build_end end = build(b, id, json);
@@ -998,7 +977,7 @@ static void *run(void *arg)
             if (b->backoff_ms > BACKOFF_MAX_MS)
                 b->backoff_ms = BACKOFF_MAX_MS;
             step(b, NULL, "waiting_for_llm", "the LLM is not available");
-            nap(p, b->backoff_ms);
+            stopper_nap(&p->stopper, b->backoff_ms);
         }
     }
     log_flush(b);
@@ -1011,7 +990,6 @@ int builder_start(const struct builder_config *cfg, struct store *st,
                   struct llm_monitor *monitor, struct builder_pool **out)
 {
     struct builder_pool *p;
-    pthread_condattr_t ca;
     int rc = 0;
 
     *out = NULL;
@@ -1030,12 +1008,7 @@ int builder_start(const struct builder_config *cfg, struct store *st,
     p->llm = llm;
     p->ex = ex;
     p->monitor = monitor;
-    atomic_init(&p->stop, 0);
-    pthread_mutex_init(&p->lock, NULL);
-    pthread_condattr_init(&ca);
-    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-    pthread_cond_init(&p->wake, &ca);
-    pthread_condattr_destroy(&ca);
+    stopper_init(&p->stopper);
     p->b = calloc(cfg->threads, sizeof *p->b);
     if (!p->b) {
         builder_stop(p);
@@ -1066,18 +1039,14 @@ void builder_stop(struct builder_pool *p)
 {
     if (!p)
         return;
-    pthread_mutex_lock(&p->lock);
-    atomic_store(&p->stop, 1);
-    pthread_cond_broadcast(&p->wake);
-    pthread_mutex_unlock(&p->lock);
+    stopper_stop(&p->stopper);
     for (unsigned i = 0; i < p->started; i++) {
         pthread_join(p->b[i].thread, NULL);
         llm_session_close(p->b[i].session);
         pending_clear(&p->b[i].log);
         free(p->b[i].log.e);
     }
-    pthread_cond_destroy(&p->wake);
-    pthread_mutex_destroy(&p->lock);
+    stopper_destroy(&p->stopper);
     free(p->b);
     free(p);
 }

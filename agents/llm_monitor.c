@@ -1,7 +1,8 @@
 /* llm_monitor.c -- the thread behind status.json's "llm" and runtime.json.
  *
  * Everything here happens on the monitor's own thread and its own LLM
- * session; the only shared state is the wake-up flags, guarded by 'lock'.
+ * session; the only shared state is the stopper (kick and stop) and the
+ * 'healthy' flag.
  */
 #include "llm_monitor.h"
 
@@ -14,6 +15,8 @@
 #include <string.h>
 #include <time.h>
 
+#include "stopper.h"
+
 #define HEALTHY_INTERVAL_MS 60000   /* re-check a healthy server          */
 #define RETRY_FIRST_MS 2000         /* first re-check of an unhealthy one */
 #define RETRY_MAX_MS 30000
@@ -25,24 +28,18 @@ struct llm_monitor {
     struct status *status;
     struct store *store;
     pthread_t thread;
-    pthread_mutex_t lock;
-    pthread_cond_t wake;            /* signalled by kick and stop (lock)  */
-    int stop;                       /* guarded by lock                    */
-    int kicked;                     /* guarded by lock                    */
+    struct stopper stopper;         /* kick and stop wake the thread      */
     atomic_int healthy;
     struct llm_usage written;       /* usage last written (thread only)   */
     struct exec_stats written_ex;   /* sandbox totals last written        */
 };
 
-static void deadline_in(struct timespec *ts, long ms)
+static double now_ms(void)
 {
-    clock_gettime(CLOCK_MONOTONIC, ts);
-    ts->tv_sec += ms / 1000;
-    ts->tv_nsec += (ms % 1000) * 1000000L;
-    if (ts->tv_nsec >= 1000000000L) {
-        ts->tv_sec++;
-        ts->tv_nsec -= 1000000000L;
-    }
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
 }
 
 /* Replaces (or adds) member 'name' of obj. Takes v. */
@@ -138,51 +135,37 @@ static void *run(void *arg)
     struct llm_session *s = NULL;
     enum llm_err last = LLM_E__COUNT;       /* nothing logged yet */
     long retry_ms = RETRY_FIRST_MS;
-    struct timespec next_check, next_usage;
-    int due = 1;
+    double next_check = 0, next_usage = now_ms() + USAGE_INTERVAL_MS;
 
     if (llm_session_open(m->llm, &s) < 0) {
         status_set_llm_health(m->status, 0, "internal: cannot open an LLM "
                                             "session (out of memory)");
         return NULL;
     }
-    deadline_in(&next_usage, USAGE_INTERVAL_MS);
-    pthread_mutex_lock(&m->lock);
-    while (!m->stop) {
-        if (due || m->kicked) {
-            m->kicked = 0;
-            pthread_mutex_unlock(&m->lock);
+    while (!stopper_stopped(&m->stopper)) {
+        double now = now_ms();
+        if (now >= next_check) {
             if (check(m, s, &last)) {
                 retry_ms = RETRY_FIRST_MS;
-                deadline_in(&next_check, HEALTHY_INTERVAL_MS);
+                next_check = now_ms() + HEALTHY_INTERVAL_MS;
             } else {
-                deadline_in(&next_check, retry_ms);
+                next_check = now_ms() + retry_ms;
                 retry_ms = retry_ms * 2 > RETRY_MAX_MS ? RETRY_MAX_MS
                                                        : retry_ms * 2;
             }
-            pthread_mutex_lock(&m->lock);
-            due = 0;
             continue;
         }
-        /* Wait for whichever comes first: a check or a usage copy. */
-        struct timespec *until =
-            (next_usage.tv_sec < next_check.tv_sec ||
-             (next_usage.tv_sec == next_check.tv_sec &&
-              next_usage.tv_nsec < next_check.tv_nsec)) ? &next_usage
-                                                        : &next_check;
-        int rc = pthread_cond_timedwait(&m->wake, &m->lock, until);
-        if (rc != ETIMEDOUT || m->stop)
-            continue;
-        if (until == &next_check) {
-            due = 1;
-        } else {
-            pthread_mutex_unlock(&m->lock);
+        if (now >= next_usage) {
             write_usage(m);
-            deadline_in(&next_usage, USAGE_INTERVAL_MS);
-            pthread_mutex_lock(&m->lock);
+            next_usage = now + USAGE_INTERVAL_MS;
+            continue;
         }
+        /* A kick (an agent saw the LLM fail) makes the check due now. */
+        double until = next_check < next_usage ? next_check : next_usage;
+        if (stopper_nap(&m->stopper, (long)(until - now) + 1) &&
+            !stopper_stopped(&m->stopper))
+            next_check = 0;
     }
-    pthread_mutex_unlock(&m->lock);
     llm_session_close(s);
     return NULL;
 }
@@ -191,7 +174,6 @@ int llm_monitor_start(struct llm *llm, struct exec *ex, struct status *status,
                       struct store *st, struct llm_monitor **out)
 {
     struct llm_monitor *m = calloc(1, sizeof *m);
-    pthread_condattr_t ca;
     int rc;
 
     *out = NULL;
@@ -202,15 +184,10 @@ int llm_monitor_start(struct llm *llm, struct exec *ex, struct status *status,
     m->status = status;
     m->store = st;
     atomic_init(&m->healthy, 0);
-    pthread_mutex_init(&m->lock, NULL);
-    pthread_condattr_init(&ca);
-    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-    pthread_cond_init(&m->wake, &ca);
-    pthread_condattr_destroy(&ca);
+    stopper_init(&m->stopper);
     rc = pthread_create(&m->thread, NULL, run, m);
     if (rc != 0) {
-        pthread_cond_destroy(&m->wake);
-        pthread_mutex_destroy(&m->lock);
+        stopper_destroy(&m->stopper);
         free(m);
         return -rc;
     }
@@ -220,10 +197,7 @@ int llm_monitor_start(struct llm *llm, struct exec *ex, struct status *status,
 
 void llm_monitor_kick(struct llm_monitor *m)
 {
-    pthread_mutex_lock(&m->lock);
-    m->kicked = 1;
-    pthread_cond_signal(&m->wake);
-    pthread_mutex_unlock(&m->lock);
+    stopper_kick(&m->stopper);
 }
 
 int llm_monitor_healthy(struct llm_monitor *m)
@@ -235,13 +209,9 @@ void llm_monitor_stop(struct llm_monitor *m)
 {
     if (!m)
         return;
-    pthread_mutex_lock(&m->lock);
-    m->stop = 1;
-    pthread_cond_signal(&m->wake);
-    pthread_mutex_unlock(&m->lock);
+    stopper_stop(&m->stopper);
     pthread_join(m->thread, NULL);
     write_usage(m);
-    pthread_cond_destroy(&m->wake);
-    pthread_mutex_destroy(&m->lock);
+    stopper_destroy(&m->stopper);
     free(m);
 }

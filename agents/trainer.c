@@ -13,7 +13,6 @@
 #include <math.h>
 #include <pthread.h>
 #include <stdarg.h>
-#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,6 +22,7 @@
 
 #include "admission.h"
 #include "plan.h"
+#include "stopper.h"
 #include "seed.h"
 
 #define LOG_ENTRIES_MAX 200     /* trainer_log / motivation_log entries    */
@@ -38,9 +38,7 @@ struct trainer {
     struct exec *ex;
     struct llm_monitor *monitor;
     pthread_t thread;
-    pthread_mutex_t lock;
-    pthread_cond_t wake;            /* trainer_stop signals (lock)        */
-    atomic_int stop;
+    struct stopper stopper;         /* trainer_stop wakes the thread      */
     /* Everything below belongs to the thread. */
     struct llm_session *session;
     struct plan *plan;
@@ -88,24 +86,6 @@ static void logf_(struct trainer *t, const char *fmt, ...)
     vsnprintf(line + 9, sizeof line - 9, fmt, ap);
     va_end(ap);
     store_log_append(t->st, STORE_LOG_SYSTEM, line);
-}
-
-static void nap(struct trainer *t, long ms)
-{
-    struct timespec until;
-
-    clock_gettime(CLOCK_MONOTONIC, &until);
-    until.tv_sec += ms / 1000;
-    until.tv_nsec += (ms % 1000) * 1000000L;
-    if (until.tv_nsec >= 1000000000L) {
-        until.tv_sec++;
-        until.tv_nsec -= 1000000000L;
-    }
-    pthread_mutex_lock(&t->lock);
-    while (!atomic_load(&t->stop) &&
-           pthread_cond_timedwait(&t->wake, &t->lock, &until) == 0)
-        ;
-    pthread_mutex_unlock(&t->lock);
 }
 
 static const char *jstr(const cJSON *o, const char *name)
@@ -753,7 +733,8 @@ static void make_task(struct trainer *t, int llm_ok)
         return;
     }
     t->dirty = 1;
-    while (llm_ok && tries < t->cfg.proposals && !atomic_load(&t->stop)) {
+    while (llm_ok && tries < t->cfg.proposals &&
+           !stopper_stopped(&t->stopper)) {
         tries++;
         end = propose(t, &c, &def, why, sizeof why);
         if (end != PROPOSE_REJECTED)
@@ -835,11 +816,11 @@ static void *run(void *arg)
 
     state_load(t);
     seed_each(NULL, remember_seed_goal, t);
-    while (!atomic_load(&t->stop)) {
+    while (!stopper_stopped(&t->stopper)) {
         int user_waiting;
 
         if (store_paused(t->st)) {
-            nap(t, t->cfg.poll_ms);
+            stopper_nap(&t->stopper, t->cfg.poll_ms);
             continue;
         }
         observe(t);
@@ -856,7 +837,7 @@ static void *run(void *arg)
         }
         if (t->dirty)
             state_save(t);
-        nap(t, t->cfg.poll_ms);
+        stopper_nap(&t->stopper, t->cfg.poll_ms);
     }
     if (t->dirty)
         state_save(t);
@@ -869,7 +850,6 @@ int trainer_start(const struct trainer_config *cfg, struct store *st,
 {
     struct trainer *t;
     struct plan_config pc;
-    pthread_condattr_t ca;
     int rc;
 
     *out = NULL;
@@ -889,12 +869,7 @@ int trainer_start(const struct trainer_config *cfg, struct store *st,
     t->llm = llm;
     t->ex = ex;
     t->monitor = monitor;
-    atomic_init(&t->stop, 0);
-    pthread_mutex_init(&t->lock, NULL);
-    pthread_condattr_init(&ca);
-    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-    pthread_cond_init(&t->wake, &ca);
-    pthread_condattr_destroy(&ca);
+    stopper_init(&t->stopper);
     plan_rng_seed(&t->rng, cfg->seed ? cfg->seed
                                      : (uint64_t)time(NULL) ^ (uintptr_t)t);
     if ((rc = plan_create(&pc, &t->plan)) < 0 ||
@@ -902,8 +877,7 @@ int trainer_start(const struct trainer_config *cfg, struct store *st,
         (rc = -pthread_create(&t->thread, NULL, run, t)) < 0) {
         llm_session_close(t->session);
         plan_free(t->plan);
-        pthread_cond_destroy(&t->wake);
-        pthread_mutex_destroy(&t->lock);
+        stopper_destroy(&t->stopper);
         free(t);
         return rc;
     }
@@ -915,10 +889,7 @@ void trainer_stop(struct trainer *t)
 {
     if (!t)
         return;
-    pthread_mutex_lock(&t->lock);
-    atomic_store(&t->stop, 1);
-    pthread_cond_broadcast(&t->wake);
-    pthread_mutex_unlock(&t->lock);
+    stopper_stop(&t->stopper);
     pthread_join(t->thread, NULL);
     llm_session_close(t->session);
     plan_free(t->plan);
@@ -926,7 +897,6 @@ void trainer_stop(struct trainer *t)
         free(t->goals[i]);
     free(t->goals);
     free(t->pending);
-    pthread_cond_destroy(&t->wake);
-    pthread_mutex_destroy(&t->lock);
+    stopper_destroy(&t->stopper);
     free(t);
 }

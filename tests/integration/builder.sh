@@ -13,39 +13,12 @@ command -v curl >/dev/null || skip "curl is missing"
 bwrap --unshare-all --ro-bind / / true 2>/dev/null || skip "bubblewrap cannot create namespaces here"
 
 export BT_SEED=0 BT_TRAINER=0 BT_BUILDERS=1
-FAKE_PID=""
-
-start_fake() {
-    local i
-    rm -f "$T/fake.port"
-    "$FAKELLM" --port "${1:-0}" --port-file "$T/fake.port" >>"$T/fake.log" 2>&1 &
-    FAKE_PID=$!
-    EXTRA_PIDS+=("$FAKE_PID")
-    for ((i = 0; i < 100; i++)); do
-        [ -s "$T/fake.port" ] && break
-        sleep 0.1
-    done
-    FAKE_PORT=$(cat "$T/fake.port")
-    export BT_LLM_URL="http://127.0.0.1:$FAKE_PORT/v1"
-}
-
-stop_fake() {
-    kill -TERM "$FAKE_PID" 2>/dev/null || true
-    wait "$FAKE_PID" 2>/dev/null || true
-}
-
-# rule JSON: appends one rule (or an array) to the fake.
-rule() {
-    local out
-    out=$(curl -s -d "$1" "http://127.0.0.1:$FAKE_PORT/fake/rules")
-    [ "$out" = '{"ok":true}' ] || { echo "fake refused a rule: $out ($1)"; return 1; }
-}
 
 # A reflection for any task: the reflection prompt says "review your own
 # work", which no code prompt does. Added first so that it wins.
 reflection_rule() {
-    curl -s -X DELETE "http://127.0.0.1:$FAKE_PORT/fake/rules" >/dev/null
-    rule '{"kind":"reply","match":"review your own work","content":"{\"summary\": \"computes the answer\", \"what_went_wrong\": \"\", \"lessons\": [\"check edge cases first\"], \"concepts\": [\"arithmetic\"]}"}'
+    fake_clear
+    fake_rule '{"kind":"reply","match":"review your own work","content":"{\"summary\": \"computes the answer\", \"what_went_wrong\": \"\", \"lessons\": [\"check edge cases first\"], \"concepts\": [\"arithmetic\"]}"}'
 }
 
 # code LANG TEXT: a model answer with one fenced block, as JSON string.
@@ -78,7 +51,7 @@ add_task() {
 
 start_fake
 reflection_rule
-rule "{\"kind\":\"reply\",\"match\":\"square(\",\"content\":$(answer 'def square(x):
+fake_rule "{\"kind\":\"reply\",\"match\":\"square(\",\"content\":$(answer 'def square(x):
     return x * x')}"
 start_btfs
 
@@ -118,9 +91,9 @@ assert_eq "hidden tests never reached the LLM" false \
 # Each scenario starts from fresh rules: prompts carry memory of earlier
 # tasks (their goals and code), so an older rule could match a newer prompt.
 reflection_rule
-rule "{\"kind\":\"reply\",\"match\":\"Your attempt 1 failed\",\"content\":$(answer 'def cube(x):
+fake_rule "{\"kind\":\"reply\",\"match\":\"Your attempt 1 failed\",\"content\":$(answer 'def cube(x):
     return x ** 3')}"
-rule "{\"kind\":\"reply\",\"match\":\"cube(\",\"content\":$(answer 'def cube(x):
+fake_rule "{\"kind\":\"reply\",\"match\":\"cube(\",\"content\":$(answer 'def cube(x):
     return x * 3')}"
 add_task '{"goal": "Write cube(x) returning x cubed.", "skills": ["math"], "tests": "assert cube(2) == 8", "hidden_tests": "assert cube(3) == 27"}'
 assert_ok "wrong then right: the task passes" wait_status task_000002 passed 30
@@ -133,11 +106,11 @@ assert_eq "both attempts are archived" 2 "$(ls "$M/code_archive/task_000002" | w
 # ---- no code at all --------------------------------------------------------------
 
 reflection_rule
-rule '{"kind":"reply","match":"poem","content":"I am sorry, I cannot write code for that. Roses are red."}'
+fake_rule '{"kind":"reply","match":"poem","content":"I am sorry, I cannot write code for that. Roses are red."}'
 add_task '{"goal": "Write a poem generator poem().", "tests": "assert poem()"}'
 assert_ok "answers without code: the task fails" wait_status task_000003 failed 30
 assert_match "... saying why" "no code" "$(task_field task_000003 .result.reason)"
-rule "{\"kind\":\"reply\",\"match\":\"square(\",\"content\":$(answer 'def square(x):
+fake_rule "{\"kind\":\"reply\",\"match\":\"square(\",\"content\":$(answer 'def square(x):
     return x * x')}"
 add_task '{"goal": "Write square(x) again, returning x squared.", "tests": "assert square(5) == 25"}'
 assert_ok "... and the loop goes on" wait_status task_000004 passed 30
@@ -165,7 +138,7 @@ sleep 1
 assert_eq "... where it stays" queued "$(task_field task_000005 .status)"
 start_fake "$FAKE_PORT"
 reflection_rule
-rule "{\"kind\":\"reply\",\"match\":\"square(\",\"content\":$(answer 'def square(x):
+fake_rule "{\"kind\":\"reply\",\"match\":\"square(\",\"content\":$(answer 'def square(x):
     return x * x')}"
 assert_ok "... and passes once the LLM is back" wait_status task_000005 passed 60
 
@@ -181,9 +154,9 @@ assert_ok "resumed: it passes" wait_status task_000006 passed 30
 # ---- kill -9 in the middle of a task ------------------------------------------------------
 
 reflection_rule
-rule "{\"kind\":\"reply\",\"match\":\"slowly\",\"delay_ms\":400,\"chunk_bytes\":4,\"content\":$(answer 'def square(x):
+fake_rule "{\"kind\":\"reply\",\"match\":\"slowly\",\"delay_ms\":400,\"chunk_bytes\":4,\"content\":$(answer 'def square(x):
     return x * x')}"
-rule "{\"kind\":\"reply\",\"match\":\"square(\",\"content\":$(answer 'def square(x):
+fake_rule "{\"kind\":\"reply\",\"match\":\"square(\",\"content\":$(answer 'def square(x):
     return x * x')}"
 add_task '{"goal": "Write square(x) slowly.", "tests": "assert square(8) == 64"}'
 assert_ok "a slow task starts running" wait_status task_000007 running 10
@@ -216,15 +189,15 @@ assert_match "... builder 1 worked" "builder 1: task_0000(0[89]|1[0-3]): passed"
 reflection_rule
 # Imported problems have hidden tests only, so the Builder first writes
 # visible tests of its own; then it writes each function.
-rule '{"kind":"reply","match":"You write tests","content":"{\"tests\": \"def test_runs():\\n    assert True\"}"}'
-rule "{\"kind\":\"reply\",\"match\":\"sum_of_squares\",\"content\":$(answer 'def sum_of_squares(numbers):
+fake_rule '{"kind":"reply","match":"You write tests","content":"{\"tests\": \"def test_runs():\\n    assert True\"}"}'
+fake_rule "{\"kind\":\"reply\",\"match\":\"sum_of_squares\",\"content\":$(answer 'def sum_of_squares(numbers):
     return sum(n * n for n in numbers)')}"
-rule "{\"kind\":\"reply\",\"match\":\"count_vowel_words\",\"content\":$(answer 'def is_vowel(c):
+fake_rule "{\"kind\":\"reply\",\"match\":\"count_vowel_words\",\"content\":$(answer 'def is_vowel(c):
     return c.lower() in "aeiou"
 
 def count_vowel_words(sentence):
     return sum(1 for w in sentence.split(" ") if w and is_vowel(w[0]))')}"
-rule "{\"kind\":\"reply\",\"match\":\"running_max\",\"content\":$(answer 'def running_max(numbers):
+fake_rule "{\"kind\":\"reply\",\"match\":\"running_max\",\"content\":$(answer 'def running_max(numbers):
     return [n - 1 for n in numbers]')}"
 assert_ok "bt import --format humaneval queues the sample" \
     "$BT" --mount "$M" import --format humaneval "$SRCDIR/tests/data/humaneval_sample.jsonl"

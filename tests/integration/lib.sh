@@ -265,6 +265,46 @@ queue_ids() {
         "$M/tasks/task_queue.json"
 }
 
+# ---- The fake LLM (tests/fakellm) -------------------------------------------
+
+FAKE_PID=""
+
+# start_fake [PORT]: starts the fake OpenAI server on 127.0.0.1 (on PORT, or
+# any free port), waits for its port file, and sets FAKE_PORT and FAKE_URL
+# and exports BT_LLM_URL. Cleanup stops it.
+start_fake() {
+    local i
+    : "${FAKELLM:?set FAKELLM to the fakellm binary}"
+    rm -f "$T/fake.port"
+    "$FAKELLM" --port "${1:-0}" --port-file "$T/fake.port" >>"$T/fake.log" 2>&1 &
+    FAKE_PID=$!
+    EXTRA_PIDS+=("$FAKE_PID")
+    for ((i = 0; i < 100; i++)); do
+        [ -s "$T/fake.port" ] && break
+        sleep 0.1
+    done
+    FAKE_PORT=$(cat "$T/fake.port")
+    FAKE_URL="http://127.0.0.1:$FAKE_PORT/v1"
+    export BT_LLM_URL=$FAKE_URL
+}
+
+stop_fake() {
+    kill -TERM "$FAKE_PID" 2>/dev/null || true
+    wait "$FAKE_PID" 2>/dev/null || true
+}
+
+# fake_rule JSON: appends one rule (or an array of them) to the fake.
+fake_rule() {
+    local out
+    out=$(curl -s -d "$1" "http://127.0.0.1:$FAKE_PORT/fake/rules")
+    [ "$out" = '{"ok":true}' ] || { echo "fake refused a rule: $out ($1)"; return 1; }
+}
+
+# fake_clear: removes every rule.
+fake_clear() {
+    curl -s -X DELETE "http://127.0.0.1:$FAKE_PORT/fake/rules" >/dev/null
+}
+
 # ---- Cleanup ----------------------------------------------------------------
 
 on_error() {

@@ -8,29 +8,6 @@
 : "${FAKELLM:?set FAKELLM to the fakellm binary}"
 command -v curl >/dev/null || skip "curl is missing"
 
-FAKE_PID=""
-
-# start_fake [PORT]: starts fakellm (on PORT, or any free port) and sets
-# FAKE_PORT and FAKE_URL.
-start_fake() {
-    local i
-    rm -f "$T/fake.port"
-    "$FAKELLM" --port "${1:-0}" --port-file "$T/fake.port" >>"$T/fake.log" 2>&1 &
-    FAKE_PID=$!
-    EXTRA_PIDS+=("$FAKE_PID")
-    for ((i = 0; i < 100; i++)); do
-        [ -s "$T/fake.port" ] && break
-        sleep 0.1
-    done
-    FAKE_PORT=$(cat "$T/fake.port")
-    FAKE_URL="http://127.0.0.1:$FAKE_PORT/v1"
-}
-
-stop_fake() {
-    kill -TERM "$FAKE_PID"
-    wait "$FAKE_PID" 2>/dev/null || true
-}
-
 llm() {
     jq -c "$1" "$M/status.json"
 }

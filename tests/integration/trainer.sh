@@ -11,32 +11,6 @@ command -v curl >/dev/null || skip "curl is missing"
 bwrap --unshare-all --ro-bind / / true 2>/dev/null || skip "bubblewrap cannot create namespaces here"
 
 export BT_SEED=0 BT_TRAINER=1 BT_BUILDERS=0
-FAKE_PID=""
-
-start_fake() {
-    local i
-    rm -f "$T/fake.port"
-    "$FAKELLM" --port-file "$T/fake.port" >>"$T/fake.log" 2>&1 &
-    FAKE_PID=$!
-    EXTRA_PIDS+=("$FAKE_PID")
-    for ((i = 0; i < 100; i++)); do
-        [ -s "$T/fake.port" ] && break
-        sleep 0.1
-    done
-    FAKE_PORT=$(cat "$T/fake.port")
-    export BT_LLM_URL="http://127.0.0.1:$FAKE_PORT/v1"
-}
-
-stop_fake() {
-    kill -TERM "$FAKE_PID" 2>/dev/null || true
-    wait "$FAKE_PID" 2>/dev/null || true
-}
-
-rule() {
-    local out
-    out=$(curl -s -d "$1" "http://127.0.0.1:$FAKE_PORT/fake/rules")
-    [ "$out" = '{"ok":true}' ] || { echo "fake refused a rule: $out"; return 1; }
-}
 
 # proposal TIMES GOAL TESTS HIDDEN REFERENCE: a rule answering the
 # Trainer's request for a task with this proposal.
@@ -44,7 +18,7 @@ proposal() {
     local content
     content=$(jq -cn --arg g "$2" --arg t "$3" --arg h "$4" --arg r "$5" \
         '{goal: $g, tests: $t, hidden_tests: $h, reference: $r}')
-    rule "$(jq -cn --arg c "$content" --argjson n "$1" \
+    fake_rule "$(jq -cn --arg c "$content" --argjson n "$1" \
         '{kind: "reply", match: "You write programming exercises", times: $n, content: $c}')"
 }
 
@@ -88,7 +62,7 @@ proposal 1 "Write halve(x: int) -> int that returns x divided by two, rounded do
 assert halve(-3) == -2" \
     "def halve(x):
     return x // 3"
-rule '{"kind":"reply","match":"You write programming exercises","content":"Sure! Here is a fun task: reverse a string. Good luck!"}'
+fake_rule '{"kind":"reply","match":"You write programming exercises","content":"Sure! Here is a fun task: reverse a string. Good luck!"}'
 start_btfs
 
 assert_ok "the trainer queues three tasks" wait_for 60 count_queued 3
@@ -125,11 +99,11 @@ stop_btfs
 
 # ---- user tasks first ------------------------------------------------------------------
 
-curl -s -X DELETE "http://127.0.0.1:$FAKE_PORT/fake/rules" >/dev/null
-rule '{"kind":"reply","match":"review your own work","content":"{\"summary\":\"doubles\",\"what_went_wrong\":\"\",\"lessons\":[\"multiply\"],\"concepts\":[\"arithmetic\"]}"}'
-rule "$(jq -cn --arg c $'```python\ndef double_it(x):\n    return 2 * x\n```' \
+fake_clear
+fake_rule '{"kind":"reply","match":"review your own work","content":"{\"summary\":\"doubles\",\"what_went_wrong\":\"\",\"lessons\":[\"multiply\"],\"concepts\":[\"arithmetic\"]}"}'
+fake_rule "$(jq -cn --arg c $'```python\ndef double_it(x):\n    return 2 * x\n```' \
     '{kind: "reply", match: "double_it", content: $c}')"
-rule '{"kind":"reply","match":"You write programming exercises","content":"no"}'
+fake_rule '{"kind":"reply","match":"You write programming exercises","content":"no"}'
 BT_BUILDERS=1 start_btfs
 assert_ok "with a builder, the user task runs" wait_for 60 \
     jq -e '.status == "passed"' "$M/tasks/$USER.json"
