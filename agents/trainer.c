@@ -445,6 +445,18 @@ static void observe(struct trainer *t)
     free(c.keys);
 }
 
+static size_t analyses(struct trainer *t)
+{
+    struct store_view *v;
+    size_t n = 0;
+
+    if (store_view_begin(t->st, &v) == 0) {
+        n = store_view_count(v, STORE_COLL_ANALYSES);
+        store_view_end(v);
+    }
+    return n;
+}
+
 /* Writes the analysis and the documents it feeds. */
 static void analyse(struct trainer *t)
 {
@@ -824,10 +836,12 @@ static void *run(void *arg)
             continue;
         }
         observe(t);
-        if (first || t->since_analysis >= t->cfg.every) {
+        /* At start, an analysis only when there is none yet or something
+         * new came in: a restart alone teaches nothing. */
+        if ((first && (t->since_analysis > 0 || analyses(t) == 0)) ||
+            t->since_analysis >= t->cfg.every)
             analyse(t);
-            first = 0;
-        }
+        first = 0;
         look_at_queue(t, &user_waiting);
         if (t->npending < t->cfg.pending && !user_waiting) {
             make_task(t, llm_monitor_healthy(t->monitor));
