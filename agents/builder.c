@@ -419,7 +419,16 @@ static int lint(struct builder *b, const struct task *t, const char *code)
     } else {
         return 0;
     }
-    if (exec_run(b->pool->ex, &req, &r) == 0 && r.out) {
+    int rc = exec_run(b->pool->ex, &req, &r);
+    if (rc == 0) {
+        char *summary = exec_result_summary(&req, &r);
+        char line[LOG_LINE];
+        snprintf(line, sizeof line, "%s lint: %s", t->name,
+                 summary ? summary : "?");
+        log_add(b, STORE_LOG_SHELL, line);
+        free(summary);
+    }
+    if (rc == 0 && r.out) {
         if (strstr(r.out, "No module named pyflakes")) {
             n = -1;
         } else if (strcmp(t->language, "c") == 0) {

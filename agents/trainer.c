@@ -647,6 +647,14 @@ static enum propose_end propose(struct trainer *t,
         .timeout_ms = TASK_TIMEOUT_S * 1000L,
     };
     int rc = admission_check(t->ex, &ap, &v);
+    {
+        /* Each check is several sandbox runs; shell.log keeps their sum. */
+        char line[700];
+        snprintf(line, sizeof line, "trainer admission (%d runs, %.0f ms, "
+                 "timeout %ld ms): %s", v.runs, v.total_ms, v.timeout_ms,
+                 v.message ? v.message : rc < 0 ? strerror(-rc) : "?");
+        store_log_append(t->st, STORE_LOG_SHELL, line);
+    }
     if (rc < 0) {
         /* The gate itself failed (the sandbox, not the proposal): asking
          * again would fail the same way, so fall back at once. */

@@ -80,6 +80,7 @@ assert_match "system.log has the steps" "builder 0: task_000001: passed after 1 
     "$(cat "$M/logs/system.log")"
 assert_match "shell.log has the sandbox runs" "task_000001 .*hidden tests: .*bubblewrap" \
     "$(cat "$M/logs/shell.log")"
+assert_match "... the lint run too" "task_000001 lint: " "$(cat "$M/logs/shell.log")"
 REQS=$(curl -s "http://127.0.0.1:$FAKE_PORT/fake/requests")
 assert_eq "the visible test reached the LLM" true \
     "$(jq 'any(.[]; .body | contains("square(2) == 4"))' <<<"$REQS")"

@@ -82,6 +82,8 @@ assert_eq "... and every choice has a strategy, a skill and a reason" true \
     "$(jq '.entries | length >= 3 and all(.[]; (.strategy | length > 0) and (.skill | length > 0) and (.reason | length > 0))' <<<"$LOGJ")"
 assert_eq "motivation_log.json explains each choice" true \
     "$(jq '.entries | length >= 3 and all(.[]; has("why") and has("weights"))' "$M/advanced/motivation_log.json")"
+assert_match "shell.log records each admission check" \
+    "trainer admission \([0-9]+ runs.*reference_fails" "$(cat "$M/logs/shell.log")"
 assert_ok "an analysis was written" test -s "$M/advanced/builder_analysis_1.json"
 assert_eq "... that parses and covers the catalogue" true \
     "$(jq '.skills | has("recursion") and has("strings")' "$M/advanced/builder_analysis_1.json")"
