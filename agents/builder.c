@@ -46,6 +46,17 @@ struct pending {
     double since;                   /* when the oldest was added         */
 };
 
+/* What one task cost, recorded in its result. */
+struct task_usage {
+    unsigned llm_calls;
+    unsigned llm_requests;          /* retries included                  */
+    unsigned long prompt_tokens;
+    unsigned long completion_tokens;
+    double llm_ms;
+    unsigned sandbox_runs;
+    double sandbox_ms;
+};
+
 struct builder {
     struct builder_pool *pool;
     unsigned index;
@@ -53,6 +64,7 @@ struct builder {
     struct llm_session *session;    /* this thread's own                 */
     long backoff_ms;                /* after availability failures       */
     struct pending log;             /* this thread's unwritten lines     */
+    struct task_usage usage;        /* of the task being built           */
 };
 
 struct builder_pool {
@@ -305,7 +317,14 @@ static enum ask_end ask(struct builder *b, const struct task *t,
     struct llm_request req = { .messages = m, .nmessages = 2,
                                .schema = schema };
 
-    if (llm_chat(b->session, &req, r) == LLM_OK)
+    enum llm_err err = llm_chat(b->session, &req, r);
+
+    b->usage.llm_calls++;
+    b->usage.llm_requests += r->attempts;
+    b->usage.prompt_tokens += r->prompt_tokens;
+    b->usage.completion_tokens += r->completion_tokens;
+    b->usage.llm_ms += r->latency_ms;
+    if (err == LLM_OK)
         return ASK_OK;
     /* An answer cut at max_tokens is still an answer: its code may be
      * whole, and if not, the sandbox will say so in the next prompt. */
@@ -341,6 +360,10 @@ static int run_code(struct builder *b, const struct task *t, const char *what,
     memset(&lim, 0, sizeof lim);
     lim.timeout_ms = t->timeout_ms;
     rc = exec_run(b->pool->ex, &req, res);
+    if (rc == 0) {
+        b->usage.sandbox_runs++;
+        b->usage.sandbox_ms += res->wall_ms + res->compile_ms;
+    }
     summary = rc == 0 ? exec_result_summary(&req, res) : NULL;
     {
         char line[LOG_LINE];
@@ -420,6 +443,10 @@ static int lint(struct builder *b, const struct task *t, const char *code)
         return 0;
     }
     int rc = exec_run(b->pool->ex, &req, &r);
+    if (rc == 0) {
+        b->usage.sandbox_runs++;
+        b->usage.sandbox_ms += r.wall_ms + r.compile_ms;
+    }
     if (rc == 0) {
         char *summary = exec_result_summary(&req, &r);
         char line[LOG_LINE];
@@ -597,6 +624,16 @@ static int commit(struct builder *b, const struct task *t, unsigned natt,
         if (v->outcome)
             cJSON_AddStringToObject(result, "outcome", v->outcome);
         cJSON_AddNumberToObject(result, "run_ms", round(v->run_ms * 10) / 10);
+        cJSON *u = cJSON_AddObjectToObject(result, "usage");
+        cJSON_AddNumberToObject(u, "llm_calls", b->usage.llm_calls);
+        cJSON_AddNumberToObject(u, "llm_requests", b->usage.llm_requests);
+        cJSON_AddNumberToObject(u, "prompt_tokens",
+                                (double)b->usage.prompt_tokens);
+        cJSON_AddNumberToObject(u, "completion_tokens",
+                                (double)b->usage.completion_tokens);
+        cJSON_AddNumberToObject(u, "llm_ms", round(b->usage.llm_ms));
+        cJSON_AddNumberToObject(u, "sandbox_runs", b->usage.sandbox_runs);
+        cJSON_AddNumberToObject(u, "sandbox_ms", round(b->usage.sandbox_ms));
         snprintf(tests, sizeof tests, "%d/%d", p, n);
     }
     if (summary) {
@@ -720,6 +757,7 @@ static enum build_end build(struct builder *b, uint64_t id, const char *json)
     struct exec_result last = { 0 };
     double t0 = now_ms();
 
+    memset(&b->usage, 0, sizeof b->usage);
     if (task_parse(id, json, exec_config(p->ex)->limits.timeout_ms, &t) < 0) {
         store_id_format(id, t.name);
         end = give_up(b, &t, 0, NULL, "the task document cannot be read");

@@ -65,6 +65,8 @@ assert_eq "... judged by the 3 hidden tests" "3/3" \
 assert_eq "... with a score of four parts and a total" true \
     "$(task_field task_000001 '.score | has("accuracy") and has("speed") and has("elegance") and has("difficulty") and has("total")')"
 assert_eq "... accuracy 1" 1 "$(task_field task_000001 .score.accuracy)"
+assert_eq "... and what it cost: 2 LLM calls (code, reflection), 3 sandbox runs" "2 3" \
+    "$(task_field task_000001 '"\(.result.usage.llm_calls) \(.result.usage.sandbox_runs)"')"
 assert_match "its code is archived" "return x \* x" "$(cat "$M"/code_archive/task_000001/* 2>&1)"
 assert_match "its reflection is stored" "check edge cases first" \
     "$(cat "$M/core/reflections.json")"
