@@ -441,6 +441,12 @@ static void concepts_update(cJSON *doc, const struct memory_outcome *o)
     store_id_format(o->id, name);
     for (size_t i = 0; list && i < o->nconcepts; i++) {
         cJSON *c = NULL, *it;
+        size_t j = 0;
+
+        while (j < i && strcasecmp(o->concepts[j], o->concepts[i]) != 0)
+            j++;
+        if (j < i)
+            continue;           /* one reflection naming it twice: once */
         cJSON_ArrayForEach(it, list) {
             const char *n = cJSON_GetStringValue(
                 cJSON_GetObjectItemCaseSensitive(it, "name"));

@@ -30,6 +30,7 @@ struct skill {
     unsigned review_debt;       /* review tasks still owed for it           */
     unsigned long regressions;  /* regressions detected                     */
     unsigned long chosen;       /* times plan_choose picked it              */
+    double suspicion;           /* evidence of a drop (CUSUM), nats, >= 0   */
 };
 
 struct strat {
@@ -405,9 +406,82 @@ static int owed(const struct skill *s)
     return s->regressed && s->review_debt > 0;
 }
 
+/* ---- suspicion: a drop seen in one or two results ------------------------
+ *
+ * The rating's trend needs two or three failures to move past
+ * RATING_REGRESSION_TREND, and a skill that is not weak is seen about once
+ * in ten tasks, so a drop waited for tens of tasks. Page's CUSUM on each
+ * result's log-likelihood ratio of "the ability fell by PLAN_SUSPECT_DROP"
+ * against "the rating is right" weighs every result by how surprising it
+ * is: one failure where the rating predicted PLAN_SUSPECT_P or more
+ * reaches the threshold at once, milder ones add up, passes wear it down.
+ * (bench_trainer: acting on a 2-logit drop took a median of 46 tasks
+ * before, about 20 with this and the rotation of exploration.) */
+
+static double logit(double p)
+{
+    return log(p / (1 - p));
+}
+
+static double clamp_p(double p)
+{
+    return p < 1e-6 ? 1e-6 : p > 1 - 1e-6 ? 1 - 1e-6 : p;
+}
+
+/* ln P(result | dropped) / P(result | as rated), p the predicted success. */
+static double drop_llr(double p, int passed)
+{
+    double q;
+
+    p = clamp_p(p);
+    q = 1 / (1 + exp(-(logit(p) - PLAN_SUSPECT_DROP)));
+    return passed ? log(q / p) : log((1 - q) / (1 - p));
+}
+
+static double suspect_threshold(void)
+{
+    return drop_llr(PLAN_SUSPECT_P, 0);
+}
+
+/* The evidence is bounded: it also gathers while a skill is slipping or
+ * owed reviews (other rules act on it then), and a skill that fails for
+ * a long while should not need a long run of passes to be trusted. */
+static double suspicion_max(void)
+{
+    return PLAN_SUSPECT_CAP * suspect_threshold();
+}
+
+static int is_suspect(const struct skill *s)
+{
+    return s->suspicion >= suspect_threshold() && !owed(s) &&
+           !is_slipping(s);
+}
+
+/* The evidence after a result predicted to pass with probability pred.
+ * A suspicion is settled by the skill's next result, whatever chose it:
+ * the evidence starts over from that result alone, so a false alarm costs
+ * one task and a real drop raises it again at once (a failure at the
+ * easier re-test is more surprising still). A failure the rating did not
+ * expect to pass is no evidence: a skill that fails steadily while its
+ * rating comes down is the weakness rule's, and many such small ratios
+ * would add up to an alarm about calibration, not about a drop. */
+static double next_suspicion(const struct skill *s, double pred, int passed)
+{
+    double e = is_suspect(s) ? 0 : s->suspicion;
+
+    /* before PLAN_SLIP_ATTEMPTS the rating is too rough to be surprised */
+    if (s->r.attempts < PLAN_SLIP_ATTEMPTS)
+        return 0;
+    /* stretch aims at 0.5 exactly; the round trip through the inverse
+     * may land a hair below */
+    if (passed || pred >= 0.5 - 1e-6)
+        e += drop_llr(pred, passed);
+    return e < 0 ? 0 : e > suspicion_max() ? suspicion_max() : e;
+}
+
 static int review_due(const struct plan *p, const struct skill *s)
 {
-    return owed(s) || (s->r.mastered && s->lapse) ||
+    return owed(s) || is_suspect(s) || (s->r.mastered && s->lapse) ||
            review_due_by_interval(p, s);
 }
 
@@ -473,6 +547,16 @@ static int any_untried(const struct plan *p)
     return 0;
 }
 
+static int any_suspect(const struct plan *p)
+{
+    size_t i;
+
+    for (i = 0; i < p->nskills; i++)
+        if (is_suspect(&p->skills[i]))
+            return 1;
+    return 0;
+}
+
 static int any_owed(const struct plan *p)
 {
     size_t i;
@@ -532,8 +616,8 @@ static double slip_target(const struct plan *p)
 /* The difficulty a skill's next ordinary task aims at. */
 static double skill_target(const struct plan *p, const struct skill *s)
 {
-    return is_slipping(s) || owed(s) || (s->r.mastered && s->lapse) ?
-           slip_target(p) : plan_base_target(p);
+    return is_slipping(s) || owed(s) || is_suspect(s) ||
+           (s->r.mastered && s->lapse) ? slip_target(p) : plan_base_target(p);
 }
 
 static double difficulty_for(const struct skill *s, double target)
@@ -635,8 +719,10 @@ static void apply_skill(struct plan *p, struct skill *s,
     unsigned long since = s->last_seen ? before_tasks - s->last_seen
                                        : before_tasks;
     int passed = res->passed != 0;
+    double pred = rating_predict(&s->r, res->difficulty);
     size_t k;
 
+    s->suspicion = next_suspicion(s, pred, passed);
     s->r = *updated;
     s->recent = ((s->recent << 1) | (uint32_t)passed) &
                 window_mask(c->recent_window);
@@ -680,6 +766,7 @@ static void apply_skill(struct plan *p, struct skill *s,
         s->regressions++;
         s->review_debt = c->regression_tasks;
         s->review_interval = c->review_first;
+        s->suspicion = 0;       /* the owed reviews take over */
     }
 }
 
@@ -835,7 +922,7 @@ static int weakness_candidate(const struct skill *s)
 static int stretch_candidate(const struct plan *p, const struct skill *s)
 {
     return s->r.attempts >= 3 && !is_slipping(s) && !owed(s) &&
-           difficulty_for(s, p->cfg.stretch_success) < 0.99;
+           !is_suspect(s) && difficulty_for(s, p->cfg.stretch_success) < 0.99;
 }
 
 static int has_candidate(const struct plan *p, int strategy)
@@ -912,33 +999,48 @@ static size_t pick_weakness(const struct plan *p, struct plan_rng *g,
     return (size_t)at;
 }
 
+/* Untried skills first. Then the tried skill unseen for the most tasks
+ * (ties: the least tried): a rotation, so that a drop in a skill that is
+ * neither weak nor due for review shows within a bounded number of tasks.
+ * The least tried skill alone circled among the few skills that no other
+ * strategy picks and could leave a middling one unseen for a hundred. */
 static size_t pick_exploration(const struct plan *p, struct plan_rng *g,
                                double *target, char *why, size_t len)
 {
     double w[PLAN_SKILLS_MAX] = { 0 };
-    unsigned long least = (unsigned long)-1;
-    size_t i, untried = 0, ties = 0;
+    unsigned long least = (unsigned long)-1, stale = 0;
+    size_t i, untried = 0;
     const struct skill *s;
     long at;
 
-    for (i = 0; i < p->nskills; i++)
-        if (p->skills[i].r.attempts < least)
-            least = p->skills[i].r.attempts;
     for (i = 0; i < p->nskills; i++) {
-        w[i] = p->skills[i].r.attempts == least ? 1 : 0;
-        ties += w[i] > 0;
-        untried += p->skills[i].r.attempts == 0;
+        s = &p->skills[i];
+        untried += s->r.attempts == 0;
+        if (s->r.attempts && tasks_since(p, s) > stale)
+            stale = tasks_since(p, s);
     }
+    /* the candidates: the untried, else the stalest; then the least tried
+     * of them, uniformly */
+    for (i = 0; i < p->nskills; i++) {
+        s = &p->skills[i];
+        w[i] = untried ? s->r.attempts == 0 : tasks_since(p, s) == stale;
+        if (w[i] > 0 && s->r.attempts < least)
+            least = s->r.attempts;
+    }
+    for (i = 0; i < p->nskills; i++)
+        if (p->skills[i].r.attempts != least)
+            w[i] = 0;
     at = draw(g, w, p->nskills);
     s = &p->skills[at];
     *target = skill_target(p, s);
-    if (!least)
+    if (untried)
         snprintf(why, len, "exploration: '%s' was never tried (%zu of %zu "
                  "skills untried)", s->name, untried, p->nskills);
     else
-        snprintf(why, len, "exploration: '%s' was tried %lu times, the "
-                 "fewest of %zu skills (%zu tied; uncertainty %.2f)",
-                 s->name, least, p->nskills, ties, sqrt(s->r.variance));
+        snprintf(why, len, "exploration: '%s' was not practised for the "
+                 "last %lu tasks, the longest of %zu skills (tried %lu "
+                 "times; uncertainty %.2f)", s->name, stale, p->nskills,
+                 least, sqrt(s->r.variance));
     return (size_t)at;
 }
 
@@ -966,6 +1068,25 @@ static size_t pick_review(const struct plan *p, struct plan_rng *g,
                  "fails (trend %.2f, %.0f%% over its last %u; %u review "
                  "tasks owed)", s->name, s->r.trend, 100 * recent_rate(s),
                  s->recent_n, s->review_debt);
+        return (size_t)at;
+    }
+    /* then a suspect: a result that suggests a drop the trend does not
+     * show yet; the strongest evidence first */
+    best = -1;
+    for (i = 0; i < p->nskills; i++) {
+        s = &p->skills[i];
+        if (is_suspect(s) && s->suspicion > best) {
+            at = (long)i;
+            best = s->suspicion;
+        }
+    }
+    if (at >= 0) {
+        s = &p->skills[at];
+        *target = slip_target(p);
+        snprintf(why, len, "regression_review: '%s' may have dropped (it "
+                 "failed where the rating expected success; evidence "
+                 "%.2f, %.0f%% over its last %u); re-test it easier now",
+                 s->name, s->suspicion, 100 * recent_rate(s), s->recent_n);
         return (size_t)at;
     }
     /* then a lapse: a mastered skill that failed its last task */
@@ -1007,8 +1128,14 @@ static size_t pick_stretch(const struct plan *p, struct plan_rng *g,
     size_t i;
     long at;
 
+    /* any candidate will do, so the ones unseen longest, most: every
+     * result of a skill is a look at whether it still holds */
     for (i = 0; i < p->nskills; i++)
-        w[i] = stretch_candidate(p, &p->skills[i]) ? 1 : 0;
+        if (stretch_candidate(p, &p->skills[i])) {
+            double age = 1.0 + (double)tasks_since(p, &p->skills[i]);
+
+            w[i] = age * age;
+        }
     at = draw(g, w, p->nskills);
     s = &p->skills[at];
     *target = p->cfg.stretch_success;
@@ -1036,7 +1163,9 @@ int plan_choose(struct plan *p, struct plan_rng *g, struct plan_choice *out)
     compute_weights(p, w, lp);
     for (i = 0; i < PLAN_S__COUNT; i++)
         avail[i] = i != PLAN_S_NONE && has_candidate(p, i) ? w[i] : 0;
-    st = draw(g, avail, PLAN_S__COUNT);
+    /* a suspicion is settled by one easier task, best at once: the
+     * longer it waits the longer a real drop goes untreated */
+    st = any_suspect(p) ? PLAN_S_REVIEW : draw(g, avail, PLAN_S__COUNT);
     if (st < 0)
         st = PLAN_S_EXPLORATION;   /* always has a candidate */
     switch (st) {
@@ -1233,6 +1362,8 @@ int plan_skill_info(const struct plan *p, const char *skill,
         .regressed = s->regressed,
         .review_debt = s->review_debt,
         .chosen = s->chosen,
+        .suspect = is_suspect(s),
+        .suspicion = s->suspicion,
     };
     return 0;
 }
@@ -1272,6 +1403,8 @@ static void skill_analysis(const struct plan *p, const struct skill *s,
     jbool(o, "mastered", r->mastered, bad);
     jbool(o, "ever_mastered", r->ever_mastered, bad);
     jbool(o, "slipping", is_slipping(s), bad);
+    jbool(o, "suspect", is_suspect(s), bad);
+    jnum(o, "suspicion", s->suspicion, bad);
     jbool(o, "regressed", s->regressed, bad);
     jnum(o, "regressions", (double)s->regressions, bad);
     jnum(o, "review_interval", s->review_interval, bad);
@@ -1458,6 +1591,9 @@ cJSON *plan_weights_json(const struct plan *p)
     if (any_owed(p))
         jpush(ov, cJSON_CreateString("regression_review raised: a "
                                      "regression is owed reviews"), &bad);
+    if (any_suspect(p))
+        jpush(ov, cJSON_CreateString("regression_review goes first: a "
+                                     "skill is suspected of a drop"), &bad);
     return finish(o, bad);
 }
 
@@ -1589,6 +1725,7 @@ static cJSON *skill_state(const struct plan *p, const struct skill *s)
     jnum(o, "review_debt", s->review_debt, &bad);
     jnum(o, "regressions", (double)s->regressions, &bad);
     jnum(o, "chosen", (double)s->chosen, &bad);
+    jnum(o, "suspicion", s->suspicion, &bad);
     return finish(o, bad);
 }
 
@@ -1813,6 +1950,13 @@ static int read_skill(struct plan *n, const cJSON *js, unsigned char *seen)
         (rc = get_count(js, "regressions", &s->regressions, COUNT_MAX)) < 0 ||
         (rc = get_count(js, "chosen", &s->chosen, COUNT_MAX)) < 0)
         return rc;
+    if (get_item(js, "suspicion", &it)) {
+        /* a little above the cap: the double may come back 1 ulp up */
+        if (!cJSON_IsNumber(it) || !(it->valuedouble >= 0 &&
+                                     it->valuedouble <= suspicion_max() + 1e-9))
+            return -EINVAL;
+        s->suspicion = fmin(it->valuedouble, suspicion_max());
+    }
     if (s->last_seen > n->tasks)
         return -EINVAL;
     return 0;

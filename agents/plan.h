@@ -26,8 +26,8 @@
  * where s is stretch's share of recent choices (exponentially weighted,
  * 1/20 for the newest), so that the mix still averages the target (the
  * base is kept within [0.05, 0.9]). A skill
- * that is slipping (see below) aims at (1 + base) / 2: easier tasks until
- * its rating has caught up.
+ * that is slipping or suspect (see below) aims at (1 + base) / 2: easier
+ * tasks until its rating has caught up.
  *
  * Strategies:
  *   weakness          a tried skill that is not mastered (or is slipping),
@@ -37,8 +37,11 @@
  *                     its shortfall below what the tried skills reach on
  *                     average there.
  *   exploration       an untried skill (uniformly among them), else the
- *                     least tried skill.
+ *                     tried skill unseen for the most tasks (ties: the
+ *                     least tried): a rotation, so that every skill is
+ *                     looked at now and then.
  *   regression_review a regressed skill still owed review tasks; else a
+ *                     suspect skill (the strongest evidence first); else a
  *                     mastered skill that failed its last task (a lapse);
  *                     else a mastered skill whose review is due: not seen
  *                     for review_interval tasks. The interval starts at
@@ -47,9 +50,10 @@
  *                     review_max) and goes back to review_first after a
  *                     failure.
  *   stretch           a skill with at least 3 attempts, not slipping,
- *                     not owed reviews and not at the top of the scale,
- *                     uniformly, at the difficulty it solves
- *                     stretch_success of the time.
+ *                     not suspect, not owed reviews and not at the top of
+ *                     the scale, drawn with probability proportional to
+ *                     (1 + tasks since its last result)^2, at the
+ *                     difficulty it solves stretch_success of the time.
  *
  * Weights follow learning progress. For each strategy the plan keeps the
  * surprises (passed - predicted success before the result) of the last
@@ -68,7 +72,26 @@
  * others' share above their floors: exploration to explore_weight while a
  * catalogue skill is untried, and regression_review to regression_weight
  * while a regressed skill is owed review tasks. plan_choose draws a
- * strategy by weight among those that have a candidate skill.
+ * strategy by weight among those that have a candidate skill, except
+ * while a skill is suspect: then regression_review goes first, without a
+ * draw (one task settles a suspicion, and a real drop should not wait).
+ *
+ * Suspect: the trend needs two or three failures, and a skill that is
+ * neither weak nor mastered comes up about once in ten tasks, so a sudden
+ * drop used to wait tens of tasks. Each skill with at least
+ * PLAN_SLIP_ATTEMPTS attempts keeps the evidence of a drop (Page's CUSUM,
+ * in nats): the sum, floored at 0 and capped at PLAN_SUSPECT_CAP times the
+ * threshold, of each result's log-likelihood ratio of "the ability fell by
+ * PLAN_SUSPECT_DROP logits" against "the rating is right", computed from
+ * the success predicted before the result (a failure predicted below 0.5
+ * adds nothing: a steady failer is the weakness rule's). The threshold is
+ * the ratio of one failure predicted at PLAN_SUSPECT_P: one such failure,
+ * or two at 0.5 (a stretch task), make the skill suspect unless it is
+ * slipping or owed reviews. A suspect skill is re-tested at once by
+ * regression_review at the easier slip target; its next result, whatever
+ * chose it, settles the suspicion: the evidence starts over from that
+ * result alone, so a false alarm costs one task and a failed re-test (a
+ * more surprising failure still) keeps it suspect.
  *
  * Slipping: at least PLAN_SLIP_ATTEMPTS attempts and a rating trend below
  * RATING_REGRESSION_TREND. A regression is detected when a skill loses its
@@ -105,6 +128,10 @@
 #define PLAN_PROGRESS_PRIOR  0.05
 #define PLAN_PROGRESS_PSEUDO 5
 #define PLAN_PROGRESS_BASE   0.05
+#define PLAN_SUSPECT_DROP    1.5     /* the drop suspicion tests, logits  */
+#define PLAN_SUSPECT_P       0.8     /* one failure at this prediction or
+                                        above makes a skill suspect       */
+#define PLAN_SUSPECT_CAP     2.0     /* evidence kept, in thresholds      */
 #define PLAN_INITIAL_SKILLS  "strings lists dicts recursion sorting math " \
                              "parsing classes iterators error_handling"
 
@@ -261,7 +288,8 @@ struct plan_choice {
 };
 
 /* Picks the next task: a strategy by weight (among those with a candidate
- * skill), a skill for it, and a difficulty. Records the choice (counts,
+ * skill; regression_review without a draw while a skill is suspect), a
+ * skill for it, and a difficulty. Records the choice (counts,
  * the history behind plan_biases_json, stretch's share), so call it once
  * per task the Trainer means to enqueue. Deterministic given p and *g.
  * Returns 0 and fills *out, or -EINVAL for a NULL argument, -ENOENT when
@@ -296,6 +324,9 @@ struct plan_skill_info {
     int regressed;
     unsigned review_debt;       /* review tasks still owed                */
     unsigned long chosen;       /* times plan_choose picked it            */
+    int suspect;                /* a drop is suspected: regression_review
+                                   takes it next (see "Suspect" above)    */
+    double suspicion;           /* the evidence of a drop, nats, >= 0     */
 };
 
 /* Fills *out for the named skill. Returns 0, -EINVAL for a NULL argument,
@@ -315,7 +346,8 @@ int plan_skill_info(const struct plan *p, const char *skill,
  *      "recent":{"window","attempts","success_rate"},"trend","direction"
  *      ("improving"|"steady"|"declining"|"untried"),"rating","uncertainty",
  *      "level","last_practised","tasks_since_practised","mastered",
- *      "ever_mastered","slipping","regressed","regressions",
+ *      "ever_mastered","slipping","suspect","suspicion","regressed",
+ *      "regressions",
  *      "review_interval","review_due","failure_kinds":{},
  *      "style_issues":{elegance.* reasons},"lowered":{every reason}}}}
  *

@@ -213,8 +213,11 @@ int prompt_code(const struct prompt_task *t, const struct prompt_memory *mem,
         char *user = text_close(&tx);
         if (!user)
             goto nomem;
-        used = llm_estimate_text_tokens(out->system) +
-               llm_estimate_text_tokens(user) + 8;
+        /* The client's own estimate, so that what fits here fits there. */
+        used = llm_estimate_tokens(&(struct llm_request){
+            .messages = (struct llm_message[]){ { "system", out->system },
+                                                { "user", user } },
+            .nmessages = 2 });
         if (used <= budget_tokens) {
             out->user = user;
             out->nmemory = k;

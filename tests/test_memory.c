@@ -1,10 +1,15 @@
-/* test_memory.c -- the Builder's memory on a real store.
+/* test_memory.c -- unit tests of the Builder's memory (agents/memory.c) on
+ * a real store in a temporary directory.
  *
- * memory_commit writes a task's outcome with the skill records, profile
- * and learned concepts in one transaction; memory_recall reads back the
- * lessons and solved code of the same skills.
+ * Each test enqueues tasks, takes them as a builder does, commits outcomes
+ * with memory_commit and reads back what the store holds: the task, its
+ * code, reflection and summary, the score log, the skill records, the
+ * builder profile and the learned concepts. Expected ratings come from
+ * rating.c itself, replayed on the same results, not from constants.
  */
 #include <errno.h>
+#include <ftw.h>
+#include <math.h>
 #include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -13,13 +18,18 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cmocka.h>
 #include <cjson/cJSON.h>
 
 #include "agents/memory.h"
+#include "agents/rating.h"
 #include "store/store.h"
+
+#define T0 ((time_t)1760000000)     /* a fixed clock: 2025-10-09 */
 
 struct fixture {
     char dir[64];
@@ -34,65 +44,156 @@ static int setup(void **state)
     if (!f)
         return -1;
     strcpy(f->dir, "/tmp/test_memory.XXXXXX");
-    if (!mkdtemp(f->dir) || store_open(f->dir, NULL, &f->st, err,
-                                       sizeof err) < 0)
+    if (!mkdtemp(f->dir)) {
+        free(f);
         return -1;
+    }
+    if (store_open(f->dir, NULL, &f->st, err, sizeof err) < 0) {
+        fprintf(stderr, "store_open: %s\n", err);
+        rmdir(f->dir);
+        free(f);
+        return -1;
+    }
     *state = f;
     return 0;
+}
+
+static int rm_one(const char *path, const struct stat *sb, int flag,
+                  struct FTW *ftw)
+{
+    (void)sb;
+    (void)flag;
+    (void)ftw;
+    return remove(path);
 }
 
 static int teardown(void **state)
 {
     struct fixture *f = *state;
-    char cmd[128];
+    int rc;
 
     store_close(f->st);
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", f->dir);
-    if (system(cmd) != 0)
-        return -1;
+    rc = nftw(f->dir, rm_one, 8, FTW_DEPTH | FTW_PHYS);
     free(f);
-    return 0;
+    return rc;
 }
 
-/* Enqueues and dequeues one task of skill 'skill'; returns its id. */
-static uint64_t running_task(struct store *st, const char *goal,
-                             const char *skill)
+/* ---- helpers: tasks ------------------------------------------------- */
+
+/* Enqueues a task with goal and skills (a JSON array text) and takes it
+ * from the queue as a builder would; returns its id. */
+static uint64_t take_task(struct store *st, const char *goal,
+                          const char *skills_json)
 {
-    char def[256];
-    struct store_task_new t = { def, 0, STORE_SOURCE_USER };
+    char *def = NULL;
     uint64_t id, got;
 
-    snprintf(def, sizeof def, "{\"goal\":\"%s\",\"skills\":[\"%s\"]}", goal,
-             skill);
+    assert_true(asprintf(&def, "{\"goal\":\"%s\",\"skills\":%s}", goal,
+                         skills_json) > 0);
+    struct store_task_new t = { def, 0, STORE_SOURCE_USER };
     assert_int_equal(store_task_enqueue(st, &t, 1, &id), 0);
     assert_int_equal(store_task_dequeue(st, &got, NULL), 0);
     assert_int_equal(got, id);
+    free(def);
     return id;
 }
 
-static int commit(struct store *st, uint64_t id, const char *status,
-                  const char *skill, const char *code, const char *lesson,
-                  const char *const *concepts, size_t nconcepts)
-{
-    const char *skills[] = { skill };
-    struct store_code c = { 1, "py", code, code ? strlen(code) : 0 };
-    char refl[256];
-    struct store_log_entry log = { STORE_LOG_SYSTEM, 0, "committed" };
+/* An outcome under construction, owning its texts. */
+struct outcome {
+    struct memory_outcome o;
+    struct store_code code[4];
+    char *codes[4];
+    char *score, *result, *reflection, *summary;
+    const char *skills[8];
+    struct store_log_entry logs[2];
+    char *lines[2];
+};
 
-    snprintf(refl, sizeof refl, "{\"summary\":\"s\",\"lessons\":[\"%s\"]}",
-             lesson);
-    struct memory_outcome o = {
-        .id = id, .status = status, .attempts = 1, .skills = skills,
-        .nskills = 1, .difficulty = 0.5, .final_attempt = code ? 1 : 0,
-        .score_json = strcmp(status, "error") ? "{\"total\":0.8}" : NULL,
-        .result_json = "{\"tests_passed\":1}", .code = code ? &c : NULL,
-        .ncode = code ? 1 : 0, .reflection_json = refl,
-        .summary_json = "{\"summary\":\"s\"}", .concepts = concepts,
-        .nconcepts = nconcepts, .model = "m", .now = 1700000000,
-        .logs = &log, .nlogs = 1,
+/* Describes a finished task: 'attempts' attempts (each with code
+ * "<goal> vK"), the last judged; lessons is a JSON array text or NULL for
+ * a reflection recorded as missing. */
+static void outcome_init(struct outcome *x, uint64_t id, const char *status,
+                         const char *goal, const char *const *skills,
+                         size_t nskills, double difficulty, int attempts,
+                         const char *lessons, time_t now)
+{
+    memset(x, 0, sizeof *x);
+    assert_true(nskills <= 8 && attempts >= 0 && attempts <= 4);
+    for (size_t i = 0; i < nskills; i++)
+        x->skills[i] = skills[i];
+    for (int k = 0; k < attempts; k++) {
+        assert_true(asprintf(&x->codes[k], "# %s v%d\ndef f():\n    return %d\n",
+                             goal, k + 1, k + 1) > 0);
+        x->code[k] = (struct store_code){ (unsigned)k + 1, "py", x->codes[k],
+                                          strlen(x->codes[k]) };
+    }
+    if (strcmp(status, "error") != 0)
+        assert_true(asprintf(&x->score, "{\"accuracy\":%g,\"speed\":0.5,"
+                                        "\"total\":%g}",
+                             strcmp(status, "passed") == 0 ? 1.0 : 0.25,
+                             strcmp(status, "passed") == 0 ? 0.9 : 0.2) > 0);
+    assert_true(asprintf(&x->result, "{\"tests_passed\":%d,\"tests_total\":4,"
+                                     "\"reason\":\"%s\"}",
+                         strcmp(status, "passed") == 0 ? 4 : 1, status) > 0);
+    if (lessons)
+        assert_true(asprintf(&x->reflection, "{\"summary\":\"did %s\","
+                                             "\"what_went_wrong\":\"\","
+                                             "\"lessons\":%s,\"concepts\":[]}",
+                             goal, lessons) > 0);
+    else
+        x->reflection = strdup("{\"missing\":true,\"reason\":\"no_json: x\"}");
+    assert_true(asprintf(&x->summary, "{\"goal\":\"%s\",\"status\":\"%s\"}",
+                         goal, status) > 0);
+    assert_true(asprintf(&x->lines[0], "%s: attempt 1 started", goal) > 0);
+    assert_true(asprintf(&x->lines[1], "%s: ended %s", goal, status) > 0);
+    x->logs[0] = (struct store_log_entry){ STORE_LOG_SYSTEM, now - 2,
+                                           x->lines[0] };
+    x->logs[1] = (struct store_log_entry){ STORE_LOG_SYSTEM, now,
+                                           x->lines[1] };
+    assert_non_null(x->reflection);
+    x->o = (struct memory_outcome){
+        .id = id, .status = status, .attempts = attempts,
+        .skills = x->skills, .nskills = nskills, .difficulty = difficulty,
+        .final_attempt = attempts, .score_json = x->score,
+        .result_json = x->result, .code = x->code, .ncode = (size_t)attempts,
+        .reflection_json = x->reflection, .summary_json = x->summary,
+        .model = "test-model-7b", .now = now,
+        .logs = x->logs, .nlogs = 2,
     };
-    return memory_commit(st, &o);
 }
+
+static void outcome_free(struct outcome *x)
+{
+    for (int k = 0; k < 4; k++)
+        free(x->codes[k]);
+    free(x->score);
+    free(x->result);
+    free(x->reflection);
+    free(x->summary);
+    free(x->lines[0]);
+    free(x->lines[1]);
+}
+
+/* Takes a task and commits it in one go. */
+static uint64_t run_task(struct store *st, const char *goal,
+                         const char *skill, const char *status,
+                         double difficulty, time_t now)
+{
+    char skills_json[128];
+    const char *skills[1] = { skill };
+    struct outcome x;
+    uint64_t id;
+
+    snprintf(skills_json, sizeof skills_json, "[\"%s\"]", skill);
+    id = take_task(st, goal, skills_json);
+    outcome_init(&x, id, status, goal, skills, 1, difficulty, 1,
+                 "[\"a lesson\"]", now);
+    assert_int_equal(memory_commit(st, &x.o), 0);
+    outcome_free(&x);
+    return id;
+}
+
+/* ---- helpers: reading the store -------------------------------------- */
 
 static int copy_cb(void *ctx, uint64_t key, const char *val, size_t len)
 {
@@ -100,10 +201,55 @@ static int copy_cb(void *ctx, uint64_t key, const char *val, size_t len)
 
     (void)key;
     *out = strndup(val, len);
-    return 0;
+    return *out ? 0 : -ENOMEM;
 }
 
-static cJSON *doc(struct store *st, const char *name)
+static cJSON *get_json(struct store *st, enum store_coll c, uint64_t key)
+{
+    struct store_view *v;
+    char *text = NULL;
+    cJSON *o;
+    int rc;
+
+    assert_int_equal(store_view_begin(st, &v), 0);
+    rc = store_view_get(v, c, key, copy_cb, &text);
+    store_view_end(v);
+    if (rc == -ENOENT)
+        return NULL;
+    assert_int_equal(rc, 0);
+    o = cJSON_Parse(text);
+    free(text);
+    assert_non_null(o);
+    return o;
+}
+
+static int code_cb(void *ctx, uint64_t key, const char *val, size_t len)
+{
+    char **out = ctx;
+    const char *ext, *text;
+    size_t tlen;
+
+    (void)key;
+    store_code_split(val, len, &ext, &text, &tlen);
+    return asprintf(out, "%s|%.*s", ext, (int)tlen, text) < 0 ? -ENOMEM : 0;
+}
+
+/* "ext|text" of an archived attempt, or NULL. */
+static char *get_code(struct store *st, uint64_t id, unsigned attempt)
+{
+    struct store_view *v;
+    char *text = NULL;
+    int rc;
+
+    assert_int_equal(store_view_begin(st, &v), 0);
+    rc = store_view_get(v, STORE_COLL_CODE, STORE_CODE_KEY(id, attempt),
+                        code_cb, &text);
+    store_view_end(v);
+    assert_true(rc == 0 || rc == -ENOENT);
+    return text;
+}
+
+static cJSON *get_doc(struct store *st, const char *name)
 {
     char *text = NULL;
     cJSON *o;
@@ -115,176 +261,768 @@ static cJSON *doc(struct store *st, const char *name)
     return o;
 }
 
+struct find_skill {
+    const char *name;
+    cJSON *rec;
+};
+
 static int skill_cb(void *ctx, uint64_t key, const char *val, size_t len)
 {
-    void **c = ctx;
+    struct find_skill *fs = ctx;
     const char *name, *json;
     size_t jlen;
 
     (void)key;
     store_named_split(val, len, &name, &json, &jlen);
-    if (strcmp(name, c[0]) == 0)
-        c[1] = cJSON_ParseWithLength(json, jlen);
+    if (strcmp(name, fs->name) == 0)
+        fs->rec = cJSON_ParseWithLength(json, jlen);
     return 0;
 }
 
-static cJSON *skill_record(struct store *st, const char *name)
+/* The skill's record, or NULL when it has none. */
+static cJSON *get_skill(struct store *st, const char *name)
 {
     struct store_view *v;
-    void *c[2] = { (void *)name, NULL };
+    struct find_skill fs = { name, NULL };
 
     assert_int_equal(store_view_begin(st, &v), 0);
-    assert_int_equal(store_view_skills(v, skill_cb, c), 0);
+    assert_int_equal(store_view_skills(v, skill_cb, &fs), 0);
     store_view_end(v);
-    return c[1];
+    return fs.rec;
 }
 
-static size_t count(struct store *st, enum store_coll coll)
+static size_t count_of(struct store *st, enum store_coll c)
 {
     struct store_view *v;
     size_t n;
 
     assert_int_equal(store_view_begin(st, &v), 0);
-    n = store_view_count(v, coll);
+    n = store_view_count(v, c);
     store_view_end(v);
     return n;
 }
 
-static void test_commit_everything(void **state)
+struct lines {
+    char *v[16];
+    size_t n;
+};
+
+static int line_cb(void *ctx, uint64_t key, const char *val, size_t len)
+{
+    struct lines *l = ctx;
+
+    (void)key;
+    if (l->n < 16)
+        l->v[l->n++] = strndup(val, len);
+    return 0;
+}
+
+/* The last n records of a collection, oldest first. */
+static void tail_of(struct store *st, enum store_coll c, size_t n,
+                    struct lines *out)
+{
+    struct store_view *v;
+
+    memset(out, 0, sizeof *out);
+    assert_int_equal(store_view_begin(st, &v), 0);
+    assert_int_equal(store_view_tail(v, c, n, line_cb, out), 0);
+    store_view_end(v);
+    assert_int_equal(out->n, n);
+}
+
+static void lines_free(struct lines *l)
+{
+    for (size_t i = 0; i < l->n; i++)
+        free(l->v[i]);
+}
+
+static double num(const cJSON *o, const char *name)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, name);
+
+    if (!cJSON_IsNumber(v))
+        fail_msg("\"%s\" is not a number", name);
+    return v->valuedouble;
+}
+
+static const char *str(const cJSON *o, const char *name)
+{
+    const char *s = cJSON_GetStringValue(
+        cJSON_GetObjectItemCaseSensitive(o, name));
+
+    if (!s)
+        fail_msg("\"%s\" is not a string", name);
+    return s;
+}
+
+static const cJSON *item(const cJSON *o, const char *name)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, name);
+
+    if (!v)
+        fail_msg("no \"%s\"", name);
+    return v;
+}
+
+static char *task_name(uint64_t id)
+{
+    static char buf[STORE_ID_MAX];
+
+    return store_id_format(id, buf);
+}
+
+/* ---- commit ------------------------------------------------------------ */
+
+static void test_commit_passed(void **state)
 {
     struct fixture *f = *state;
-    const char *concepts[] = { "Arithmetic", "loops" };
-    const char *again[] = { "arithmetic" };
-    uint64_t a = running_task(f->st, "square a number", "math");
-    uint64_t b = running_task(f->st, "cube a number", "math");
-    uint64_t c = running_task(f->st, "break it", "math");
+    const char *skills[] = { "math", "parsing" };
+    const char *concepts[] = { "Integer parsing", "modulo" };
+    struct outcome x;
+    uint64_t id;
+    size_t scores = count_of(f->st, STORE_COLL_SCORES);
+    size_t logs = count_of(f->st, STORE_COLL_SYSLOG);
+    char when[32];
 
-    assert_int_equal(commit(f->st, a, "passed", "math", "def sq(x): pass",
-                            "multiply", concepts, 2), 0);
-    assert_int_equal(commit(f->st, b, "failed", "math", "def cu(x): pass",
-                            "cube it", again, 1), 0);
-    assert_int_equal(commit(f->st, c, "error", "math", NULL, "none",
-                            NULL, 0), 0);
+    id = take_task(f->st, "sum digits", "[\"math\",\"parsing\"]");
+    outcome_init(&x, id, "passed", "sum digits", skills, 2, 0.7, 2,
+                 "[\"check the empty string\",\"int() strips spaces\"]",
+                 T0);
+    x.o.concepts = concepts;
+    x.o.nconcepts = 2;
+    assert_int_equal(memory_commit(f->st, &x.o), 0);
 
-    cJSON *rec = skill_record(f->st, "math");
+    /* The task: status, attempts, score and result. */
+    cJSON *t = get_json(f->st, STORE_COLL_TASKS, id);
+    assert_non_null(t);
+    assert_string_equal(str(t, "status"), "passed");
+    assert_int_equal((int)num(t, "attempts"), 2);
+    assert_true(num(item(t, "score"), "accuracy") == 1.0);
+    assert_true(num(item(t, "score"), "total") == 0.9);
+    assert_int_equal((int)num(item(t, "result"), "tests_passed"), 4);
+    assert_string_equal(str(t, "goal"), "sum digits");
+    cJSON_Delete(t);
+
+    /* Every attempt's code, and no more. */
+    for (unsigned k = 1; k <= 2; k++) {
+        char *c = get_code(f->st, id, k);
+        char want[128];
+        assert_non_null(c);
+        snprintf(want, sizeof want, "py|%s", x.codes[k - 1]);
+        assert_string_equal(c, want);
+        free(c);
+    }
+    assert_null(get_code(f->st, id, 3));
+
+    /* Reflection and summary, as given. */
+    cJSON *r = get_json(f->st, STORE_COLL_REFLECTIONS, id);
+    assert_non_null(r);
+    assert_string_equal(str(r, "summary"), "did sum digits");
+    assert_int_equal(cJSON_GetArraySize(item(r, "lessons")), 2);
+    cJSON_Delete(r);
+    cJSON *s = get_json(f->st, STORE_COLL_SUMMARIES, id);
+    assert_non_null(s);
+    assert_string_equal(str(s, "goal"), "sum digits");
+    cJSON_Delete(s);
+
+    /* One score-log entry, naming the task, with the score's numbers. */
+    assert_int_equal(count_of(f->st, STORE_COLL_SCORES), scores + 1);
+    struct lines l;
+    tail_of(f->st, STORE_COLL_SCORES, 1, &l);
+    cJSON *e = cJSON_Parse(l.v[0]);
+    assert_non_null(e);
+    assert_string_equal(str(e, "task"), task_name(id));
+    assert_string_equal(str(e, "status"), "passed");
+    assert_string_equal(str(e, "at"), store_time_format(T0, when));
+    assert_int_equal((int)num(e, "attempts"), 2);
+    assert_true(num(e, "task_difficulty") == 0.7);
+    assert_true(num(e, "total") == 0.9);
+    assert_true(num(e, "accuracy") == 1.0);
+    assert_int_equal(cJSON_GetArraySize(item(e, "skills")), 2);
+    cJSON_Delete(e);
+    lines_free(&l);
+
+    /* The task's log lines, in order, with their own times. */
+    assert_int_equal(count_of(f->st, STORE_COLL_SYSLOG), logs + 2);
+    tail_of(f->st, STORE_COLL_SYSLOG, 2, &l);
+    assert_non_null(strstr(l.v[0], "sum digits: attempt 1 started"));
+    assert_non_null(strstr(l.v[1], "sum digits: ended passed"));
+    assert_non_null(strstr(l.v[1], store_time_format(T0, when)));
+    assert_non_null(strstr(l.v[0], store_time_format(T0 - 2, when)));
+    lines_free(&l);
+
+    /* Both skills: the rating rating.c computes for this result, the
+     * counts, and the task in "recent". */
+    struct rating want;
+    rating_init(&want);
+    assert_int_equal(rating_update(&want, 0.7, 1, T0), 0);
+    for (size_t i = 0; i < 2; i++) {
+        cJSON *rec = get_skill(f->st, skills[i]);
+        struct rating got;
+        assert_non_null(rec);
+        assert_int_equal(rating_from_json(rec, &got), 0);
+        assert_true(fabs(got.ability - want.ability) < 1e-9);
+        assert_true(got.ability > 0);       /* a pass raises ability */
+        assert_true(fabs(got.variance - want.variance) < 1e-9);
+        assert_int_equal(got.attempts, 1);
+        assert_int_equal(got.successes, 1);
+        assert_int_equal(got.last_practised, T0);
+        assert_true(fabs(num(rec, "level") - rating_level(&want)) < 1e-9);
+        for (const char *const *k = (const char *const[]){
+                 "rating", "uncertainty", "trend", NULL }; *k; k++)
+            (void)num(rec, *k);
+        assert_true(cJSON_IsBool(item(rec, "mastered")));
+        assert_true(num(rec, "success_rate") == 1.0);
+        const cJSON *recent = item(rec, "recent");
+        assert_int_equal(cJSON_GetArraySize(recent), 1);
+        const cJSON *r0 = cJSON_GetArrayItem(recent, 0);
+        assert_int_equal((uint64_t)num(r0, "task"), id);
+        assert_true(cJSON_IsTrue(item(r0, "passed")));
+        assert_int_equal((int)num(r0, "attempt"), 2);
+        cJSON_Delete(rec);
+    }
+    assert_null(get_skill(f->st, "strings"));   /* untouched skills: none */
+
+    /* The profile. */
+    cJSON *p = get_doc(f->st, "builder_profile");
+    assert_int_equal((int)num(p, "tasks_total"), 1);
+    assert_int_equal((int)num(p, "passed"), 1);
+    assert_int_equal((int)num(p, "failed"), 0);
+    assert_int_equal((int)num(p, "errors"), 0);
+    assert_string_equal(str(p, "model"), "test-model-7b");
+    assert_string_equal(str(p, "updated_at"), store_time_format(T0, when));
+    /* No skill has 3 attempts yet: nothing to judge. */
+    assert_true(num(p, "level") == 0);
+    assert_int_equal(cJSON_GetArraySize(item(p, "strengths")), 0);
+    assert_int_equal(cJSON_GetArraySize(item(p, "weaknesses")), 0);
+    cJSON_Delete(p);
+
+    /* The concepts, each once with this task. */
+    cJSON *lc = get_doc(f->st, "learned_concepts");
+    const cJSON *list = item(lc, "concepts");
+    assert_int_equal(cJSON_GetArraySize(list), 2);
+    for (int i = 0; i < 2; i++) {
+        const cJSON *c = cJSON_GetArrayItem(list, i);
+        assert_string_equal(str(c, "name"), concepts[i]);
+        assert_int_equal((int)num(c, "count"), 1);
+        assert_string_equal(str(c, "first_seen"), store_time_format(T0, when));
+        assert_int_equal(cJSON_GetArraySize(item(c, "tasks")), 1);
+        assert_string_equal(
+            cJSON_GetStringValue(cJSON_GetArrayItem(item(c, "tasks"), 0)),
+            task_name(id));
+    }
+    cJSON_Delete(lc);
+    outcome_free(&x);
+}
+
+static void test_commit_failed_and_error(void **state)
+{
+    struct fixture *f = *state;
+    const char *skills[] = { "recursion" };
+    struct outcome x;
+    uint64_t failed, error;
+    size_t scores = count_of(f->st, STORE_COLL_SCORES);
+
+    failed = take_task(f->st, "hanoi", "[\"recursion\"]");
+    outcome_init(&x, failed, "failed", "hanoi", skills, 1, 0.3, 3,
+                 "[\"count the base case\"]", T0);
+    assert_int_equal(memory_commit(f->st, &x.o), 0);
+    outcome_free(&x);
+    assert_int_equal(count_of(f->st, STORE_COLL_SCORES), scores + 1);
+
+    error = take_task(f->st, "fib", "[\"recursion\"]");
+    outcome_init(&x, error, "error", "fib", skills, 1, 0.3, 0, NULL,
+                 T0 + 600);
+    x.o.score_json = NULL;
+    assert_int_equal(memory_commit(f->st, &x.o), 0);
+    outcome_free(&x);
+    /* An error is not judged: no score entry, no rating change. */
+    assert_int_equal(count_of(f->st, STORE_COLL_SCORES), scores + 1);
+
+    cJSON *t = get_json(f->st, STORE_COLL_TASKS, failed);
+    assert_string_equal(str(t, "status"), "failed");
+    assert_int_equal((int)num(t, "attempts"), 3);
+    cJSON_Delete(t);
+    t = get_json(f->st, STORE_COLL_TASKS, error);
+    assert_string_equal(str(t, "status"), "error");
+    assert_true(cJSON_IsNull(item(t, "score")));
+    cJSON_Delete(t);
+    char *c = get_code(f->st, failed, 3);
+    assert_non_null(c);
+    free(c);
+    assert_null(get_code(f->st, error, 1));
+    cJSON *r = get_json(f->st, STORE_COLL_REFLECTIONS, error);
+    assert_non_null(r);
+    assert_true(cJSON_IsTrue(item(r, "missing")));
+    cJSON_Delete(r);
+
+    struct rating want, got;
+    rating_init(&want);
+    assert_int_equal(rating_update(&want, 0.3, 0, T0), 0);
+    cJSON *rec = get_skill(f->st, "recursion");
     assert_non_null(rec);
-    /* the error did not move the rating */
-    assert_int_equal(cJSON_GetObjectItem(rec, "attempts")->valueint, 2);
-    assert_int_equal(cJSON_GetObjectItem(rec, "successes")->valueint, 1);
-    assert_true(cJSON_GetObjectItem(rec, "success_rate")->valuedouble == 0.5);
-    cJSON *recent = cJSON_GetObjectItem(rec, "recent");
-    assert_int_equal(cJSON_GetArraySize(recent), 3);
-    assert_int_equal(cJSON_GetObjectItem(cJSON_GetArrayItem(recent, 0),
-                                         "task")->valueint, (int)c);
-    assert_int_equal(cJSON_GetObjectItem(cJSON_GetArrayItem(recent, 2),
-                                         "task")->valueint, (int)a);
-    assert_true(cJSON_IsTrue(cJSON_GetObjectItem(
-        cJSON_GetArrayItem(recent, 2), "passed")));
+    assert_int_equal(rating_from_json(rec, &got), 0);
+    assert_int_equal(got.attempts, 1);
+    assert_int_equal(got.successes, 0);
+    assert_true(got.ability < 0);           /* a failure lowers it */
+    assert_true(fabs(got.ability - want.ability) < 1e-9);
+    assert_int_equal(got.last_practised, T0);  /* the error did not count */
+    assert_true(num(rec, "success_rate") == 0);
+    /* The error is still the newest task of the skill, not passed. */
+    const cJSON *recent = item(rec, "recent");
+    assert_int_equal(cJSON_GetArraySize(recent), 2);
+    assert_int_equal((uint64_t)num(cJSON_GetArrayItem(recent, 0), "task"),
+                     error);
+    assert_true(cJSON_IsFalse(item(cJSON_GetArrayItem(recent, 0), "passed")));
+    assert_int_equal((uint64_t)num(cJSON_GetArrayItem(recent, 1), "task"),
+                     failed);
     cJSON_Delete(rec);
 
-    cJSON *prof = doc(f->st, "builder_profile");
-    assert_int_equal(cJSON_GetObjectItem(prof, "tasks_total")->valueint, 3);
-    assert_int_equal(cJSON_GetObjectItem(prof, "passed")->valueint, 1);
-    assert_int_equal(cJSON_GetObjectItem(prof, "failed")->valueint, 1);
-    assert_int_equal(cJSON_GetObjectItem(prof, "errors")->valueint, 1);
-    assert_string_equal(cJSON_GetObjectItem(prof, "model")->valuestring, "m");
-    cJSON_Delete(prof);
+    cJSON *p = get_doc(f->st, "builder_profile");
+    assert_int_equal((int)num(p, "tasks_total"), 2);
+    assert_int_equal((int)num(p, "passed"), 0);
+    assert_int_equal((int)num(p, "failed"), 1);
+    assert_int_equal((int)num(p, "errors"), 1);
+    cJSON_Delete(p);
+}
 
-    cJSON *lc = doc(f->st, "learned_concepts");
-    cJSON *list = cJSON_GetObjectItem(lc, "concepts");
-    assert_int_equal(cJSON_GetArraySize(list), 2);     /* merged, any case */
-    cJSON *arith = cJSON_GetArrayItem(list, 0);
-    assert_int_equal(cJSON_GetObjectItem(arith, "count")->valueint, 2);
-    assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItem(arith, "tasks")),
-                     2);
-    cJSON_Delete(lc);
+static void test_skill_counts_and_recent(void **state)
+{
+    struct fixture *f = *state;
+    uint64_t ids[11];
+    struct rating want;
+    int passes = 0;
 
-    /* one score entry per judged task; the log lines came along */
-    assert_int_equal(count(f->st, STORE_COLL_SCORES), 2);
-    assert_int_equal(count(f->st, STORE_COLL_REFLECTIONS), 3);
-    assert_int_equal(count(f->st, STORE_COLL_CODE), 2);
-    struct store_view *v;
-    char *task = NULL;
-    assert_int_equal(store_view_begin(f->st, &v), 0);
-    assert_int_equal(store_view_get(v, STORE_COLL_TASKS, a, copy_cb, &task),
-                     0);
-    store_view_end(v);
-    assert_non_null(strstr(task, "\"status\":\"passed\""));
-    free(task);
-    size_t logs = count(f->st, STORE_COLL_SYSLOG);
-
-    /* a task ends once: the second commit writes nothing */
-    assert_int_equal(commit(f->st, a, "passed", "math", "x", "y", NULL, 0),
-                     -EINVAL);
-    assert_int_equal(count(f->st, STORE_COLL_SCORES), 2);
-    assert_int_equal(count(f->st, STORE_COLL_SYSLOG), logs);
-    rec = skill_record(f->st, "math");
-    assert_int_equal(cJSON_GetObjectItem(rec, "attempts")->valueint, 2);
+    rating_init(&want);
+    for (int i = 0; i < 11; i++) {
+        int pass = i % 3 != 1;
+        char goal[32];
+        snprintf(goal, sizeof goal, "lists %d", i);
+        ids[i] = run_task(f->st, goal, "lists", pass ? "passed" : "failed",
+                          0.1 * (i % 10), T0 + 3600 * i);
+        assert_int_equal(rating_update(&want, 0.1 * (i % 10), pass,
+                                       T0 + 3600 * i), 0);
+        passes += pass;
+    }
+    cJSON *rec = get_skill(f->st, "lists");
+    struct rating got;
+    assert_int_equal(rating_from_json(rec, &got), 0);
+    assert_int_equal(got.attempts, 11);
+    assert_int_equal(got.successes, passes);
+    assert_true(fabs(got.ability - want.ability) < 1e-6);
+    assert_true(fabs(got.trend - want.trend) < 1e-6);
+    assert_true(fabs(num(rec, "success_rate") - passes / 11.0) < 1e-9);
+    /* The last 8 tasks, newest first, each once. */
+    const cJSON *recent = item(rec, "recent");
+    assert_int_equal(cJSON_GetArraySize(recent), 8);
+    for (int k = 0; k < 8; k++) {
+        const cJSON *r = cJSON_GetArrayItem(recent, k);
+        int i = 10 - k;
+        assert_int_equal((uint64_t)num(r, "task"), ids[i]);
+        assert_int_equal(cJSON_IsTrue(item(r, "passed")), i % 3 != 1);
+        assert_int_equal((int)num(r, "attempt"), 1);
+    }
     cJSON_Delete(rec);
 }
+
+/* "recent" lists a task once even when the caller names its skill twice
+ * (the task parser deduplicates skills; memory does not rely on it). */
+static void test_recent_lists_task_once(void **state)
+{
+    struct fixture *f = *state;
+    const char *skills[] = { "dicts", "dicts" };
+    struct outcome x;
+    uint64_t first, id;
+
+    first = run_task(f->st, "dict one", "dicts", "passed", 0.5, T0);
+    id = take_task(f->st, "dict two", "[\"dicts\"]");
+    outcome_init(&x, id, "passed", "dict two", skills, 2, 0.5, 1,
+                 "[\"x\"]", T0 + 60);
+    assert_int_equal(memory_commit(f->st, &x.o), 0);
+    outcome_free(&x);
+    cJSON *rec = get_skill(f->st, "dicts");
+    const cJSON *recent = item(rec, "recent");
+    assert_int_equal(cJSON_GetArraySize(recent), 2);
+    assert_int_equal((uint64_t)num(cJSON_GetArrayItem(recent, 0), "task"), id);
+    assert_int_equal((uint64_t)num(cJSON_GetArrayItem(recent, 1), "task"),
+                     first);
+    cJSON_Delete(rec);
+}
+
+/* Seven skills with 3 results each and one with 2: the profile's level is
+ * the mean of the seven levels, its strengths the top 3 by level, its
+ * weaknesses the bottom 3 (weakest first); the one with 2 attempts is in
+ * neither. */
+static void test_profile_strengths_weaknesses(void **state)
+{
+    struct fixture *f = *state;
+    static const char *const names[] = { "alpha", "bravo", "charlie",
+                                         "delta", "echo", "foxtrot", "golf" };
+    /* passes of 3, and the difficulty: distinct levels for all seven */
+    static const int passes[] = { 3, 0, 2, 1, 3, 2, 1 };
+    static const double diff[] = { 0.9, 0.2, 0.6, 0.5, 0.3, 0.1, 0.8 };
+    double level[7], sum = 0;
+    time_t now = T0;
+
+    for (int s = 0; s < 7; s++) {
+        for (int k = 0; k < 3; k++) {
+            char goal[32];
+            snprintf(goal, sizeof goal, "%s %d", names[s], k);
+            run_task(f->st, goal, names[s],
+                     k < passes[s] ? "passed" : "failed", diff[s], now++);
+        }
+    }
+    run_task(f->st, "hotel 0", "hotel", "passed", 1.0, now++);
+    run_task(f->st, "hotel 1", "hotel", "passed", 1.0, now++);
+    for (int s = 0; s < 7; s++) {
+        cJSON *rec = get_skill(f->st, names[s]);
+        struct rating r;
+        assert_int_equal(rating_from_json(rec, &r), 0);
+        assert_int_equal(r.attempts, 3);
+        level[s] = rating_level(&r);
+        sum += level[s];
+        cJSON_Delete(rec);
+    }
+    /* order by level, highest first */
+    int order[7];
+    for (int i = 0; i < 7; i++)
+        order[i] = i;
+    for (int i = 0; i < 7; i++)
+        for (int j = i + 1; j < 7; j++)
+            if (level[order[j]] > level[order[i]]) {
+                int t = order[i];
+                order[i] = order[j];
+                order[j] = t;
+            }
+    for (int i = 0; i + 1 < 7; i++)
+        assert_true(level[order[i]] > level[order[i + 1]] + 1e-6);
+
+    cJSON *p = get_doc(f->st, "builder_profile");
+    assert_int_equal((int)num(p, "tasks_total"), 23);
+    assert_true(fabs(num(p, "level") - sum / 7) < 0.0006);
+    const cJSON *st = item(p, "strengths"), *wk = item(p, "weaknesses");
+    assert_int_equal(cJSON_GetArraySize(st), 3);
+    assert_int_equal(cJSON_GetArraySize(wk), 3);
+    for (int i = 0; i < 3; i++) {
+        assert_string_equal(cJSON_GetStringValue(cJSON_GetArrayItem(st, i)),
+                            names[order[i]]);
+        assert_string_equal(cJSON_GetStringValue(cJSON_GetArrayItem(wk, i)),
+                            names[order[6 - i]]);
+    }
+    cJSON_Delete(p);
+}
+
+/* A profile with few rated skills lists strengths but no weaknesses. */
+static void test_profile_few_skills(void **state)
+{
+    struct fixture *f = *state;
+    time_t now = T0;
+
+    for (int k = 0; k < 3; k++) {
+        run_task(f->st, "s", "strings", "passed", 0.8, now++);
+        run_task(f->st, "c", "classes", "failed", 0.2, now++);
+    }
+    cJSON *p = get_doc(f->st, "builder_profile");
+    const cJSON *st = item(p, "strengths");
+    assert_int_equal(cJSON_GetArraySize(st), 2);
+    assert_string_equal(cJSON_GetStringValue(cJSON_GetArrayItem(st, 0)),
+                        "strings");
+    assert_string_equal(cJSON_GetStringValue(cJSON_GetArrayItem(st, 1)),
+                        "classes");
+    assert_int_equal(cJSON_GetArraySize(item(p, "weaknesses")), 0);
+    assert_true(num(p, "level") > 0);
+    cJSON_Delete(p);
+}
+
+static void test_concepts_merge(void **state)
+{
+    struct fixture *f = *state;
+    const char *skills[] = { "iterators" };
+    const char *first[] = { "Generators", "List comprehension" };
+    const char *second[] = { "generators", "closures" };
+    const char *third[] = { "GENERATORS" };
+    const char *const *lists[] = { first, second, third };
+    const size_t nlists[] = { 2, 2, 1 };
+    uint64_t ids[3];
+    char when[32];
+
+    for (int i = 0; i < 3; i++) {
+        struct outcome x;
+        ids[i] = take_task(f->st, "iter", "[\"iterators\"]");
+        outcome_init(&x, ids[i], "passed", "iter", skills, 1, 0.5, 1,
+                     "[\"l\"]", T0 + 100 * i);
+        x.o.concepts = lists[i];
+        x.o.nconcepts = nlists[i];
+        assert_int_equal(memory_commit(f->st, &x.o), 0);
+        outcome_free(&x);
+    }
+    cJSON *lc = get_doc(f->st, "learned_concepts");
+    const cJSON *list = item(lc, "concepts"), *c, *gen = NULL;
+    assert_int_equal(cJSON_GetArraySize(list), 3);
+    cJSON_ArrayForEach(c, list) {
+        assert_true(strcasecmp(str(c, "name"), "generators") != 0 || !gen);
+        if (strcasecmp(str(c, "name"), "generators") == 0)
+            gen = c;
+    }
+    assert_non_null(gen);
+    /* The first spelling and time stay; every task is listed, in order. */
+    assert_string_equal(str(gen, "name"), "Generators");
+    assert_string_equal(str(gen, "first_seen"), store_time_format(T0, when));
+    assert_int_equal((int)num(gen, "count"), 3);
+    const cJSON *tasks = item(gen, "tasks");
+    assert_int_equal(cJSON_GetArraySize(tasks), 3);
+    for (int i = 0; i < 3; i++)
+        assert_string_equal(
+            cJSON_GetStringValue(cJSON_GetArrayItem(tasks, i)),
+            task_name(ids[i]));
+    cJSON_ArrayForEach(c, list) {
+        if (strcmp(str(c, "name"), "closures") == 0) {
+            assert_int_equal((int)num(c, "count"), 1);
+            assert_string_equal(str(c, "first_seen"),
+                                store_time_format(T0 + 100, when));
+        }
+    }
+    cJSON_Delete(lc);
+}
+
+/* A reflection naming one concept twice (in two spellings) teaches it
+ * once: the concept lists its task once. */
+static void test_concepts_repeated_in_one_task(void **state)
+{
+    struct fixture *f = *state;
+    const char *skills[] = { "parsing" };
+    const char *concepts[] = { "Regex", "regex" };
+    struct outcome x;
+    uint64_t id;
+
+    id = take_task(f->st, "parse", "[\"parsing\"]");
+    outcome_init(&x, id, "passed", "parse", skills, 1, 0.5, 1, "[\"l\"]", T0);
+    x.o.concepts = concepts;
+    x.o.nconcepts = 2;
+    assert_int_equal(memory_commit(f->st, &x.o), 0);
+    outcome_free(&x);
+    cJSON *lc = get_doc(f->st, "learned_concepts");
+    const cJSON *list = item(lc, "concepts");
+    assert_int_equal(cJSON_GetArraySize(list), 1);
+    const cJSON *c = cJSON_GetArrayItem(list, 0);
+    assert_int_equal(cJSON_GetArraySize(item(c, "tasks")), 1);
+    assert_int_equal((int)num(c, "count"), 1);
+    cJSON_Delete(lc);
+}
+
+/* A finished task cannot be finished again, and the failed attempt writes
+ * nothing at all. */
+static void test_second_commit_refused(void **state)
+{
+    struct fixture *f = *state;
+    const char *skills[] = { "sorting" };
+    const char *concepts[] = { "stability" };
+    struct outcome x;
+    uint64_t id;
+
+    id = take_task(f->st, "sort", "[\"sorting\"]");
+    outcome_init(&x, id, "passed", "sort", skills, 1, 0.5, 1, "[\"l\"]", T0);
+    assert_int_equal(memory_commit(f->st, &x.o), 0);
+    outcome_free(&x);
+
+    size_t scores = count_of(f->st, STORE_COLL_SCORES);
+    size_t logs = count_of(f->st, STORE_COLL_SYSLOG);
+    size_t codes = count_of(f->st, STORE_COLL_CODE);
+    char *profile = NULL, *lc = NULL;
+    assert_int_equal(store_doc_get(f->st, "builder_profile", &profile, NULL),
+                     0);
+    assert_int_equal(store_doc_get(f->st, "learned_concepts", &lc, NULL), 0);
+    cJSON *before = get_skill(f->st, "sorting");
+
+    outcome_init(&x, id, "failed", "sort again", skills, 1, 0.5, 3,
+                 "[\"m\"]", T0 + 60);
+    x.o.concepts = concepts;
+    x.o.nconcepts = 1;
+    assert_int_equal(memory_commit(f->st, &x.o), -EINVAL);
+    outcome_free(&x);
+
+    assert_int_equal(count_of(f->st, STORE_COLL_SCORES), scores);
+    assert_int_equal(count_of(f->st, STORE_COLL_SYSLOG), logs);
+    assert_int_equal(count_of(f->st, STORE_COLL_CODE), codes);
+    assert_null(get_code(f->st, id, 3));
+    cJSON *after = get_skill(f->st, "sorting");
+    assert_true(cJSON_Compare(before, after, 1));
+    char *profile2 = NULL, *lc2 = NULL;
+    assert_int_equal(store_doc_get(f->st, "builder_profile", &profile2, NULL),
+                     0);
+    assert_int_equal(store_doc_get(f->st, "learned_concepts", &lc2, NULL), 0);
+    assert_string_equal(profile, profile2);
+    assert_string_equal(lc, lc2);
+    cJSON *t = get_json(f->st, STORE_COLL_TASKS, id);
+    assert_string_equal(str(t, "status"), "passed");
+    cJSON_Delete(t);
+    cJSON *r = get_json(f->st, STORE_COLL_REFLECTIONS, id);
+    assert_string_equal(str(r, "summary"), "did sort");
+    cJSON_Delete(r);
+    cJSON_Delete(before);
+    cJSON_Delete(after);
+    free(profile);
+    free(profile2);
+    free(lc);
+    free(lc2);
+
+    /* Nor can a task that does not exist. */
+    outcome_init(&x, id + 1000, "passed", "ghost", skills, 1, 0.5, 1,
+                 "[\"l\"]", T0);
+    assert_int_equal(memory_commit(f->st, &x.o), -ENOENT);
+    outcome_free(&x);
+    assert_int_equal(count_of(f->st, STORE_COLL_SCORES), scores);
+}
+
+/* ---- recall ------------------------------------------------------------ */
 
 static void test_recall(void **state)
 {
     struct fixture *f = *state;
+    const char *skills[] = { "strings" };
+    /* status, reflection lessons (NULL: missing), attempts */
+    static const struct {
+        const char *status, *lessons;
+        int attempts;
+    } plan[] = {
+        { "passed", "[\"strip first\"]", 1 },
+        { "failed", "[\"mind unicode\",\"and case\"]", 2 },
+        { "passed", NULL, 1 },              /* reflection missing */
+        { "error", "[]", 0 },               /* no lessons, no code */
+        { "passed", "[\"split on whitespace\"]", 3 },
+    };
+    uint64_t ids[5];
+    char *codes[5] = { 0 };
+    char goals[5][24];
     struct memory_recall r;
-    const char *math[] = { "math" }, *other[] = { "poetry" };
-    uint64_t ids[4];
-    char goal[32], code[32], lesson[32];
 
-    for (int i = 0; i < 4; i++) {
-        snprintf(goal, sizeof goal, "goal %d", i);
-        snprintf(code, sizeof code, "code %d", i);
-        snprintf(lesson, sizeof lesson, "lesson %d", i);
-        ids[i] = running_task(f->st, goal, "math");
-        assert_int_equal(commit(f->st, ids[i], i == 2 ? "failed" : "passed",
-                                "math", code, lesson, NULL, 0), 0);
+    for (int i = 0; i < 5; i++) {
+        struct outcome x;
+        snprintf(goals[i], sizeof goals[i], "strings %d", i);
+        ids[i] = take_task(f->st, goals[i], "[\"strings\"]");
+        outcome_init(&x, ids[i], plan[i].status, goals[i], skills, 1, 0.5,
+                     plan[i].attempts, plan[i].lessons, T0 + i);
+        if (plan[i].attempts)
+            codes[i] = strdup(x.codes[plan[i].attempts - 1]);
+        assert_int_equal(memory_commit(f->st, &x.o), 0);
+        outcome_free(&x);
     }
-    assert_int_equal(memory_recall(f->st, math, 1, ids[3], 4, &r), 0);
-    /* newest first, lessons and code alternating, never the task itself,
-     * code only of passed tasks */
-    assert_int_equal(r.n, 4);
-    assert_string_equal(r.items[0].kind, "lesson");
-    assert_string_equal(r.items[0].text, "lesson 2");
-    assert_string_equal(r.items[1].kind, "solved");
-    assert_string_equal(r.items[1].text, "code 1");
-    assert_string_equal(r.items[1].goal, "goal 1");
-    assert_string_equal(r.items[2].text, "lesson 1");
-    assert_string_equal(r.items[3].text, "code 0");
-    for (size_t i = 0; i < r.n; i++)
-        assert_null(strstr(r.items[i].text, "3"));
+    /* Another skill's task is never recalled for this one. */
+    run_task(f->st, "other", "math", "passed", 0.5, T0 + 10);
+
+    /* Lessons newest first: 4, 1, 0. Code of passed tasks, final attempt,
+     * newest first: 4, 2, 0. Alternating, lessons first. */
+    const struct {
+        const char *kind;
+        int task;
+        const char *text;
+    } want[] = {
+        { "lesson", 4, "split on whitespace" },
+        { "solved", 4, NULL },
+        { "lesson", 1, "mind unicode and case" },
+        { "solved", 2, NULL },
+        { "lesson", 0, "strip first" },
+        { "solved", 0, NULL },
+    };
+    assert_int_equal(memory_recall(f->st, skills, 1, 0, 10, &r), 0);
+    assert_int_equal(r.n, 6);
+    for (size_t i = 0; i < 6; i++) {
+        assert_string_equal(r.items[i].kind, want[i].kind);
+        assert_string_equal(r.items[i].goal, goals[want[i].task]);
+        if (want[i].text)
+            assert_string_equal(r.items[i].text, want[i].text);
+        else
+            assert_string_equal(r.items[i].text, codes[want[i].task]);
+    }
     memory_recall_free(&r);
 
-    assert_int_equal(memory_recall(f->st, math, 1, 0, 1, &r), 0);
-    assert_int_equal(r.n, 1);
+    /* Capped: the first max_items of the same order. */
+    for (size_t max = 1; max <= 5; max++) {
+        assert_int_equal(memory_recall(f->st, skills, 1, 0, max, &r), 0);
+        assert_int_equal(r.n, max);
+        for (size_t i = 0; i < max; i++) {
+            assert_string_equal(r.items[i].kind, want[i].kind);
+            assert_string_equal(r.items[i].goal, goals[want[i].task]);
+        }
+        memory_recall_free(&r);
+    }
+
+    /* Never the task itself. */
+    assert_int_equal(memory_recall(f->st, skills, 1, ids[4], 10, &r), 0);
+    assert_int_equal(r.n, 4);
+    for (size_t i = 0; i < r.n; i++)
+        assert_string_not_equal(r.items[i].goal, goals[4]);
+    assert_string_equal(r.items[0].text, "mind unicode and case");
+    assert_string_equal(r.items[1].text, codes[2]);
     memory_recall_free(&r);
-    assert_int_equal(memory_recall(f->st, other, 1, 0, 4, &r), 0);
+
+    /* Unknown skills, no skills, no room: nothing. */
+    const char *unknown[] = { "quantum" };
+    assert_int_equal(memory_recall(f->st, unknown, 1, 0, 4, &r), 0);
     assert_int_equal(r.n, 0);
     memory_recall_free(&r);
     assert_int_equal(memory_recall(f->st, NULL, 0, 0, 4, &r), 0);
     assert_int_equal(r.n, 0);
+    memory_recall_free(&r);
+    assert_int_equal(memory_recall(f->st, skills, 1, 0, 0, &r), 0);
+    assert_int_equal(r.n, 0);
+    memory_recall_free(&r);
+
+    /* An unknown skill beside a known one changes nothing. */
+    const char *both[] = { "quantum", "strings" };
+    assert_int_equal(memory_recall(f->st, both, 2, 0, 10, &r), 0);
+    assert_int_equal(r.n, 6);
+    assert_string_equal(r.items[0].text, "split on whitespace");
+    memory_recall_free(&r);
+    for (int i = 0; i < 5; i++)
+        free(codes[i]);
 }
+
+/* A task of two skills is recalled once for both. */
+static void test_recall_shared_task_once(void **state)
+{
+    struct fixture *f = *state;
+    const char *two[] = { "classes", "dicts" };
+    struct outcome x;
+    struct memory_recall r;
+    uint64_t id;
+
+    id = take_task(f->st, "class registry", "[\"classes\",\"dicts\"]");
+    outcome_init(&x, id, "passed", "class registry", two, 2, 0.5, 1,
+                 "[\"use a dict of classes\"]", T0);
+    assert_int_equal(memory_commit(f->st, &x.o), 0);
+    outcome_free(&x);
+    assert_int_equal(memory_recall(f->st, two, 2, 0, 10, &r), 0);
+    assert_int_equal(r.n, 2);
+    assert_string_equal(r.items[0].kind, "lesson");
+    assert_string_equal(r.items[1].kind, "solved");
+    assert_string_equal(r.items[0].goal, "class registry");
+    memory_recall_free(&r);
+}
+
+/* ---- concurrency ------------------------------------------------------- */
+
+#define PER_THREAD 12
 
 struct worker {
     struct store *st;
-    int n;
-    int failed;
+    uint64_t ids[PER_THREAD];
+    int failures;
 };
 
-static void *work(void *arg)
+static void *worker_main(void *arg)
 {
     struct worker *w = arg;
+    const char *skills[] = { "error handling" };
 
-    /* No cmocka asserts off the main thread: count failures instead. The
-     * task a thread dequeues may be the other thread's; either is fine. */
-    for (int i = 0; i < w->n; i++) {
-        struct store_task_new t = {
-            "{\"goal\":\"concurrent\",\"skills\":[\"lists\"]}", 0,
-            STORE_SOURCE_USER };
-        uint64_t id;
-        if (store_task_enqueue(w->st, &t, 1, NULL) != 0 ||
-            store_task_dequeue(w->st, &id, NULL) != 0 ||
-            commit(w->st, id, "passed", "lists", "c", "l", NULL, 0) != 0)
-            w->failed++;
+    /* cmocka's asserts belong to the main thread: count failures. */
+    for (int i = 0; i < PER_THREAD; i++) {
+        struct outcome x;
+        outcome_init(&x, w->ids[i], i % 2 ? "failed" : "passed", "conc",
+                     skills, 1, 0.5, 1, "[\"l\"]", T0 + i);
+        if (memory_commit(w->st, &x.o) != 0)
+            w->failures++;
+        outcome_free(&x);
     }
     return NULL;
 }
@@ -292,30 +1030,68 @@ static void *work(void *arg)
 static void test_concurrent_commits(void **state)
 {
     struct fixture *f = *state;
-    struct worker w[2] = { { f->st, 15, 0 }, { f->st, 15, 0 } };
-    pthread_t t[2];
+    struct worker w[2];
+    pthread_t th[2];
+    size_t scores = count_of(f->st, STORE_COLL_SCORES);
 
-    for (int i = 0; i < 2; i++)
-        assert_int_equal(pthread_create(&t[i], NULL, work, &w[i]), 0);
-    for (int i = 0; i < 2; i++) {
-        pthread_join(t[i], NULL);
-        assert_int_equal(w[i].failed, 0);
+    /* Tasks are taken first, so the threads do nothing but commit and
+     * collide as often as they can. */
+    for (int k = 0; k < 2; k++) {
+        w[k].st = f->st;
+        w[k].failures = 0;
+        for (int i = 0; i < PER_THREAD; i++)
+            w[k].ids[i] = take_task(f->st, "conc", "[\"error handling\"]");
     }
-    /* read-modify-write of the skill record lost no update */
-    cJSON *rec = skill_record(f->st, "lists");
-    assert_int_equal(cJSON_GetObjectItem(rec, "attempts")->valueint, 30);
+    for (int k = 0; k < 2; k++)
+        assert_int_equal(pthread_create(&th[k], NULL, worker_main, &w[k]), 0);
+    for (int k = 0; k < 2; k++)
+        assert_int_equal(pthread_join(th[k], NULL), 0);
+    assert_int_equal(w[0].failures + w[1].failures, 0);
+
+    cJSON *rec = get_skill(f->st, "error handling");
+    struct rating got;
+    assert_int_equal(rating_from_json(rec, &got), 0);
+    assert_int_equal(got.attempts, 2 * PER_THREAD);
+    assert_int_equal(got.successes, PER_THREAD);
+    /* "recent" holds 8 distinct tasks of the 24. */
+    const cJSON *recent = item(rec, "recent");
+    assert_int_equal(cJSON_GetArraySize(recent), 8);
+    for (int i = 0; i < 8; i++)
+        for (int j = i + 1; j < 8; j++)
+            assert_true(num(cJSON_GetArrayItem(recent, i), "task") !=
+                        num(cJSON_GetArrayItem(recent, j), "task"));
     cJSON_Delete(rec);
-    cJSON *prof = doc(f->st, "builder_profile");
-    assert_int_equal(cJSON_GetObjectItem(prof, "tasks_total")->valueint, 30);
-    cJSON_Delete(prof);
+    cJSON *p = get_doc(f->st, "builder_profile");
+    assert_int_equal((int)num(p, "tasks_total"), 2 * PER_THREAD);
+    assert_int_equal((int)num(p, "passed"), PER_THREAD);
+    assert_int_equal((int)num(p, "failed"), PER_THREAD);
+    cJSON_Delete(p);
+    assert_int_equal(count_of(f->st, STORE_COLL_SCORES),
+                     scores + 2 * PER_THREAD);
 }
 
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_commit_everything, setup,
+        cmocka_unit_test_setup_teardown(test_commit_passed, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_commit_failed_and_error, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_skill_counts_and_recent, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_recent_lists_task_once, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_profile_strengths_weaknesses,
+                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(test_profile_few_skills, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_concepts_merge, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_concepts_repeated_in_one_task,
+                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(test_second_commit_refused, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_recall, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_recall_shared_task_once, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(test_concurrent_commits, setup,
                                         teardown),
     };

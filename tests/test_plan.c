@@ -375,6 +375,243 @@ static void test_regression(void **state)
     plan_free(p);
 }
 
+/* A sudden drop in a skill that is neither weak nor mastered: the
+ * rotation brings the skill back within a bounded number of tasks, a
+ * failure where success was expected makes it suspect, and the very next
+ * task re-tests it easier. Before suspicion and the rotation this took
+ * tens of tasks (bench_trainer: a median of 46). */
+static void test_suspect_drop(void **state)
+{
+    double truth[10] = { -1.5, 2.5, 0.5, 0.6, 3, -1, 1.2, 0.8, 2, -0.5 };
+    const char *skill = "recursion";    /* truth 0.6: a middling one */
+    struct plan_skill_info info;
+    struct plan_rng g, learner;
+    double d_pre, mean_level = 0;
+    int t, acted = -1, first = -1, evidence = -1, weak_picks = 0;
+    size_t i;
+    struct plan *p;
+
+    (void)state;
+    assert_int_equal(plan_create(NULL, &p), 0);
+    plan_rng_seed(&g, 81);
+    plan_rng_seed(&learner, 82);
+    for (t = 0; t < 300; t++) {
+        struct plan_choice c;
+
+        step(p, &g, &learner, truth, &c, T0 + t);
+        if (t >= 200 && c.strategy == PLAN_S_WEAKNESS &&
+            strcmp(c.skill, skill) == 0)
+            weak_picks++;
+    }
+    /* the premise: middling, not mastered, not weak, nothing flagged */
+    assert_int_equal(plan_skill_info(p, skill, &info), 0);
+    for (i = 0; i < plan_skill_count(p); i++) {
+        struct plan_skill_info o;
+
+        assert_int_equal(plan_skill_info(p, plan_skill_name(p, i), &o), 0);
+        mean_level += rating_level(&o.rating) / (double)plan_skill_count(p);
+    }
+    print_message("before the drop: level %.2f (mean %.2f), weakness "
+                  "picks in the last 100 tasks %d\n",
+                  rating_level(&info.rating), mean_level, weak_picks);
+    assert_false(info.rating.mastered);
+    assert_false(info.slipping);
+    assert_false(info.suspect);
+    assert_true(weak_picks <= 3);
+    d_pre = info.difficulty;
+
+    /* the drop: from now on the skill fails every task */
+    for (t = 0; t < 80 && acted < 0; t++) {
+        struct plan_choice c;
+        int ok, mine;
+
+        assert_int_equal(plan_choose(p, &g, &c), 0);
+        mine = strcmp(c.skill, skill) == 0;
+        if (mine && first < 0)
+            first = t;
+        if (evidence >= 0) {
+            /* the task right after the evidence is the re-test */
+            assert_int_equal(c.strategy, PLAN_S_REVIEW);
+            assert_true(mine);
+            assert_non_null(strstr(c.reason, "may have dropped"));
+            assert_true(c.target > plan_base_target(p));
+            assert_true(c.difficulty < d_pre - 0.02);
+            acted = t;
+        }
+        ok = mine ? 0 : plan_rng_uniform(&learner) <
+                        logistic(truth[index_of(p, c.skill)] -
+                                 6 * (c.difficulty - 0.5));
+        feed(p, c.skill, c.difficulty, ok, c.strategy, PLAN_F_WRONG,
+             T0 + 1000 + t);
+        assert_int_equal(plan_skill_info(p, skill, &info), 0);
+        if (info.suspect && evidence < 0)
+            evidence = t;
+        /* a failure predicted at 0.8 or more is enough, unless the trend
+         * flagged it first (weakness then takes it, easier) */
+        if (mine && !info.suspect && !info.slipping)
+            assert_true(c.predicted < 0.8);
+        if (info.slipping && acted < 0 && evidence < 0)
+            acted = t + 1;
+    }
+    print_message("first chosen %d tasks after the drop, suspect after "
+                  "task %d, re-tested easier at task %d\n", first,
+                  evidence, acted);
+    assert_true(first >= 0 && first <= 40);
+    assert_true(evidence >= 0);
+    assert_int_equal(acted, evidence + 1);
+    assert_true(acted <= 45);
+    plan_free(p);
+}
+
+/* A false alarm costs one task: a pass at the re-test clears the
+ * suspicion; a failure nobody expected to pass is no evidence; the
+ * evidence survives the state's round trip. */
+static void test_suspect_false_alarm(void **state)
+{
+    struct plan_skill_info info;
+    struct plan_choice c;
+    struct plan_rng g;
+    struct plan *p, *q;
+    double d, before;
+    cJSON *j;
+    int t;
+
+    (void)state;
+    assert_int_equal(plan_create(NULL, &p), 0);
+    plan_rng_seed(&g, 95);
+    /* a skill the rating knows well: 3 of 4 passed near its level */
+    for (t = 0; t < 40; t++)
+        feed(p, "parsing", 0.5, t % 4 != 0, PLAN_S_NONE, PLAN_F_WRONG,
+             T0 + t);
+    assert_int_equal(plan_skill_info(p, "parsing", &info), 0);
+    assert_false(info.suspect);
+    before = info.suspicion;
+    /* a failure predicted at 0.3 adds nothing */
+    assert_int_equal(rating_difficulty_for(&info.rating, 0.3, &d), 0);
+    feed(p, "parsing", d, 0, PLAN_S_NONE, PLAN_F_WRONG, T0 + 100);
+    assert_int_equal(plan_skill_info(p, "parsing", &info), 0);
+    assert_false(info.suspect);
+    assert_true(info.suspicion == before);
+    /* one at 0.9 makes it suspect */
+    assert_int_equal(rating_difficulty_for(&info.rating, 0.9, &d), 0);
+    feed(p, "parsing", d, 0, PLAN_S_NONE, PLAN_F_WRONG, T0 + 101);
+    assert_int_equal(plan_skill_info(p, "parsing", &info), 0);
+    print_message("after a failure at 0.9: suspicion %.2f, trend %.2f, "
+                  "slipping %d\n", info.suspicion, info.rating.trend,
+                  info.slipping);
+    assert_true(info.suspect);
+    assert_true(info.review_due);
+    assert_true(info.suspicion > 0);
+    j = plan_analysis_json(p);
+    assert_non_null(j);
+    {
+        const cJSON *sk = cJSON_GetObjectItemCaseSensitive(
+            cJSON_GetObjectItemCaseSensitive(j, "skills"), "parsing");
+
+        assert_true(cJSON_IsTrue(
+            cJSON_GetObjectItemCaseSensitive(sk, "suspect")));
+        assert_true(cJSON_GetObjectItemCaseSensitive(sk, "suspicion")
+                        ->valuedouble == info.suspicion);
+    }
+    cJSON_Delete(j);
+
+    /* the state keeps it */
+    j = plan_state_to_json(p);
+    assert_non_null(j);
+    assert_int_equal(plan_create(NULL, &q), 0);
+    assert_int_equal(plan_state_from_json(q, j), 0);
+    cJSON_Delete(j);
+    assert_same_state(p, q);
+    assert_int_equal(plan_skill_info(q, "parsing", &info), 0);
+    assert_true(info.suspect);
+    j = cJSON_Parse("{\"skills\": [{\"name\": \"parsing\", "
+                    "\"suspicion\": -1}]}");
+    assert_int_equal(plan_state_from_json(q, j), -EINVAL);
+    cJSON_Delete(j);
+    j = cJSON_Parse("{\"skills\": [{\"name\": \"parsing\", "
+                    "\"suspicion\": 1000}]}");
+    assert_int_equal(plan_state_from_json(q, j), -EINVAL);
+    cJSON_Delete(j);
+    plan_free(q);
+
+    /* every choice now is its re-test, until a result comes */
+    for (t = 0; t < 3; t++) {
+        assert_int_equal(plan_choose(p, &g, &c), 0);
+        assert_int_equal(c.strategy, PLAN_S_REVIEW);
+        assert_string_equal(c.skill, "parsing");
+        assert_true(c.target > plan_base_target(p));
+        assert_true(fabs(c.predicted - c.target) < 0.01);
+    }
+    j = plan_weights_json(p);
+    assert_non_null(j);
+    {
+        const cJSON *ov = cJSON_GetObjectItemCaseSensitive(j, "overrides");
+        const cJSON *it;
+        int said = 0;
+
+        cJSON_ArrayForEach(it, ov)
+            said += cJSON_IsString(it) &&
+                    strstr(it->valuestring, "suspected") != NULL;
+        assert_int_equal(said, 1);
+    }
+    cJSON_Delete(j);
+    feed(p, "parsing", c.difficulty, 1, c.strategy, PLAN_F_NONE, T0 + 102);
+    assert_int_equal(plan_skill_info(p, "parsing", &info), 0);
+    assert_false(info.suspect);
+    assert_false(info.review_due);
+    /* and the choices are drawn again */
+    for (t = 0; t < 20; t++) {
+        assert_int_equal(plan_choose(p, &g, &c), 0);
+        if (c.strategy != PLAN_S_REVIEW)
+            break;
+    }
+    assert_true(t < 20);
+    plan_free(p);
+}
+
+/* Once every skill is tried, exploration takes the one unseen longest, so
+ * no skill waits long for a look, however the others fare. */
+static void test_rotation(void **state)
+{
+    double truth[10] = { -2, -1.5, -1, 0.5, 1, 1.2, 1.5, 2, 2.5, 3 };
+    unsigned long last[10] = { 0 }, worst = 0;
+    struct plan_rng g, learner;
+    struct plan *p;
+    int t;
+
+    (void)state;
+    assert_int_equal(plan_create(NULL, &p), 0);
+    plan_rng_seed(&g, 91);
+    plan_rng_seed(&learner, 92);
+    for (t = 1; t <= 500; t++) {
+        struct plan_choice c;
+        int k;
+
+        step(p, &g, &learner, truth, &c, T0 + t);
+        k = index_of(p, c.skill);
+        if (t > 100 && (unsigned long)t - last[k] > worst)
+            worst = (unsigned long)t - last[k];
+        last[k] = (unsigned long)t;
+        if (t > 100 && c.strategy == PLAN_S_EXPLORATION) {
+            struct plan_skill_info info;
+            size_t i;
+
+            /* the chosen skill was the stalest: none waited longer */
+            assert_non_null(strstr(c.reason, "not practised for"));
+            for (i = 0; i < plan_skill_count(p); i++) {
+                assert_int_equal(plan_skill_info(p, plan_skill_name(p, i),
+                                                 &info), 0);
+                if ((int)i != k)
+                    assert_true(info.tasks_since >= 1);
+            }
+        }
+    }
+    print_message("longest wait between two results of a skill: %lu "
+                  "tasks\n", worst);
+    assert_true(worst <= 40);
+    plan_free(p);
+}
+
 /* However lopsided the progress, every strategy keeps its floor. */
 static void test_floor(void **state)
 {
@@ -1005,6 +1242,9 @@ int main(void)
         cmocka_unit_test(test_weak_skill_gets_more),
         cmocka_unit_test(test_review_intervals),
         cmocka_unit_test(test_regression),
+        cmocka_unit_test(test_suspect_drop),
+        cmocka_unit_test(test_suspect_false_alarm),
+        cmocka_unit_test(test_rotation),
         cmocka_unit_test(test_floor),
         cmocka_unit_test(test_exploration_untried_first),
         cmocka_unit_test(test_difficulty_targets_rate),
