@@ -95,6 +95,7 @@ enum store_db {
     DB_SKILLS,
     DB_DOCS,
     DB_META,
+    DB_SETS,
     DB_COUNT
 };
 
@@ -112,6 +113,7 @@ static const char *const db_names[DB_COUNT] = {
     [DB_SKILLS] = "skills",
     [DB_DOCS] = "docs",
     [DB_META] = "meta",
+    [DB_SETS] = "sets",
 };
 
 static const enum store_db coll_db[STORE_COLL_COUNT] = {
@@ -1213,6 +1215,38 @@ nomem:
     return -ENOMEM;
 }
 
+/* The sets index: key "SET\0" + big-endian id, empty value, for each task
+ * with a "set", so that a set's tasks are found without reading every
+ * task. Set names hold no NUL (task.c's rule), so a set's keys are
+ * contiguous and sorted by id. */
+#define SET_KEY_MAX 256
+
+static size_t set_key(const char *set, uint64_t id, unsigned char *k)
+{
+    size_t n = strlen(set);
+
+    memcpy(k, set, n);
+    k[n] = '\0';
+    be64_put(k + n + 1, id);
+    return n + 9;
+}
+
+static int set_put(struct store *st, MDB_txn *txn, const cJSON *doc,
+                   uint64_t id)
+{
+    const char *set = json_str(doc, "set");
+    unsigned char kb[SET_KEY_MAX + 9];
+    MDB_val k, v = { 0, NULL };
+
+    if (set == NULL || *set == '\0')
+        return 0;
+    if (strlen(set) > SET_KEY_MAX || memchr(set, '\0', 1) != NULL)
+        return -EINVAL;
+    k.mv_size = set_key(set, id, kb);
+    k.mv_data = kb;
+    return store_mdb_err(mdb_put(txn, st->dbi[DB_SETS], &k, &v, 0));
+}
+
 struct enqueue_arg {
     cJSON **docs;                  /* n prepared documents                  */
     size_t n;
@@ -1245,7 +1279,8 @@ static int enqueue_body(struct store *st, MDB_txn *txn, void *varg)
         /* ids only grow: an existing later key means next_id went back. */
         if (rc == -EEXIST)
             return STORE_ECORRUPT;
-        if (rc < 0 || (rc = queue_put(st, txn, a->docs[i], id)) < 0)
+        if (rc < 0 || (rc = queue_put(st, txn, a->docs[i], id)) < 0 ||
+            (rc = set_put(st, txn, a->docs[i], id)) < 0)
             return rc;
     }
     a->first = next;
@@ -1930,6 +1965,88 @@ int store_view_queue(struct store_view *v, store_each_fn fn, void *ctx)
     }
     mdb_cursor_close(cur);
     return rc == -ENOENT ? 0 : rc;
+}
+
+int store_view_sets(struct store_view *v, store_each_fn fn, void *ctx)
+{
+    unsigned char kb[SET_KEY_MAX + 2];
+    MDB_cursor *cur;
+    MDB_val k, val;
+    uint64_t index = 0;
+    int rc;
+
+    if (v == NULL || fn == NULL)
+        return -EINVAL;
+    rc = store_mdb_err(mdb_cursor_open(v->txn, v->st->dbi[DB_SETS], &cur));
+    if (rc < 0)
+        return rc;
+    rc = store_mdb_err(mdb_cursor_get(cur, &k, &val, MDB_FIRST));
+    while (rc == 0) {
+        const char *name = k.mv_data;
+        size_t n = strnlen(name, k.mv_size);
+
+        if (n + 9 != k.mv_size || n > SET_KEY_MAX) {
+            rc = STORE_ECORRUPT;
+            break;
+        }
+        memcpy(kb, name, n);
+        if ((rc = fn(ctx, index++, name, n)) != 0)
+            break;
+        /* Skip the rest of this set: "NAME\x01" sorts after every
+         * "NAME\0..." key and before the next name. */
+        kb[n] = '\x01';
+        k.mv_data = kb;
+        k.mv_size = n + 1;
+        rc = store_mdb_err(mdb_cursor_get(cur, &k, &val, MDB_SET_RANGE));
+    }
+    mdb_cursor_close(cur);
+    return rc == -ENOENT ? 0 : rc;
+}
+
+int store_view_set_tasks(struct store_view *v, const char *set,
+                         store_each_fn fn, void *ctx)
+{
+    unsigned char kb[SET_KEY_MAX + 9];
+    size_t n;
+    MDB_cursor *cur;
+    MDB_val k, val;
+    int rc;
+
+    if (v == NULL || set == NULL || fn == NULL)
+        return -EINVAL;
+    n = strlen(set);
+    if (n == 0 || n > SET_KEY_MAX)
+        return -ENOENT;
+    rc = store_mdb_err(mdb_cursor_open(v->txn, v->st->dbi[DB_SETS], &cur));
+    if (rc < 0)
+        return rc;
+    k.mv_size = set_key(set, 0, kb);
+    k.mv_data = kb;
+    int found = 0;
+    for (rc = store_mdb_err(mdb_cursor_get(cur, &k, &val, MDB_SET_RANGE));
+         rc == 0; rc = store_mdb_err(mdb_cursor_get(cur, &k, &val, MDB_NEXT))) {
+        MDB_val doc;
+        uint64_t id;
+        int r;
+
+        if (k.mv_size != n + 9 || memcmp(k.mv_data, kb, n + 1) != 0)
+            break;
+        found = 1;
+        id = be64_get((const unsigned char *)k.mv_data + n + 1);
+        r = get_u64key(v->txn, v->st->dbi[DB_TASKS], id, &doc);
+        if (r < 0) {
+            rc = r == -ENOENT ? STORE_ECORRUPT : r;
+            break;
+        }
+        if ((r = fn(ctx, id, doc.mv_data, doc.mv_size)) != 0) {
+            rc = r;
+            break;
+        }
+    }
+    mdb_cursor_close(cur);
+    if (rc == -ENOENT)
+        rc = 0;
+    return rc == 0 && !found ? -ENOENT : rc;
 }
 
 size_t store_view_queue_depth(struct store_view *v)

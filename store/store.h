@@ -15,6 +15,8 @@
  *   skills       skill name -> compact JSON
  *   docs         document name -> compact JSON (profile, difficulty, ...)
  *   meta         "schema", "next_id", ... -> little records
+ *   sets         "SET\0" + u64 id -> empty; the tasks of each set (field
+ *                "set" of the definition), written at enqueue
  *
  * Errors: every fallible function returns 0 on success, a negative errno, or
  * one of the STORE_E* codes below (all negative). store_strerror() names both.
@@ -268,6 +270,16 @@ size_t store_view_count(struct store_view *v, enum store_coll c);
 
 /* Queue in run order: fn(ctx, id, task_json, len) for each queued task. */
 int store_view_queue(struct store_view *v, store_each_fn fn, void *ctx);
+
+/* Set names (the "set" field of tasks), in byte order, each once:
+ * fn(ctx, index, name, len) with name NOT NUL-terminated. Costs one seek
+ * per set, not per task. */
+int store_view_sets(struct store_view *v, store_each_fn fn, void *ctx);
+
+/* The tasks of one set in id order: fn(ctx, id, task_json, len). Returns
+ * -ENOENT when the set has no task, else 0 or what fn returned. */
+int store_view_set_tasks(struct store_view *v, const char *set,
+                         store_each_fn fn, void *ctx);
 
 /* Number of queued tasks (O(1)). */
 size_t store_view_queue_depth(struct store_view *v);

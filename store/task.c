@@ -34,6 +34,18 @@
  *       constraints   array of at most 32 strings, each trimmed like goal and
  *                     then 1..1024 bytes. Default [].
  *       timeout_s     integer from 1 to 3600. Default 10.
+ *       set           the benchmark set or group the task belongs to (never
+ *                     a skill): 1..64 characters of a-z, 0-9, '_', '-' and
+ *                     '.' once ASCII letters are lowercased, starting with a
+ *                     letter or digit. Default: none.
+ *       problem_id    the problem's id within its benchmark ("HumanEval/0"):
+ *                     a trimmed string of 1..256 bytes. Default: none.
+ *       held_out      boolean: the task's text, tests and code never appear
+ *                     in any prompt but its own. Default false.
+ *       max_attempts  integer from 1 to 100: this task's limit on attempts
+ *                     (1 = single shot). Default: the Builder's setting.
+ *       memory        boolean: false = no recall of past tasks in its
+ *                     prompts. Default true.
  *     Inside JSON strings, escapes may produce TAB and newline; every other
  *     control character, \u0000 included, is refused. null is a wrong type
  *     like any other. An unknown field ("unknown field 'foo'"), a field given
@@ -46,7 +58,9 @@
  *
  * The result is canonical compact JSON with the keys always in this order:
  * goal, difficulty, priority, skills, language, tests, hidden_tests,
- * constraints, timeout_s -- so equal tasks are equal strings.
+ * constraints, timeout_s, then -- only when they differ from their
+ * defaults -- set, problem_id, held_out, max_attempts, memory; so equal
+ * tasks are equal strings.
  *
  * Known leniency, inherited from cJSON: numbers such as 01 or 1. are read as
  * 1, and a raw TAB inside a JSON string is taken as a TAB.
@@ -77,6 +91,11 @@ enum task_field {
     F_HIDDEN_TESTS,
     F_CONSTRAINTS,
     F_TIMEOUT_S,
+    F_SET,
+    F_PROBLEM_ID,
+    F_HELD_OUT,
+    F_MAX_ATTEMPTS,
+    F_MEMORY,
     F_COUNT
 };
 
@@ -91,6 +110,11 @@ static const char *const field_names[F_COUNT] = {
     [F_HIDDEN_TESTS] = "hidden_tests",
     [F_CONSTRAINTS] = "constraints",
     [F_TIMEOUT_S] = "timeout_s",
+    [F_SET] = "set",
+    [F_PROBLEM_ID] = "problem_id",
+    [F_HELD_OUT] = "held_out",
+    [F_MAX_ATTEMPTS] = "max_attempts",
+    [F_MEMORY] = "memory",
 };
 
 /* A definition being validated. Strings point into the parsed cJSON tree
@@ -105,6 +129,11 @@ struct task_fields {
     const char *hidden_tests;
     const cJSON *constraints;  /* array, items trimmed; NULL means []     */
     int timeout_s;
+    const char *set;           /* lowercased; NULL means none             */
+    const char *problem_id;    /* trimmed; NULL means none                */
+    bool held_out;
+    int max_attempts;          /* 0 means the Builder's setting           */
+    bool memory;
 };
 
 enum text_scan {
@@ -440,11 +469,61 @@ static bool skill_ok(const char *s)
     return n >= 1 && n <= TASK_MAX_SKILL_LEN;
 }
 
+static void lowercase(char *p)
+{
+    for (; *p != '\0'; p++)
+        if (*p >= 'A' && *p <= 'Z')
+            *p = (char)(*p - 'A' + 'a');
+}
+
+bool task_set_name_ok(const char *s)
+{
+    size_t n = 0;
+
+    if (s == NULL || !((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') ||
+                       (*s >= '0' && *s <= '9')))
+        return false;
+    for (; *s != '\0'; s++, n++) {
+        char c = *s;
+        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+              (c >= '0' && c <= '9') || c == '_' || c == '-' || c == '.'))
+            return false;
+    }
+    return n <= TASK_MAX_SET_LEN;
+}
+
+/* The set's name doubles as a file name (eval/SET.json), hence the rule. */
+static int parse_set(cJSON *v, const char **out, char *err, size_t errlen)
+{
+    char got[QUOTE_BUF];
+
+    if (!cJSON_IsString(v) || !task_set_name_ok(v->valuestring))
+        return fail(err, errlen, -EINVAL,
+                    "field 'set' must be 1 to %d characters from a-z, 0-9, "
+                    "'_', '-' and '.', starting with a letter or digit, got %s",
+                    TASK_MAX_SET_LEN, describe(v, got, sizeof(got)));
+    lowercase(v->valuestring);
+    *out = v->valuestring;
+    return 0;
+}
+
+static int parse_bool(const cJSON *v, const char *name, bool *out,
+                      char *err, size_t errlen)
+{
+    char got[QUOTE_BUF];
+
+    if (!cJSON_IsBool(v))
+        return fail(err, errlen, -EINVAL,
+                    "field '%s' must be true or false, got %s", name,
+                    describe(v, got, sizeof(got)));
+    *out = cJSON_IsTrue(v);
+    return 0;
+}
+
 static int parse_skills(cJSON *v, const cJSON **out, char *err, size_t errlen)
 {
     char got[QUOTE_BUF];
     cJSON *it;
-    char *p;
     int n, i = 0;
 
     if (!cJSON_IsArray(v))
@@ -467,9 +546,7 @@ static int parse_skills(cJSON *v, const cJSON **out, char *err, size_t errlen)
                         "field 'skills' item %d must be 1 to %d characters "
                         "from a-z, 0-9, '_' and '-', got %s",
                         i, TASK_MAX_SKILL_LEN, describe(it, got, sizeof(got)));
-        for (p = it->valuestring; *p != '\0'; p++)
-            if (*p >= 'A' && *p <= 'Z')
-                *p = (char)(*p - 'A' + 'a');
+        lowercase(it->valuestring);
     }
     *out = v;
     return 0;
@@ -663,6 +740,24 @@ static int parse_object(char *text, size_t n, size_t base, cJSON **rootp,
             rc = parse_int(it, "timeout_s", 1, TASK_MAX_TIMEOUT_S,
                            &f->timeout_s, err, errlen);
             break;
+        case F_SET:
+            rc = parse_set(it, &f->set, err, errlen);
+            break;
+        case F_PROBLEM_ID:
+            rc = parse_phrase(it, "field 'problem_id'", TASK_MAX_PROBLEM_ID,
+                              err, errlen);
+            f->problem_id = it->valuestring;
+            break;
+        case F_HELD_OUT:
+            rc = parse_bool(it, "held_out", &f->held_out, err, errlen);
+            break;
+        case F_MAX_ATTEMPTS:
+            rc = parse_int(it, "max_attempts", 1, TASK_MAX_ATTEMPTS,
+                           &f->max_attempts, err, errlen);
+            break;
+        case F_MEMORY:
+            rc = parse_bool(it, "memory", &f->memory, err, errlen);
+            break;
         case F_COUNT:
             break;
         }
@@ -715,7 +810,15 @@ static int render(const struct task_fields *f, char **out)
          cJSON_AddStringToObject(o, "tests", f->tests) != NULL &&
          cJSON_AddStringToObject(o, "hidden_tests", f->hidden_tests) != NULL &&
          add_strings(o, "constraints", f->constraints, false) &&
-         cJSON_AddNumberToObject(o, "timeout_s", f->timeout_s) != NULL;
+         cJSON_AddNumberToObject(o, "timeout_s", f->timeout_s) != NULL &&
+         (f->set == NULL ||
+          cJSON_AddStringToObject(o, "set", f->set) != NULL) &&
+         (f->problem_id == NULL ||
+          cJSON_AddStringToObject(o, "problem_id", f->problem_id) != NULL) &&
+         (!f->held_out || cJSON_AddTrueToObject(o, "held_out") != NULL) &&
+         (f->max_attempts == 0 ||
+          cJSON_AddNumberToObject(o, "max_attempts", f->max_attempts) != NULL) &&
+         (f->memory || cJSON_AddFalseToObject(o, "memory") != NULL);
     printed = ok ? cJSON_PrintUnformatted(o) : NULL;
     cJSON_Delete(o);
     if (printed == NULL)
@@ -739,6 +842,7 @@ int task_parse_line(const char *line, size_t len, struct task_def *out,
         .tests = "",
         .hidden_tests = "",
         .timeout_s = TASK_DEFAULT_TIMEOUT_S,
+        .memory = true,
     };
     cJSON *root = NULL;
     char *text = NULL;

@@ -9,6 +9,7 @@
 #ifndef BT_TASK_H
 #define BT_TASK_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 /* Limits of one task. A line longer than TASK_MAX_LINE is "too large"
@@ -23,6 +24,9 @@
 #define TASK_MIN_PRIORITY    (-1000)
 #define TASK_MAX_PRIORITY    1000
 #define TASK_MAX_TIMEOUT_S   3600
+#define TASK_MAX_SET_LEN     64
+#define TASK_MAX_PROBLEM_ID  256
+#define TASK_MAX_ATTEMPTS    100
 
 #define TASK_DEFAULT_DIFFICULTY 0.5
 #define TASK_DEFAULT_LANGUAGE   "python"
@@ -31,7 +35,9 @@
 struct task_def {
     char *json;        /* canonical compact JSON of the definition: goal,
                           difficulty, priority, skills, language, tests,
-                          hidden_tests, constraints, timeout_s (malloc'd) */
+                          hidden_tests, constraints, timeout_s, and set,
+                          problem_id, held_out, max_attempts, memory when
+                          not default (malloc'd) */
     int priority;      /* copy of the field, for the queue key */
 };
 
@@ -46,6 +52,12 @@ int task_parse_line(const char *line, size_t len, struct task_def *out,
 
 /* Frees what task_parse_line allocated. Accepts an empty/zeroed def. */
 void task_def_free(struct task_def *def);
+
+/* Whether s is a valid set name (field 'set'): 1..TASK_MAX_SET_LEN
+ * characters of a-z, A-Z, 0-9, '_', '-' and '.', the first a letter or
+ * digit. The parser lowercases it; callers that take a name from a user
+ * (bt import --set) check it with this first. */
+bool task_set_name_ok(const char *s);
 
 /* Returns the file extension for a language ("py", "c", "sh"), or NULL for
  * an unknown language. */

@@ -1358,6 +1358,66 @@ static void test_strerror(void **state)
     assert_non_null(store_strerror(12345));
 }
 
+/* The sets index: a set's tasks in id order, names each once, the
+ * tasks of other sets and of none left out; atomic with the enqueue. */
+static void test_sets(void **state)
+{
+    struct fixture *f = *state;
+    struct store_view *v;
+    struct collect c = { .n = 0 };
+    static const char *const defs[] = {
+        "{\"goal\":\"a1\",\"set\":\"he\"}",
+        "{\"goal\":\"plain\"}",
+        "{\"goal\":\"b1\",\"set\":\"he-single\"}",
+        "{\"goal\":\"a2\",\"set\":\"he\"}",
+        "{\"goal\":\"c1\",\"set\":\"h\"}",
+    };
+    struct store_task_new t[5];
+    uint64_t ids[5];
+
+    for (size_t i = 0; i < 5; i++)
+        t[i] = (struct store_task_new){ defs[i], 0, STORE_SOURCE_USER };
+    assert_int_equal(store_task_enqueue(f->st, t, 5, ids), 0);
+
+    assert_int_equal(store_view_begin(f->st, &v), 0);
+    assert_int_equal(store_view_sets(v, collect_fn, &c), 0);
+    assert_int_equal(c.n, 3);
+    assert_string_equal(c.vals[0], "h");
+    assert_string_equal(c.vals[1], "he");
+    assert_string_equal(c.vals[2], "he-single");
+    collect_free(&c);
+
+    assert_int_equal(store_view_set_tasks(v, "he", collect_fn, &c), 0);
+    assert_int_equal(c.n, 2);
+    assert_int_equal(c.keys[0], ids[0]);
+    assert_int_equal(c.keys[1], ids[3]);
+    assert_non_null(strstr(c.vals[1], "\"goal\":\"a2\""));
+    collect_free(&c);
+    assert_int_equal(store_view_set_tasks(v, "h", collect_fn, &c), 0);
+    assert_int_equal(c.n, 1);
+    assert_int_equal(c.keys[0], ids[4]);
+    collect_free(&c);
+    assert_int_equal(store_view_set_tasks(v, "nope", collect_fn, &c), -ENOENT);
+    assert_int_equal(c.n, 0);
+    store_view_end(v);
+
+    /* A failed batch indexes nothing. */
+    struct store_task_new bad[2] = {
+        { "{\"goal\":\"z\",\"set\":\"zz\"}", 0, STORE_SOURCE_USER },
+        { "not json", 0, STORE_SOURCE_USER },
+    };
+    assert_int_not_equal(store_task_enqueue(f->st, bad, 2, NULL), 0);
+    assert_int_equal(store_view_begin(f->st, &v), 0);
+    assert_int_equal(store_view_set_tasks(v, "zz", collect_fn, &c), -ENOENT);
+    store_view_end(v);
+    reopen(f, NULL);
+    assert_int_equal(store_view_begin(f->st, &v), 0);
+    assert_int_equal(store_view_set_tasks(v, "he", collect_fn, &c), 0);
+    assert_int_equal(c.n, 2);
+    collect_free(&c);
+    store_view_end(v);
+}
+
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
 
 int main(void)
@@ -1383,6 +1443,7 @@ int main(void)
         T(test_docs_and_control),
         T(test_ids),
         T(test_strerror),
+        T(test_sets),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -770,6 +770,68 @@ static void test_def_free(void **state)
     task_def_free(&def);
 }
 
+/* The evaluation fields (set, problem_id, held_out, max_attempts, memory):
+ * absent from the output while default, in canonical order after timeout_s
+ * when given, and refused by name when wrong. */
+static void test_eval_fields(void **state)
+{
+    static const struct { const char *line, *want; } good[] = {
+        { "{\"goal\":\"x\",\"held_out\":false,\"memory\":true}",
+          "{\"goal\":\"x\",\"difficulty\":0.5,\"priority\":0,\"skills\":[],"
+          "\"language\":\"python\",\"tests\":\"\",\"hidden_tests\":\"\","
+          "\"constraints\":[],\"timeout_s\":10}" },
+        { "{\"memory\":false,\"max_attempts\":1,\"held_out\":true,"
+          "\"problem_id\":\" HumanEval/0 \",\"set\":\"HE-Full.v2\",\"goal\":\"x\"}",
+          "{\"goal\":\"x\",\"difficulty\":0.5,\"priority\":0,\"skills\":[],"
+          "\"language\":\"python\",\"tests\":\"\",\"hidden_tests\":\"\","
+          "\"constraints\":[],\"timeout_s\":10,\"set\":\"he-full.v2\","
+          "\"problem_id\":\"HumanEval/0\",\"held_out\":true,"
+          "\"max_attempts\":1,\"memory\":false}" },
+    };
+    static const struct { const char *line, *want; } bad[] = {
+        { "{\"goal\":\"x\",\"set\":\"a/b\"}", "field 'set'" },
+        { "{\"goal\":\"x\",\"set\":\".hidden\"}", "field 'set'" },
+        { "{\"goal\":\"x\",\"set\":\"\"}", "field 'set'" },
+        { "{\"goal\":\"x\",\"set\":7}", "field 'set'" },
+        { "{\"goal\":\"x\",\"problem_id\":\"  \"}", "field 'problem_id' must not be empty" },
+        { "{\"goal\":\"x\",\"held_out\":1}", "field 'held_out' must be true or false" },
+        { "{\"goal\":\"x\",\"memory\":\"no\"}", "field 'memory' must be true or false" },
+        { "{\"goal\":\"x\",\"max_attempts\":0}", "field 'max_attempts' must be an integer from 1 to 100" },
+        { "{\"goal\":\"x\",\"max_attempts\":101}", "field 'max_attempts'" },
+    };
+    char *long_set = repeat('s', TASK_MAX_SET_LEN + 1);
+    char *line;
+    size_t i;
+
+    (void)state;
+    for (i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
+        struct task_def def = { 0 };
+        char err[ERRLEN];
+        assert_int_equal(task_parse_line(good[i].line, strlen(good[i].line),
+                                         &def, err, sizeof(err)), 0);
+        assert_string_equal(def.json, good[i].want);
+        /* The canonical form re-parses to itself. */
+        struct task_def again = { 0 };
+        assert_int_equal(task_parse_line(def.json, strlen(def.json), &again,
+                                         err, sizeof(err)), 0);
+        assert_string_equal(again.json, def.json);
+        task_def_free(&again);
+        task_def_free(&def);
+    }
+    for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+        refuse_line(bad[i].line, bad[i].line, strlen(bad[i].line), -EINVAL,
+                    bad[i].want, NULL);
+    line = xasprintf("{\"goal\":\"x\",\"set\":\"%s\"}", long_set);
+    refuse_line("set too long", line, strlen(line), -EINVAL, "field 'set'", NULL);
+    free(line);
+    long_set[TASK_MAX_SET_LEN] = '\0';
+    assert_true(task_set_name_ok(long_set));
+    assert_false(task_set_name_ok("-x"));
+    assert_false(task_set_name_ok("x y"));
+    assert_false(task_set_name_ok(NULL));
+    free(long_set);
+}
+
 static void test_language_ext(void **state)
 {
     (void)state;
@@ -793,6 +855,7 @@ int main(void)
         cmocka_unit_test(test_line_limit),
         cmocka_unit_test(test_err_buffer),
         cmocka_unit_test(test_def_free),
+        cmocka_unit_test(test_eval_fields),
         cmocka_unit_test(test_language_ext),
     };
 
