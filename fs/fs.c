@@ -168,7 +168,7 @@ static nlink_t fs_dir_nlink(enum fs_kind kind)
 {
     switch (kind) {
     case FS_DIR_ROOT:
-        return 2 + 5;       /* core tasks code_archive logs advanced */
+        return 2 + 6;       /* core tasks code_archive logs eval advanced */
     case FS_DIR_CODE:
         /* Counting task dirs would cost a walk of the archive; 1 tells
          * find(1) and friends that the count is unknown (as btrfs does). */
@@ -387,6 +387,17 @@ static int analysis_cb(void *c, uint64_t key, const char *val, size_t len)
     return fs_emit(c, name);
 }
 
+/* eval/: one SET.json per set; val is the name, not NUL-terminated. */
+static int set_cb(void *c, uint64_t key, const char *val, size_t len)
+{
+    char name[TASK_MAX_SET_LEN + 8];
+    (void)key;
+    if (len > TASK_MAX_SET_LEN)
+        return 0;               /* not a name fs_node_parse would take */
+    snprintf(name, sizeof name, "%.*s.json", (int)len, val);
+    return fs_emit(c, name);
+}
+
 /* The fixed entries whose parent directory is 'dir'. */
 static int fs_list_fixed(const char *dir, struct fs_lister *l)
 {
@@ -450,6 +461,9 @@ static int fs_readdir(const char *path, void *buf, fuse_fill_dir_t filler,
     case FS_DIR_ADVANCED:
         rc = store_view_range(v, STORE_COLL_ANALYSES, 1, UINT64_MAX,
                               analysis_cb, &l);
+        break;
+    case FS_DIR_EVAL:
+        rc = store_view_sets(v, set_cb, &l);
         break;
     default:
         break;

@@ -13,6 +13,8 @@
 #include <sys/types.h>
 #include <time.h>
 
+#include "task.h"
+
 struct fs_context;
 struct store;
 struct store_view;
@@ -39,7 +41,7 @@ void fs_buf_free(struct fs_buf *b);
 enum fs_kind {
     /* directories */
     FS_DIR_ROOT, FS_DIR_CORE, FS_DIR_TASKS, FS_DIR_CODE, FS_DIR_CODE_TASK,
-    FS_DIR_LOGS, FS_DIR_ADVANCED,
+    FS_DIR_LOGS, FS_DIR_EVAL, FS_DIR_ADVANCED,
     /* files */
     FS_README, FS_STATUS, FS_CONFIG, FS_CONTROL,
     FS_DOC,             /* a store document, shown pretty-printed          */
@@ -49,6 +51,7 @@ enum fs_kind {
     FS_CODE_FILE,
     FS_SYSLOG, FS_SHELLLOG,
     FS_ANALYSIS,
+    FS_EVAL,            /* eval/SET.json: a set's report                   */
 };
 
 struct fs_node {
@@ -59,6 +62,7 @@ struct fs_node {
     const char *ext;    /* FS_CODE_FILE: extension asked for; points into
                            the path, valid while the path is              */
     size_t ext_len;
+    char set[TASK_MAX_SET_LEN + 1]; /* FS_EVAL: the set's name           */
 };
 
 /* The fixed part of the tree, in listing order: every path that exists

@@ -13,6 +13,7 @@
 
 #include <cJSON.h>
 
+#include "eval.h"
 #include "fs.h"
 #include "fs_internal.h"
 #include "status.h"
@@ -118,6 +119,7 @@ const struct fs_entry fs_entries[] = {
     { "/logs/system.log",                    FS_SYSLOG,       NULL },
     { "/logs/shell.log",                     FS_SHELLLOG,     NULL },
     { "/logs/runtime.json",                  FS_DOC,          "runtime" },
+    { "/eval",                               FS_DIR_EVAL,     NULL },
     { "/advanced",                           FS_DIR_ADVANCED, NULL },
     { "/advanced/trainer_log.json",          FS_DOC,          "trainer_log" },
     { "/advanced/current_difficulty.json",   FS_DOC,
@@ -246,6 +248,22 @@ int fs_node_parse(const char *path, struct fs_node *n)
     }
     if (strncmp(path, "/code_archive/", 14) == 0)
         return parse_code_path(path + 14, n);
+    if (strncmp(path, "/eval/", 6) == 0) {
+        const char *s = path + 6;
+        size_t len = strlen(s);
+        if (!has_suffix(s, len, ".json") || len - 5 > TASK_MAX_SET_LEN)
+            return -ENOENT;
+        memcpy(n->set, s, len - 5);
+        n->set[len - 5] = '\0';
+        /* Names are stored lowercased: "HE.json" names nothing. */
+        for (const char *c = n->set; *c; c++)
+            if (*c >= 'A' && *c <= 'Z')
+                return -ENOENT;
+        if (!task_set_name_ok(n->set))
+            return -ENOENT;
+        n->kind = FS_EVAL;
+        return 0;
+    }
     if (strncmp(path, "/advanced/builder_analysis_", 27) == 0) {
         const char *s = path + 27;
         size_t len = strlen(s);
@@ -676,6 +694,8 @@ int fs_render(struct fs_context *ctx, struct store_view *v,
         rc = render_record(v, STORE_COLL_ANALYSES, n->id, out, NULL);
         meta->immutable = rc == 0;
         return rc;
+    case FS_EVAL:
+        return eval_render(v, n->set, out);
     default:
         return -EISDIR;
     }
