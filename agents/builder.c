@@ -65,6 +65,7 @@ struct builder {
     long backoff_ms;                /* after availability failures       */
     struct pending log;             /* this thread's unwritten lines     */
     struct task_usage usage;        /* of the task being built           */
+    double task_t0;                 /* when its work began (now_ms)      */
 };
 
 struct builder_pool {
@@ -102,6 +103,9 @@ struct task {
     size_t nconstraints;
     double difficulty;
     long timeout_ms;
+    unsigned max_attempts;          /* 0: the pool's setting             */
+    int memory;                     /* 0: no recall (field "memory")     */
+    int held_out;                   /* never recalled for other tasks    */
 };
 
 /* One attempt's record. */
@@ -262,6 +266,14 @@ static int task_parse(uint64_t id, const char *json, long default_timeout_ms,
     v = cJSON_GetObjectItemCaseSensitive(t->root, "timeout_s");
     t->timeout_ms = cJSON_IsNumber(v) && v->valuedouble >= 1
                         ? (long)(v->valuedouble * 1000) : default_timeout_ms;
+    v = cJSON_GetObjectItemCaseSensitive(t->root, "max_attempts");
+    if (cJSON_IsNumber(v) && v->valuedouble >= 1 &&
+        v->valuedouble <= STORE_MAX_ATTEMPT)
+        t->max_attempts = (unsigned)v->valuedouble;
+    t->memory = !cJSON_IsFalse(cJSON_GetObjectItemCaseSensitive(t->root,
+                                                                 "memory"));
+    t->held_out = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(t->root,
+                                                                "held_out"));
     if (jstrings(t->root, "skills", &t->skills, &t->nskills) < 0 ||
         jstrings(t->root, "constraints", &t->constraints,
                  &t->nconstraints) < 0)
@@ -473,9 +485,11 @@ static int lint(struct builder *b, const struct task *t, const char *code)
 /* --- one task ---------------------------------------------------------------- */
 
 /* Asks for tests of a task that has no visible ones. Sets *tests (malloc'd)
- * or leaves it NULL when the model gave none usable. */
+ * or leaves it NULL when the model gave none usable. A failure here costs
+ * the task nothing: the attempts run anyway (judged by a plain run and the
+ * hidden tests), with their own count of LLM failures. */
 static enum ask_end write_tests(struct builder *b, const struct task *t,
-                                char **tests, unsigned *llm_failures)
+                                char **tests)
 {
     struct prompt_task pt;
     struct prompt p;
@@ -496,7 +510,6 @@ static enum ask_end write_tests(struct builder *b, const struct task *t,
             e = ASK_FAIL;
         logf_(b, t, "wrote its own tests (%zu bytes)", strlen(s));
     } else if (e == ASK_FAIL) {
-        (*llm_failures)++;
         logf_(b, t, "could not write tests: %s", why);
         e = ASK_OK;                 /* go on without: judged by a plain run */
     }
@@ -578,6 +591,7 @@ struct verdict {
     double run_ms;
     double limit_ms;
     int timed_out;
+    double wall_ms;                 /* the task's work, start to commit  */
 };
 
 static int commit(struct builder *b, const struct task *t, unsigned natt,
@@ -624,6 +638,7 @@ static int commit(struct builder *b, const struct task *t, unsigned natt,
         if (v->outcome)
             cJSON_AddStringToObject(result, "outcome", v->outcome);
         cJSON_AddNumberToObject(result, "run_ms", round(v->run_ms * 10) / 10);
+        cJSON_AddNumberToObject(result, "wall_ms", round(v->wall_ms));
         cJSON *u = cJSON_AddObjectToObject(result, "usage");
         cJSON_AddNumberToObject(u, "llm_calls", b->usage.llm_calls);
         cJSON_AddNumberToObject(u, "llm_requests", b->usage.llm_requests);
@@ -693,7 +708,8 @@ static char *score_it(struct builder *b, const struct task *t,
     in.limit_ms = v->limit_ms > 0 ? v->limit_ms : (double)t->timeout_ms;
     in.timed_out = v->timed_out;
     in.attempts = (int)natt;
-    in.max_attempts = (int)b->pool->cfg.max_attempts;
+    in.max_attempts = (int)(t->max_attempts ? t->max_attempts
+                                            : b->pool->cfg.max_attempts);
     if (in.attempts > in.max_attempts)
         in.max_attempts = in.attempts;
     if (code)
@@ -721,7 +737,8 @@ static enum build_end give_up(struct builder *b, const struct task *t,
                               unsigned natt, struct attempt *att,
                               const char *why)
 {
-    struct verdict v = { .status = "error" };
+    struct verdict v = { .status = "error",
+                         .wall_ms = now_ms() - b->task_t0 };
     cJSON *refl = cJSON_CreateObject();
     int rc;
 
@@ -742,7 +759,7 @@ static enum build_end give_up(struct builder *b, const struct task *t,
 static enum build_end build(struct builder *b, uint64_t id, const char *json)
 {
     struct builder_pool *p = b->pool;
-    const unsigned max = p->cfg.max_attempts;
+    unsigned max = p->cfg.max_attempts;
     struct task t;
     struct attempt *att = NULL;
     unsigned natt = 0, llm_failures = 0;
@@ -757,6 +774,7 @@ static enum build_end build(struct builder *b, uint64_t id, const char *json)
     struct exec_result last = { 0 };
     double t0 = now_ms();
 
+    b->task_t0 = t0;
     memset(&b->usage, 0, sizeof b->usage);
     if (task_parse(id, json, exec_config(p->ex)->limits.timeout_ms, &t) < 0) {
         store_id_format(id, t.name);
@@ -765,6 +783,8 @@ static enum build_end build(struct builder *b, uint64_t id, const char *json)
         return end;
     }
     logf_(b, &t, "started: %s", t.goal);
+    if (t.max_attempts)
+        max = t.max_attempts;       /* the task's own loop setting */
     att = calloc(max, sizeof *att);
     if (!att) {
         end = BUILD_REQUEUE;
@@ -775,7 +795,7 @@ static enum build_end build(struct builder *b, uint64_t id, const char *json)
      * against, so the model writes its own (shown as such). */
     tests = t.tests;
     if (!*tests) {
-        enum ask_end e = write_tests(b, &t, &own_tests, &llm_failures);
+        enum ask_end e = write_tests(b, &t, &own_tests);
         if (e == ASK_STOP || e == ASK_REQUEUE) {
             end = e == ASK_STOP ? BUILD_STOP : BUILD_REQUEUE;
             goto out;
@@ -788,7 +808,7 @@ static enum build_end build(struct builder *b, uint64_t id, const char *json)
     prompt_task_of(&t, tests, self_written, &pt);
 
     step(b, &t, "working", "recalling memory");
-    if (memory_recall(p->st, t.skills, t.nskills, t.id, p->cfg.memory_items,
+    if (t.memory && memory_recall(p->st, t.skills, t.nskills, t.id, p->cfg.memory_items,
                       &mem) < 0)
         memset(&mem, 0, sizeof mem);    /* memory helps; it is not needed */
 
@@ -941,6 +961,7 @@ static enum build_end build(struct builder *b, uint64_t id, const char *json)
                           v.hidden_total ? v.hidden_total : v.visible_total,
                           att, natt, judged ? att[judged - 1].code : NULL);
     step(b, &t, "working", "saving");
+    v.wall_ms = now_ms() - t0;
     /* The verdict's line goes into the same commit as the verdict. */
     logf_(b, &t, "%s after %u attempt%s, score %.3f (%.1f s)%s%s", v.status,
           natt, natt == 1 ? "" : "s", total, (now_ms() - t0) / 1000,
