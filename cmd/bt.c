@@ -29,6 +29,7 @@
 
 #include <cjson/cJSON.h>
 
+#include "bt_help.h"
 #include "bt_import.h"
 #include "bt_version.h"
 #include "store/task.h"   /* limits only; bt links no store code */
@@ -87,6 +88,7 @@ static const char USAGE[] =
 "                        enqueue a benchmark's problems as tasks\n"
 "  status                live state of the running btfs\n"
 "  pause | resume        stop or restart the agents' work\n"
+"  help [COMMAND]        one command's options (also: bt COMMAND --help)\n"
 "\n"
 "Options (before or after the command):\n"
 "  --mount DIR    the btfs mount (default: $BT_MOUNT, then ./mountpoint)\n"
@@ -2191,6 +2193,37 @@ static int cmd_resume(const struct ctx *c, const struct args *a)
     return control_write(c, "resume\n");
 }
 
+/* ---- help -------------------------------------------------------------------------- */
+
+static const struct command *command_find(const char *name);
+
+/* Prints one command's help; a command without an entry in bt_help.c falls
+ * back to the whole usage rather than to nothing. */
+static int help_command(const char *name)
+{
+    const struct bt_help *h = bt_help_find(name);
+
+    if (!h) {
+        fputs(USAGE, stdout);
+        return 0;
+    }
+    return bt_help_print(h, stdout) < 0 ? EXIT_FAIL : 0;
+}
+
+static int cmd_help(const struct ctx *c, const struct args *a)
+{
+    (void)c;
+    if (a->npos == 0) {
+        fputs(USAGE, stdout);
+        return 0;
+    }
+    if (!command_find(a->pos[0])) {
+        bt_err("unknown command '%s'", a->pos[0]);
+        return usage_hint();
+    }
+    return help_command(a->pos[0]);
+}
+
 /* ---- main -------------------------------------------------------------------------- */
 
 static const enum opt_id ADD_OPTS[] = { OPT_DIFFICULTY, OPT_PRIORITY,
@@ -2212,6 +2245,7 @@ static const struct command COMMANDS[] = {
     { "status",      cmd_status,      NO_OPTS,   0, 0, NULL },
     { "pause",       cmd_pause,       NO_OPTS,   0, 0, NULL },
     { "resume",      cmd_resume,      NO_OPTS,   0, 0, NULL },
+    { "help",        cmd_help,        NO_OPTS,   0, 1, "COMMAND" },
 };
 #define NCOMMANDS (sizeof(COMMANDS) / sizeof(COMMANDS[0]))
 
@@ -2363,7 +2397,10 @@ int main(int argc, char **argv)
     if ((rc = parse_args(argc, argv, &a, &cmd)))
         goto out;
     if (a.help) {
-        fputs(USAGE, stdout);
+        if (cmd && cmd->run != cmd_help)
+            rc = help_command(cmd->name);
+        else
+            fputs(USAGE, stdout);
         goto out;
     }
     if (a.version) {
@@ -2380,7 +2417,8 @@ int main(int argc, char **argv)
         c.mount = DEFAULT_MOUNT;
     c.json = a.json;
     /* A dry run of import only converts a file: it needs no mount. */
-    if (!(cmd->run == cmd_import && a.opt[OPT_DRY_RUN]) &&
+    if (cmd->run != cmd_help &&
+        !(cmd->run == cmd_import && a.opt[OPT_DRY_RUN]) &&
         (rc = check_mount(c.mount)))
         goto out;
     rc = cmd->run(&c, &a);

@@ -398,6 +398,18 @@ static int start_builders(const struct config *cfg, struct store *st,
     return 0;
 }
 
+/* Tells whoever started btfs where the mount is and what to do next; a
+ * detached btfs says it through the start-up pipe before letting go. */
+static void print_ready(const char *mnt, const char *data, int foreground)
+{
+    fprintf(stderr,
+            "btfs: mounted at %s (data in %s)\n"
+            "  add a task: echo \"reverse a linked list\" > %s/tasks/new\n"
+            "  watch:      bt --mount %s status; tail -f %s/logs/system.log\n"
+            "  stop:       %sfusermount3 -u %s\n",
+            mnt, data, mnt, mnt, mnt, foreground ? "Ctrl-C, or " : "", mnt);
+}
+
 /* Starts the Trainer thread. */
 static int start_trainer(const struct config *cfg, struct store *st,
                          struct status *status, struct llm *llm,
@@ -534,9 +546,7 @@ int main(int argc, char **argv)
     if (cfg.trainer && sandbox_ok == 0 &&
         start_trainer(&cfg, st, status, llm, ex, monitor, &trainer) < 0)
         goto out_handlers;
-    if (cfg.foreground)
-        fprintf(stderr, "btfs: mounted at %s (data in %s); Ctrl-C "
-                        "unmounts\n", mnt, cfg.data_dir);
+    print_ready(mnt, cfg.data_dir, cfg.foreground);
     detach_done();
 
     /* The loop returns the number of the signal that ended it (SIGINT,

@@ -97,6 +97,19 @@ static const struct setting settings[] = {
 
 #define NSETTINGS (sizeof settings / sizeof settings[0])
 
+/* Settings that .env.example shows commented out, and why: their right
+ * value depends on where btfs runs, and docker compose reads the same .env,
+ * where a value would override the compose file's default for the
+ * container (localhost there is the container itself). */
+static const struct {
+    const char *env;
+    const char *why;
+} example_unset[] = {
+    {"BT_LLM_URL", "Unset, docker-compose.yml points the container at the host\n"
+                   "# (http://host.docker.internal:1234/v1); btfs run directly "
+                   "uses the\n# default below."},
+};
+
 /* Variables that are ours but not btfs's: accepted without a warning. */
 static const char *const foreign_vars[] = {"BT_MOUNT"};
 
@@ -540,10 +553,19 @@ void config_print_env_example(FILE *out)
     fprintf(out, "# Builder-Trainer FS settings (btfs --help). Values here are"
                  " the defaults;\n# the environment and command-line options "
                  "override this file.\n");
-    for (size_t i = 0; i < NSETTINGS; i++)
-        fprintf(out, "\n# %s\n%s%s=%s\n", settings[i].help,
-                settings[i].secret ? "# " : "", settings[i].env,
-                settings[i].def);
+    for (size_t i = 0; i < NSETTINGS; i++) {
+        const char *why = NULL;
+
+        for (size_t k = 0; k < sizeof example_unset / sizeof example_unset[0];
+             k++)
+            if (strcmp(example_unset[k].env, settings[i].env) == 0)
+                why = example_unset[k].why;
+        fprintf(out, "\n# %s\n", settings[i].help);
+        if (why)
+            fprintf(out, "# %s\n", why);
+        fprintf(out, "%s%s=%s\n", settings[i].secret || why ? "# " : "",
+                settings[i].env, settings[i].def);
+    }
 }
 
 char *config_to_json(const struct config *cfg)

@@ -1003,6 +1003,10 @@ static void test_env_example_round_trip(void **state)
             fail_msg(".env.example lacks %s", mappings[i].env);
     /* the secret is there only as a commented-out line */
     assert_non_null(strstr(buf, "# BT_LLM_API_KEY="));
+    /* docker compose reads the same .env: a BT_LLM_URL there would point
+     * the container at itself instead of the host */
+    assert_non_null(strstr(buf, "\n# BT_LLM_URL=http://localhost:1234/v1\n"));
+    assert_null(strstr(buf, "\nBT_LLM_URL="));
 
     write_env(fx, buf);
     free(buf);
