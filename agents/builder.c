@@ -205,6 +205,20 @@ static void step(struct builder *b, const struct task *t, const char *state,
     status_set_builder(b->pool->status, b->index, state, t ? t->id : 0, what);
 }
 
+/* Bytes of s to show in at most max bytes: its first line, cut on a
+ * character boundary. */
+static size_t goal_cut(const char *s, size_t max)
+{
+    size_t n = strcspn(s, "\r\n");
+
+    if (n <= max)
+        return n;
+    n = max;
+    while (n > 0 && ((unsigned char)s[n] & 0xC0) == 0x80)
+        n--;
+    return n;
+}
+
 static const char *jstr(const cJSON *o, const char *name, const char *def)
 {
     const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, name);
@@ -756,6 +770,44 @@ static enum build_end give_up(struct builder *b, const struct task *t,
     return BUILD_DONE;
 }
 
+/* Records a task as cancelled (control's "cancel ID", taken at one of
+ * build()'s steps): the code so far is kept, nothing is scored and the
+ * skill map and profile do not change -- nothing was judged. */
+static enum build_end cancel(struct builder *b, const struct task *t,
+                             unsigned natt, struct attempt *att,
+                             const char *where)
+{
+    struct store_code code[STORE_MAX_ATTEMPT];
+    size_t ncode = 0;
+    const char *ext = strcmp(t->language, "c") == 0    ? "c"
+                      : strcmp(t->language, "sh") == 0 ? "sh"
+                                                       : "py";
+    char result[256];
+    int rc;
+
+    for (unsigned i = 0; att && i < natt && ncode < STORE_MAX_ATTEMPT; i++)
+        if (att[i].code)
+            code[ncode++] = (struct store_code){ i + 1, ext, att[i].code,
+                                                 strlen(att[i].code) };
+    snprintf(result, sizeof result, "{\"reason\":\"cancelled by control "
+             "%s\"}", where);
+    logf_(b, t, "cancelled %s, after %u attempt%s", where, natt,
+          natt == 1 ? "" : "s");
+    struct store_task_outcome out = {
+        .status = "cancelled", .attempts = (int)natt,
+        .result_json = result, .code = code, .ncode = ncode,
+        .logs = b->log.e, .nlogs = b->log.n,
+    };
+    rc = store_task_finish(b->pool->st, t->id, &out);
+    if (rc < 0) {
+        logf_(b, t, "cannot record the cancel (%s); back to the queue",
+              store_strerror(rc));
+        return BUILD_REQUEUE;
+    }
+    pending_clear(&b->log);
+    return BUILD_DONE;
+}
+
 static enum build_end build(struct builder *b, uint64_t id, const char *json)
 {
     struct builder_pool *p = b->pool;
@@ -782,7 +834,10 @@ static enum build_end build(struct builder *b, uint64_t id, const char *json)
         task_free(&t);
         return end;
     }
-    logf_(b, &t, "started: %s", t.goal);
+    /* The goal may be a whole benchmark prompt: it is in the task file, so
+     * the log names it by its start only. */
+    logf_(b, &t, "started: %.*s%s", (int)goal_cut(t.goal, 80), t.goal,
+          t.goal[goal_cut(t.goal, 80)] ? "..." : "");
     if (t.max_attempts)
         max = t.max_attempts;       /* the task's own loop setting */
     att = calloc(max, sizeof *att);
@@ -794,6 +849,10 @@ static enum build_end build(struct builder *b, uint64_t id, const char *json)
     /* Tests first: without visible ones there is nothing to repair
      * against, so the model writes its own (shown as such). */
     tests = t.tests;
+    if (status_cancel_take(p->status, t.id)) {
+        end = cancel(b, &t, natt, att, "before its first step");
+        goto out;
+    }
     if (!*tests) {
         enum ask_end e = write_tests(b, &t, &own_tests);
         if (e == ASK_STOP || e == ASK_REQUEUE) {
@@ -820,6 +879,12 @@ static enum build_end build(struct builder *b, uint64_t id, const char *json)
         char stepname[64];
         int rc;
 
+        if (status_cancel_take(p->status, t.id)) {
+            snprintf(stepname, sizeof stepname, "before attempt %u",
+                     natt + 1);
+            end = cancel(b, &t, natt, att, stepname);
+            goto out;
+        }
         if (natt > 0) {
             fb = (struct prompt_feedback){ natt, att[natt - 1].code,
                                            att[natt - 1].problem };
@@ -895,6 +960,10 @@ static enum build_end build(struct builder *b, uint64_t id, const char *json)
         }
     }
 
+    if (status_cancel_take(p->status, t.id)) {
+        end = cancel(b, &t, natt, att, "before judging");
+        goto out;
+    }
     /* Judge: the code that passed the visible tests, else the last code;
      * the hidden tests decide when there are any. */
     int judged = passed_attempt;
@@ -952,6 +1021,10 @@ static enum build_end build(struct builder *b, uint64_t id, const char *json)
         v.status = ok ? "passed" : "failed";
     }
 
+    if (status_cancel_take(p->status, t.id)) {
+        end = cancel(b, &t, natt, att, "before scoring");
+        goto out;
+    }
     double total = 0;
     char *score_json = score_it(b, &t, &v, judged ? att[judged - 1].code
                                                   : NULL, natt ? natt : 1,
@@ -1024,13 +1097,24 @@ static void *run(void *arg)
         enum build_end end = build(b, id, json);
         free(json);
         if (end == BUILD_DONE) {
+            /* A request that came as the task ended is moot now. */
+            (void)status_cancel_take(p->status, id);
             log_flush(b);           /* lines the commit did not take */
             b->backoff_ms = 0;
             continue;
         }
-        rc = store_task_requeue(p->st, id);
         char name[STORE_ID_MAX];
         store_id_format(id, name);
+        /* Asked to stop while it waited for the LLM: it ends here rather
+         * than going back to the queue. */
+        if (end == BUILD_REQUEUE && status_cancel_take(p->status, id) &&
+            store_task_requeue(p->st, id) == 0 &&
+            store_task_cancel_queued(p->st, id, "cancelled by control "
+                                     "while waiting for the LLM") == 0) {
+            log_flush(b);
+            continue;
+        }
+        rc = store_task_requeue(p->st, id);
         if (rc < 0)
             logf_(b, NULL, "%s: cannot put it back on the queue: %s (the "
                   "next start will)", name, store_strerror(rc));

@@ -11,6 +11,7 @@
  * parent then exits 0 (or, on EOF without it, with the child's status).
  */
 #include <errno.h>
+#include <grp.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <mntent.h>
@@ -347,6 +348,26 @@ static int start_sandbox(const struct config *cfg, struct status *status,
     return 0;
 }
 
+/* BT_GROUP: a group name or number. The group's members get write access
+ * to tasks/new and control; reaching the mount at all takes allow_other. */
+static void set_group(const struct config *cfg, struct fs_context *ctx)
+{
+    struct group *g = getgrnam(cfg->group);
+    char *end;
+    unsigned long n = strtoul(cfg->group, &end, 10);
+
+    if (!g && *end == '\0')
+        g = getgrgid((gid_t)n);
+    if (!g)
+        die(EXIT_REFUSED, "BT_GROUP: no group named '%s' (create it with "
+            "groupadd, or give an existing name or number)", cfg->group);
+    ctx->group = g->gr_gid;
+    ctx->group_set = 1;
+    if (!cfg->fuse_opts || !strstr(cfg->fuse_opts, "allow_other"))
+        fprintf(stderr, "btfs: BT_GROUP=%s without -o allow_other: only "
+                "this user can reach the mount\n", cfg->group);
+}
+
 /* BT_SCORE_WEIGHTS is parsed by the scoring engine, which config.c does
  * not link; a bad value still stops start-up with a message naming it. */
 static void check_score_weights(const struct config *cfg)
@@ -473,6 +494,8 @@ int main(int argc, char **argv)
     }
 
     check_score_weights(&cfg);
+    if (cfg.group && *cfg.group)
+        set_group(&cfg, &ctx);
     mnt = check_mountpoint(cfg.mountpoint);
     data = prepare_data_dir(cfg.data_dir);
     free(cfg.data_dir);
@@ -481,7 +504,9 @@ int main(int argc, char **argv)
     if (!cfg.foreground)
         detach();
 
-    if (store_open(cfg.data_dir, NULL, &st, err, sizeof err) < 0) {
+    struct store_options so = { .log_keep = (size_t)cfg.log_keep,
+                                .analyses_keep = (size_t)cfg.analyses_keep };
+    if (store_open(cfg.data_dir, &so, &st, err, sizeof err) < 0) {
         fprintf(stderr, "btfs: %s\n", err);
         rc = EXIT_REFUSED;
         goto out_config;

@@ -93,6 +93,14 @@ static const struct setting settings[] = {
      4096, NULL, 0, "largest file a run may write, MiB"},
     {"BT_SANDBOX_OUTPUT_KB", "sandbox-output", T_INT, F(sandbox_output_kb),
      "256", 1, 65536, NULL, 0, "stdout and stderr kept per run, KiB"},
+    {"BT_GROUP", "group", T_STR, F(group), "", 0, 0, NULL, 0,
+     "group whose members may write tasks/new and control (with "
+     "-o allow_other; docs/tasks.md)"},
+    {"BT_LOG_KEEP", "log-keep", T_INT, F(log_keep), "100000", 100,
+     100000000, NULL, 0, "lines kept in system.log and in shell.log (the "
+     "oldest go first)"},
+    {"BT_ANALYSES_KEEP", "analyses-keep", T_INT, F(analyses_keep), "200", 1,
+     1000000, NULL, 0, "advanced/builder_analysis_N.json files kept"},
 };
 
 #define NSETTINGS (sizeof settings / sizeof settings[0])

@@ -43,6 +43,10 @@ struct config {
     int sandbox_procs;           /* BT_SANDBOX_PROCS                        */
     int sandbox_file_mb;         /* BT_SANDBOX_FILE_MB                      */
     int sandbox_output_kb;       /* BT_SANDBOX_OUTPUT_KB                    */
+
+    char *group;                 /* BT_GROUP: may write tasks/new, control  */
+    int log_keep;                /* BT_LOG_KEEP: lines kept per log         */
+    int analyses_keep;           /* BT_ANALYSES_KEEP: analyses kept         */
 };
 
 /* What config_load decided the program should do. */

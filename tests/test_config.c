@@ -305,6 +305,10 @@ static const struct mapping mappings[] = {
      {"1", "2", "3"}},
     {"BT_SANDBOX_OUTPUT_KB", "sandbox-output", OFF(sandbox_output_kb), FI,
      {"1", "2", "3"}},
+    {"BT_GROUP", "group", OFF(group), FS, {"g1", "g2", "g3"}},
+    {"BT_LOG_KEEP", "log-keep", OFF(log_keep), FI, {"1000", "2000", "3000"}},
+    {"BT_ANALYSES_KEEP", "analyses-keep", OFF(analyses_keep), FI,
+     {"10", "20", "30"}},
 };
 
 #define NMAPPINGS (sizeof mappings / sizeof mappings[0])

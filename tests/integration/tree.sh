@@ -120,7 +120,7 @@ assert_eq "task_000004: every field as written" \
 assert_eq "task_queue.json: higher priority first, then older" \
     "task_000002 task_000004 task_000001 task_000003" \
     "$(queue_ids | tr '\n' ' ' | sed 's/ $//')"
-assert_eq "status.json: state running" running "$(jq -r .state "$M/status.json")"
+assert_eq "status.json: state stalled (no builders here)" stalled "$(jq -r .state "$M/status.json")"
 assert_eq "status.json: queue depth 4" 4 "$(jq -r '.queue_depth // .queued' "$M/status.json")"
 assert_eq "control reads running" running "$(cat "$M/control")"
 assert_fails "a task that does not exist is ENOENT" cat "$M/tasks/task_000099.json"
