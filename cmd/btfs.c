@@ -32,6 +32,7 @@
 #include "fs.h"
 #include "llm.h"
 #include "llm_monitor.h"
+#include "redact.h"
 #include "seed.h"
 #include "status.h"
 #include "store.h"
@@ -281,8 +282,10 @@ static int start_llm(const struct config *cfg, struct exec *ex,
     lc.max_tokens = (unsigned)cfg->llm_max_tokens;
     lc.temperature = cfg->llm_temperature;
     if ((rc = llm_create(&lc, llm)) < 0) {
+        char url[512];
+        redact_buf(url, sizeof url, cfg->llm_url);
         fprintf(stderr, "btfs: cannot create the LLM client for %s: %s\n",
-                cfg->llm_url, strerror(-rc));
+                url, strerror(-rc));
         return rc;
     }
     if ((rc = llm_monitor_start(*llm, ex, status, st, monitor)) < 0) {
@@ -479,7 +482,8 @@ int main(int argc, char **argv)
         fprintf(stderr, "btfs: out of memory\n");
         goto out_store;
     }
-    status_set_llm(status, cfg.llm_url, cfg.llm_model);
+    redact_buf(err, sizeof err, cfg.llm_url);
+    status_set_llm(status, err, cfg.llm_model);
     if (cfg.builders == 0)
         status_set_agents_note(status, "no builders (BT_BUILDERS=0): tasks "
                                        "stay queued");
