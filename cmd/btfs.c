@@ -192,6 +192,25 @@ static char *prepare_data_dir(const char *path)
     return abs;
 }
 
+/* The store's files are private (store_open makes them 0600), but a data
+ * directory others can enter still shows who works on what, and anything
+ * put beside the store. Refusing it would break every setup made with a
+ * plain mkdir (and Docker's volumes), so the warning is loud instead: on
+ * stderr, in system.log and in status.json. Writes the warning into buf and
+ * returns 1, or returns 0 when the directory is private. */
+static int data_dir_warning(const char *path, char *buf, size_t len)
+{
+    struct stat sb;
+
+    if (stat(path, &sb) < 0 || !(sb.st_mode & 077))
+        return 0;
+    snprintf(buf, len, "WARNING: data directory %s can be %s by other users "
+             "(mode %03o); make it private: chmod 700 %s", path,
+             sb.st_mode & 044 ? "read" : "entered",
+             (unsigned)(sb.st_mode & 0777), path);
+    return 1;
+}
+
 /* ---- Detaching ------------------------------------------------------------ */
 
 static int ready_fd = -1; /* child's end of the start-up pipe, or -1 */
@@ -488,6 +507,11 @@ int main(int argc, char **argv)
         status_set_agents_note(status, "no builders (BT_BUILDERS=0): tasks "
                                        "stay queued");
 
+    if (data_dir_warning(cfg.data_dir, err, sizeof err)) {
+        fprintf(stderr, "btfs: %s\n", err);
+        store_log_append(st, STORE_LOG_SYSTEM, err);
+        status_set_error(status, err);
+    }
     if ((sandbox_ok = start_sandbox(&cfg, status, st, &ex)) < 0 ||
         start_llm(&cfg, ex, status, st, &llm, &monitor) < 0)
         goto out_status;
