@@ -33,6 +33,7 @@
 #include "fs.h"
 #include "llm.h"
 #include "llm_monitor.h"
+#include "redact.h"
 #include "seed.h"
 #include "status.h"
 #include "store.h"
@@ -192,6 +193,25 @@ static char *prepare_data_dir(const char *path)
     return abs;
 }
 
+/* The store's files are private (store_open makes them 0600), but a data
+ * directory others can enter still shows who works on what, and anything
+ * put beside the store. Refusing it would break every setup made with a
+ * plain mkdir (and Docker's volumes), so the warning is loud instead: on
+ * stderr, in system.log and in status.json. Writes the warning into buf and
+ * returns 1, or returns 0 when the directory is private. */
+static int data_dir_warning(const char *path, char *buf, size_t len)
+{
+    struct stat sb;
+
+    if (stat(path, &sb) < 0 || !(sb.st_mode & 077))
+        return 0;
+    snprintf(buf, len, "WARNING: data directory %s can be %s by other users "
+             "(mode %03o); make it private: chmod 700 %s", path,
+             sb.st_mode & 044 ? "read" : "entered",
+             (unsigned)(sb.st_mode & 0777), path);
+    return 1;
+}
+
 /* ---- Detaching ------------------------------------------------------------ */
 
 static int ready_fd = -1; /* child's end of the start-up pipe, or -1 */
@@ -282,8 +302,10 @@ static int start_llm(const struct config *cfg, struct exec *ex,
     lc.max_tokens = (unsigned)cfg->llm_max_tokens;
     lc.temperature = cfg->llm_temperature;
     if ((rc = llm_create(&lc, llm)) < 0) {
+        char url[512];
+        redact_buf(url, sizeof url, cfg->llm_url);
         fprintf(stderr, "btfs: cannot create the LLM client for %s: %s\n",
-                cfg->llm_url, strerror(-rc));
+                url, strerror(-rc));
         return rc;
     }
     if ((rc = llm_monitor_start(*llm, ex, status, st, monitor)) < 0) {
@@ -516,11 +538,17 @@ int main(int argc, char **argv)
         fprintf(stderr, "btfs: out of memory\n");
         goto out_store;
     }
-    status_set_llm(status, cfg.llm_url, cfg.llm_model);
+    redact_buf(err, sizeof err, cfg.llm_url);
+    status_set_llm(status, err, cfg.llm_model);
     if (cfg.builders == 0)
         status_set_agents_note(status, "no builders (BT_BUILDERS=0): tasks "
                                        "stay queued");
 
+    if (data_dir_warning(cfg.data_dir, err, sizeof err)) {
+        fprintf(stderr, "btfs: %s\n", err);
+        store_log_append(st, STORE_LOG_SYSTEM, err);
+        status_set_error(status, err);
+    }
     if ((sandbox_ok = start_sandbox(&cfg, status, st, &ex)) < 0 ||
         start_llm(&cfg, ex, status, st, &llm, &monitor) < 0)
         goto out_status;

@@ -20,6 +20,8 @@ struct config {
     char *llm_url;               /* BT_LLM_URL                              */
     char *llm_model;             /* BT_LLM_MODEL                            */
     char *llm_api_key;           /* BT_LLM_API_KEY (secret)                 */
+    char *llm_api_key_file;      /* BT_LLM_API_KEY_FILE: the key is read
+                                    from it into llm_api_key               */
     int llm_connect_timeout_s;   /* BT_LLM_CONNECT_TIMEOUT_S                */
     int llm_idle_timeout_s;      /* BT_LLM_IDLE_TIMEOUT_S                   */
     int llm_total_timeout_s;     /* BT_LLM_TOTAL_TIMEOUT_S                  */

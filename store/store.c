@@ -1011,7 +1011,8 @@ static int take_lock(struct store *st, const char *dir, char *errbuf,
 
     if (asprintf(&path, "%s/%s", dir, STORE_LOCK_FILE) < 0)
         return -ENOMEM;
-    st->lock_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    /* Private like the store beside it (see make_private). */
+    st->lock_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
     if (st->lock_fd < 0) {
         e = errno;
         set_err(errbuf, errlen, "cannot open lock file %s: %s; fix the data "
@@ -1070,7 +1071,7 @@ static int open_env(struct store *st, const char *dir,
     if (rc == 0)
         rc = mdb_env_set_mapsize(st->env, map);
     if (rc == 0)
-        rc = mdb_env_open(st->env, dir, flags, 0644);
+        rc = mdb_env_open(st->env, dir, flags, 0600);
     if (rc == 0)
         return mdb_reader_check(st->env, &dead) == 0 ? 0 : -EIO;
     if (rc == MDB_INVALID) {
@@ -1092,6 +1093,37 @@ static int open_env(struct store *st, const char *dir,
         return -rc;
     rc = store_mdb_err(rc);
     return rc == STORE_EMAPFULL || rc == STORE_ERESIZED ? -EIO : rc;
+}
+
+/* The store holds every task, all generated code and the hidden tests, so
+ * its files are the user's alone: created 0600, and files left readable by
+ * others (a store from an older btfs, a copy) are made private here. Only
+ * the group and other bits are cleared; failing to do so is reported, not
+ * fatal, since the files are already open. */
+static void make_private(const char *dir)
+{
+    static const char *const names[] = {"data.mdb", "lock.mdb",
+                                        STORE_LOCK_FILE};
+
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
+        char *path;
+        struct stat sb;
+
+        if (asprintf(&path, "%s/%s", dir, names[i]) < 0)
+            continue;
+        if (stat(path, &sb) == 0 && (sb.st_mode & 077)) {
+            if (chmod(path, sb.st_mode & 0700) == 0)
+                fprintf(stderr, "btfs: %s could be read by other users "
+                        "(mode %03o); made it private (%03o)\n", path,
+                        (unsigned)(sb.st_mode & 0777),
+                        (unsigned)(sb.st_mode & 0700));
+            else
+                fprintf(stderr, "btfs: WARNING: %s can be read by other "
+                        "users and cannot be made private (%s); run: chmod "
+                        "600 %s\n", path, strerror(errno), path);
+        }
+        free(path);
+    }
 }
 
 int store_open(const char *dir, const struct store_options *opt,
@@ -1136,6 +1168,7 @@ int store_open(const char *dir, const struct store_options *opt,
     rc = open_env(st, dir, opt, errbuf, errlen);
     if (rc < 0)
         goto fail;
+    make_private(dir);
     rc = store_write(st, init_body, &ia);
     if (rc == STORE_ESCHEMA) {
         set_err(errbuf, errlen, "%s holds a store of schema version %" PRIu32
