@@ -863,7 +863,6 @@ static const char *const json_keys[] = {
     "data", "llm_url", "llm_model", "llm_api_key", "llm_api_key_file",
     "llm_connect_timeout_s",
     "llm_idle_timeout_s", "llm_total_timeout_s", "llm_context", "llm_slots",
-    "trainer_llm_url", "trainer_llm_model", "trainer_llm_api_key",
     "llm_max_tokens", "llm_temperature", "builders", "trainer",
     "seed", "max_attempts", "target_success", "score_weights", "sandbox",
     "sandbox_bwrap",
