@@ -19,8 +19,6 @@ COPY store/ store/
 COPY fs/ fs/
 COPY agents/ agents/
 COPY cmd/ cmd/
-COPY bench/ bench/
-COPY tests/ tests/
 COPY man/ man/
 COPY completion/ completion/
 COPY scripts/ scripts/
