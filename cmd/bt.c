@@ -2465,7 +2465,7 @@ int main(int argc, char **argv)
     if ((rc = parse_args(argc, argv, &a, &cmd)))
         goto out;
     if (a.help) {
-        if (cmd && cmd->run != cmd_help)
+        if (cmd)
             rc = help_command(cmd->name);
         else
             fputs(USAGE, stdout);
