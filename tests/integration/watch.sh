@@ -62,6 +62,7 @@ assert_eq "no builders: status.json says stalled" stalled "$(jq -r .state "$M/st
 assert_match "... and why" "no builders \(BT_BUILDERS=0\)" "$(jq -r .reason "$M/status.json")"
 assert_ok "bt status" "$BT" --mount "$M" status
 assert_match "... shows the reason" "reason: +no builders" "$OUT"
+assert_match "... and the result counts" "results: +0 passed, 0 failed, 0 error" "$OUT"
 assert_eq "the profile names the configured model before any result" \
     deepseek-coder-7b-instruct "$(jq -r .model "$M/core/builder_profile.json")"
 
@@ -236,7 +237,7 @@ fake_rule '{"kind":"reply","match":"review your own work","content":"{\"summary\
 fake_rule "{\"kind\":\"reply\",\"match\":\"square(\",\"content\":$(answer 'def square(x):
     return x * x')}"
 # A slow, wrong answer: the task is still running when the cancel comes.
-fake_rule "{\"kind\":\"reply\",\"match\":\"slowcube(\",\"first_delay_ms\":2500,\"content\":$(answer 'def slowcube(x):
+fake_rule "{\"kind\":\"reply\",\"match\":\"slowcube(\",\"first_delay_ms\":4000,\"content\":$(answer 'def slowcube(x):
     return 0')}"
 BT_BUILDERS=1 start_btfs
 for k in 1 2 3; do
@@ -250,6 +251,18 @@ assert_eq "the state is running, with no reason" "running null" \
 echo '{"goal": "Write slowcube(x) returning x cubed.", "skills": ["math"], "tests": "assert slowcube(2) == 8"}' >"$M/tasks/new"
 SLOW=$(task_ids | tail -n 1)
 assert_ok "a slow task starts" wait_for_status "$SLOW" running 20
+# Cancelled while its first attempt waits for the LLM: it stops before
+# the second.
+wait_step() {
+    local i
+    for ((i = 0; i < 200; i++)); do
+        [ "$(jq -r '.builders[0].step' "$M/status.json")" = "$1" ] && return 0
+        sleep 0.1
+    done
+    echo "builder 0 is at: $(jq -r '.builders[0].step' "$M/status.json")"
+    return 1
+}
+assert_ok "... and asks the LLM for attempt 1" wait_step "attempt 1: asking the LLM"
 assert_ok "bt cancel of the running task" "$BT" --mount "$M" cancel "$SLOW"
 assert_eq "... says it stops at its next step" "$SLOW running: stops at its next step" "$OUT"
 assert_ok "... and it is recorded as cancelled" wait_for_status "$SLOW" cancelled 30
