@@ -729,19 +729,14 @@ int bt_cancel(const char *mount, bool json, const char *const *ids,
         cJSON_free(txt);
         cJSON_Delete(o);
     } else {
-        size_t q = 0;
         for (size_t i = 0; i < l.n; i++) {
-            if (strcmp(l.how[i], "queued") == 0) {
+            if (strcmp(l.how[i], "queued") == 0)
                 printf("%s cancelled\n", l.id[i]);
-                q++;
-            } else if (strcmp(l.how[i], "running") == 0) {
+            else if (strcmp(l.how[i], "running") == 0)
                 printf("%s running: stops at its next step\n", l.id[i]);
-                q++;
-            }
         }
         if (l.n == 0)
             printf("no queued or running task matches\n");
-        (void)q;
     }
     for (size_t i = 0; i < l.n; i++)
         if (strcmp(l.how[i], "queued") != 0 &&

@@ -248,7 +248,9 @@ assert_ok "three tasks pass" wait_for_status "$LAST" passed 60
 assert_eq "the state is running, with no reason" "running null" \
     "$(jq -r '"\(.state) \(.reason)"' "$M/status.json")"
 
-echo '{"goal": "Write slowcube(x) returning x cubed.", "skills": ["math"], "tests": "assert slowcube(2) == 8"}' >"$M/tasks/new"
+# A skill of its own: recalled memory of the square tasks would put
+# "square(" in its prompt, and the square rule would answer at once.
+echo '{"goal": "Write slowcube(x) returning x cubed.", "skills": ["cubes"], "tests": "assert slowcube(2) == 8"}' >"$M/tasks/new"
 SLOW=$(task_ids | tail -n 1)
 assert_ok "a slow task starts" wait_for_status "$SLOW" running 20
 # Cancelled while its first attempt waits for the LLM: it stops before
