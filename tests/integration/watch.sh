@@ -166,10 +166,11 @@ assert_ok "bt --json watch --count 1" "$BT" --mount "$M" --json watch --count 1
 assert_eq "... prints one JSON object with the status" stalled "$(jq -r .status.state <<<"$OUT" 2>&1)"
 
 python3 - "$BT" "$M" >"$T/pty.out" 2>&1 <<'EOF'
-import os, pty, select, sys, time
+import fcntl, os, pty, re, select, struct, sys, termios, time
 pid, fd = pty.fork()
 if pid == 0:
     os.environ["TERM"] = "xterm"
+    fcntl.ioctl(0, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 60, 0, 0))
     os.execv(sys.argv[1], [sys.argv[1], "--mount", sys.argv[2], "watch"])
 out = b""
 def drain(t):
@@ -200,6 +201,8 @@ else:
 text = out.decode("utf-8", "replace")
 print("alt-screen" if "\x1b[?1049h" in text and "\x1b[?1049l" in text else "no alt-screen")
 print("refreshes", text.count("bt watch --"))
+plain = re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", text)
+print("widest", max(len(l) for l in plain.replace("\r", "").split("\n")))
 for word in ("state", "queue", "results", "llm", "sandbox", "trainer", "builders", "last results"):
     print("has", word, word in text)
 EOF
@@ -207,6 +210,7 @@ PTY=$(cat "$T/pty.out")
 assert_match "bt watch in a terminal exits 0 on q" "^exit 0$" "$PTY"
 assert_match "... uses its own screen and gives it back" "^alt-screen$" "$PTY"
 assert_match "... refreshes in place (at least twice in 2.5 s)" "^refreshes [2-9]" "$PTY"
+assert_match "... cuts its lines to the terminal's 60 columns" "^widest ([1-5][0-9]|60)$" "$PTY"
 assert_no_match "... shows state, queue, results, llm, sandbox, trainer, builders, last results" \
     "has .* False" "$PTY"
 
