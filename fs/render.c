@@ -444,6 +444,28 @@ static int add(cJSON *obj, const char *name, cJSON *item)
     return 1;
 }
 
+/* status.json's "disk": whether the store can write, and if not why and
+ * what to do. */
+static int add_disk(cJSON *o, int err, time_t since)
+{
+    cJSON *d = cJSON_CreateObject();
+    char why[200];
+
+    if (!d)
+        return 0;
+    if (err == -ENOSPC || err == -EDQUOT)
+        snprintf(why, sizeof why, "the disk of the data directory is %s: "
+                 "nothing can be saved; free space there, work resumes by "
+                 "itself", err == -ENOSPC ? "full" : "over quota");
+    else if (err)
+        snprintf(why, sizeof why, "the store cannot write (%s); check the "
+                 "data directory's disk", strerror(-err));
+    int ok = add(d, "writable", cJSON_CreateBool(err == 0));
+    ok &= add(d, "error", err ? cJSON_CreateString(why) : cJSON_CreateNull());
+    ok &= add(d, "since", time_or_null(since));
+    return add(o, "disk", d) && ok;
+}
+
 static int render_status(struct fs_context *ctx, struct store_view *v,
                          struct fs_buf *out)
 {
@@ -459,8 +481,13 @@ static int render_status(struct fs_context *ctx, struct store_view *v,
     /* Agents cannot work while the LLM is down or lacks the model, and
      * the monitor says so within seconds of a change. */
     const char *state = "running";
+    time_t disk_since;
+    int disk = store_write_health(ctx->store, &disk_since);
     if (store_paused(ctx->store)) {
         state = "paused";
+    } else if (disk) {
+        /* Nothing can be saved: agents put their tasks back and wait. */
+        state = "stalled";
     } else if (s->nbuilders > 0 &&
                (s->llm_reachable == 0 || s->llm_error[0])) {
         state = "waiting_for_llm";
@@ -522,6 +549,7 @@ static int render_status(struct fs_context *ctx, struct store_view *v,
     ok &= add(o, "sandbox", str_or_null(s->sandbox));
     ok &= add(o, "agents", str_or_null(s->agents_note));
     ok &= add(o, "data_dir", str_or_null(ctx->data_dir));
+    ok &= add_disk(o, disk, disk_since);
     ok &= add(o, "last_error", str_or_null(s->last_error));
 
     int rc = ok ? put_json(out, o) : -ENOMEM;
