@@ -125,6 +125,11 @@ static int err_fmt(char *err, size_t errlen, const char *fmt, ...)
         va_start(ap, fmt);
         vsnprintf(err, errlen, fmt, ap);
         va_end(ap);
+        /* A quoted .env value may hold a newline ("a\nb"); the message is
+         * one line (found by tests/fuzz/fuzz_env). */
+        for (char *c = err; *c; c++)
+            if ((unsigned char)*c < 0x20 || *c == 0x7f)
+                *c = ' ';
     }
     return -EINVAL;
 }
@@ -290,7 +295,7 @@ static int load_env_file(const char *path, struct source *srcs, char *err,
 
 static void load_environment(struct source *srcs)
 {
-    for (char **e = environ; *e; e++) {
+    for (char **e = environ; e && *e; e++) {    /* NULL after clearenv() */
         const char *eq = strchr(*e, '=');
         const struct setting *set;
 
