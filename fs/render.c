@@ -459,7 +459,7 @@ static int add_disk(cJSON *o, int err, time_t since)
                  "itself", err == -ENOSPC ? "full" : "over quota");
     else if (err)
         snprintf(why, sizeof why, "the store cannot write (%s); check the "
-                 "data directory's disk", strerror(-err));
+                 "data directory's disk", store_strerror(err));
     int ok = add(d, "writable", cJSON_CreateBool(err == 0));
     ok &= add(d, "error", err ? cJSON_CreateString(why) : cJSON_CreateNull());
     ok &= add(d, "since", time_or_null(since));
