@@ -83,6 +83,11 @@ static int refuse(char **reason, const char *fmt, ...)
         *reason = NULL;
         return -ENOMEM;
     }
+    /* A quoted value may hold a newline; the reason is one line
+     * (found by tests/fuzz/fuzz_import). */
+    for (char *c = *reason; *c; c++)
+        if ((unsigned char)*c < 0x20 || *c == 0x7f)
+            *c = ' ';
     return -EINVAL;
 }
 

@@ -299,6 +299,12 @@ static void test_humaneval_refused(void **state)
     expect_refused(BT_IMPORT_HUMANEVAL, "{\"prompt\":\"def f():\\u0007\\n\","
                    "\"test\":\"def check(c):\\n    pass\\n\","
                    "\"entry_point\":\"f\"}", "control character U+0007");
+    /* A quoted value with a newline: the reason stays one line (found by
+     * tests/fuzz/fuzz_import). */
+    expect_refused(BT_IMPORT_HUMANEVAL, "{\"prompt\":\"def f():\\n\","
+                   "\"test\":\"def check(c):\\n    pass\\n\","
+                   "\"entry_point\":\"f(a):\\n  x\"}",
+                   "must be a Python name, got \"f(a):   x\"");
     /* The id is known even when the problem is refused. */
     struct conv c = convert(BT_IMPORT_HUMANEVAL, "{\"task_id\":\"HE/9\"}",
                             NULL);
