@@ -28,6 +28,7 @@
 #include <curl/curl.h>
 
 #include "extract.h"
+#include "redact.h"
 #include "sse.h"
 
 #define POLL_MS 100                 /* longest wait between our checks     */
@@ -164,6 +165,8 @@ static void buf_free(struct buf *b)
 static void set_msg(char *dst, size_t len, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
+/* Every message of this client goes through here, and messages quote
+ * URLs and what servers and curl say: credentials are masked (redact.h). */
 static void set_msg(char *dst, size_t len, const char *fmt, ...)
 {
     va_list ap;
@@ -171,6 +174,7 @@ static void set_msg(char *dst, size_t len, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(dst, len, fmt, ap);
     va_end(ap);
+    redact_buf(dst, len, dst);
 }
 
 /* Case-insensitive substring search; strcasestr is a GNU extension we have,
@@ -788,6 +792,8 @@ static enum llm_err perform(struct llm_session *s, const char *url,
         x->err = curl_kind(rc, e);
         set_msg(x->msg, sizeof x->msg, "%s: %s", url,
                 errbuf[0] ? errbuf : curl_easy_strerror(rc));
+        /* curl may quote parts of the URL out of context. */
+        redact_known(x->msg, sizeof x->msg, x->msg, s->llm->url);
     }
     if (!x->err && x->sse && x->status == 200) {
         int frc = sse_finish(&x->parser);

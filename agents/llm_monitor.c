@@ -15,6 +15,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "redact.h"
 #include "stopper.h"
 
 #define HEALTHY_INTERVAL_MS 60000   /* re-check a healthy server          */
@@ -116,13 +117,16 @@ static int check(struct llm_monitor *m, struct llm_session *s,
     }
     atomic_store(&m->healthy, h.err == LLM_OK);
     if (h.err != *last) {
-        if (h.err == LLM_OK)
+        if (h.err == LLM_OK) {
+            char url[256];
+            redact_buf(url, sizeof url, llm_config(m->llm)->url);
             snprintf(line, sizeof line, "llm: %s answers, model %s listed "
-                     "(%.0f ms)", llm_config(m->llm)->url,
-                     llm_config(m->llm)->model, h.latency_ms);
-        else
+                     "(%.0f ms)", url, llm_config(m->llm)->model,
+                     h.latency_ms);
+        } else {
             snprintf(line, sizeof line, "llm: not ready: %s: %s",
                      llm_err_name(h.err), h.error);
+        }
         store_log_append(m->store, STORE_LOG_SYSTEM, line);
         *last = h.err;
     }

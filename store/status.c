@@ -15,8 +15,10 @@
 #include <string.h>
 
 struct status {
-    pthread_mutex_t lock;      /* guards st                                */
+    pthread_mutex_t lock;      /* guards st and cancels                    */
     struct status_snapshot st; /* the state itself; guarded by lock        */
+    uint64_t cancels[STATUS_MAX_CANCELS]; /* tasks asked to stop; 0: free
+                                              slot; guarded by lock        */
 };
 
 /* A default mutex fails to lock or unlock only when it is not initialised
@@ -154,4 +156,40 @@ void status_snapshot(struct status *s, struct status_snapshot *out)
     status_lock(s);
     *out = s->st;
     status_unlock(s);
+}
+
+int status_cancel_request(struct status *s, uint64_t task)
+{
+    int rc = -ENOSPC;
+    size_t i, free_slot = STATUS_MAX_CANCELS;
+
+    status_lock(s);
+    for (i = 0; i < STATUS_MAX_CANCELS; i++) {
+        if (s->cancels[i] == task) {
+            rc = 0;
+            break;
+        }
+        if (s->cancels[i] == 0 && free_slot == STATUS_MAX_CANCELS)
+            free_slot = i;
+    }
+    if (rc != 0 && free_slot < STATUS_MAX_CANCELS && task != 0) {
+        s->cancels[free_slot] = task;
+        rc = 0;
+    }
+    status_unlock(s);
+    return rc;
+}
+
+int status_cancel_take(struct status *s, uint64_t task)
+{
+    int found = 0;
+
+    status_lock(s);
+    for (size_t i = 0; task != 0 && i < STATUS_MAX_CANCELS; i++)
+        if (s->cancels[i] == task) {
+            s->cancels[i] = 0;
+            found = 1;
+        }
+    status_unlock(s);
+    return found;
 }

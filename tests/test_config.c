@@ -305,6 +305,10 @@ static const struct mapping mappings[] = {
      {"1", "2", "3"}},
     {"BT_SANDBOX_OUTPUT_KB", "sandbox-output", OFF(sandbox_output_kb), FI,
      {"1", "2", "3"}},
+    {"BT_GROUP", "group", OFF(group), FS, {"g1", "g2", "g3"}},
+    {"BT_LOG_KEEP", "log-keep", OFF(log_keep), FI, {"1000", "2000", "3000"}},
+    {"BT_ANALYSES_KEEP", "analyses-keep", OFF(analyses_keep), FI,
+     {"10", "20", "30"}},
 };
 
 #define NMAPPINGS (sizeof mappings / sizeof mappings[0])
@@ -837,7 +841,8 @@ static void test_argv_actions(void **state)
 /* ---- config.json ------------------------------------------------------ */
 
 static const char *const json_keys[] = {
-    "data", "llm_url", "llm_model", "llm_api_key", "llm_connect_timeout_s",
+    "data", "llm_url", "llm_model", "llm_api_key", "llm_api_key_file",
+    "llm_connect_timeout_s",
     "llm_idle_timeout_s", "llm_total_timeout_s", "llm_context",
     "llm_max_tokens", "llm_temperature", "builders", "trainer",
     "seed", "max_attempts", "target_success", "score_weights", "sandbox",
@@ -953,6 +958,79 @@ static void test_json_redacts_api_key(void **state)
     }
 }
 
+/* Credentials in a URL never reach config.json; the rest of it does. */
+static void test_json_redacts_url_credentials(void **state)
+{
+    struct fixture *fx = *state;
+    char *text;
+    cJSON *o;
+
+    assert_int_equal(LOAD(fx, NULL, "--llm-url=http://admin:Pw9xyz@llm.lan:"
+                          "8080/v1?api_key=K3yVal&x=1", "/mnt"), 0);
+    /* the client gets the real URL */
+    assert_non_null(strstr(fx->cfg.llm_url, "Pw9xyz"));
+    text = config_to_json(&fx->cfg);
+    assert_non_null(text);
+    if (strstr(text, "Pw9xyz") || strstr(text, "admin") ||
+        strstr(text, "K3yVal"))
+        fail_msg("config.json shows a credential:\n%s", text);
+    o = cJSON_Parse(text);
+    assert_non_null(o);
+    assert_string_equal(cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(
+                            o, "llm_url")),
+                        "http://***@llm.lan:8080/v1?api_key=***&x=1");
+    cJSON_Delete(o);
+    free(text);
+}
+
+/* BT_LLM_API_KEY_FILE: the key is read from the file, trimmed, and never
+ * shown; the file's path is. */
+static void test_key_file(void **state)
+{
+    struct fixture *fx = *state;
+    char path[192], arg[256];
+    char *text;
+
+    snprintf(path, sizeof path, "%s/key", fx->dir);
+    write_file(path, "sk-FromFile77\n");
+    chmod(path, 0600);
+    snprintf(arg, sizeof arg, "--llm-api-key-file=%s", path);
+    assert_int_equal(LOAD(fx, NULL, arg, "/mnt"), 0);
+    assert_string_equal(fx->cfg.llm_api_key, "sk-FromFile77");
+    assert_string_equal(fx->cfg.llm_api_key_file, path);
+    text = config_to_json(&fx->cfg);
+    assert_non_null(text);
+    assert_null(strstr(text, "FromFile77"));
+    assert_non_null(strstr(text, "(redacted)"));
+    assert_non_null(strstr(text, path));
+    free(text);
+
+    /* the environment variable works the same */
+    set_env("BT_LLM_API_KEY_FILE", path);
+    assert_int_equal(LOAD(fx, NULL, "/mnt"), 0);
+    assert_string_equal(fx->cfg.llm_api_key, "sk-FromFile77");
+
+    /* a key given twice is refused, naming both */
+    set_env("BT_LLM_API_KEY", "sk-other");
+    assert_int_equal(LOAD(fx, NULL, "/mnt"), -EINVAL);
+    assert_err_has(fx, "BT_LLM_API_KEY in the environment");
+    assert_err_has(fx, "BT_LLM_API_KEY_FILE in the environment");
+    assert_int_equal(unsetenv("BT_LLM_API_KEY"), 0);
+
+    /* empty, two lines, missing: each refused by name */
+    write_file(path, " \n\n");
+    assert_int_equal(LOAD(fx, NULL, "/mnt"), -EINVAL);
+    assert_err_has(fx, "is empty");
+    write_file(path, "sk-one\nsk-two\n");
+    assert_int_equal(LOAD(fx, NULL, "/mnt"), -EINVAL);
+    assert_err_has(fx, "on one line");
+    assert_int_equal(unlink(path), 0);
+    assert_int_equal(LOAD(fx, NULL, "/mnt"), -EINVAL);
+    assert_err_has(fx, "BT_LLM_API_KEY_FILE in the environment: cannot read "
+                       "the key file");
+    assert_err_has(fx, "No such file");
+}
+
 /* ---- usage and .env.example ------------------------------------------- */
 
 static char *capture_usage(void)
@@ -1003,6 +1081,10 @@ static void test_env_example_round_trip(void **state)
             fail_msg(".env.example lacks %s", mappings[i].env);
     /* the secret is there only as a commented-out line */
     assert_non_null(strstr(buf, "# BT_LLM_API_KEY="));
+    /* docker compose reads the same .env: a BT_LLM_URL there would point
+     * the container at itself instead of the host */
+    assert_non_null(strstr(buf, "\n# BT_LLM_URL=http://localhost:1234/v1\n"));
+    assert_null(strstr(buf, "\nBT_LLM_URL="));
 
     write_env(fx, buf);
     free(buf);
@@ -1127,6 +1209,8 @@ int main(void)
         T(test_argv_actions),
         T(test_json_contents),
         T(test_json_redacts_api_key),
+        T(test_json_redacts_url_credentials),
+        T(test_key_file),
         T(test_usage_lists_every_setting),
         T(test_env_example_round_trip),
         T(test_free_zeroed_and_twice),
