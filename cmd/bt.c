@@ -2255,8 +2255,9 @@ static int cmd_import(const struct ctx *c, const struct args *a)
         if (c->json)
             rc = import_report_json(&s);
         else
-            printf("imported no tasks: all %zu problem%s already queued\n",
-                   skipped, skipped == 1 ? " is" : "s are");
+            printf("imported no tasks: all %zu problem%s already in %s "
+                   "set\n", skipped, skipped == 1 ? " is" : "s are",
+                   skipped == 1 ? "its" : "their");
     } else {
         rc = import_write(c, file, &s, skip);
     }
