@@ -2134,7 +2134,9 @@ static int import_skip(const struct ctx *c, const char *file,
     for (size_t i = 0; !dry && i < s->nitems; i++) {
         const char *set = s->items[i].set;
         bool seen = false;
-        if (!set || !s->items[i].problem_id)
+        /* A bad name in a task line is btfs's to refuse, not a file to
+         * look for. */
+        if (!set || !s->items[i].problem_id || !task_set_name_ok(set))
             continue;
         for (size_t j = 0; j < i && !seen; j++)
             seen = s->items[j].set && s->items[j].problem_id &&
