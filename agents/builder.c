@@ -12,6 +12,7 @@
 #include "builder.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <math.h>
 #include <pthread.h>
 #include <stdarg.h>
@@ -326,6 +327,17 @@ static int unavailable(enum llm_err e)
     case LLM_E_LOADING:
     case LLM_E_RATE_LIMITED:
     case LLM_E_AUTH:
+    /* The server's own failures, after the client's retries: a server
+     * that fails every request is not available, and no task is to blame
+     * for it (a 500 forever, an error inside a 200, a dropped or silent
+     * connection). */
+    case LLM_E_SERVER:
+    case LLM_E_IN_BAND:
+    case LLM_E_RESET:
+    case LLM_E_IDLE_TIMEOUT:
+    /* A configuration problem (the server's context is smaller than
+     * ours): the agents wait with the setting to change in status.json. */
+    case LLM_E_CONTEXT:
         return 1;
     default:
         return 0;
@@ -343,6 +355,9 @@ static enum ask_end ask(struct builder *b, const struct task *t,
     struct llm_request req = { .messages = m, .nmessages = 2,
                                .schema = schema };
 
+    /* A user's task goes ahead of everything else in the LLM's queue. */
+    if (t && strcmp(jstr(t->root, "source", ""), "user") == 0)
+        req.priority = LLM_PRIO_USER;
     enum llm_err err = llm_chat(b->session, &req, r);
 
     b->usage.llm_calls++;
@@ -808,6 +823,28 @@ static enum build_end cancel(struct builder *b, const struct task *t,
     return BUILD_DONE;
 }
 
+/* Why a task cannot fit even bare, with both numbers. */
+static void context_reason(struct llm *llm, const struct prompt_task *pt,
+                           const struct prompt_feedback *fb, char *out,
+                           size_t len)
+{
+    struct prompt bare;
+    unsigned need = 0, budget = llm_prompt_budget(llm, 0);
+
+    if (prompt_code(pt, NULL, 0, fb, UINT_MAX, &bare) == 0) {
+        struct llm_message m[2] = { { "system", bare.system },
+                                    { "user", bare.user } };
+        need = llm_estimate_tokens(&(struct llm_request){ .messages = m,
+                                                          .nmessages = 2 });
+        prompt_free(&bare);
+    }
+    snprintf(out, len, "the task alone needs about %u tokens of prompt but "
+             "the model's context (%u tokens, %u kept for the answer) "
+             "leaves %u: give the server a larger context, or set "
+             "BT_LLM_CONTEXT / BT_LLM_MAX_TOKENS", need, llm_context(llm),
+             llm_config(llm)->max_tokens, budget);
+}
+
 static enum build_end build(struct builder *b, uint64_t id, const char *json)
 {
     struct builder_pool *p = b->pool;
@@ -892,8 +929,10 @@ static enum build_end build(struct builder *b, uint64_t id, const char *json)
         rc = prompt_code(&pt, mem.items, mem.n, natt > 0 ? &fb : NULL,
                          llm_prompt_budget(p->llm, 0), &pr);
         if (rc == -E2BIG) {
-            end = give_up(b, &t, natt, att, "the task alone does not fit "
-                          "the model's context (BT_LLM_CONTEXT)");
+            char reason[512];
+            context_reason(p->llm, &pt, natt > 0 ? &fb : NULL, reason,
+                           sizeof reason);
+            end = give_up(b, &t, natt, att, reason);
             goto out;
         } else if (rc < 0) {
             end = BUILD_REQUEUE;
@@ -904,6 +943,13 @@ static enum build_end build(struct builder *b, uint64_t id, const char *json)
         step(b, &t, "working", stepname);
         enum ask_end e = ask(b, &t, &pr, NULL, &r, why, sizeof why);
         prompt_free(&pr);
+        /* Too long for the server: the client has learned its context
+         * when the server said it, and memory is what can be spared. */
+        if (e == ASK_REQUEUE && r.err == LLM_E_CONTEXT && mem.n > 0) {
+            mem.n = 0;
+            llm_result_free(&r);
+            continue;
+        }
         if (e != ASK_OK) {
             /* A prompt the server finds too long goes again without the
              * memory, which is what can be spared. */
@@ -1172,6 +1218,9 @@ int builder_start(const struct builder_config *cfg, struct store *st,
         b->index = i;
         if ((rc = llm_session_open(llm, &b->session)) < 0)
             break;
+        char name[32];
+        snprintf(name, sizeof name, "builder %u", i);
+        llm_session_set_name(b->session, name);
         if ((rc = -pthread_create(&b->thread, NULL, run, b)) < 0) {
             llm_session_close(b->session);
             b->session = NULL;

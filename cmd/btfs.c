@@ -298,7 +298,11 @@ static int start_llm(const struct config *cfg, struct exec *ex,
     lc.connect_timeout_ms = cfg->llm_connect_timeout_s * 1000L;
     lc.idle_timeout_ms = cfg->llm_idle_timeout_s * 1000L;
     lc.total_timeout_ms = cfg->llm_total_timeout_s * 1000L;
-    lc.context_tokens = (unsigned)cfg->llm_context;
+    if (cfg->llm_context > 0) {
+        lc.context_tokens = (unsigned)cfg->llm_context;
+        lc.context_fixed = 1;
+    }
+    lc.slots = (unsigned)cfg->llm_slots;
     lc.max_tokens = (unsigned)cfg->llm_max_tokens;
     lc.temperature = cfg->llm_temperature;
     if ((rc = llm_create(&lc, llm)) < 0) {

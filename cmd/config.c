@@ -59,8 +59,13 @@ static const struct setting settings[] = {
     {"BT_LLM_TOTAL_TIMEOUT_S", "llm-total-timeout", T_INT,
      F(llm_total_timeout_s), "900", 1, 86400, NULL, 0,
      "seconds a whole request may take"},
-    {"BT_LLM_CONTEXT", "llm-context", T_INT, F(llm_context), "4096", 512,
-     1048576, NULL, 0, "context window of the model, in tokens"},
+    {"BT_LLM_CONTEXT", "llm-context", T_INT, F(llm_context), "0", 0,
+     1048576, NULL, 0, "context window of the model, in tokens; 0: as the "
+     "server says (llama-server, LM Studio), else 4096; any value >= 128 "
+     "overrides the server"},
+    {"BT_LLM_SLOTS", "llm-slots", T_INT, F(llm_slots), "1", 1, 256, NULL, 0,
+     "requests each endpoint runs at once when the server does not say "
+     "(llama-server's /props does)"},
     {"BT_LLM_MAX_TOKENS", "llm-max-tokens", T_INT, F(llm_max_tokens),
      "1024", 16, 1048576, NULL, 0, "tokens an answer may use"},
     {"BT_LLM_TEMPERATURE", "llm-temperature", T_DBL, F(llm_temperature),
@@ -573,6 +578,9 @@ int config_load(struct config *cfg, int argc, char **argv,
         rc = err_fmt(err, errlen, "BT_SANDBOX_TIMEOUT_S (%d) is larger than "
                      "BT_SANDBOX_MAX_TIMEOUT_S (%d)", cfg->sandbox_timeout_s,
                      cfg->sandbox_max_timeout_s);
+    if (rc == 0 && cfg->llm_context > 0 && cfg->llm_context < 128)
+        rc = err_fmt(err, errlen, "BT_LLM_CONTEXT (%d) must be 0 (learn it "
+                     "from the server) or at least 128", cfg->llm_context);
     if (rc == 0 && cfg->llm_idle_timeout_s > cfg->llm_total_timeout_s)
         rc = err_fmt(err, errlen, "BT_LLM_IDLE_TIMEOUT_S (%d) is larger than "
                      "BT_LLM_TOTAL_TIMEOUT_S (%d)", cfg->llm_idle_timeout_s,

@@ -25,7 +25,8 @@ struct config {
     int llm_connect_timeout_s;   /* BT_LLM_CONNECT_TIMEOUT_S                */
     int llm_idle_timeout_s;      /* BT_LLM_IDLE_TIMEOUT_S                   */
     int llm_total_timeout_s;     /* BT_LLM_TOTAL_TIMEOUT_S                  */
-    int llm_context;             /* BT_LLM_CONTEXT (tokens)                 */
+    int llm_context;             /* BT_LLM_CONTEXT (tokens; 0: the server's) */
+    int llm_slots;               /* BT_LLM_SLOTS (per endpoint, fallback)   */
     int llm_max_tokens;          /* BT_LLM_MAX_TOKENS                       */
     double llm_temperature;      /* BT_LLM_TEMPERATURE                      */
 

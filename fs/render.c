@@ -571,6 +571,18 @@ static int render_status(struct fs_context *ctx, struct store_view *v,
                                     ? cJSON_CreateNull()
                                     : cJSON_CreateBool(s->llm_reachable));
     ok &= add(llm, "last_error", str_or_null(s->llm_error));
+    /* What the LLM monitor and the request queue publish, as they wrote
+     * it: fs/ only places it. */
+    if (ok && s->llm_info[0]) {
+        cJSON *info = cJSON_Parse(s->llm_info), *f;
+        cJSON_ArrayForEach(f, info)
+            if (f->string && !cJSON_GetObjectItemCaseSensitive(llm, f->string))
+                ok &= add(llm, f->string, cJSON_Duplicate(f, 1));
+        cJSON_Delete(info);
+    }
+    cJSON *queue = ok && s->llm_queue[0] ? cJSON_Parse(s->llm_queue) : NULL;
+    if (queue)
+        ok &= add(llm, "queue", queue);
     if (ok) {
         ok &= add(o, "llm", llm);
         llm = NULL;

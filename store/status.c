@@ -107,6 +107,31 @@ void status_set_llm_health(struct status *s, int reachable, const char *error)
     status_unlock(s);
 }
 
+/* A JSON text is whole or absent: a cut one would not parse. */
+static void copy_json(char *dst, size_t size, const char *src)
+{
+    size_t len = src != NULL ? strlen(src) : 0;
+
+    if (len >= size)
+        len = 0;
+    memcpy(dst, src ? src : "", len);
+    dst[len] = '\0';
+}
+
+void status_set_llm_info(struct status *s, const char *json)
+{
+    status_lock(s);
+    copy_json(s->st.llm_info, sizeof(s->st.llm_info), json);
+    status_unlock(s);
+}
+
+void status_set_llm_queue(struct status *s, const char *json)
+{
+    status_lock(s);
+    copy_json(s->st.llm_queue, sizeof(s->st.llm_queue), json);
+    status_unlock(s);
+}
+
 void status_set_sandbox(struct status *s, const char *sandbox)
 {
     status_lock(s);

@@ -28,6 +28,11 @@ struct status_snapshot {
     char llm_model[128];
     int llm_reachable;       /* 1 yes, 0 no, -1 not checked yet            */
     char llm_error[256];     /* last LLM error, "" if none                 */
+    char llm_info[1024];     /* JSON object text merged into status.json's
+                                "llm" (context, slots, model in use, note,
+                                the Trainer's endpoint), "" if none        */
+    char llm_queue[4096];    /* JSON text of the LLM request queue (who
+                                runs, who waits, in which place), ""       */
     char sandbox[32];        /* "bubblewrap", "none", "unavailable", ...   */
     char agents_note[1024];  /* why agents are not running, "" if they are;
                                 whole sentences with what to do fit     */
@@ -46,6 +51,10 @@ void status_free(struct status *s);
 /* Setters copy their strings (truncating to the field size). Can't fail. */
 void status_set_llm(struct status *s, const char *url, const char *model);
 void status_set_llm_health(struct status *s, int reachable, const char *error);
+/* JSON texts, stored as given (a text that does not fit is dropped, not
+ * cut, so that what is stored always parses). */
+void status_set_llm_info(struct status *s, const char *json);
+void status_set_llm_queue(struct status *s, const char *json);
 void status_set_sandbox(struct status *s, const char *sandbox);
 void status_set_agents_note(struct status *s, const char *note);
 void status_set_builder(struct status *s, unsigned i, const char *state,

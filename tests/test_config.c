@@ -193,7 +193,8 @@ static void assert_defaults(const struct config *c)
     assert_int_equal(c->llm_connect_timeout_s, 10);
     assert_int_equal(c->llm_idle_timeout_s, 120);
     assert_int_equal(c->llm_total_timeout_s, 900);
-    assert_int_equal(c->llm_context, 4096);
+    assert_int_equal(c->llm_context, 0);    /* the server's, else 4096 */
+    assert_int_equal(c->llm_slots, 1);
     assert_int_equal(c->llm_max_tokens, 1024);
     assert_double_eq(c->llm_temperature, 0.2);
     assert_int_equal(c->builders, 1);
@@ -274,6 +275,7 @@ static const struct mapping mappings[] = {
      FI, {"901", "902", "903"}},
     {"BT_LLM_CONTEXT", "llm-context", OFF(llm_context), FI,
      {"2048", "8192", "16384"}},
+    {"BT_LLM_SLOTS", "llm-slots", OFF(llm_slots), FI, {"2", "3", "4"}},
     {"BT_LLM_MAX_TOKENS", "llm-max-tokens", OFF(llm_max_tokens), FI,
      {"100", "200", "300"}},
     {"BT_LLM_TEMPERATURE", "llm-temperature", OFF(llm_temperature), FD,
@@ -576,8 +578,9 @@ static const struct bad_case bad_cases[] = {
     {ENV, "BT_MAX_ATTEMPTS", "max-attempts", "0", {"'0'", "from 1 to 20"}},
     {ARGV, "BT_MAX_ATTEMPTS", "max-attempts", "21", {"'21'", "from 1 to 20"}},
     {DOTENV, "BT_MAX_ATTEMPTS", "max-attempts", "2.5", {"'2.5'", "integer"}},
-    {DOTENV, "BT_LLM_CONTEXT", "llm-context", "511",
-     {"'511'", "from 512 to 1048576"}},
+    {DOTENV, "BT_LLM_CONTEXT", "llm-context", "-1",
+     {"'-1'", "from 0 to 1048576"}},
+    {ENV, "BT_LLM_SLOTS", "llm-slots", "0", {"'0'", "from 1 to 256"}},
     {ENV, "BT_LLM_CONNECT_TIMEOUT_S", "llm-connect-timeout", "601",
      {"'601'", "from 1 to 600"}},
     {ARGV, "BT_SANDBOX_PROCS", "sandbox-procs", "4097",
@@ -660,7 +663,7 @@ static void test_validation_bounds_accepted(void **state)
 
     assert_int_equal(LOAD(fx, NULL, "--builders=0", "--max-attempts=1",
                           "--target-success=0.05", "--llm-temperature=0",
-                          "--trainer=0", "--sandbox=none", "--llm-context=512",
+                          "--trainer=0", "--sandbox=none", "--llm-context=128",
                           "--sandbox-procs=4096", "/mnt"), 0);
     assert_int_equal(fx->cfg.builders, 0);
     assert_int_equal(fx->cfg.max_attempts, 1);
@@ -668,7 +671,7 @@ static void test_validation_bounds_accepted(void **state)
     assert_double_eq(fx->cfg.llm_temperature, 0);
     assert_int_equal(fx->cfg.trainer, 0);
     assert_string_equal(fx->cfg.sandbox, "none");
-    assert_int_equal(fx->cfg.llm_context, 512);
+    assert_int_equal(fx->cfg.llm_context, 128);
     assert_int_equal(fx->cfg.sandbox_procs, 4096);
 
     assert_int_equal(LOAD(fx, NULL, "--builders=64", "--max-attempts=20",
@@ -679,6 +682,22 @@ static void test_validation_bounds_accepted(void **state)
     assert_double_eq(fx->cfg.target_success, 0.95);
     assert_double_eq(fx->cfg.llm_temperature, 2);
     assert_int_equal(fx->cfg.llm_context, 1048576);
+}
+
+/* BT_LLM_CONTEXT: 0 learns it from the server; a set value is at least
+ * 128, so that it can match a small server but not nonsense. */
+static void test_validation_llm_context(void **state)
+{
+    struct fixture *fx = *state;
+
+    assert_int_equal(LOAD(fx, NULL, "--llm-context=127", "/mnt"), -EINVAL);
+    assert_err_has(fx, "BT_LLM_CONTEXT (127)");
+    assert_err_has(fx, "at least 128");
+    assert_int_equal(LOAD(fx, NULL, "--llm-context=1", "/mnt"), -EINVAL);
+    assert_int_equal(LOAD(fx, NULL, "--llm-context=0", "/mnt"), 0);
+    assert_int_equal(fx->cfg.llm_context, 0);
+    assert_int_equal(LOAD(fx, NULL, "--llm-context=256", "/mnt"), 0);
+    assert_int_equal(fx->cfg.llm_context, 256);
 }
 
 static void test_validation_sandbox_timeout_cap(void **state)
@@ -843,13 +862,14 @@ static void test_argv_actions(void **state)
 static const char *const json_keys[] = {
     "data", "llm_url", "llm_model", "llm_api_key", "llm_api_key_file",
     "llm_connect_timeout_s",
-    "llm_idle_timeout_s", "llm_total_timeout_s", "llm_context",
+    "llm_idle_timeout_s", "llm_total_timeout_s", "llm_context", "llm_slots",
     "llm_max_tokens", "llm_temperature", "builders", "trainer",
     "seed", "max_attempts", "target_success", "score_weights", "sandbox",
     "sandbox_bwrap",
     "sandbox_timeout_s",
     "sandbox_max_timeout_s", "sandbox_memory_mb", "sandbox_cpu_s",
     "sandbox_procs", "sandbox_file_mb", "sandbox_output_kb",
+    "group", "log_keep", "analyses_keep",
 };
 
 static void test_json_contents(void **state)
@@ -1200,6 +1220,7 @@ int main(void)
         T(test_validation_names_setting_and_source),
         T(test_validation_bounds_accepted),
         T(test_validation_sandbox_timeout_cap),
+        T(test_validation_llm_context),
         T(test_validation_llm_idle_over_total),
         T(test_argv_foreground_debug),
         T(test_argv_fuse_opts_accumulate),
