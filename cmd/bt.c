@@ -2307,7 +2307,8 @@ static int list_sets(const struct ctx *c, char ***names, size_t *n)
         (*n)++;
     }
     closedir(dir);
-    qsort(*names, *n, sizeof(**names), cmp_str);
+    if (*n)
+        qsort(*names, *n, sizeof(**names), cmp_str);
     return 0;
 nomem:
     closedir(dir);
