@@ -413,7 +413,10 @@ static void test_humaneval_examples(void **state)
                  "    >>> f(6)\n    [1, ...]\n"
                  "    >>> f(-1)\n    Traceback (most recent call last):\n"
                  "    ValueError\n"
-                 "    >>> self.f(2)\n    1\n    >>> ff(2)\n    1\n", "");
+                 "    >>> self.f(2)\n    1\n    >>> ff(2)\n    1\n"
+                 "    >>> f(7)  # a comment would cut the assert\n    0\n", "");
+    /* A '#' inside a string is no comment. */
+    examples_are("    >>> f('#')\n    1\n", "assert f('#') == 1\n");
     /* The output may end the docstring on its own line. */
     examples_are("    >>> f(2)\n    {'a': 1}\"\"\"\n", "assert f(2) == {'a': 1}\n");
     /* A multi-line literal is joined. */
