@@ -1654,7 +1654,7 @@ static int set_print_json(const char *kind, const char *name,
 static int counts_print(const struct ctx *c, const char *kind,
                         const char *name_in, const struct set_counts *np)
 {
-    const struct set_counts n = *np;
+    struct set_counts n = *np;     /* a copy: the code below reads n.x */
 
     if (c->json)
         return set_print_json(kind, name_in, &n);
