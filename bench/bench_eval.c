@@ -40,6 +40,7 @@
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -71,15 +72,23 @@
 #define NAME_SPACE (1u << 20)
 #define TRAIN_BASE (NAME_SPACE / 2)
 
-/* CPU time (user + system) of all the threads of this process: the
- * builders, the fake server and the clients; not the sandboxed children. */
+static double tv_ms(const struct timeval *u, const struct timeval *s)
+{
+    return (double)(u->tv_sec + s->tv_sec) * 1e3 +
+           (double)(u->tv_usec + s->tv_usec) / 1e3;
+}
+
+/* CPU time (user + system) of the threads of this process but the calling
+ * one, which only waits: the builders, the fake server and the clients;
+ * not the sandboxed children. */
 static double cpu_ms(void)
 {
-    struct rusage ru;
+    struct rusage all, self;
 
-    getrusage(RUSAGE_SELF, &ru);
-    return (double)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1e3 +
-           (double)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e3;
+    getrusage(RUSAGE_SELF, &all);
+    getrusage(RUSAGE_THREAD, &self);
+    return tv_ms(&all.ru_utime, &all.ru_stime) -
+           tv_ms(&self.ru_utime, &self.ru_stime);
 }
 
 static double now_ms(void)
@@ -368,8 +377,10 @@ static void fake_answer(struct fakellm *fake, const char *match,
 
 /* Fills the store in 'dir' with m finished, passed training tasks,
  * committed with memory_commit() as the Builder commits them, without
- * fsync. Returns the seconds it took. */
-static double prefill(const char *dir, size_t m)
+ * fsync. Returns the seconds it took; *first and *last get the mean ms of
+ * one take-and-commit over the first and the last 1,000 tasks (whether a
+ * commit slows down as memory grows). */
+static double prefill(const char *dir, size_t m, double *first, double *last)
 {
     struct store_options opt = { .no_sync = 1 };
     struct store *st;
@@ -404,6 +415,7 @@ static double prefill(const char *dir, size_t m)
         }
         queue_done(&q);
 
+        double c0 = now_ms();
         for (size_t i = 0; i < chunk; i++) {
             unsigned k = TRAIN_BASE + (unsigned)(done + i);
             struct problem p;
@@ -472,10 +484,44 @@ static double prefill(const char *dir, size_t m)
             free(l2);
             problem_free(&p);
         }
+        double each = (now_ms() - c0) / (double)chunk;
+        if (done == 0)
+            *first = each;
+        *last = each;
         done += chunk;
     }
     store_close(st);
     return (now_ms() - t0) / 1000;
+}
+
+/* prefill() in a child process, so that what filling leaves in this
+ * process's heap does not make the runs' forks of the sandbox dearer: the
+ * rows differ only by what the store holds. Nothing else runs meanwhile
+ * (the previous row's threads are joined), so forking here is safe. */
+static double prefill_apart(const char *dir, size_t m, double *first,
+                            double *last)
+{
+    double v[3] = { 0, 0, 0 };
+    int fd[2], status;
+    pid_t pid;
+
+    if (pipe(fd) < 0 || (pid = fork()) < 0)
+        die("cannot start the filling process", 0);
+    if (pid == 0) {
+        close(fd[0]);
+        v[0] = prefill(dir, m, &v[1], &v[2]);
+        _exit(write(fd[1], v, sizeof v) == (ssize_t)sizeof v ? 0 : 1);
+    }
+    close(fd[1]);
+    ssize_t got = read(fd[0], v, sizeof v);
+    close(fd[0]);
+    while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {}
+    if (got != (ssize_t)sizeof v || !WIFEXITED(status) ||
+        WEXITSTATUS(status) != 0)
+        die("filling the memory failed", 0);
+    *first = v[1];
+    *last = v[2];
+    return v[0];
 }
 
 /* ---- one run ---------------------------------------------------------------- */
@@ -485,6 +531,7 @@ struct row {
     size_t problems;
     size_t memory;
     double prefill_s;
+    double commit_first_ms, commit_last_ms;
     double wall_ms;
     double sandbox_ms;
     double llm_ms;
@@ -524,9 +571,9 @@ typedef void (*load_fn)(void *ctx, struct queue *q, struct fakellm *fake);
 /* Runs the set 'set' that 'load' enqueues, with 'builders' threads, on
  * the store in 'dir' (which may hold memory already), and measures it. */
 static void run_set(const char *dir, const char *set, unsigned builders,
-                    struct fakellm *fake, load_fn load, void *ctx,
-                    struct row *r)
+                    load_fn load, void *ctx, struct row *r)
 {
+    struct fakellm *fake;
     struct store *st;
     struct status *status;
     struct llm_config lc;
@@ -551,7 +598,11 @@ static void run_set(const char *dir, const char *set, unsigned builders,
     before = store_view_count(v, STORE_COLL_SUMMARIES);
     store_view_end(v);
 
-    unsigned req0 = fakellm_requests(fake);
+    /* A fake of its own: the fake logs every request in this process, and
+     * a process that grows makes each fork of the sandbox dearer, so one
+     * row must not pay for the requests of the rows before it. */
+    if (fakellm_start(&fake) < 0)
+        die("cannot start the fake server", 0);
     fake_common(fake);
     queue_init(&q, st, 1000);
     load(ctx, &q, fake);
@@ -596,7 +647,9 @@ static void run_set(const char *dir, const char *set, unsigned builders,
             r->stalled = 1;
             break;
         }
-        usleep(2000);
+        /* A read transaction is not free on a loaded machine: every 5 ms
+         * costs the builders little and the wall time at most 5 ms. */
+        usleep(5000);
     }
     r->wall_ms = now_ms() - t0;
     r->cpu_ms = cpu_ms() - c0;
@@ -618,7 +671,7 @@ static void run_set(const char *dir, const char *set, unsigned builders,
     r->passed = c.passed;
     /* Whether recall had anything to give: memory rows that recall
      * nothing would measure nothing. */
-    for (unsigned i = req0, n = fakellm_requests(fake); i < n; i++) {
+    for (unsigned i = 0, n = fakellm_requests(fake); i < n; i++) {
         char *body = fakellm_request_body(fake, i);
         r->recalled += body && strstr(body, "From your memory of "
                                             "similar tasks") != NULL;
@@ -629,6 +682,7 @@ static void run_set(const char *dir, const char *set, unsigned builders,
     exec_free(ex);
     status_free(status);
     store_close(st);
+    fakellm_stop(fake);
 }
 
 /* ---- the two kinds of set ---------------------------------------------------- */
@@ -844,7 +898,6 @@ int main(int argc, char **argv)
     unsigned builders = 1;
     const char *base = NULL, *he_path = HUMANEVAL_DEFAULT;
     char tmpl[] = "/tmp/bench_eval_XXXXXX", dir[4096];
-    struct fakellm *fake;
     char *end;
 
     while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
@@ -905,9 +958,6 @@ int main(int argc, char **argv)
             die("cannot make a scratch directory", 0);
         scratch = 1;
     }
-    if (fakellm_start(&fake) < 0)
-        die("cannot start the fake server", 0);
-
     printf("Sets through the loop: instant fake LLM answering correctly, real "
            "sandbox,\n%u builder%s, durable store in %s\n\n", builders,
            builders == 1 ? "" : "s", base);
@@ -936,7 +986,7 @@ int main(int argc, char **argv)
     snprintf(dir, sizeof dir, "%s/humaneval", base);
     if (mkdir(dir, 0700) < 0 && errno != EEXIST)
         die("cannot make the store directory", 0);
-    run_set(dir, "humaneval", builders, fake, load_humaneval, &he, r);
+    run_set(dir, "humaneval", builders, load_humaneval, &he, r);
     print_row(r, builders);
     fflush(stdout);
 
@@ -952,10 +1002,11 @@ int main(int argc, char **argv)
         if (sizes[i]) {
             fprintf(stderr, "bench_eval: committing %zu training tasks...\n",
                     sizes[i]);
-            r->prefill_s = prefill(dir, sizes[i]);
+            r->prefill_s = prefill_apart(dir, sizes[i], &r->commit_first_ms,
+                                         &r->commit_last_ms);
             fprintf(stderr, "bench_eval: done in %.1f s\n", r->prefill_s);
         }
-        run_set(dir, "synthetic", builders, fake, load_synthetic, &syn, r);
+        run_set(dir, "synthetic", builders, load_synthetic, &syn, r);
         print_row(r, builders);
         fflush(stdout);
     }
@@ -976,6 +1027,12 @@ int main(int argc, char **argv)
                (hi->cpu_ms / (double)hi->problems) /
                    (lo->cpu_ms / (double)lo->problems));
     }
+    for (int i = 0; i < nrows; i++)
+        if (rows[i].memory)
+            printf("filling %zu tasks: %.2f ms per take-and-commit over the "
+                   "first 1,000, %.2f over the last (no fsync)\n",
+                   rows[i].memory, rows[i].commit_first_ms,
+                   rows[i].commit_last_ms);
     for (int i = 0; i < nrows; i++) {
         r = &rows[i];
         if (r->stalled)
@@ -989,7 +1046,6 @@ int main(int argc, char **argv)
             failed = 1;
         }
     }
-    fakellm_stop(fake);
     free(he.buf);
     if (scratch)
         nftw(base, rm_one, 16, FTW_DEPTH | FTW_PHYS);
