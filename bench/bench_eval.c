@@ -489,6 +489,8 @@ static double prefill(const char *dir, size_t m, double *first, double *last)
             *first = each;
         *last = each;
         done += chunk;
+        fprintf(stderr, "bench_eval:   %zu committed, %.2f ms each over "
+                        "the last %zu\n", done, each, chunk);
     }
     store_close(st);
     return (now_ms() - t0) / 1000;
