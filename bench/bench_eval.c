@@ -259,7 +259,7 @@ static void problem_free(struct problem *p)
     free(p->code);
 }
 
-/* ---- enqueueing ------------------------------------------------------------ */
+/* ---- enqueueing ---------------------------------------------------------- */
 
 /* Task lines, parsed (task_parse_line, as tasks/new does) and enqueued in
  * batches. */
@@ -336,7 +336,7 @@ static char *held_out_line(const char *task, const char *set, const char *pid)
     return s;
 }
 
-/* ---- the fake's answers ------------------------------------------------------ */
+/* ---- the fake's answers -------------------------------------------------- */
 
 /* Rules every run needs, before the problems' own: a reflection (the
  * reflection prompt quotes the goal, so it must match first) and tests for
@@ -373,7 +373,7 @@ static void fake_answer(struct fakellm *fake, const char *match,
     free(content);
 }
 
-/* ---- memory: finished training tasks --------------------------------------- */
+/* ---- memory: finished training tasks ------------------------------------- */
 
 /* Fills the store in 'dir' with m finished, passed training tasks,
  * committed with memory_commit() as the Builder commits them, without
@@ -526,7 +526,7 @@ static double prefill_apart(const char *dir, size_t m, double *first,
     return v[0];
 }
 
-/* ---- one run ---------------------------------------------------------------- */
+/* ---- one run ------------------------------------------------------------- */
 
 struct row {
     const char *label;
@@ -542,7 +542,8 @@ struct row {
     unsigned long llm_calls;
     size_t finished;
     size_t passed;
-    size_t recalled;                /* prompts that carried memory      */
+    size_t recalled;                /* code prompts that carried memory */
+    double prompt_bytes;            /* mean size of a code request      */
     int stalled;
 };
 
@@ -673,12 +674,21 @@ static void run_set(const char *dir, const char *set, unsigned builders,
     r->passed = c.passed;
     /* Whether recall had anything to give: memory rows that recall
      * nothing would measure nothing. */
+    size_t ncode = 0, bytes = 0;
     for (unsigned i = 0, n = fakellm_requests(fake); i < n; i++) {
         char *body = fakellm_request_body(fake, i);
-        r->recalled += body && strstr(body, "From your memory of "
-                                            "similar tasks") != NULL;
+        if (!body || strstr(body, "review your own work") ||
+            strstr(body, "You write tests")) {
+            free(body);
+            continue;
+        }
+        ncode++;
+        bytes += strlen(body);
+        r->recalled += strstr(body, "From your memory of similar tasks") !=
+                       NULL;
         free(body);
     }
+    r->prompt_bytes = ncode ? (double)bytes / (double)ncode : 0;
     llm_monitor_stop(mon);
     llm_free(llm);
     exec_free(ex);
@@ -687,7 +697,7 @@ static void run_set(const char *dir, const char *set, unsigned builders,
     fakellm_stop(fake);
 }
 
-/* ---- the two kinds of set ---------------------------------------------------- */
+/* ---- the two kinds of set ------------------------------------------------ */
 
 struct humaneval {
     char *buf;                      /* the whole file */
@@ -786,7 +796,7 @@ static void load_synthetic(void *ctx, struct queue *q, struct fakellm *fake)
     }
 }
 
-/* ---- main ---------------------------------------------------------------------- */
+/* ---- main ---------------------------------------------------------------- */
 
 static char *read_file(const char *path, size_t *len)
 {
@@ -856,9 +866,9 @@ static void print_row(const struct row *r, unsigned builders)
     double n = r->problems ? (double)r->problems : 1;
     double overhead = overhead_of(r, builders);
 
-    printf("%-10s %8zu %7zu %7zu %8.2f %8.2f %8.1f %8.2f %9.2f %8.2f %7s "
-           "%5s\n", r->label, r->problems, r->memory, r->recalled,
-           r->wall_ms / 1000,
+    printf("%-10s %8zu %7zu %7zu %7.1f %8.2f %8.2f %8.1f %8.2f %9.2f %8.2f "
+           "%7s %5s\n", r->label, r->problems, r->memory, r->recalled,
+           r->prompt_bytes / 1024, r->wall_ms / 1000,
            r->problems / (r->wall_ms / 1000), r->sandbox_ms / n,
            r->llm_ms / n, overhead, r->cpu_ms / n, "<= 5",
            builders > 1 ? "info" : overhead <= TARGET_MS ? "PASS" : "MISS");
@@ -963,11 +973,12 @@ int main(int argc, char **argv)
     printf("Sets through the loop: instant fake LLM answering correctly, real "
            "sandbox,\n%u builder%s, durable store in %s\n\n", builders,
            builders == 1 ? "" : "s", base);
-    printf("%-10s %8s %7s %7s %8s %8s %8s %8s %9s %8s %7s %5s\n", "set",
-           "problems", "memory", "recall", "wall s", "probs/s", "sandbox", "LLM",
-           "overhead", "CPU", "target", "");
-    printf("%-10s %8s %7s %7s %8s %8s %8s %8s %9s %8s %7s %5s\n", "", "",
-           "tasks", "prompts", "", "", "ms/prob", "ms/prob", "ms/prob", "ms/prob", "ms", "");
+    printf("%-10s %8s %7s %7s %7s %8s %8s %8s %8s %9s %8s %7s %5s\n",
+           "set", "problems", "memory", "recall", "prompt", "wall s",
+           "probs/s", "sandbox", "LLM", "overhead", "CPU", "target", "");
+    printf("%-10s %8s %7s %7s %7s %8s %8s %8s %8s %9s %8s %7s %5s\n", "",
+           "", "tasks", "prompts", "KiB", "", "", "ms/prob", "ms/prob",
+           "ms/prob", "ms/prob", "ms", "");
     fflush(stdout);
 
     struct row rows[1 + MAX_MEMORY_SIZES];
@@ -1014,7 +1025,8 @@ int main(int argc, char **argv)
     }
 
     printf("\nms/prob are per problem. recall prompts: code prompts that "
-           "carried recalled memory.\noverhead = (wall x builders - sandbox "
+           "carried recalled memory;\nprompt KiB: mean size of a code "
+           "request.\noverhead = (wall x builders - sandbox "
            "time - LLM time) / problems: queue, prompts\nand recall, "
            "extraction, scoring, the store's durable commits (and, on a busy "
            "machine,\ntime spent waiting for a core). CPU: this process's "
@@ -1032,8 +1044,9 @@ int main(int argc, char **argv)
     for (int i = 0; i < nrows; i++)
         if (rows[i].memory)
             printf("filling %zu tasks: %.2f ms per take-and-commit over the "
-                   "first 1,000, %.2f over the last (no fsync)\n",
+                   "first %zu, %.2f over the last (no fsync)\n",
                    rows[i].memory, rows[i].commit_first_ms,
+                   rows[i].memory < 1000 ? rows[i].memory : 1000,
                    rows[i].commit_last_ms);
     for (int i = 0; i < nrows; i++) {
         r = &rows[i];
