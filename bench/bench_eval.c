@@ -141,6 +141,16 @@ static int rm_one(const char *path, const struct stat *sb, int flag,
     return remove(path);
 }
 
+/* The scratch directory made when no --dir is given: removed at exit,
+ * also when a run fails half-way. */
+static char scratch_dir[4096];
+
+static void scratch_remove(void)
+{
+    if (scratch_dir[0])
+        nftw(scratch_dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+}
+
 /* ---- generated vocabulary ------------------------------------------------ */
 
 static const char *const syllables[16] = {
@@ -705,10 +715,13 @@ struct humaneval {
     const char *path;
 };
 
-static void load_humaneval(void *ctx, struct queue *q, struct fakellm *fake)
+/* Converts every line of the file; with q and fake, enqueues the problems
+ * and gives the fake their answers, else only checks them (before anything
+ * runs). Returns the number of problems; exits on a line it cannot use. */
+static size_t humaneval_walk(const struct humaneval *h, struct queue *q,
+                             struct fakellm *fake)
 {
-    struct humaneval *h = ctx;
-    size_t lineno = 0;
+    size_t lineno = 0, problems = 0;
 
     for (char *p = h->buf, *end = h->buf + h->len; p < end;) {
         char *nl = memchr(p, '\n', (size_t)(end - p));
@@ -730,7 +743,9 @@ static void load_humaneval(void *ctx, struct queue *q, struct fakellm *fake)
         }
         char *held = held_out_line(task, "humaneval",
                                    sid ? sid : "unnamed");
-        queue_add(q, held, STORE_SOURCE_USER);
+        if (q)
+            queue_add(q, held, STORE_SOURCE_USER);
+        problems++;
 
         /* The fake's answer: the prompt completed by the canonical
          * solution, which is what a model solving it returns. */
@@ -747,17 +762,25 @@ static void load_humaneval(void *ctx, struct queue *q, struct fakellm *fake)
                     h->path, lineno);
             exit(1);
         }
-        char *match = xasprintf("def %s(", entry);
-        char *code = xasprintf("%s%s", prompt, sol);
-        fake_answer(fake, match, code);
-        free(match);
-        free(code);
+        if (fake) {
+            char *match = xasprintf("def %s(", entry);
+            char *code = xasprintf("%s%s", prompt, sol);
+            fake_answer(fake, match, code);
+            free(match);
+            free(code);
+        }
         cJSON_Delete(o);
         free(held);
         free(task);
         free(sid);
         free(reason);
     }
+    return problems;
+}
+
+static void load_humaneval(void *ctx, struct queue *q, struct fakellm *fake)
+{
+    humaneval_walk(ctx, q, fake);
 }
 
 struct synthetic {
@@ -964,11 +987,16 @@ int main(int argc, char **argv)
 
     struct humaneval he = { .path = he_path };
     he.buf = read_file(he_path, &he.len);
-    int scratch = 0;
+    size_t he_problems = humaneval_walk(&he, NULL, NULL);
+    if (he_problems == 0) {
+        fprintf(stderr, "bench_eval: %s holds no problem\n", he_path);
+        return 1;
+    }
     if (!base) {
         if (!(base = mkdtemp(tmpl)))
             die("cannot make a scratch directory", 0);
-        scratch = 1;
+        snprintf(scratch_dir, sizeof scratch_dir, "%s", base);
+        atexit(scratch_remove);
     }
     printf("Sets through the loop: instant fake LLM answering correctly, real "
            "sandbox,\n%u builder%s, durable store in %s\n\n", builders,
@@ -987,15 +1015,7 @@ int main(int argc, char **argv)
     /* Row 1: the HumanEval-format file. */
     struct row *r = &rows[nrows++];
     *r = (struct row){ .label = "humaneval" };
-    /* Blank lines are no problems: count the lines the converter keeps. */
-    for (char *p = he.buf, *e = he.buf + he.len; p < e;) {
-        char *nl = memchr(p, '\n', (size_t)(e - p));
-        size_t len = nl ? (size_t)(nl - p) : (size_t)(e - p), k = 0;
-        while (k < len && (p[k] == ' ' || p[k] == '\t' || p[k] == '\r'))
-            k++;
-        r->problems += k < len;
-        p += len + (nl != NULL);
-    }
+    r->problems = he_problems;
     snprintf(dir, sizeof dir, "%s/humaneval", base);
     if (mkdir(dir, 0700) < 0 && errno != EEXIST)
         die("cannot make the store directory", 0);
@@ -1062,7 +1082,5 @@ int main(int argc, char **argv)
         }
     }
     free(he.buf);
-    if (scratch)
-        nftw(base, rm_one, 16, FTW_DEPTH | FTW_PHYS);
     return failed;
 }
