@@ -29,7 +29,11 @@
  * (llm_usage_get: request to last byte, the fake's work included). What
  * remains is the harness: queue, prompts (recall included), extraction,
  * scoring, the durable commits. Target (issue 10): <= 5 ms, flat as memory
- * grows.
+ * grows. On a shared machine that figure also holds the time spent waiting
+ * for a core, so the table also gives the process's CPU time per problem
+ * (the waiting thread left out), which does not depend on the load, and
+ * how many code prompts carried recalled memory (a memory row that recalls
+ * nothing measures nothing). docs/benchmarks.md has the figures.
  */
 #include <errno.h>
 #include <ftw.h>
