@@ -1,15 +1,18 @@
 /* fs.h -- the FUSE filesystem: paths of the mount as views of the store.
  *
- * fs/ uses store/ and libfuse (high-level API, FUSE_USE_VERSION 35) and
- * nothing else of ours. The program fills a struct fs_context and passes it
- * as fuse_new()'s user_data; every operation reads it through
- * fuse_get_context()->private_data.
+ * fs/ uses store/ and libfuse (low-level API, FUSE_USE_VERSION 35) and
+ * nothing else of ours. The program fills a struct fs_context, passes it as
+ * fuse_session_new()'s userdata and sets ctx->session to the session before
+ * the loop starts. While the session is initialised the filesystem hooks the
+ * store's commits (store_set_commit_hook) to tell the kernel which cached
+ * attributes a commit made stale; it unhooks in its destroy handler, so the
+ * store must outlive fuse_session_destroy().
  */
 #ifndef BT_FS_H
 #define BT_FS_H
 
 #define FUSE_USE_VERSION 35
-#include <fuse.h>
+#include <fuse_lowlevel.h>
 
 struct store;
 struct status;
@@ -22,10 +25,12 @@ struct fs_context {
                                   redacted (owned by the caller, must
                                   outlive the session)                     */
     const char *data_dir;      /* shown in status.json                     */
+    struct fuse_session *session; /* for cache invalidation; set before the
+                                  session loop starts, never changed after */
 };
 
 /* The operations table (designated initializers, one handler per op). */
-const struct fuse_operations *fs_operations(void);
+const struct fuse_lowlevel_ops *fs_operations(void);
 
 /* Largest write(2) the filesystem asks the kernel to pass in one request
  * (set as conn->max_write in init; the kernel's max_pages follows): a write up

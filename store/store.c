@@ -157,6 +157,9 @@ struct store {
     int no_sync;                   /* opened with MDB_NOSYNC                */
     atomic_int paused;             /* mirror of docs/control; written only
                                       after that document is committed     */
+    pthread_mutex_t hook_lock;     /* guards hook and hook_ctx              */
+    store_commit_fn hook;          /* told of each commit; NULL: none       */
+    void *hook_ctx;
 };
 
 struct store_view {
@@ -168,6 +171,11 @@ struct store_view {
  * resize_lock, so it must not wait for the write side: that would wait for
  * itself. Counting views per thread turns that deadlock into an error. */
 static _Thread_local unsigned store_tls_views;
+
+/* The task whose document the write transaction running on this thread
+ * changed (0 none, UINT64_MAX several), for the commit hook. Writes are
+ * per thread, so a thread-local needs no lock. */
+static _Thread_local uint64_t store_tls_touched;
 
 typedef int (*store_body_fn)(struct store *st, MDB_txn *txn, void *arg);
 
@@ -468,6 +476,24 @@ static void store_txn_abort(struct store *st, MDB_txn *txn)
     pthread_rwlock_unlock(&st->resize_lock);
 }
 
+/* Tells the hook, if any, of a commit. The lock only orders the hook's
+ * replacement against calls; the hook itself must be quick. */
+static void store_commit_notify(struct store *st, uint64_t task)
+{
+    pthread_mutex_lock(&st->hook_lock);
+    if (st->hook)
+        st->hook(st->hook_ctx, task);
+    pthread_mutex_unlock(&st->hook_lock);
+}
+
+void store_set_commit_hook(struct store *st, store_commit_fn fn, void *ctx)
+{
+    pthread_mutex_lock(&st->hook_lock);
+    st->hook = fn;
+    st->hook_ctx = ctx;
+    pthread_mutex_unlock(&st->hook_lock);
+}
+
 /* Runs body in a write transaction and commits it; on a full map grows it
  * and runs body again from the start, so a body must compute everything it
  * writes from its arguments and the transaction alone. Returns 0 or what
@@ -481,12 +507,15 @@ static int store_write(struct store *st, store_body_fn body, void *arg)
 
         if (rc < 0)
             return rc;
+        store_tls_touched = 0;
         rc = body(st, txn, arg);
         if (rc < 0) {
             store_txn_abort(st, txn);
         } else {
             rc = store_mdb_err(mdb_txn_commit(txn));
             pthread_rwlock_unlock(&st->resize_lock);
+            if (rc >= 0)
+                store_commit_notify(st, store_tls_touched);
         }
         if (rc == STORE_EMAPFULL)
             rc = store_map_adjust(st, seen, 1);
@@ -643,6 +672,9 @@ static int task_store(struct store *st, MDB_txn *txn, uint64_t id,
     if (s == NULL)
         return -ENOMEM;
     rc = put_u64key(txn, st->dbi[DB_TASKS], id, s, strlen(s), 0);
+    if (rc == 0)
+        store_tls_touched = store_tls_touched && store_tls_touched != id
+                                ? UINT64_MAX : id;
     if (rc == 0 && printed)
         *printed = s;
     else
@@ -1083,7 +1115,9 @@ int store_open(const char *dir, const struct store_options *opt,
     st->lock_fd = -1;
     st->no_sync = opt ? opt->no_sync : 0;
     atomic_init(&st->paused, 0);
+    pthread_mutex_init(&st->hook_lock, NULL);
     if (pthread_rwlock_init(&st->resize_lock, NULL) != 0) {
+        pthread_mutex_destroy(&st->hook_lock);
         free(st);
         set_err(errbuf, errlen, "cannot create the store's lock");
         return -ENOMEM;
@@ -1139,6 +1173,7 @@ void store_close(struct store *st)
         mdb_env_close(st->env);
     }
     pthread_rwlock_destroy(&st->resize_lock);
+    pthread_mutex_destroy(&st->hook_lock);
     if (st->lock_fd >= 0) {
         /* A pid left behind would name a process that no longer holds it. */
         if (ftruncate(st->lock_fd, 0) != 0) {

@@ -83,6 +83,19 @@ int store_open(const char *dir, const struct store_options *opt,
 /* Closes the store. Accepts NULL. All views must have ended. */
 void store_close(struct store *st);
 
+/* Told after each durable commit, on the thread that wrote, with no
+ * transaction open and before the writing call returns, so that a reader
+ * shown the change in a cache learns of it before the writer goes on.
+ * 'task' is the task whose document the commit changed: 0 for none (new
+ * tasks do not count: nobody can have seen them), UINT64_MAX for several.
+ * The hook must be quick and must not write to the store. */
+typedef void (*store_commit_fn)(void *ctx, uint64_t task);
+
+/* Installs (fn non-NULL) or removes the hook; one at a time. Once it
+ * returns, the previous hook is no longer running nor will be called.
+ * Can't fail. */
+void store_set_commit_hook(struct store *st, store_commit_fn fn, void *ctx);
+
 /* Names an error code of this API (errno or STORE_E*). Never NULL. */
 const char *store_strerror(int err);
 
