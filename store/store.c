@@ -1248,10 +1248,103 @@ nomem:
     return -ENOMEM;
 }
 
+/* Index just past the JSON string that starts at s[i] == '"'. */
+static size_t splice_skip_string(const char *s, size_t n, size_t i)
+{
+    for (i++; i < n; i++) {
+        if (s[i] == '\\')
+            i++;
+        else if (s[i] == '"')
+            return i + 1;
+    }
+    return n;
+}
+
+/* Index of the ',' or end (n) after the member value starting at s[i]. */
+static size_t splice_skip_value(const char *s, size_t n, size_t i)
+{
+    int level = 0;
+    while (i < n) {
+        char c = s[i];
+        if (c == '"') {
+            i = splice_skip_string(s, n, i);
+            continue;
+        }
+        if (c == '{' || c == '[')
+            level++;
+        else if (c == '}' || c == ']')
+            level--;
+        else if (c == ',' && level == 0)
+            return i;
+        i++;
+    }
+    return n;
+}
+
+/* The text of a new task's document after its id, made from a canonical
+ * definition without parsing it (task_parse_line already did): the store's
+ * fields, the definition's members but the reserved ones, in the order
+ * task_doc_new gives them. -EINVAL if def is not an object. */
+static int task_tail_splice(const struct store_task_new *t, const char *now,
+                            char **out)
+{
+    const char *d = t->def_json;
+    size_t n = strlen(d), len, i = 1;
+    char *buf;
+
+    *out = NULL;
+    if ((unsigned)t->source > STORE_SOURCE_SEED)
+        return -EINVAL;
+    if (n < 2 || d[0] != '{' || d[n - 1] != '}')
+        return -EINVAL;
+    buf = malloc(n + 320);
+    if (buf == NULL)
+        return -ENOMEM;
+    len = (size_t)sprintf(buf, "\",\"source\":\"%s\",\"status\":\"queued\","
+                          "\"priority\":%d,\"attempts\":0",
+                          store_source_name(t->source), t->priority);
+    while (i < n - 1) {
+        if (d[i] == ',') {
+            i++;
+            continue;
+        }
+        size_t ke = d[i] == '"' ? splice_skip_string(d, n - 1, i) : 0;
+        if (ke == 0 || ke >= n - 1 || d[ke] != ':') {
+            free(buf);
+            return -EINVAL;
+        }
+        size_t ve = splice_skip_value(d, n - 1, ke + 1);
+        char key[32];
+        size_t kl = ke - i - 2;
+        int reserved = 0;
+        if (kl < sizeof key) {
+            memcpy(key, d + i + 1, kl);
+            key[kl] = '\0';
+            reserved = reserved_field(key);
+        }
+        if (!reserved) {
+            buf[len++] = ',';
+            memcpy(buf + len, d + i, ve - i);
+            len += ve - i;
+        }
+        i = ve;
+    }
+    sprintf(buf + len, ",\"created_at\":\"%s\",\"started_at\":null,"
+                       "\"finished_at\":null,\"score\":null,\"result\":null}",
+            now);
+    *out = buf;
+    return 0;
+}
+
 struct enqueue_arg {
-    cJSON **docs;                  /* n prepared documents                  */
+    cJSON **docs;                  /* n prepared documents, or NULL where
+                                      tails holds a spliced text instead    */
+    char **tails;                  /* canonical tasks: text after the id    */
+    const struct store_task_new *tasks;
     size_t n;
     uint64_t first;                /* out: the first id given               */
+    store_enqueue_log_fn log_line; /* NULL: no log line                     */
+    void *log_ctx;
 };
 
 static int enqueue_body(struct store *st, MDB_txn *txn, void *varg)
@@ -1269,28 +1362,68 @@ static int enqueue_body(struct store *st, MDB_txn *txn, void *varg)
         uint64_t id = next + i;
         char *s;
 
-        if (cJSON_SetValuestring(cJSON_GetObjectItemCaseSensitive(
-                a->docs[i], "id"), store_id_format(id, name)) == NULL)
-            return -ENOMEM;
-        s = cJSON_PrintUnformatted(a->docs[i]);
-        if (s == NULL)
-            return -ENOMEM;
+        store_id_format(id, name);
+        if (a->tails[i]) {
+            size_t il = strlen(name), tl = strlen(a->tails[i]);
+            s = malloc(7 + il + tl + 1);
+            if (s == NULL)
+                return -ENOMEM;
+            memcpy(s, "{\"id\":\"", 7);
+            memcpy(s + 7, name, il);
+            memcpy(s + 7 + il, a->tails[i], tl + 1);
+        } else {
+            if (cJSON_SetValuestring(cJSON_GetObjectItemCaseSensitive(
+                    a->docs[i], "id"), name) == NULL)
+                return -ENOMEM;
+            s = cJSON_PrintUnformatted(a->docs[i]);
+            if (s == NULL)
+                return -ENOMEM;
+        }
         rc = put_u64key(txn, st->dbi[DB_TASKS], id, s, strlen(s), MDB_APPEND);
         free(s);
         /* ids only grow: an existing later key means next_id went back. */
         if (rc == -EEXIST)
             return STORE_ECORRUPT;
-        if (rc < 0 || (rc = queue_put(st, txn, a->docs[i], id)) < 0)
+        if (rc < 0)
+            return rc;
+        if (a->tails[i]) {
+            unsigned char kb[QKEY_LEN];
+            MDB_val k = { sizeof kb, kb }, v = { 0, NULL };
+            qkey_make(kb, source_class(a->tasks[i].source),
+                      a->tasks[i].priority, id);
+            rc = store_mdb_err(mdb_put(txn, st->dbi[DB_QUEUE], &k, &v, 0));
+        } else {
+            rc = queue_put(st, txn, a->docs[i], id);
+        }
+        if (rc < 0)
             return rc;
     }
     a->first = next;
+    if (a->log_line) {
+        /* The ids are known only here; the line rides in this commit. */
+        char *line = a->log_line(a->log_ctx, next, a->n);
+        if (line == NULL)
+            return -ENOMEM;
+        rc = log_put(st, txn, DB_SYSLOG, line, 0);
+        free(line);
+        if (rc < 0)
+            return rc;
+    }
     return meta_put_u64(st, txn, "next_id", next + a->n);
 }
 
 int store_task_enqueue(struct store *st, const struct store_task_new *tasks,
                        size_t n, uint64_t *ids_out)
 {
-    struct enqueue_arg a = { 0 };
+    return store_task_enqueue_log(st, tasks, n, ids_out, 0, NULL, NULL);
+}
+
+int store_task_enqueue_log(struct store *st,
+                           const struct store_task_new *tasks, size_t n,
+                           uint64_t *ids_out, unsigned flags,
+                           store_enqueue_log_fn log_line, void *log_ctx)
+{
+    struct enqueue_arg a = { .log_line = log_line, .log_ctx = log_ctx };
     char now[32];
     int rc = 0;
 
@@ -1299,21 +1432,31 @@ int store_task_enqueue(struct store *st, const struct store_task_new *tasks,
     if (n == 0)
         return 0;
     a.docs = calloc(n, sizeof *a.docs);
-    if (a.docs == NULL)
+    a.tails = calloc(n, sizeof *a.tails);
+    if (a.docs == NULL || a.tails == NULL) {
+        free(a.docs);
+        free(a.tails);
         return -ENOMEM;
+    }
     a.n = n;
+    a.tasks = tasks;
     /* Parse before the write transaction so that it stays short. */
     store_time_format(time(NULL), now);
     for (size_t i = 0; i < n && rc == 0; i++)
-        rc = task_doc_new(&tasks[i], now, &a.docs[i]);
+        rc = (flags & STORE_ENQUEUE_CANONICAL)
+                 ? task_tail_splice(&tasks[i], now, &a.tails[i])
+                 : task_doc_new(&tasks[i], now, &a.docs[i]);
     if (rc == 0)
         rc = store_write(st, enqueue_body, &a);
     if (rc == 0 && ids_out)
         for (size_t i = 0; i < n; i++)
             ids_out[i] = a.first + i;
-    for (size_t i = 0; i < n; i++)
+    for (size_t i = 0; i < n; i++) {
         cJSON_Delete(a.docs[i]);
+        free(a.tails[i]);
+    }
     free(a.docs);
+    free(a.tails);
     return rc;
 }
 

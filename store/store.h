@@ -138,6 +138,26 @@ int store_id_parse(const char *s, size_t len, uint64_t *id);
 int store_task_enqueue(struct store *st, const struct store_task_new *tasks,
                        size_t n, uint64_t *ids_out);
 
+/* Makes the line logged with an enqueue, given the ids it gave (first ..
+ * first + n - 1): malloc'd, or NULL when out of memory. May be called more
+ * than once for one enqueue (a transaction retried after the map grew). */
+typedef char *(*store_enqueue_log_fn)(void *ctx, uint64_t first, size_t n);
+
+/* Flags of store_task_enqueue_log. */
+#define STORE_ENQUEUE_CANONICAL 1u  /* every def_json is exactly what
+                                       task_parse_line printed (compact, its
+                                       priority the one given): spliced into
+                                       the document as text, not parsed and
+                                       printed again */
+
+/* store_task_enqueue, and in the same transaction appends log_line's line to
+ * logs/system.log (log_line NULL: none), so that an enqueue and its record
+ * cost one durable commit. Errors as store_task_enqueue. */
+int store_task_enqueue_log(struct store *st,
+                           const struct store_task_new *tasks, size_t n,
+                           uint64_t *ids_out, unsigned flags,
+                           store_enqueue_log_fn log_line, void *log_ctx);
+
 /* Takes the first task in queue order, marks it 'running' (status, started_at)
  * and records it as running, durably. *task_json (may be NULL) receives the
  * updated document. Returns -ENOENT when the queue is empty. */

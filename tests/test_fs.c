@@ -2,6 +2,7 @@
  * cJSON_Print, counted sizes against rendered bytes, inode numbers, and the
  * store's commit hook that drives cache invalidation. */
 #include <errno.h>
+#include <inttypes.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -17,6 +18,7 @@
 #include "fs.h"
 #include "fs_internal.h"
 #include "store.h"
+#include "task.h"
 
 static const char *const docs[] = {
     "{}",
@@ -315,6 +317,108 @@ static void commit_hook_names_the_task(void **state)
     assert_int_equal(h.calls, 3);
 }
 
+static char *log_line_cb(void *ctx, uint64_t first, size_t n)
+{
+    char *s;
+    (void)ctx;
+    return asprintf(&s, "queued %" PRIu64 " +%zu", first, n) < 0 ? NULL : s;
+}
+
+static int copy_cb(void *c, uint64_t key, const char *val, size_t len)
+{
+    (void)key;
+    *(char **)c = strndup(val, len);
+    return 0;
+}
+
+static int last_cb(void *c, uint64_t key, const char *val, size_t len)
+{
+    (void)key;
+    free(*(char **)c);
+    *(char **)c = strndup(val, len);
+    return 0;
+}
+
+/* The spliced document of a canonical definition is the one the store
+ * builds by parsing it, and the log line rides in the same commit. */
+static void enqueue_splices_and_logs_in_one_commit(void **state)
+{
+    struct store *st = *state;
+    const char *lines[] = {
+        "reverse a list",
+        "{\"goal\":\"g \\\"q\\\" \\u00e9\",\"priority\":7,\"skills\":[\"a\"],"
+        "\"constraints\":[\"no imports\"],\"tests\":\"assert f(1) == {1: [2]}\","
+        "\"difficulty\":0.35,\"language\":\"c\",\"timeout_s\":3}",
+        "{\"goal\":\"x\",\"priority\":-2,\"hidden_tests\":\"assert 1\"}",
+    };
+    const size_t n = sizeof lines / sizeof lines[0];
+    struct task_def defs[3];
+    struct store_task_new t[3];
+    uint64_t a[3], b[3];
+    struct hook_log h = {0};
+    char err[256];
+
+    for (size_t i = 0; i < n; i++) {
+        int rc = task_parse_line(lines[i], strlen(lines[i]), &defs[i], err,
+                                 sizeof err);
+        if (rc)
+            fail_msg("line %zu: %s", i, err);
+        t[i] = (struct store_task_new){ defs[i].json, defs[i].priority,
+                                        STORE_SOURCE_USER };
+    }
+    store_set_commit_hook(st, hook_cb, &h);
+    assert_int_equal(store_task_enqueue_log(st, t, n, a,
+                                            STORE_ENQUEUE_CANONICAL,
+                                            log_line_cb, NULL), 0);
+    assert_int_equal(h.calls, 1);
+    store_set_commit_hook(st, NULL, NULL);
+    assert_int_equal(store_task_enqueue(st, t, n, b), 0);
+
+    struct store_view *v;
+    assert_int_equal(store_view_begin(st, &v), 0);
+    for (size_t i = 0; i < n; i++) {
+        char *sa = NULL, *sb = NULL;
+        assert_int_equal(store_view_get(v, STORE_COLL_TASKS, a[i], copy_cb,
+                                        &sa), 0);
+        assert_int_equal(store_view_get(v, STORE_COLL_TASKS, b[i], copy_cb,
+                                        &sb), 0);
+        cJSON *ja = cJSON_Parse(sa), *jb = cJSON_Parse(sb);
+        assert_non_null(ja);
+        assert_non_null(jb);
+        /* Only the id and (maybe) the second of creation differ. */
+        cJSON_ReplaceItemInObject(jb, "id", cJSON_CreateString(
+            cJSON_GetObjectItem(ja, "id")->valuestring));
+        cJSON_ReplaceItemInObject(jb, "created_at", cJSON_CreateString(
+            cJSON_GetObjectItem(ja, "created_at")->valuestring));
+        char *pa = cJSON_PrintUnformatted(ja), *pb = cJSON_PrintUnformatted(jb);
+        assert_string_equal(pa, pb);
+        /* The spliced text is canonical: printing it again changes nothing. */
+        assert_string_equal(sa, pa);
+        cJSON_free(pa);
+        cJSON_free(pb);
+        cJSON_Delete(ja);
+        cJSON_Delete(jb);
+        free(sa);
+        free(sb);
+    }
+    char *last = NULL, want[64];
+    assert_int_equal(store_view_range(v, STORE_COLL_SYSLOG, 0, UINT64_MAX,
+                                      last_cb, &last), 0);
+    store_view_end(v);
+    assert_non_null(last);
+    snprintf(want, sizeof want, " queued %" PRIu64 " +3", a[0]);
+    assert_non_null(strstr(last, want));
+    free(last);
+    for (size_t i = 0; i < n; i++)
+        task_def_free(&defs[i]);
+
+    /* Not an object: refused, nothing stored. */
+    struct store_task_new bad = { "[1]", 0, STORE_SOURCE_USER };
+    assert_int_equal(store_task_enqueue_log(st, &bad, 1, NULL,
+                                            STORE_ENQUEUE_CANONICAL, NULL,
+                                            NULL), -EINVAL);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -326,6 +430,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(render_counts_what_it_renders,
                                         setup_store, teardown_store),
         cmocka_unit_test_setup_teardown(commit_hook_names_the_task,
+                                        setup_store, teardown_store),
+        cmocka_unit_test_setup_teardown(enqueue_splices_and_logs_in_one_commit,
                                         setup_store, teardown_store),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
