@@ -98,11 +98,13 @@ static int fs_writable(enum fs_kind kind)
 }
 
 /* Files whose content a store commit can change (their cached attributes
- * are invalidated at each commit). */
+ * are invalidated at each commit): all but the directories, the files
+ * fixed for the mount's life, status.json (never cached) and tasks/new
+ * (always empty). control shows the paused switch, which is a commit. */
 static int fs_changes_on_commit(enum fs_kind kind)
 {
-    return !fs_writable(kind) && kind != FS_README && kind != FS_CONFIG &&
-           kind != FS_STATUS && kind > FS_DIR_ADVANCED;
+    return kind > FS_DIR_ADVANCED && kind != FS_README &&
+           kind != FS_CONFIG && kind != FS_STATUS && kind != FS_NEW;
 }
 
 /* Directories whose entries are all fixed: the kernel may cache them. */

@@ -114,4 +114,12 @@ assert_ok "task_000002.json exists once written" test -e "$M/tasks/task_000002.j
 assert_eq "its size is exact" "$(wc -c <"$M/tasks/task_000002.json")" \
     "$(stat -c %s "$M/tasks/task_000002.json")"
 
+# control's size follows the switch (a commit), with its attributes cached.
+assert_eq "control: stat size equals bytes read when paused" \
+    "$(wc -c <"$M/control")" "$(stat -c %s "$M/control")"
+echo resume >"$M/control"
+assert_eq "control reads running" running "$(cat "$M/control")"
+assert_eq "control: stat size equals bytes read after resume" \
+    "$(wc -c <"$M/control")" "$(stat -c %s "$M/control")"
+
 finish
