@@ -769,37 +769,51 @@ static int fs_log_refresh(struct fs_context *ctx, struct fs_handle *h)
     return fs_errno(rc);
 }
 
+/* The kernel sends RELEASE as soon as it has the answer to the last READ,
+ * which can be before fuse_reply_buf() has returned here: once a reply is
+ * sent, h may be freed by another thread, so nothing of h is touched after
+ * it (not even to unlock). */
 static void fs_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
                     struct fuse_file_info *fi)
 {
     struct fs_handle *h = fs_handle_of(fi);
+    char *copy = NULL;
+    size_t n = 0;
     int rc = 0;
 
     (void)ino;
-    if (h->kind == FS_NEW) {    /* a stream: the offset means nothing */
-        char *buf = malloc(size ? size : 1);
-        if (!buf) {
-            fuse_reply_err(req, ENOMEM);
-            return;
-        }
-        fuse_reply_buf(req, buf, fs_writer_read(h->writer, buf, size));
-        free(buf);
+    if (h->kind != FS_SYSLOG && h->kind != FS_SHELLLOG && h->kind != FS_NEW) {
+        /* A snapshot never changes after open: no lock, no copy. */
+        if (off >= 0 && (size_t)off < h->buf.len)
+            n = h->buf.len - (size_t)off < size ? h->buf.len - (size_t)off
+                                                : size;
+        fuse_reply_buf(req, n ? h->buf.p + off : NULL, n);
         return;
     }
-
-    pthread_mutex_lock(&h->lock);
-    if ((h->kind == FS_SYSLOG || h->kind == FS_SHELLLOG) && off >= 0 &&
-        (size_t)off >= h->buf.len)
-        rc = fs_log_refresh(fuse_req_userdata(req), h);
+    copy = malloc(size ? size : 1);
+    if (!copy) {
+        fuse_reply_err(req, ENOMEM);
+        return;
+    }
+    if (h->kind == FS_NEW) {    /* a stream: the offset means nothing */
+        n = fs_writer_read(h->writer, copy, size);
+    } else {
+        /* A log grows (and moves) while followed: copy under the lock. */
+        pthread_mutex_lock(&h->lock);
+        if (off >= 0 && (size_t)off >= h->buf.len)
+            rc = fs_log_refresh(fuse_req_userdata(req), h);
+        if (rc == 0 && off >= 0 && (size_t)off < h->buf.len) {
+            n = h->buf.len - (size_t)off < size ? h->buf.len - (size_t)off
+                                                : size;
+            memcpy(copy, h->buf.p + off, n);
+        }
+        pthread_mutex_unlock(&h->lock);
+    }
     if (rc)
         fuse_reply_err(req, -rc);
-    else if (off >= 0 && (size_t)off < h->buf.len)
-        fuse_reply_buf(req, h->buf.p + off,
-                       h->buf.len - (size_t)off < size
-                           ? h->buf.len - (size_t)off : size);
     else
-        fuse_reply_buf(req, NULL, 0);
-    pthread_mutex_unlock(&h->lock);
+        fuse_reply_buf(req, copy, n);
+    free(copy);
 }
 
 /* control: the whole write, trimmed, must be "pause" or "resume". */
