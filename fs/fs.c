@@ -64,6 +64,8 @@ static _Atomic long long fs_mount_time;
 /* ---- Open files ---------------------------------------------------------- */
 
 struct fs_handle {
+    atomic_uint refs;           /* the open file, and each READ replying
+                                   from buf; the last one frees         */
     enum fs_kind kind;
     pthread_mutex_t lock;       /* guards buf, log_next, mtime (logs grow) */
     struct fs_buf buf;          /* the snapshot taken at open              */
@@ -82,9 +84,10 @@ static struct fs_handle *fs_handle_of(const struct fuse_file_info *fi)
     return fi ? (struct fs_handle *)(uintptr_t)fi->fh : NULL;
 }
 
+/* Drops one reference; the last frees. Accepts NULL. */
 static void fs_handle_free(struct fs_handle *h)
 {
-    if (!h)
+    if (!h || atomic_fetch_sub(&h->refs, 1) != 1)
         return;
     pthread_mutex_destroy(&h->lock);
     fs_buf_free(&h->buf);
@@ -686,6 +689,7 @@ static int fs_open_node(fuse_req_t req, const struct fs_node *n,
         free(h);
         return rc;
     }
+    atomic_init(&h->refs, 1);
     h->kind = n->kind;
     if (n->kind == FS_NEW) {
         rc = fs_writer_new(&h->writer);
@@ -770,9 +774,9 @@ static int fs_log_refresh(struct fs_context *ctx, struct fs_handle *h)
 }
 
 /* The kernel sends RELEASE as soon as it has the answer to the last READ,
- * which can be before fuse_reply_buf() has returned here: once a reply is
- * sent, h may be freed by another thread, so nothing of h is touched after
- * it (not even to unlock). */
+ * which can be before fuse_reply_buf() has returned here: a READ holds a
+ * reference on h while it replies from h's memory, and never replies while
+ * holding h's lock. */
 static void fs_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
                     struct fuse_file_info *fi)
 {
@@ -787,7 +791,9 @@ static void fs_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
         if (off >= 0 && (size_t)off < h->buf.len)
             n = h->buf.len - (size_t)off < size ? h->buf.len - (size_t)off
                                                 : size;
+        atomic_fetch_add(&h->refs, 1);
         fuse_reply_buf(req, n ? h->buf.p + off : NULL, n);
+        fs_handle_free(h);
         return;
     }
     copy = malloc(size ? size : 1);
