@@ -292,7 +292,7 @@ static void fs_access(fuse_req_t req, fuse_ino_t ino, int mask)
     if (fs_node_of(req, ino, &n))
         return;
     if ((mask & W_OK) && !fs_writable(n.kind))
-        fuse_reply_err(req, fs_node_is_dir(&n) ? EROFS : EACCES);
+        fuse_reply_err(req, EACCES);
     else if ((mask & X_OK) && !fs_node_is_dir(&n))
         fuse_reply_err(req, EACCES);
     else
