@@ -66,6 +66,7 @@ static _Atomic long long fs_mount_time;
 struct fs_handle {
     atomic_uint refs;           /* the open file, and each READ replying
                                    from buf; the last one frees         */
+    struct fs_handle *prev, *next;  /* in fs_open_files (its lock)      */
     enum fs_kind kind;
     pthread_mutex_t lock;       /* guards buf, log_next, mtime (logs grow) */
     struct fs_buf buf;          /* the snapshot taken at open              */
@@ -73,6 +74,37 @@ struct fs_handle {
     time_t mtime;               /* of the snapshot (0: mount time)         */
     struct fs_writer *writer;   /* tasks/new only                          */
 };
+
+/* Every handle not freed yet. The kernel sends RELEASE asynchronously, so
+ * files closed just before an unmount may never be released: fs_destroy
+ * frees what is left. One mount per process, like fs_mount_time. */
+static struct {
+    pthread_mutex_t lock;       /* guards head and every prev/next     */
+    struct fs_handle *head;
+} fs_open_files = { .lock = PTHREAD_MUTEX_INITIALIZER };
+
+static void fs_open_files_add(struct fs_handle *h)
+{
+    pthread_mutex_lock(&fs_open_files.lock);
+    h->prev = NULL;
+    h->next = fs_open_files.head;
+    if (h->next)
+        h->next->prev = h;
+    fs_open_files.head = h;
+    pthread_mutex_unlock(&fs_open_files.lock);
+}
+
+static void fs_open_files_remove(struct fs_handle *h)
+{
+    pthread_mutex_lock(&fs_open_files.lock);
+    if (h->prev)
+        h->prev->next = h->next;
+    else if (fs_open_files.head == h)
+        fs_open_files.head = h->next;
+    if (h->next)
+        h->next->prev = h->prev;
+    pthread_mutex_unlock(&fs_open_files.lock);
+}
 
 static struct fs_context *fs_ctx(fuse_req_t req)
 {
@@ -89,6 +121,7 @@ static void fs_handle_free(struct fs_handle *h)
 {
     if (!h || atomic_fetch_sub(&h->refs, 1) != 1)
         return;
+    fs_open_files_remove(h);
     pthread_mutex_destroy(&h->lock);
     fs_buf_free(&h->buf);
     fs_writer_free(h->writer);
@@ -709,6 +742,7 @@ static int fs_open_node(fuse_req_t req, const struct fs_node *n,
         fs_handle_free(h);
         return rc;
     }
+    fs_open_files_add(h);
     fi->fh = (uintptr_t)h;
     return 0;
 }
@@ -987,11 +1021,17 @@ static void fs_init(void *userdata, struct fuse_conn_info *conn)
         store_set_commit_hook(ctx->store, fs_on_commit, ctx);
 }
 
+/* Runs after the session loop has ended: no request is in flight. */
 static void fs_destroy(void *userdata)
 {
     struct fs_context *ctx = userdata;
     if (ctx && ctx->store)
         store_set_commit_hook(ctx->store, NULL, NULL);
+    while (fs_open_files.head) {
+        struct fs_handle *h = fs_open_files.head;
+        atomic_store(&h->refs, 1);
+        fs_handle_free(h);      /* unlinks it */
+    }
 }
 
 static const struct fuse_lowlevel_ops fs_ops = {
