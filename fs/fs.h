@@ -18,7 +18,8 @@ struct store;
 struct status;
 
 struct fs_context {
-    struct store *store;       /* required; may be set after fuse_new() but
+    struct store *store;       /* required; may be set after
+                                  fuse_session_new() but
                                   before the session loop starts          */
     struct status *status;     /* live state for status.json; required    */
     const char *config_json;   /* effective configuration, secrets already
