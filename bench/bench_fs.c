@@ -52,6 +52,7 @@ static char *g_log;            /* btfs.log in the scratch directory         */
 static pid_t g_pid;            /* running btfs, 0 if none                   */
 static const char *g_mnt;      /* its mountpoint                            */
 static int g_repeat = 3;
+static int g_keep;              /* --keep: leave every tree in place       */
 
 static void btfs_stop(void);
 
@@ -1151,7 +1152,10 @@ static void bench_tree(size_t ntasks)
             fmt("-"), fmt("-"), fmt(">= 200 MB/s; RSS <= 64 MiB"),
             verdict((double)bytes / ours >= 200e6 && hwm <= 65536));
     btfs_stop();
-    rm_rf(dir);
+    /* A 1M tree is about 600 MB of store and two local copies: gone before
+     * the next size, unless kept. */
+    if (!g_keep)
+        rm_rf(dir);
     free(label);
     free(dir);
     free(data);
@@ -1434,7 +1438,7 @@ int main(int argc, char **argv)
             ntrees = parse_sizes("--tree-sizes", optarg, trees);
             break;
         case 'k':
-            keep = 1;
+            keep = g_keep = 1;
             break;
         case 'h':
             usage(stdout);
