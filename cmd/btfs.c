@@ -497,7 +497,7 @@ int main(int argc, char **argv)
     struct trainer *trainer = NULL;
     struct fs_context ctx = {0};
     struct fuse_args args = FUSE_ARGS_INIT(0, NULL);
-    struct fuse *fuse = NULL;
+    struct fuse_session *se = NULL;
     struct fuse_loop_config loop = {.clone_fd = 0, .max_idle_threads = 10};
     int rc = EXIT_FAILED;
     int sandbox_ok = 1;
@@ -567,7 +567,9 @@ int main(int argc, char **argv)
     ctx.config_json = config_json;
     ctx.data_dir = cfg.data_dir;
 
-    if (asprintf(&opts, "fsname=btfs,subtype=btfs,default_permissions%s%s",
+    /* No default_permissions: the kernel's checks cost a GETATTR per path
+     * component and fs/ enforces the modes itself (fs/fs.c). */
+    if (asprintf(&opts, "fsname=btfs,subtype=btfs%s%s",
                  cfg.fuse_opts ? "," : "",
                  cfg.fuse_opts ? cfg.fuse_opts : "") < 0 ||
         fuse_opt_add_arg(&args, argv[0]) < 0 ||
@@ -577,21 +579,22 @@ int main(int argc, char **argv)
         fprintf(stderr, "btfs: out of memory\n");
         goto out_status;
     }
-    fuse = fuse_new(&args, fs_operations(), sizeof(struct fuse_operations),
-                    &ctx);
-    if (!fuse) {
+    se = fuse_session_new(&args, fs_operations(),
+                          sizeof(struct fuse_lowlevel_ops), &ctx);
+    if (!se) {
         fprintf(stderr, "btfs: cannot create the FUSE session (bad -o "
                         "option?)\n");
         rc = EXIT_REFUSED;
         goto out_status;
     }
-    if (fuse_mount(fuse, mnt) != 0) {
+    ctx.session = se;
+    if (fuse_session_mount(se, mnt) != 0) {
         fprintf(stderr, "btfs: cannot mount on %s (is /dev/fuse available "
                         "and fusermount3 installed?)\n", mnt);
         rc = EXIT_REFUSED;
         goto out_fuse;
     }
-    if (fuse_set_signal_handlers(fuse_get_session(fuse)) != 0) {
+    if (fuse_set_signal_handlers(se) != 0) {
         fprintf(stderr, "btfs: cannot install signal handlers\n");
         goto out_unmount;
     }
@@ -613,7 +616,7 @@ int main(int argc, char **argv)
 
     /* The loop returns the number of the signal that ended it (SIGINT,
      * SIGTERM: a clean stop), 0 after an unmount, or -errno on failure. */
-    rc = fuse_loop_mt(fuse, &loop) < 0 ? EXIT_FAILED : 0;
+    rc = fuse_session_loop_mt(se, &loop) < 0 ? EXIT_FAILED : 0;
 
     /* Shutdown order: stop taking requests (the loop has returned), end
      * the LLM calls in flight and stop the threads that make them (their
@@ -621,16 +624,16 @@ int main(int argc, char **argv)
      * half-closed store, then close the store. */
     store_log_append(st, STORE_LOG_SYSTEM, "btfs stopping: unmounting");
 out_handlers:
-    fuse_remove_signal_handlers(fuse_get_session(fuse));
+    fuse_remove_signal_handlers(se);
 out_unmount:
     llm_cancel(llm);
     trainer_stop(trainer);
     builder_stop(builders);
     llm_monitor_stop(monitor);
     monitor = NULL;
-    fuse_unmount(fuse);
+    fuse_session_unmount(se);
 out_fuse:
-    fuse_destroy(fuse);
+    fuse_session_destroy(se);
 out_status:
     if (llm)
         llm_cancel(llm);

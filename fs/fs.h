@@ -1,9 +1,12 @@
 /* fs.h -- the FUSE filesystem: paths of the mount as views of the store.
  *
- * fs/ uses store/ and libfuse (high-level API, FUSE_USE_VERSION 35) and
- * nothing else of ours. The program fills a struct fs_context and passes it
- * as fuse_new()'s user_data; every operation reads it through
- * fuse_get_context()->private_data.
+ * fs/ uses store/ and libfuse (low-level API, FUSE_USE_VERSION 35) and
+ * nothing else of ours. The program fills a struct fs_context, passes it as
+ * fuse_session_new()'s userdata and sets ctx->session to the session before
+ * the loop starts. While the session is initialised the filesystem hooks the
+ * store's commits (store_set_commit_hook) to tell the kernel which cached
+ * attributes a commit made stale; it unhooks in its destroy handler, so the
+ * store must outlive fuse_session_destroy().
  */
 #ifndef BT_FS_H
 #define BT_FS_H
@@ -11,12 +14,14 @@
 #define FUSE_USE_VERSION 35
 #include <fuse.h>
 #include <sys/types.h>
+#include <fuse_lowlevel.h>
 
 struct store;
 struct status;
 
 struct fs_context {
-    struct store *store;       /* required; may be set after fuse_new() but
+    struct store *store;       /* required; may be set after
+                                  fuse_session_new() but
                                   before the session loop starts          */
     struct status *status;     /* live state for status.json; required    */
     const char *config_json;   /* effective configuration, secrets already
@@ -26,10 +31,12 @@ struct fs_context {
     int group_set;             /* 1: tasks/new and control belong to group
                                   and are group-writable (btfs --group)   */
     gid_t group;
+    struct fuse_session *session; /* for cache invalidation; set before the
+                                  session loop starts, never changed after */
 };
 
 /* The operations table (designated initializers, one handler per op). */
-const struct fuse_operations *fs_operations(void);
+const struct fuse_lowlevel_ops *fs_operations(void);
 
 /* Largest write(2) the filesystem asks the kernel to pass in one request
  * (set as conn->max_write in init; the kernel's max_pages follows): a write up

@@ -23,8 +23,10 @@ struct store_view;
 
 struct fs_buf {
     char *p;        /* malloc'd bytes, not NUL-terminated; NULL when empty */
-    size_t len;     /* bytes used                                          */
+    size_t len;     /* bytes used (counting mode: bytes that would be)     */
     size_t cap;     /* bytes allocated                                     */
+    int count_only; /* 1: only count, store nothing (p stays NULL): the
+                       size of a rendering without holding it            */
 };
 
 /* Appends n bytes. Returns 0 or -ENOMEM (the buffer is then unchanged). */
@@ -35,6 +37,28 @@ int fs_buf_adds(struct fs_buf *b, const char *s);
 
 /* Frees the bytes and leaves an empty buffer. Accepts an empty buffer. */
 void fs_buf_free(struct fs_buf *b);
+
+/* Grows the allocation to n bytes ahead of appends known to come, so that a
+ * large rendering is not copied on each doubling. Best effort: can't fail. */
+void fs_buf_reserve(struct fs_buf *b, size_t n);
+
+/* ---- Stored JSON as shown (pretty.c) ------------------------------------- */
+
+/* Appends JSON text s (n bytes, valid JSON, as the store holds it) printed
+ * the way cJSON_Print prints it, as if nested 'depth' levels deep (0 for a
+ * file of its own, 1 for an element of a top-level array). One pass, no
+ * allocation beyond out's. Returns 0, -ENOMEM, or -EINVAL (unbalanced). */
+int fs_json_pretty(struct fs_buf *out, const char *s, size_t n,
+                   unsigned depth);
+
+/* Appends s as a JSON string literal, escaped as cJSON escapes. 0/-ENOMEM. */
+int fs_json_string(struct fs_buf *out, const char *s);
+
+/* Finds top-level member 'key' of JSON object text s without parsing it:
+ * *val and *vlen get the raw value text (a string keeps its quotes and
+ * escapes). Returns 0 or -ENOENT. */
+int fs_json_field(const char *s, size_t n, const char *key,
+                  const char **val, size_t *vlen);
 
 /* ---- Nodes: what a path names -------------------------------------------- */
 
@@ -58,13 +82,17 @@ enum fs_kind {
 
 struct fs_node {
     enum fs_kind kind;
+    int entry;          /* index in fs_entries[], -1 for a task's file    */
     const char *doc;    /* FS_DOC: document name (static string)           */
     uint64_t id;        /* task id, or N of builder_analysis_N             */
     unsigned attempt;   /* FS_CODE_FILE: 1..STORE_MAX_ATTEMPT               */
     const char *ext;    /* FS_CODE_FILE: extension asked for; points into
                            the path, valid while the path is              */
     size_t ext_len;
-    char set[TASK_MAX_SET_LEN + 1]; /* FS_EVAL: the set's name           */
+    char set[TASK_MAX_SET_LEN + 1]; /* FS_EVAL: the set's name, or "" when
+                           the node came from its inode number (id then
+                           holds fs_set_hash of the name: fs_render finds
+                           the set by it)                                 */
 };
 
 /* The fixed part of the tree, in listing order: every path that exists
@@ -86,6 +114,31 @@ int fs_node_parse(const char *path, struct fs_node *n);
 /* 1 for the kinds that are directories. */
 int fs_node_is_dir(const struct fs_node *n);
 
+/* ---- Inode numbers (ino.c) ------------------------------------------------
+ * A node's inode number is computed from the node itself, so the daemon keeps
+ * no table of what the kernel has looked up: memory stays flat however many
+ * files are stat'ed. Fixed entries are 1 + their index in fs_entries[] (the
+ * root is 1, FUSE_ROOT_ID); a task's files carry their kind in the top bits
+ * and the task id (and attempt) below. */
+
+/* The inode number of n, or 0 if n's id is too large to encode (ids beyond
+ * 2^50 for code, 2^58 for the rest; the store hands out ids from 1). */
+uint64_t fs_node_ino(const struct fs_node *n);
+
+/* A set's number in its eval/ inode: a hash of the name, never 0. Set
+ * names are few and the hash has 58 bits, so two sets sharing a number is
+ * not a practical concern. */
+uint64_t fs_set_hash(const char *name, size_t len);
+
+/* Fills *n from an inode number. Code files come back with ext NULL.
+ * Returns 0 or -ENOENT (not a number this filesystem gives). */
+int fs_ino_node(uint64_t ino, struct fs_node *n);
+
+/* The node named 'name' inside directory node dir (no check against the
+ * store: render or fs_dir_exists decide existence). 0 or -ENOENT. */
+int fs_node_child(const struct fs_node *dir, const char *name,
+                  struct fs_node *n);
+
 /* What rendering learnt about a file besides its bytes. */
 struct fs_meta {
     time_t mtime;       /* 0: use the mount time                           */
@@ -94,7 +147,10 @@ struct fs_meta {
 };
 
 /* Renders the whole content of file node n, as of view v, appending it to
- * out (which the caller owns and frees, also on error). Fills *meta.
+ * out (which the caller owns and frees, also on error). Fills *meta. With
+ * out in counting mode this is how a file's exact size is known: the same
+ * code, nothing held. Code files whose node has no ext (found by inode)
+ * match whatever extension is stored.
  * Returns 0, -ENOENT (no such file in this snapshot), -ENOMEM, or a store
  * error code (map with fs_errno). FS_NEW renders nothing. */
 int fs_render(struct fs_context *ctx, struct store_view *v,
@@ -116,6 +172,9 @@ int fs_event_render(const char *line, size_t len, struct fs_buf *out);
  * Returns 0, -ENOMEM or a store error. */
 int fs_svg_trend(struct store_view *v, struct fs_buf *out);
 int fs_svg_skills(struct store_view *v, struct fs_buf *out);
+/* Reads what a task's document says about its files: mtime and whether
+ * it is final (its files never change again). 0, -ENOENT, or store error. */
+int fs_task_meta(struct store_view *v, uint64_t id, struct fs_meta *meta);
 
 /* For directories: 0 if n exists in view v (only code_archive/task_N can be
  * missing), else -ENOENT or a store error. Sets *mtime (0: mount time). */

@@ -1,10 +1,11 @@
 /* render.c -- paths of the mount as nodes, and nodes as bytes.
  *
  * Every file is rendered whole, inside one store view, so that what a reader
- * gets is one consistent snapshot (and so that getattr can report the exact
- * size by rendering the same bytes). JSON files are the stored compact JSON
- * re-printed with cJSON_Print plus a trailing newline; text files are as
- * stored.
+ * gets is one consistent snapshot; getattr reports the exact size by running
+ * the same rendering into a counting buffer (nothing is built or kept).
+ * Stored JSON is reformatted as cJSON_Print would print it (pretty.c), plus
+ * a trailing newline, straight from the store's text; only status.json and
+ * config.json are built as cJSON trees. Text files are as stored.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -27,6 +28,10 @@ int fs_buf_add(struct fs_buf *b, const void *data, size_t n)
         return 0;
     if (n > SIZE_MAX - b->len)
         return -ENOMEM;
+    if (b->count_only) {
+        b->len += n;
+        return 0;
+    }
     if (b->len + n > b->cap) {
         size_t cap = b->cap ? b->cap : 256;
         while (cap < b->len + n)
@@ -52,6 +57,17 @@ void fs_buf_free(struct fs_buf *b)
     free(b->p);
     b->p = NULL;
     b->len = b->cap = 0;
+}
+
+void fs_buf_reserve(struct fs_buf *b, size_t n)
+{
+    if (b->count_only || n <= b->cap)
+        return;
+    char *p = realloc(b->p, n);
+    if (p) {
+        b->p = p;
+        b->cap = n;
+    }
 }
 
 /* ---- Errors, time -------------------------------------------------------- */
@@ -225,10 +241,12 @@ static int parse_code_path(const char *s, struct fs_node *n)
 int fs_node_parse(const char *path, struct fs_node *n)
 {
     memset(n, 0, sizeof *n);
+    n->entry = -1;
     for (size_t i = 0; i < fs_nentries; i++)
         if (strcmp(path, fs_entries[i].path) == 0) {
             n->kind = fs_entries[i].kind;
             n->doc = fs_entries[i].doc;
+            n->entry = (int)i;
             return 0;
         }
 
@@ -281,7 +299,7 @@ int fs_node_parse(const char *path, struct fs_node *n)
 
 /* ---- JSON helpers -------------------------------------------------------- */
 
-/* Pretty-prints j + "\n" into out. */
+/* Pretty-prints j + "\n" into out (documents built here, not stored). */
 static int put_json(struct fs_buf *out, const cJSON *j)
 {
     char *s = cJSON_Print(j);
@@ -305,87 +323,135 @@ static int parse_one_cb(void *c, uint64_t key, const char *val, size_t len)
     return 0;
 }
 
-/* store_each_fn that parses each record and appends it to the array c. */
-static int collect_cb(void *c, uint64_t key, const char *val, size_t len)
+/* A stored record shown as a file of its own: pretty text + "\n". */
+static int put_record(struct fs_buf *out, const char *val, size_t len)
+{
+    int rc = fs_json_pretty(out, val, len, 0);
+    if (rc == -EINVAL)
+        return STORE_ECORRUPT;
+    return rc ? rc : fs_buf_add(out, "\n", 1);
+}
+
+/* store_each_fn that shows one record as a file. */
+static int record_cb(void *c, uint64_t key, const char *val, size_t len)
 {
     (void)key;
-    cJSON *j = cJSON_ParseWithLength(val, len);
-    if (!j)
-        return STORE_ECORRUPT;
-    if (!cJSON_AddItemToArray((cJSON *)c, j)) {
-        cJSON_Delete(j);
-        return -ENOMEM;
-    }
-    return 0;
+    return put_record(c, val, len);
+}
+
+/* A collection shown as one JSON array, streamed record by record. */
+struct array_walk {
+    struct fs_buf *out;
+    size_t n;               /* records written so far */
+};
+
+static int array_cb(void *c, uint64_t key, const char *val, size_t len)
+{
+    struct array_walk *w = c;
+    int rc = fs_buf_add(w->out, w->n ? ", " : "[", w->n ? 2 : 1);
+    (void)key;
+    if (rc == 0)
+        rc = fs_json_pretty(w->out, val, len, 1);
+    if (rc == -EINVAL)
+        rc = STORE_ECORRUPT;
+    w->n++;
+    return rc;
+}
+
+static int array_end(struct array_walk *w, int rc)
+{
+    if (rc)
+        return rc;
+    return fs_buf_adds(w->out, w->n ? "]\n" : "[]\n");
 }
 
 static int skills_cb(void *c, uint64_t key, const char *val, size_t len)
 {
+    struct array_walk *w = c;
     const char *name, *json;
     size_t jl;
 
     (void)key;
     store_named_split(val, len, &name, &json, &jl);
-    cJSON *j = cJSON_ParseWithLength(json, jl);
-    if (!j)
-        return STORE_ECORRUPT;
-    if (!cJSON_AddItemToObject((cJSON *)c, name, j)) {
-        cJSON_Delete(j);
-        return -ENOMEM;
-    }
-    return 0;
-}
-
-/* Prints a collection built by 'fill' (an array or an object). */
-static int put_collection(struct fs_buf *out, cJSON *coll, int rc)
-{
+    int rc = fs_buf_add(w->out, w->n ? ",\n\t" : "{\n\t", 3);
     if (rc == 0)
-        rc = coll ? put_json(out, coll) : -ENOMEM;
-    cJSON_Delete(coll);
+        rc = fs_json_string(w->out, name);
+    if (rc == 0)
+        rc = fs_buf_add(w->out, ":\t", 2);
+    if (rc == 0)
+        rc = fs_json_pretty(w->out, json, jl, 1);
+    if (rc == -EINVAL)
+        rc = STORE_ECORRUPT;
+    w->n++;
     return rc;
 }
 
-static const char *json_string(const cJSON *obj, const char *name)
+/* The text of a top-level string member, copied into buf (NUL-terminated,
+ * truncated to size); "" when absent or not a string. */
+static const char *text_field(const char *doc, size_t len, const char *key,
+                              char *buf, size_t size)
 {
-    const cJSON *s = cJSON_GetObjectItemCaseSensitive(obj, name);
-    return cJSON_IsString(s) ? s->valuestring : NULL;
+    const char *v;
+    size_t vl;
+    buf[0] = '\0';
+    if (fs_json_field(doc, len, key, &v, &vl) == 0 && vl >= 2 &&
+        v[0] == '"') {
+        vl -= 2;
+        if (vl >= size)
+            vl = size - 1;
+        memcpy(buf, v + 1, vl);
+        buf[vl] = '\0';
+    }
+    return buf;
 }
 
 /* When a task last changed: finished_at, else started_at, else created_at. */
-static time_t task_mtime(const cJSON *task)
+static time_t task_mtime(const char *doc, size_t len)
 {
     static const char *const fields[] = {"finished_at", "started_at",
                                          "created_at"};
+    char buf[64];
     for (size_t i = 0; i < sizeof fields / sizeof fields[0]; i++) {
-        time_t t = fs_time_parse(json_string(task, fields[i]));
+        time_t t = fs_time_parse(text_field(doc, len, fields[i], buf,
+                                            sizeof buf));
         if (t)
             return t;
     }
     return 0;
 }
 
-static int task_is_final(const cJSON *task)
+static int task_is_final(const char *doc, size_t len)
 {
     static const char *const final[] = {"passed", "failed", "error",
                                         "cancelled"};
-    const char *st = json_string(task, "status");
-    if (!st)
-        return 0;
+    char st[32];
+    text_field(doc, len, "status", st, sizeof st);
     for (size_t i = 0; i < sizeof final / sizeof final[0]; i++)
         if (strcmp(st, final[i]) == 0)
             return 1;
     return 0;
 }
 
+static int task_meta_cb(void *c, uint64_t key, const char *val, size_t len)
+{
+    struct fs_meta *m = c;
+    (void)key;
+    m->mtime = task_mtime(val, len);
+    m->immutable = task_is_final(val, len);
+    return 0;
+}
+
+int fs_task_meta(struct store_view *v, uint64_t id, struct fs_meta *meta)
+{
+    memset(meta, 0, sizeof *meta);
+    return store_view_get(v, STORE_COLL_TASKS, id, task_meta_cb, meta);
+}
+
 /* The mtime of a task's files, from the task document (0 if none). */
 static time_t task_time(struct store_view *v, uint64_t id)
 {
-    cJSON *task = NULL;
-    time_t t = 0;
-    if (store_view_get(v, STORE_COLL_TASKS, id, parse_one_cb, &task) == 0)
-        t = task_mtime(task);
-    cJSON_Delete(task);
-    return t;
+    struct fs_meta m;
+    return fs_task_meta(v, id, &m) == 0 ? m.mtime : 0;
 }
 
 /* ---- Logs ---------------------------------------------------------------- */
@@ -646,25 +712,11 @@ static int code_cb(void *c, uint64_t key, const char *val, size_t len)
 
     (void)key;
     store_code_split(val, len, &ext, &text, &tl);
-    if (strlen(ext) != f->n->ext_len ||
-        memcmp(ext, f->n->ext, f->n->ext_len) != 0)
+    /* A node found by inode number has no name to check. */
+    if (f->n->ext && (strlen(ext) != f->n->ext_len ||
+                      memcmp(ext, f->n->ext, f->n->ext_len) != 0))
         return -ENOENT;
     return fs_buf_add(f->out, text, tl);
-}
-
-/* A document or record that is one JSON value, pretty-printed. */
-static int render_record(struct store_view *v, enum store_coll c,
-                         uint64_t key, struct fs_buf *out, cJSON **keep)
-{
-    cJSON *j = NULL;
-    int rc = store_view_get(v, c, key, parse_one_cb, &j);
-    if (rc == 0)
-        rc = put_json(out, j);
-    if (keep && rc == 0)
-        *keep = j;
-    else
-        cJSON_Delete(j);
-    return rc;
 }
 
 /* The profile names the model its results came from; before the first
@@ -688,19 +740,26 @@ static void profile_model(struct fs_context *ctx, cJSON *doc)
 static int render_doc(struct fs_context *ctx, struct store_view *v,
                       const char *name, struct fs_buf *out)
 {
-    cJSON *j = NULL;
-    int rc = store_view_doc(v, name, parse_one_cb, &j);
-    if (rc == 0 && strcmp(name, "builder_profile") == 0 && cJSON_IsObject(j))
-        profile_model(ctx, j);
+    int rc;
+
+    if (strcmp(name, "builder_profile") == 0) {
+        /* The one document shown with a live value filled in. */
+        cJSON *j = NULL;
+        rc = store_view_doc(v, name, parse_one_cb, &j);
+        if (rc == 0 && cJSON_IsObject(j))
+            profile_model(ctx, j);
+        if (rc == 0)
+            rc = put_json(out, j);
+        cJSON_Delete(j);
+    } else {
+        rc = store_view_doc(v, name, record_cb, out);
+    }
     if (rc == -ENOENT) {
         /* The store creates every document at first open; should one be
          * missing anyway, the file still exists (it is listed) and shows
          * an empty object rather than failing. */
         return fs_buf_adds(out, "{}\n");
     }
-    if (rc == 0)
-        rc = put_json(out, j);
-    cJSON_Delete(j);
     return rc;
 }
 
@@ -708,16 +767,19 @@ int fs_render(struct fs_context *ctx, struct store_view *v,
               const struct fs_node *n, struct fs_buf *out,
               struct fs_meta *meta)
 {
-    cJSON *coll = NULL;
+    struct array_walk w = { .out = out };
     int rc;
 
     memset(meta, 0, sizeof *meta);
     switch (n->kind) {
     case FS_README:
+        meta->immutable = 1;
         return fs_readme_render(out);
     case FS_STATUS:
         return render_status(ctx, v, out);
     case FS_CONFIG: {
+        /* Fixed for the life of the mount. */
+        meta->immutable = 1;
         const char *cfg = ctx->config_json ? ctx->config_json : "{}";
         cJSON *j = cJSON_Parse(cfg);
         if (j) {
@@ -735,43 +797,31 @@ int fs_render(struct fs_context *ctx, struct store_view *v,
     case FS_DOC:
         return render_doc(ctx, v, n->doc, out);
     case FS_SKILLS:
-        coll = cJSON_CreateObject();
-        rc = coll ? store_view_skills(v, skills_cb, coll) : -ENOMEM;
-        return put_collection(out, coll, rc);
+        rc = store_view_skills(v, skills_cb, &w);
+        if (rc)
+            return rc;
+        return fs_buf_adds(out, w.n ? "\n}\n" : "{\n}\n");
     case FS_SCORES:
-        coll = cJSON_CreateArray();
-        rc = coll ? store_view_range(v, STORE_COLL_SCORES, 0, UINT64_MAX,
-                                     collect_cb, coll)
-                  : -ENOMEM;
-        return put_collection(out, coll, rc);
+        return array_end(&w, store_view_range(v, STORE_COLL_SCORES, 0,
+                                              UINT64_MAX, array_cb, &w));
     case FS_REFLECTIONS:
-        coll = cJSON_CreateArray();
-        rc = coll ? store_view_tail(v, STORE_COLL_REFLECTIONS, 50,
-                                    collect_cb, coll)
-                  : -ENOMEM;
-        return put_collection(out, coll, rc);
+        return array_end(&w, store_view_tail(v, STORE_COLL_REFLECTIONS, 50,
+                                             array_cb, &w));
     case FS_QUEUE:
-        coll = cJSON_CreateArray();
-        rc = coll ? store_view_queue(v, collect_cb, coll) : -ENOMEM;
-        return put_collection(out, coll, rc);
+        return array_end(&w, store_view_queue(v, array_cb, &w));
     case FS_NEW:
         return 0;
-    case FS_TASK: {
-        cJSON *task = NULL;
-        rc = render_record(v, STORE_COLL_TASKS, n->id, out, &task);
-        if (rc == 0) {
-            meta->mtime = task_mtime(task);
-            meta->immutable = task_is_final(task);
-        }
-        cJSON_Delete(task);
+    case FS_TASK:
+        rc = store_view_get(v, STORE_COLL_TASKS, n->id, record_cb, out);
+        if (rc == 0)
+            rc = fs_task_meta(v, n->id, meta);
         return rc;
-    }
     case FS_TASK_REFLECTION:
     case FS_TASK_SUMMARY:
-        rc = render_record(v, n->kind == FS_TASK_REFLECTION
-                                  ? STORE_COLL_REFLECTIONS
-                                  : STORE_COLL_SUMMARIES,
-                           n->id, out, NULL);
+        rc = store_view_get(v, n->kind == FS_TASK_REFLECTION
+                                   ? STORE_COLL_REFLECTIONS
+                                   : STORE_COLL_SUMMARIES,
+                            n->id, record_cb, out);
         if (rc == 0) {
             meta->immutable = 1;
             meta->mtime = task_time(v, n->id);
@@ -797,7 +847,7 @@ int fs_render(struct fs_context *ctx, struct store_view *v,
         return fs_render_log_from(v, n->kind, 0, out, &meta->log_next,
                                   &meta->mtime);
     case FS_ANALYSIS:
-        rc = render_record(v, STORE_COLL_ANALYSES, n->id, out, NULL);
+        rc = store_view_get(v, STORE_COLL_ANALYSES, n->id, record_cb, out);
         meta->immutable = rc == 0;
         return rc;
     case FS_EVAL:

@@ -90,34 +90,39 @@ static void reject(struct store *st, struct fs_writer *w, size_t line,
     free(msg);
 }
 
-static void log_queued(struct store *st, const uint64_t *ids, size_t n)
+/* The system.log line of an enqueue (store_enqueue_log_fn): the ids are
+ * consecutive, first .. first + n - 1. */
+static char *log_queued(void *ctx, uint64_t first, size_t n)
 {
     struct fs_buf line = {0};
     char id[STORE_ID_MAX], head[64];
     int rc;
 
+    (void)ctx;
     if (n > LOG_MAX_IDS) {
         snprintf(head, sizeof head, "tasks/new: queued %zu tasks ", n);
         rc = fs_buf_adds(&line, head);
         if (rc == 0)
-            rc = fs_buf_adds(&line, store_id_format(ids[0], id));
+            rc = fs_buf_adds(&line, store_id_format(first, id));
         if (rc == 0)
             rc = fs_buf_adds(&line, " .. ");
         if (rc == 0)
-            rc = fs_buf_adds(&line, store_id_format(ids[n - 1], id));
+            rc = fs_buf_adds(&line, store_id_format(first + n - 1, id));
     } else {
         rc = fs_buf_adds(&line, "tasks/new: queued");
         for (size_t i = 0; rc == 0 && i < n; i++) {
             rc = fs_buf_add(&line, " ", 1);
             if (rc == 0)
-                rc = fs_buf_adds(&line, store_id_format(ids[i], id));
+                rc = fs_buf_adds(&line, store_id_format(first + i, id));
         }
     }
     if (rc == 0)
         rc = fs_buf_add(&line, "", 1);
-    if (rc == 0)
-        (void)store_log_append(st, STORE_LOG_SYSTEM, line.p);
-    fs_buf_free(&line);
+    if (rc) {
+        fs_buf_free(&line);
+        return NULL;
+    }
+    return line.p;
 }
 
 /* Parses and queues the lines of text[0..len) ('\n'-separated, no final
@@ -163,7 +168,11 @@ static int commit(struct store *st, struct fs_writer *w, const char *text,
     }
 
     if (rc == 0) {
-        rc = store_task_enqueue(st, tasks, n, ids);
+        /* One durable commit: the tasks and their log line together; the
+         * parser's canonical text is spliced, not parsed again. */
+        rc = store_task_enqueue_log(st, tasks, n, ids,
+                                    STORE_ENQUEUE_CANONICAL, log_queued,
+                                    NULL);
         if (rc) {
             char reason[160];
             snprintf(reason, sizeof reason, "store: %s", store_strerror(rc));
@@ -184,7 +193,6 @@ static int commit(struct store *st, struct fs_writer *w, const char *text,
                 fs_buf_add(&w->response, "\n", 1))
                 break;
         }
-        log_queued(st, ids, n);
     }
 
     if (defs)

@@ -165,6 +165,9 @@ struct store {
     atomic_int write_err;          /* 0, or the disk's errno of the last
                                       failed commit (store_write_health)    */
     _Atomic time_t write_err_since; /* when commits began to fail, or 0     */
+    pthread_mutex_t hook_lock;     /* guards hook and hook_ctx              */
+    store_commit_fn hook;          /* told of each commit; NULL: none       */
+    void *hook_ctx;
 };
 
 struct store_view {
@@ -176,6 +179,11 @@ struct store_view {
  * resize_lock, so it must not wait for the write side: that would wait for
  * itself. Counting views per thread turns that deadlock into an error. */
 static _Thread_local unsigned store_tls_views;
+
+/* The task whose document the write transaction running on this thread
+ * changed (0 none, UINT64_MAX several), for the commit hook. Writes are
+ * per thread, so a thread-local needs no lock. */
+static _Thread_local uint64_t store_tls_touched;
 
 typedef int (*store_body_fn)(struct store *st, MDB_txn *txn, void *arg);
 
@@ -536,6 +544,24 @@ int store_write_health(struct store *st, time_t *since)
     return rc;
 }
 
+/* Tells the hook, if any, of a commit. The lock only orders the hook's
+ * replacement against calls; the hook itself must be quick. */
+static void store_commit_notify(struct store *st, uint64_t task)
+{
+    pthread_mutex_lock(&st->hook_lock);
+    if (st->hook)
+        st->hook(st->hook_ctx, task);
+    pthread_mutex_unlock(&st->hook_lock);
+}
+
+void store_set_commit_hook(struct store *st, store_commit_fn fn, void *ctx)
+{
+    pthread_mutex_lock(&st->hook_lock);
+    st->hook = fn;
+    st->hook_ctx = ctx;
+    pthread_mutex_unlock(&st->hook_lock);
+}
+
 /* Runs body in a write transaction and commits it; on a full map grows it
  * and runs body again from the start, so a body must compute everything it
  * writes from its arguments and the transaction alone. Returns 0 or what
@@ -550,6 +576,7 @@ static int store_write(struct store *st, store_body_fn body, void *arg)
         /* After a failed meta page write LMDB refuses every transaction. */
         if (rc < 0)
             return rc == -EIO ? store_commit_failed(st, rc) : rc;
+        store_tls_touched = 0;
         rc = body(st, txn, arg);
         if (rc < 0) {
             store_txn_abort(st, txn);
@@ -563,6 +590,8 @@ static int store_write(struct store *st, store_body_fn body, void *arg)
                 store_commit_ok(st);
             else if (rc < 0 && rc != STORE_EMAPFULL && rc != STORE_ERESIZED)
                 return store_commit_failed(st, rc);
+            if (rc >= 0)
+                store_commit_notify(st, store_tls_touched);
         }
         if (rc == STORE_EMAPFULL)
             rc = store_map_adjust(st, seen, 1);
@@ -752,6 +781,9 @@ static int task_store(struct store *st, MDB_txn *txn, uint64_t id,
     if (s == NULL)
         return -ENOMEM;
     rc = put_u64key(txn, st->dbi[DB_TASKS], id, s, strlen(s), 0);
+    if (rc == 0)
+        store_tls_touched = store_tls_touched && store_tls_touched != id
+                                ? UINT64_MAX : id;
     if (rc == 0 && printed)
         *printed = s;
     else
@@ -1227,7 +1259,9 @@ int store_open(const char *dir, const struct store_options *opt,
     st->analyses_keep = opt && opt->analyses_keep ? opt->analyses_keep
                                                   : STORE_ANALYSES_KEEP;
     atomic_init(&st->paused, 0);
+    pthread_mutex_init(&st->hook_lock, NULL);
     if (pthread_rwlock_init(&st->resize_lock, NULL) != 0) {
+        pthread_mutex_destroy(&st->hook_lock);
         free(st);
         set_err(errbuf, errlen, "cannot create the store's lock");
         return -ENOMEM;
@@ -1284,6 +1318,7 @@ void store_close(struct store *st)
         mdb_env_close(st->env);
     }
     pthread_rwlock_destroy(&st->resize_lock);
+    pthread_mutex_destroy(&st->hook_lock);
     if (st->lock_fd >= 0) {
         /* A pid left behind would name a process that no longer holds it. */
         if (ftruncate(st->lock_fd, 0) != 0) {
@@ -1374,10 +1409,9 @@ static size_t set_key(const char *set, uint64_t id, unsigned char *k)
     return n + 9;
 }
 
-static int set_put(struct store *st, MDB_txn *txn, const cJSON *doc,
+static int set_put(struct store *st, MDB_txn *txn, const char *set,
                    uint64_t id)
 {
-    const char *set = json_str(doc, "set");
     unsigned char kb[SET_KEY_MAX + 9];
     MDB_val k, v = { 0, NULL };
 
@@ -1390,10 +1424,123 @@ static int set_put(struct store *st, MDB_txn *txn, const cJSON *doc,
     return store_mdb_err(mdb_put(txn, st->dbi[DB_SETS], &k, &v, 0));
 }
 
+/* The "set" of a canonical definition (task_parse_line's text), copied
+ * into out, or "" when it has none. In that text a '"' inside a string is
+ * always escaped, so ,"set":" can only be the member itself, and set names
+ * hold no quote or backslash. */
+static void canonical_set(const char *def, char *out, size_t outlen)
+{
+    const char *p = strstr(def, ",\"set\":\"");
+    const char *e;
+
+    out[0] = '\0';
+    if (!p)
+        return;
+    p += 8;
+    e = strchr(p, '"');
+    if (e && (size_t)(e - p) < outlen) {
+        memcpy(out, p, (size_t)(e - p));
+        out[e - p] = '\0';
+    }
+}
+
+/* Index just past the JSON string that starts at s[i] == '"'. */
+static size_t splice_skip_string(const char *s, size_t n, size_t i)
+{
+    for (i++; i < n; i++) {
+        if (s[i] == '\\')
+            i++;
+        else if (s[i] == '"')
+            return i + 1;
+    }
+    return n;
+}
+
+/* Index of the ',' or end (n) after the member value starting at s[i]. */
+static size_t splice_skip_value(const char *s, size_t n, size_t i)
+{
+    int level = 0;
+    while (i < n) {
+        char c = s[i];
+        if (c == '"') {
+            i = splice_skip_string(s, n, i);
+            continue;
+        }
+        if (c == '{' || c == '[')
+            level++;
+        else if (c == '}' || c == ']')
+            level--;
+        else if (c == ',' && level == 0)
+            return i;
+        i++;
+    }
+    return n;
+}
+
+/* The text of a new task's document after its id, made from a canonical
+ * definition without parsing it (task_parse_line already did): the store's
+ * fields, the definition's members but the reserved ones, in the order
+ * task_doc_new gives them. -EINVAL if def is not an object. */
+static int task_tail_splice(const struct store_task_new *t, const char *now,
+                            char **out)
+{
+    const char *d = t->def_json;
+    size_t n = strlen(d), len, i = 1;
+    char *buf;
+
+    *out = NULL;
+    if ((unsigned)t->source > STORE_SOURCE_SEED)
+        return -EINVAL;
+    if (n < 2 || d[0] != '{' || d[n - 1] != '}')
+        return -EINVAL;
+    buf = malloc(n + 320);
+    if (buf == NULL)
+        return -ENOMEM;
+    len = (size_t)sprintf(buf, "\",\"source\":\"%s\",\"status\":\"queued\","
+                          "\"priority\":%d,\"attempts\":0",
+                          store_source_name(t->source), t->priority);
+    while (i < n - 1) {
+        if (d[i] == ',') {
+            i++;
+            continue;
+        }
+        size_t ke = d[i] == '"' ? splice_skip_string(d, n - 1, i) : 0;
+        if (ke == 0 || ke >= n - 1 || d[ke] != ':') {
+            free(buf);
+            return -EINVAL;
+        }
+        size_t ve = splice_skip_value(d, n - 1, ke + 1);
+        char key[32];
+        size_t kl = ke - i - 2;
+        int reserved = 0;
+        if (kl < sizeof key) {
+            memcpy(key, d + i + 1, kl);
+            key[kl] = '\0';
+            reserved = reserved_field(key);
+        }
+        if (!reserved) {
+            buf[len++] = ',';
+            memcpy(buf + len, d + i, ve - i);
+            len += ve - i;
+        }
+        i = ve;
+    }
+    sprintf(buf + len, ",\"created_at\":\"%s\",\"started_at\":null,"
+                       "\"finished_at\":null,\"score\":null,\"result\":null}",
+            now);
+    *out = buf;
+    return 0;
+}
+
 struct enqueue_arg {
-    cJSON **docs;                  /* n prepared documents                  */
+    cJSON **docs;                  /* n prepared documents, or NULL where
+                                      tails holds a spliced text instead    */
+    char **tails;                  /* canonical tasks: text after the id    */
+    const struct store_task_new *tasks;
     size_t n;
     uint64_t first;                /* out: the first id given               */
+    store_enqueue_log_fn log_line; /* NULL: no log line                     */
+    void *log_ctx;
 };
 
 static int enqueue_body(struct store *st, MDB_txn *txn, void *varg)
@@ -1411,29 +1558,77 @@ static int enqueue_body(struct store *st, MDB_txn *txn, void *varg)
         uint64_t id = next + i;
         char *s;
 
-        if (cJSON_SetValuestring(cJSON_GetObjectItemCaseSensitive(
-                a->docs[i], "id"), store_id_format(id, name)) == NULL)
-            return -ENOMEM;
-        s = cJSON_PrintUnformatted(a->docs[i]);
-        if (s == NULL)
-            return -ENOMEM;
+        store_id_format(id, name);
+        if (a->tails[i]) {
+            size_t il = strlen(name), tl = strlen(a->tails[i]);
+            s = malloc(7 + il + tl + 1);
+            if (s == NULL)
+                return -ENOMEM;
+            memcpy(s, "{\"id\":\"", 7);
+            memcpy(s + 7, name, il);
+            memcpy(s + 7 + il, a->tails[i], tl + 1);
+        } else {
+            if (cJSON_SetValuestring(cJSON_GetObjectItemCaseSensitive(
+                    a->docs[i], "id"), name) == NULL)
+                return -ENOMEM;
+            s = cJSON_PrintUnformatted(a->docs[i]);
+            if (s == NULL)
+                return -ENOMEM;
+        }
         rc = put_u64key(txn, st->dbi[DB_TASKS], id, s, strlen(s), MDB_APPEND);
         free(s);
         /* ids only grow: an existing later key means next_id went back. */
         if (rc == -EEXIST)
             return STORE_ECORRUPT;
-        if (rc < 0 || (rc = queue_put(st, txn, a->docs[i], id)) < 0 ||
-            (rc = set_put(st, txn, a->docs[i], id)) < 0)
+        if (rc < 0)
+            return rc;
+        if (a->tails[i]) {
+            unsigned char kb[QKEY_LEN];
+            MDB_val k = { sizeof kb, kb }, v = { 0, NULL };
+            qkey_make(kb, source_class(a->tasks[i].source),
+                      a->tasks[i].priority, id);
+            rc = store_mdb_err(mdb_put(txn, st->dbi[DB_QUEUE], &k, &v, 0));
+        } else {
+            rc = queue_put(st, txn, a->docs[i], id);
+        }
+        if (rc == 0) {
+            char set[SET_KEY_MAX + 1];
+            if (a->tails[i])
+                canonical_set(a->tasks[i].def_json, set, sizeof set);
+            else
+                snprintf(set, sizeof set, "%s",
+                         json_str(a->docs[i], "set") ? json_str(a->docs[i], "set") : "");
+            rc = set_put(st, txn, set, id);
+        }
+        if (rc < 0)
             return rc;
     }
     a->first = next;
+    if (a->log_line) {
+        /* The ids are known only here; the line rides in this commit. */
+        char *line = a->log_line(a->log_ctx, next, a->n);
+        if (line == NULL)
+            return -ENOMEM;
+        rc = log_put(st, txn, DB_SYSLOG, line, 0);
+        free(line);
+        if (rc < 0)
+            return rc;
+    }
     return meta_put_u64(st, txn, "next_id", next + a->n);
 }
 
 int store_task_enqueue(struct store *st, const struct store_task_new *tasks,
                        size_t n, uint64_t *ids_out)
 {
-    struct enqueue_arg a = { 0 };
+    return store_task_enqueue_log(st, tasks, n, ids_out, 0, NULL, NULL);
+}
+
+int store_task_enqueue_log(struct store *st,
+                           const struct store_task_new *tasks, size_t n,
+                           uint64_t *ids_out, unsigned flags,
+                           store_enqueue_log_fn log_line, void *log_ctx)
+{
+    struct enqueue_arg a = { .log_line = log_line, .log_ctx = log_ctx };
     char now[32];
     int rc = 0;
 
@@ -1442,21 +1637,31 @@ int store_task_enqueue(struct store *st, const struct store_task_new *tasks,
     if (n == 0)
         return 0;
     a.docs = calloc(n, sizeof *a.docs);
-    if (a.docs == NULL)
+    a.tails = calloc(n, sizeof *a.tails);
+    if (a.docs == NULL || a.tails == NULL) {
+        free(a.docs);
+        free(a.tails);
         return -ENOMEM;
+    }
     a.n = n;
+    a.tasks = tasks;
     /* Parse before the write transaction so that it stays short. */
     store_time_format(time(NULL), now);
     for (size_t i = 0; i < n && rc == 0; i++)
-        rc = task_doc_new(&tasks[i], now, &a.docs[i]);
+        rc = (flags & STORE_ENQUEUE_CANONICAL)
+                 ? task_tail_splice(&tasks[i], now, &a.tails[i])
+                 : task_doc_new(&tasks[i], now, &a.docs[i]);
     if (rc == 0)
         rc = store_write(st, enqueue_body, &a);
     if (rc == 0 && ids_out)
         for (size_t i = 0; i < n; i++)
             ids_out[i] = a.first + i;
-    for (size_t i = 0; i < n; i++)
+    for (size_t i = 0; i < n; i++) {
         cJSON_Delete(a.docs[i]);
+        free(a.tails[i]);
+    }
     free(a.docs);
+    free(a.tails);
     return rc;
 }
 

@@ -97,6 +97,19 @@ int store_open(const char *dir, const struct store_options *opt,
 /* Closes the store. Accepts NULL. All views must have ended. */
 void store_close(struct store *st);
 
+/* Told after each durable commit, on the thread that wrote, with no
+ * transaction open and before the writing call returns, so that a reader
+ * shown the change in a cache learns of it before the writer goes on.
+ * 'task' is the task whose document the commit changed: 0 for none (new
+ * tasks do not count: nobody can have seen them), UINT64_MAX for several.
+ * The hook must be quick and must not write to the store. */
+typedef void (*store_commit_fn)(void *ctx, uint64_t task);
+
+/* Installs (fn non-NULL) or removes the hook; one at a time. Once it
+ * returns, the previous hook is no longer running nor will be called.
+ * Can't fail. */
+void store_set_commit_hook(struct store *st, store_commit_fn fn, void *ctx);
+
 /* Names an error code of this API (errno or STORE_E*). Never NULL. */
 const char *store_strerror(int err);
 
@@ -138,6 +151,26 @@ int store_id_parse(const char *s, size_t len, uint64_t *id);
  * -EIO. On error nothing was stored. */
 int store_task_enqueue(struct store *st, const struct store_task_new *tasks,
                        size_t n, uint64_t *ids_out);
+
+/* Makes the line logged with an enqueue, given the ids it gave (first ..
+ * first + n - 1): malloc'd, or NULL when out of memory. May be called more
+ * than once for one enqueue (a transaction retried after the map grew). */
+typedef char *(*store_enqueue_log_fn)(void *ctx, uint64_t first, size_t n);
+
+/* Flags of store_task_enqueue_log. */
+#define STORE_ENQUEUE_CANONICAL 1u  /* every def_json is exactly what
+                                       task_parse_line printed (compact, its
+                                       priority the one given): spliced into
+                                       the document as text, not parsed and
+                                       printed again */
+
+/* store_task_enqueue, and in the same transaction appends log_line's line to
+ * logs/system.log (log_line NULL: none), so that an enqueue and its record
+ * cost one durable commit. Errors as store_task_enqueue. */
+int store_task_enqueue_log(struct store *st,
+                           const struct store_task_new *tasks, size_t n,
+                           uint64_t *ids_out, unsigned flags,
+                           store_enqueue_log_fn log_line, void *log_ctx);
 
 /* Takes the first task in queue order, marks it 'running' (status, started_at)
  * and records it as running, durably. *task_json (may be NULL) receives the
