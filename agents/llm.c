@@ -978,7 +978,8 @@ static enum llm_err perform(struct llm_session *s, const char *url,
  * cJSON's Add*ToObject helpers return NULL on failure and leave the tree
  * whole, so one check at the end covers every step. */
 static char *request_body(const struct llm *llm, const struct llm_request *req,
-                          const char *model, int cache_prompt, int stream,
+                          const char *model, unsigned max_tokens,
+                          int cache_prompt, int stream,
                           const cJSON *schema, enum format fmt)
 {
     const struct llm_config *cfg = &llm->cfg;
@@ -1005,9 +1006,7 @@ static char *request_body(const struct llm *llm, const struct llm_request *req,
     bad |= !cJSON_AddNumberToObject(o, "temperature",
                                     req->use_temperature ? req->temperature
                                                          : cfg->temperature);
-    bad |= !cJSON_AddNumberToObject(o, "max_tokens",
-                                    req->max_tokens ? req->max_tokens
-                                                    : cfg->max_tokens);
+    bad |= !cJSON_AddNumberToObject(o, "max_tokens", max_tokens);
     bad |= !cJSON_AddBoolToObject(o, "stream", stream);
     /* llama-server keeps a slot's prompt so that a next prompt sharing its
      * start is not read again; sent only to servers known to take it
@@ -1078,10 +1077,18 @@ static double est_scale(const struct llm *llm)
     return k;
 }
 
+/* The answer's budget: as asked, but at most half the context, so that a
+ * small context still leaves room for a prompt. */
+static unsigned answer_budget(unsigned asked, unsigned ctx)
+{
+    return asked < ctx / 2 ? asked : ctx / 2;
+}
+
 unsigned llm_prompt_budget(const struct llm *llm, unsigned max_tokens)
 {
-    unsigned answer = max_tokens ? max_tokens : llm->cfg.max_tokens;
     unsigned ctx = llm_context(llm);
+    unsigned answer = answer_budget(max_tokens ? max_tokens
+                                               : llm->cfg.max_tokens, ctx);
 
     return ctx > answer ? (unsigned)((ctx - answer) / est_scale(llm)) : 0;
 }
@@ -1297,10 +1304,11 @@ enum llm_err llm_chat(struct llm_session *s, const struct llm_request *req,
                       struct llm_result *res)
 {
     struct llm *llm = s->llm;
-    unsigned max_tokens = req->max_tokens ? req->max_tokens
-                                          : llm->cfg.max_tokens;
     unsigned estimate = llm_estimate_tokens(req);
     unsigned context = llm_context(llm);
+    unsigned max_tokens = answer_budget(req->max_tokens ? req->max_tokens
+                                                        : llm->cfg.max_tokens,
+                                        context);
     double scaled = estimate * est_scale(llm);
     double start = now_ms();
     int stream = req->stream == LLM_STREAM_DEFAULT ? llm->cfg.stream != 0
@@ -1356,8 +1364,8 @@ enum llm_err llm_chat(struct llm_session *s, const struct llm_request *req,
         memcpy(model, llm->ep[ep].model, sizeof model);
         cache_prompt = llm->ep[ep].llamacpp;
         pthread_mutex_unlock(&llm->lock);
-        char *body = request_body(llm, req, model, cache_prompt, stream,
-                                  schema, fmt);
+        char *body = request_body(llm, req, model, max_tokens, cache_prompt,
+                                  stream, schema, fmt);
 
         if (!body) {
             llm_sched_release(llm->sched, &ticket, -1);
@@ -1383,13 +1391,27 @@ enum llm_err llm_chat(struct llm_session *s, const struct llm_request *req,
             if (x.have_usage && x.usage_prompt >= MIN_CONTEXT)
                 x.server_ctx = x.usage_prompt + max_tokens;
         }
-        if (x.err == LLM_E_CONTEXT && x.server_ctx) {
-            learn_context(llm, ep, x.server_ctx);
+        if (x.err == LLM_E_CONTEXT) {
             size_t n = strlen(x.msg);
-            snprintf(x.msg + n, sizeof x.msg - n, "; the server's context "
-                     "is %u tokens (btfs now uses it; to fix it at start "
-                     "set BT_LLM_CONTEXT=%u, or give the server a larger "
-                     "context)", x.server_ctx, x.server_ctx);
+            if (x.server_ctx)
+                learn_context(llm, ep, x.server_ctx);
+            if (x.server_ctx && !llm->cfg.context_fixed)
+                snprintf(x.msg + n, sizeof x.msg - n, "; the server's "
+                         "context is %u tokens (btfs uses it from now on; "
+                         "BT_LLM_CONTEXT=%u says it at start, or give the "
+                         "server a larger context)", x.server_ctx,
+                         x.server_ctx);
+            else if (x.server_ctx)
+                snprintf(x.msg + n, sizeof x.msg - n, "; the server's "
+                         "context is %u tokens, not BT_LLM_CONTEXT=%u: set "
+                         "BT_LLM_CONTEXT=%u (or 0), or give the server a "
+                         "larger context", x.server_ctx, context,
+                         x.server_ctx);
+            else
+                snprintf(x.msg + n, sizeof x.msg - n, "; the server's "
+                         "context is smaller than the %u tokens btfs "
+                         "assumed: set BT_LLM_CONTEXT to it, or give the "
+                         "server a larger context", context);
         }
         res->err = x.err;
         snprintf(res->error, sizeof res->error, "%s", x.msg);
