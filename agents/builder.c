@@ -352,6 +352,7 @@ static enum ask_end ask(struct builder *b, const struct task *t,
         llm_monitor_kick(b->pool->monitor);
         status_set_llm_health(b->pool->status, r->err != LLM_E_REFUSED &&
                               r->err != LLM_E_CONNECT_TIMEOUT, why);
+        logf_(b, t, "the LLM is not available: %s", why);
         return ASK_REQUEUE;
     }
     logf_(b, t, "LLM call failed: %s", why);

@@ -34,6 +34,7 @@ struct llm_monitor {
     char last_request[512];         /* the client's last real failure as
                                        last logged (thread only)          */
     char note[512];                 /* the health note as last logged     */
+    struct llm_health health;       /* the last check (thread only)       */
     struct exec_stats written_ex;   /* sandbox totals last written        */
 };
 
@@ -163,6 +164,7 @@ static int check(struct llm_monitor *m, struct llm_session *s,
     llm_health(s, &h);
     if (h.err == LLM_E_CANCELLED)
         return 0;
+    m->health = h;
     publish_info(m, &h);
     if (strcmp(h.note, m->note) != 0) {
         if (h.note[0]) {
@@ -227,6 +229,8 @@ static void *run(void *arg)
                 status_set_llm_health(m->status, 1,
                                       request_error(m, err, sizeof err)
                                           ? err : NULL);
+            /* A context learned from an answer shows without a check. */
+            publish_info(m, &m->health);
             write_usage(m);
             next_usage = now + USAGE_INTERVAL_MS;
             continue;
