@@ -27,6 +27,7 @@
 #include "memory.h"
 #include "metrics.h"
 #include "prompt.h"
+#include "resume.h"
 #include "stopper.h"
 
 #define BACKOFF_MAX_MS 30000    /* longest pause after the LLM went away */
@@ -45,17 +46,6 @@ struct pending {
     size_t n;
     size_t cap;
     double since;                   /* when the oldest was added         */
-};
-
-/* What one task cost, recorded in its result. */
-struct task_usage {
-    unsigned llm_calls;
-    unsigned llm_requests;          /* retries included                  */
-    unsigned long prompt_tokens;
-    unsigned long completion_tokens;
-    double llm_ms;
-    unsigned sandbox_runs;
-    double sandbox_ms;
 };
 
 struct builder {
@@ -338,6 +328,9 @@ static enum ask_end ask(struct builder *b, const struct task *t,
     b->usage.llm_requests += r->attempts;
     b->usage.prompt_tokens += r->prompt_tokens;
     b->usage.completion_tokens += r->completion_tokens;
+    b->usage.prompt_evaluated += r->prompt_evaluated;
+    b->usage.prompt_cached += r->prompt_cached;
+    b->usage.timed_calls += r->have_timings != 0;
     b->usage.llm_ms += r->latency_ms;
     if (err == LLM_OK)
         return ASK_OK;
@@ -647,6 +640,12 @@ static int commit(struct builder *b, const struct task *t, unsigned natt,
                                 (double)b->usage.prompt_tokens);
         cJSON_AddNumberToObject(u, "completion_tokens",
                                 (double)b->usage.completion_tokens);
+        if (b->usage.timed_calls) {
+            cJSON_AddNumberToObject(u, "prompt_tokens_evaluated",
+                                    (double)b->usage.prompt_evaluated);
+            cJSON_AddNumberToObject(u, "prompt_tokens_cached",
+                                    (double)b->usage.prompt_cached);
+        }
         cJSON_AddNumberToObject(u, "llm_ms", round(b->usage.llm_ms));
         cJSON_AddNumberToObject(u, "sandbox_runs", b->usage.sandbox_runs);
         cJSON_AddNumberToObject(u, "sandbox_ms", round(b->usage.sandbox_ms));
@@ -755,6 +754,28 @@ static enum build_end give_up(struct builder *b, const struct task *t,
     return BUILD_DONE;
 }
 
+/* Keeps where the task got to (resume.h). Failing to keep it costs only
+ * work done again, so it is logged, not fatal. */
+static void progress_save(struct builder *b, const struct task *t,
+                          int tests_done, const char *own_tests,
+                          const struct attempt *att, unsigned natt,
+                          unsigned llm_failures)
+{
+    struct resume_attempt ra[STORE_MAX_ATTEMPT];
+    struct resume r = { .tests_done = tests_done, .tests = (char *)own_tests,
+                        .natt = natt, .att = ra,
+                        .llm_failures = llm_failures, .usage = b->usage };
+    int rc;
+
+    for (unsigned i = 0; i < natt && i < STORE_MAX_ATTEMPT; i++)
+        ra[i] = (struct resume_attempt){ att[i].code, att[i].problem,
+                                         (int)att[i].rule };
+    if ((rc = resume_save(b->pool->st, t->id, &r)) < 0 ||
+        (rc = store_task_set_attempts(b->pool->st, t->id, (int)natt)) < 0)
+        logf_(b, t, "cannot keep its progress (%s); a restart begins it "
+              "again", store_strerror(rc));
+}
+
 /* Why a task cannot fit even bare, with both numbers. */
 static void context_reason(struct llm *llm, const struct prompt_task *pt,
                            const struct prompt_feedback *fb, char *out,
@@ -788,8 +809,9 @@ static enum build_end build(struct builder *b, uint64_t id, const char *json)
     struct prompt_task pt;
     char *own_tests = NULL, why[700];
     const char *tests;
-    int self_written = 0, passed_attempt = 0;
+    int self_written = 0, passed_attempt = 0, tests_done = 0;
     int last_attempt = 0;           /* whose run 'last' holds         */
+    struct resume res;
     enum build_end end = BUILD_DONE;
     struct verdict v = { .status = "failed" };
     struct exec_result last = { 0 };
@@ -802,26 +824,48 @@ static enum build_end build(struct builder *b, uint64_t id, const char *json)
         task_free(&t);
         return end;
     }
-    logf_(b, &t, "started: %s", t.goal);
     att = calloc(max, sizeof *att);
     if (!att) {
         end = BUILD_REQUEUE;
         goto out;
     }
+    /* A task that went back to the queue mid-way goes on from there. */
+    if (resume_load(p->st, id, max, &res) == 0) {
+        tests_done = res.tests_done;
+        own_tests = res.tests;
+        res.tests = NULL;
+        for (natt = 0; natt < res.natt; natt++) {
+            att[natt] = (struct attempt){ res.att[natt].code,
+                                          res.att[natt].problem,
+                                          (enum extract_code_rule)
+                                              res.att[natt].rule };
+            res.att[natt].code = res.att[natt].problem = NULL;
+            if (att[natt].code && !att[natt].problem)
+                passed_attempt = (int)natt + 1;
+        }
+        llm_failures = res.llm_failures;
+        b->usage = res.usage;
+        resume_free(&res);
+        logf_(b, &t, "resumed after %u attempt%s (%u LLM calls so far): %s",
+              natt, natt == 1 ? "" : "s", b->usage.llm_calls, t.goal);
+    } else {
+        logf_(b, &t, "started: %s", t.goal);
+    }
 
     /* Tests first: without visible ones there is nothing to repair
      * against, so the model writes its own (shown as such). */
     tests = t.tests;
-    if (!*tests) {
+    if (!*tests && !tests_done) {
         enum ask_end e = write_tests(b, &t, &own_tests, &llm_failures);
         if (e == ASK_STOP || e == ASK_REQUEUE) {
             end = e == ASK_STOP ? BUILD_STOP : BUILD_REQUEUE;
             goto out;
         }
-        if (own_tests) {
-            tests = own_tests;
-            self_written = 1;
-        }
+        tests_done = 1;
+    }
+    if (!*tests && own_tests) {
+        tests = own_tests;
+        self_written = 1;
     }
     prompt_task_of(&t, tests, self_written, &pt);
 
@@ -830,7 +874,7 @@ static enum build_end build(struct builder *b, uint64_t id, const char *json)
                       &mem) < 0)
         memset(&mem, 0, sizeof mem);    /* memory helps; it is not needed */
 
-    while (natt < max) {
+    while (!passed_attempt && natt < max) {
         struct prompt pr;
         struct llm_result r;
         struct prompt_feedback fb = { 0 };
@@ -885,6 +929,9 @@ static enum build_end build(struct builder *b, uint64_t id, const char *json)
             goto out;
         }
         natt++;
+        if (natt > 1)       /* the first is cheap to redo */
+            progress_save(b, &t, tests_done, own_tests, att, natt - 1,
+                          llm_failures);
         a->rule = extract_code(r.content, t.language, &a->code);
         if (r.err == LLM_E_TRUNCATED)
             logf_(b, &t, "attempt %u: the answer was cut at max_tokens",
@@ -1002,6 +1049,11 @@ static enum build_end build(struct builder *b, uint64_t id, const char *json)
     }
 
 out:
+    /* Back to the queue: keep what was reached. Done: nothing to keep. */
+    if (end != BUILD_DONE && att)
+        progress_save(b, &t, tests_done, own_tests, att, natt, llm_failures);
+    else if (end == BUILD_DONE)
+        resume_clear(p->st, id);
     exec_result_free(&last);
     for (unsigned i = 0; att && i < max; i++) {
         free(att[i].code);

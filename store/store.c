@@ -1604,6 +1604,21 @@ int store_doc_put(struct store *st, const char *name, const char *json)
     return rc;
 }
 
+static int doc_del_body(struct store *st, MDB_txn *txn, void *varg)
+{
+    const char *name = varg;
+    MDB_val k = { strlen(name), (void *)name };
+
+    return store_mdb_err(mdb_del(txn, st->dbi[DB_DOCS], &k, NULL));
+}
+
+int store_doc_del(struct store *st, const char *name)
+{
+    if (st == NULL || !name_ok(name))
+        return -EINVAL;
+    return store_write(st, doc_del_body, (void *)name);
+}
+
 int store_doc_get(struct store *st, const char *name, char **json, size_t *len)
 {
     MDB_txn *txn;

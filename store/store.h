@@ -195,6 +195,9 @@ int store_task_finish(struct store *st, uint64_t id,
 /* Replaces document 'name' with 'json' durably. -EINVAL if json is not JSON. */
 int store_doc_put(struct store *st, const char *name, const char *json);
 
+/* Removes document 'name' durably. -ENOENT if there is none. */
+int store_doc_del(struct store *st, const char *name);
+
 /* Copies document 'name' into *json (malloc'd, NUL-terminated) and its length
  * into *len (may be NULL). -ENOENT if there is none. */
 int store_doc_get(struct store *st, const char *name, char **json, size_t *len);

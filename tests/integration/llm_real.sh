@@ -128,6 +128,39 @@ done
 stop_btfs
 stop_fake
 
+# ---- a task interrupted by the LLM going away resumes where it was --------------------
+
+start_fake
+rm -rf "$D"
+start_btfs
+reflection_rule
+fake_rule '{"kind":"status","status":503,"match":"Your attempt 1 failed","body":"{\"error\":{\"message\":\"Loading model\"}}"}'
+fake_rule "{\"kind\":\"reply\",\"match\":\"cube(\",\"content\":$(answer 'def cube(x):
+    return x * 3')}"
+add_task '{"goal": "Write cube(x) returning x cubed.", "tests": "assert cube(2) == 8"}'
+assert_ok "LLM away at attempt 2: the task goes back to the queue" \
+    wait_json '(.llm.last_error // "" | test("^loading: "))' 40
+assert_ok "... queued" wait_status task_000001 queued 20
+assert_eq "... with its attempt kept" 1 "$(task_field task_000001 .attempts)"
+fake_clear
+reflection_rule
+fake_rule "{\"kind\":\"reply\",\"match\":\"Your attempt 1 failed\",\"content\":$(answer 'def cube(x):
+    return x ** 3')}"
+fake_rule "{\"kind\":\"reply\",\"match\":\"cube(\",\"content\":$(answer 'def cube(x):
+    return x * 3')}"
+assert_ok "... and it passes once the LLM is back" wait_status task_000001 passed 60
+assert_eq "... on attempt 2: the count did not reset" 2 "$(task_field task_000001 .attempts)"
+REQS=$(curl -s "http://127.0.0.1:$FAKE_PORT/fake/requests")
+assert_eq "... attempt 1 was not asked again" 1 \
+    "$(jq '[.[] | select(.path == "/v1/chat/completions") | .body | select(contains("cube(") and (contains("attempt 1 failed") or contains("review your own work") | not))] | length' <<<"$REQS")"
+assert_eq "... both attempts are archived" 2 "$(ls "$M/code_archive/task_000001" | wc -l)"
+assert_eq "... and its usage counts the first run's calls (attempt 1, the failed attempt 2, attempt 2, reflection)" 4 \
+    "$(task_field task_000001 .result.usage.llm_calls)"
+assert_match "system.log says it resumed" "task_000001: resumed after 1 attempt" \
+    "$(cat "$M/logs/system.log")"
+stop_btfs
+stop_fake
+
 # ---- a server with a smaller context --------------------------------------------------
 
 # The server counts 4 bytes a token and holds 700; btfs assumes 4096 until
