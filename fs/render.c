@@ -531,6 +531,9 @@ static int render_status(struct fs_context *ctx, struct store_view *v,
         ok &= add(o, "llm", llm);
         llm = NULL;
     }
+    cJSON *tllm = ok && s->trainer_llm[0] ? cJSON_Parse(s->trainer_llm)
+                                          : NULL;
+    ok &= add(o, "trainer_llm", tllm ? tllm : cJSON_CreateNull());
     ok &= add(o, "sandbox", str_or_null(s->sandbox));
     ok &= add(o, "agents", str_or_null(s->agents_note));
     ok &= add(o, "data_dir", str_or_null(ctx->data_dir));

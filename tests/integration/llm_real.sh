@@ -50,6 +50,16 @@ wait_json() {
     return 1
 }
 
+# wait_for_task_goal TEXT SECONDS: until a task's goal contains TEXT.
+wait_for_task_goal() {
+    local i
+    for ((i = 0; i < $2 * 10; i++)); do
+        cat "$M"/tasks/task_[0-9]*.json 2>/dev/null | grep -qF "$1" && return 0
+        sleep 0.1
+    done
+    return 1
+}
+
 add_task() {
     printf '%s\n' "$1" >"$M/tasks/new"
 }
@@ -187,6 +197,40 @@ assert_eq "status.json shows the server's context" "700 server" \
 assert_match "system.log names the setting" "BT_LLM_CONTEXT=700" "$(cat "$M/logs/system.log")"
 assert_eq "no other task was lost to it" 0 "$(jq length "$M/tasks/task_queue.json")"
 stop_btfs
+stop_fake
+
+# ---- teacher and student: the Trainer on its own server -------------------------------
+
+start_fake
+"$FAKELLM" --port 0 --port-file "$T/teacher.port" >>"$T/fake.log" 2>&1 &
+TEACHER_PID=$!
+EXTRA_PIDS+=("$TEACHER_PID")
+for ((i = 0; i < 50; i++)); do [ -s "$T/teacher.port" ] && break; sleep 0.1; done
+TEACHER_URL="http://127.0.0.1:$(cat "$T/teacher.port")/v1"
+curl -s -d '["qwen2.5-coder-32b-instruct"]' "${TEACHER_URL%/v1}/fake/models" >/dev/null
+curl -s -d "$(jq -cn --arg c '{"goal": "Write inc(x) returning x + 1.", "tests": "assert inc(1) == 2", "hidden_tests": "assert inc(-1) == 0\nassert inc(10) == 11\ndef test_zero():\n    assert inc(0) == 1", "reference": "def inc(x):\n    return x + 1"}' \
+    '{kind: "reply", match: "You write programming exercises", content: $c}')" \
+    "${TEACHER_URL%/v1}/fake/rules" >/dev/null
+rm -rf "$D"
+BT_TRAINER=1 BT_BUILDERS=0 BT_TRAINER_LLM_URL=$TEACHER_URL \
+    BT_TRAINER_LLM_MODEL=qwen2.5-coder-32b-instruct start_btfs
+assert_ok "the Trainer's own server shows in status.json beside the Builder's" \
+    wait_json ".trainer_llm.url == \"$TEACHER_URL\" and .trainer_llm.reachable == true and .llm.url == \"$FAKE_URL\"" 20
+assert_eq "... with its own model" qwen2.5-coder-32b-instruct "$(jq -r .trainer_llm.model "$M/status.json")"
+assert_eq "config.json shows both" "$FAKE_URL $TEACHER_URL qwen2.5-coder-32b-instruct" \
+    "$(jq -r '"\(.llm_url) \(.trainer_llm_url) \(.trainer_llm_model)"' "$M/config.json")"
+teacher_asked() {
+    curl -s "${TEACHER_URL%/v1}/fake/requests" |
+        jq -e 'any(.[]; .path == "/v1/chat/completions" and (.body | contains("You write programming exercises") and contains("qwen2.5-coder-32b-instruct")))' >/dev/null
+}
+for ((i = 0; i < 300; i++)); do teacher_asked && break; sleep 0.1; done
+assert_ok "the Trainer asks the teacher for tasks" teacher_asked
+assert_eq "... and never the Builder's server" false \
+    "$(curl -s "http://127.0.0.1:$FAKE_PORT/fake/requests" | jq 'any(.[]; .path == "/v1/chat/completions")')"
+assert_ok "the teacher's task is queued" wait_for_task_goal "Write inc(x)" 60
+stop_btfs
+kill -TERM "$TEACHER_PID" 2>/dev/null || true
+wait "$TEACHER_PID" 2>/dev/null || true
 stop_fake
 
 finish
