@@ -157,6 +157,9 @@ struct store {
     int no_sync;                   /* opened with MDB_NOSYNC                */
     atomic_int paused;             /* mirror of docs/control; written only
                                       after that document is committed     */
+    time_t log_last[DB_COUNT];     /* newest stamp put in each log; written
+                                      only in write transactions, which
+                                      LMDB runs one at a time              */
 };
 
 struct store_view {
@@ -605,8 +608,18 @@ static int log_put(struct store *st, MDB_txn *txn, enum store_db db,
                    const char *line, time_t at)
 {
     size_t len;
-    char *buf = log_line_make(line, at, &len);
+    char *buf;
     int rc;
+
+    /* A line written late (a builder batches its lines for up to a
+     * second) takes the stamp of the newest line already there, so that
+     * the log reads in time order; it is off by that delay at most. */
+    if (!at)
+        at = time(NULL);
+    if (at < st->log_last[db])
+        at = st->log_last[db];
+    st->log_last[db] = at;
+    buf = log_line_make(line, at, &len);
 
     if (buf == NULL)
         return -ENOMEM;
