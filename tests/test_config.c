@@ -940,6 +940,31 @@ static void assert_key_redacted(struct fixture *fx, const char *secret)
     free(text);
 }
 
+/* The Trainer's own key is a secret too; its URL and model are shown. */
+static void test_json_redacts_trainer_key(void **state)
+{
+    struct fixture *fx = *state;
+    char *text;
+    cJSON *o;
+
+    assert_int_equal(LOAD(fx, NULL, "--trainer-llm-api-key=tk-Qw77secret",
+                          "--trainer-llm-url=http://teacher:8080/v1",
+                          "/mnt"), 0);
+    text = config_to_json(&fx->cfg);
+    assert_non_null(text);
+    if (strstr(text, "Qw77"))
+        fail_msg("config.json shows the Trainer's API key:\n%s", text);
+    o = cJSON_Parse(text);
+    assert_string_equal(cJSON_GetObjectItemCaseSensitive(
+                            o, "trainer_llm_api_key")->valuestring,
+                        "(redacted)");
+    assert_string_equal(cJSON_GetObjectItemCaseSensitive(
+                            o, "trainer_llm_url")->valuestring,
+                        "http://teacher:8080/v1");
+    cJSON_Delete(o);
+    free(text);
+}
+
 static void test_json_redacts_api_key(void **state)
 {
     struct fixture *fx = *state;
@@ -1145,6 +1170,7 @@ int main(void)
         T(test_validation_bounds_accepted),
         T(test_validation_sandbox_timeout_cap),
         T(test_validation_llm_context),
+        T(test_json_redacts_trainer_key),
         T(test_validation_llm_idle_over_total),
         T(test_argv_foreground_debug),
         T(test_argv_fuse_opts_accumulate),
