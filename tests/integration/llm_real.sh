@@ -164,8 +164,15 @@ REQS=$(curl -s "http://127.0.0.1:$FAKE_PORT/fake/requests")
 assert_eq "... attempt 1 was not asked again" 1 \
     "$(jq '[.[] | select(.path == "/v1/chat/completions") | .body | select(contains("cube(") and (contains("attempt 1 failed") or contains("review your own work") | not))] | length' <<<"$REQS")"
 assert_eq "... both attempts are archived" 2 "$(ls "$M/code_archive/task_000001" | wc -l)"
-assert_eq "... and its usage counts the first run's calls (attempt 1, the failed attempt 2, attempt 2, reflection)" 4 \
-    "$(task_field task_000001 .result.usage.llm_calls)"
+# attempt 1, the failed attempt 2 (once or more: the builder may try again
+# before the server is back), attempt 2, the reflection; a fresh start
+# would have counted 2.
+calls=$(task_field task_000001 .result.usage.llm_calls)
+if [ "$calls" -ge 4 ]; then
+    pass "... and its usage counts the first run's calls ($calls)"
+else
+    fail "... and its usage counts the first run's calls" "llm_calls: $calls, want >= 4"
+fi
 assert_match "system.log says it resumed" "task_000001: resumed after 1 attempt" \
     "$(cat "$M/logs/system.log")"
 stop_btfs
