@@ -574,7 +574,7 @@ static void keep_proposal(struct trainer *t, char *text)
     free(t->proposal);
     t->proposal = text;
     if (text && strlen(text) > PROPOSAL_KEPT) {
-        size_t n = PROPOSAL_KEPT;
+        size_t n = PROPOSAL_KEPT - 3;       /* room for "..." and NUL */
         while (n > 0 && ((unsigned char)text[n] & 0xC0) == 0x80)
             n--;
         strcpy(text + n, "...");
