@@ -1281,6 +1281,59 @@ static void chat_attempt(struct llm_session *s, int ep, const char *body,
     }
 }
 
+static cJSON *probe(struct llm_session *s, const char *url, const char *post,
+                    struct xfer *x);
+
+/* The prompt's size counted by the server's own tokenizer (llama-server's
+ * POST /tokenize, on an endpoint known to have it), with the same
+ * per-message allowance as the estimate; 0 when no server can count. */
+static unsigned server_count(struct llm_session *s,
+                             const struct llm_request *req)
+{
+    struct llm *llm = s->llm;
+    struct buf text = { 0 };
+    struct xfer x;
+    cJSON *body, *root = NULL;
+    char *post = NULL, *url = NULL;
+    unsigned n = 0;
+    int ep = -1;
+
+    for (unsigned i = 0; ep < 0 && i < llm->nep; i++) {
+        pthread_mutex_lock(&llm->lock);
+        int can = llm->ep[i].llamacpp;
+        pthread_mutex_unlock(&llm->lock);
+        if (can && llm_sched_endpoint_up(llm->sched, (int)i))
+            ep = (int)i;
+    }
+    if (ep < 0)
+        return 0;
+    for (size_t i = 0; i < req->nmessages; i++)
+        if (buf_add(&text, req->messages[i].content,
+                    strlen(req->messages[i].content)) < 0)
+            goto out;
+    body = cJSON_CreateObject();
+    if (body && cJSON_AddStringToObject(body, "content",
+                                        text.p ? text.p : ""))
+        post = cJSON_PrintUnformatted(body);
+    cJSON_Delete(body);
+    url = join_url(llm->ep[ep].root, "/tokenize");
+    if (!post || !url)
+        goto out;
+    root = probe(s, url, post, &x);
+    buf_free(&x.body);
+    buf_free(&x.content);
+    const cJSON *toks = cJSON_GetObjectItemCaseSensitive(root, "tokens");
+    if (cJSON_IsArray(toks))
+        n = 3 + (unsigned)cJSON_GetArraySize(toks) +
+            (unsigned)req->nmessages * MESSAGE_OVERHEAD_TOKENS;
+out:
+    cJSON_Delete(root);
+    buf_free(&text);
+    free(post);
+    free(url);
+    return n;
+}
+
 /* Whether an attempt's outcome says the endpoint could not be reached (1:
  * it answered, 0: it did not, -1: no news). */
 static int reached(enum llm_err err, long status)
@@ -1335,6 +1388,13 @@ enum llm_err llm_chat(struct llm_session *s, const struct llm_request *req,
         res->err = LLM_E_CANCELLED;
         set_msg(res->error, sizeof res->error, "cancelled: btfs is stopping");
         goto out;
+    }
+    /* The server's own count, where it can give one; it also teaches the
+     * estimate, so that the callers' next budgets are right. */
+    unsigned counted = server_count(s, req);
+    if (counted) {
+        learn_scale(llm, estimate, counted);
+        scaled = counted;
     }
     if (scaled + max_tokens > (double)context) {
         res->err = LLM_E_BUDGET;
