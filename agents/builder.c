@@ -27,6 +27,7 @@
 #include "memory.h"
 #include "metrics.h"
 #include "prompt.h"
+#include "prompt_fit.h"
 #include "resume.h"
 #include "stopper.h"
 
@@ -812,6 +813,7 @@ static enum build_end build(struct builder *b, uint64_t id, const char *json)
     int self_written = 0, passed_attempt = 0, tests_done = 0;
     int last_attempt = 0;           /* whose run 'last' holds         */
     struct resume res;
+    struct prompt_fit fit = { 0 };  /* the task's long parts, cut to fit */
     enum build_end end = BUILD_DONE;
     struct verdict v = { .status = "failed" };
     struct exec_result last = { 0 };
@@ -868,6 +870,7 @@ static enum build_end build(struct builder *b, uint64_t id, const char *json)
         self_written = 1;
     }
     prompt_task_of(&t, tests, self_written, &pt);
+    prompt_fit_init(&fit, pt.goal, pt.tests);
 
     step(b, &t, "working", "recalling memory");
     if (memory_recall(p->st, t.skills, t.nskills, t.id, p->cfg.memory_items,
@@ -888,6 +891,24 @@ static enum build_end build(struct builder *b, uint64_t id, const char *json)
         }
         rc = prompt_code(&pt, mem.items, mem.n, natt > 0 ? &fb : NULL,
                          llm_prompt_budget(p->llm, 0), &pr);
+        /* Without memory it still does not fit: the middle of the long
+         * tests and goal goes next, marked as cut (prompt_fit.h). */
+        if (rc == -E2BIG) {
+            int cut = 0;
+            while (rc == -E2BIG && prompt_fit_step(&fit) == 1) {
+                cut = 1;
+                pt.goal = prompt_fit_goal(&fit);
+                pt.tests = prompt_fit_tests(&fit);
+                rc = prompt_code(&pt, NULL, 0, natt > 0 ? &fb : NULL,
+                                 llm_prompt_budget(p->llm, 0), &pr);
+            }
+            if (cut && rc == 0)
+                logf_(b, &t, "the prompt was cut to fit the model's context "
+                      "(goal %zu of %zu bytes, tests %zu of %zu)",
+                      strlen(pt.goal), strlen(fit.goal0),
+                      pt.tests ? strlen(pt.tests) : (size_t)0,
+                      strlen(fit.tests0));
+        }
         if (rc == -E2BIG) {
             char reason[512];
             context_reason(p->llm, &pt, natt > 0 ? &fb : NULL, reason,
@@ -1061,6 +1082,7 @@ out:
     }
     free(att);
     free(own_tests);
+    prompt_fit_free(&fit);
     memory_recall_free(&mem);
     task_free(&t);
     return end;
