@@ -409,6 +409,20 @@ unsigned llm_context(const struct llm *llm)
     return ctx ? ctx : llm->cfg.context_tokens;
 }
 
+const char *llm_context_source(const struct llm *llm)
+{
+    struct llm *l = (struct llm *)llm;  /* the lock, not the state */
+    int learned = 0;
+
+    if (llm->cfg.context_fixed)
+        return "setting";
+    pthread_mutex_lock(&l->lock);
+    for (unsigned i = 0; i < llm->nep; i++)
+        learned |= llm->ep[i].context != 0;
+    pthread_mutex_unlock(&l->lock);
+    return learned ? "server" : "default";
+}
+
 int llm_last_error(struct llm *llm, char *buf, size_t len)
 {
     pthread_mutex_lock(&llm->lock);

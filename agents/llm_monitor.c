@@ -139,10 +139,7 @@ static void publish_info(struct llm_monitor *m, const struct llm_health *h)
     }
     cJSON_AddNumberToObject(o, "context", llm_context(m->llm));
     cJSON_AddStringToObject(o, "context_from",
-                            llm_config(m->llm)->context_fixed ? "setting"
-                            : llm_context(m->llm) !=
-                                    llm_config(m->llm)->context_tokens
-                                ? "server" : "default");
+                            llm_context_source(m->llm));
     if (h->model[0])
         cJSON_AddStringToObject(o, "model_in_use", h->model);
     if (h->note[0])

@@ -210,6 +210,7 @@ static void test_slots_from_props(void **state)
     assert_true(cJSON_IsTrue(cJSON_GetObjectItem(e, "up")));
     cJSON_Delete(q);
     assert_int_equal(llm_context(f->llm), 2048);
+    assert_string_equal(llm_context_source(f->llm), "server");
     assert_int_equal(h.context, 2048);
 }
 
@@ -372,6 +373,7 @@ static void test_context_learned_from_error(void **state)
     add(f->fake[0], (struct fakellm_rule){ .kind = FAKE_REPLY,
         .content = "z = 3\n" });
     assert_int_equal(llm_context(f->llm), 4096);
+    assert_string_equal(llm_context_source(f->llm), "default");
     assert_int_equal(llm_chat(f->s, &req, &r), LLM_E_CONTEXT);
     assert_non_null(strstr(r.error, "BT_LLM_CONTEXT=256"));
     llm_result_free(&r);
@@ -390,6 +392,7 @@ static void test_context_learned_from_error(void **state)
     assert_int_equal(llm_chat(f->s, &req, &r), LLM_E_CONTEXT);
     llm_result_free(&r);
     assert_int_equal(llm_context(f->llm), 8192);
+    assert_string_equal(llm_context_source(f->llm), "setting");
     free(big);
 }
 
