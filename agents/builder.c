@@ -27,6 +27,8 @@
 #include "memory.h"
 #include "metrics.h"
 #include "prompt.h"
+#include "prompt_fit.h"
+#include "resume.h"
 #include "stopper.h"
 
 #define BACKOFF_MAX_MS 30000    /* longest pause after the LLM went away */
@@ -45,17 +47,6 @@ struct pending {
     size_t n;
     size_t cap;
     double since;                   /* when the oldest was added         */
-};
-
-/* What one task cost, recorded in its result. */
-struct task_usage {
-    unsigned llm_calls;
-    unsigned llm_requests;          /* retries included                  */
-    unsigned long prompt_tokens;
-    unsigned long completion_tokens;
-    double llm_ms;
-    unsigned sandbox_runs;
-    double sandbox_ms;
 };
 
 struct builder {
@@ -366,6 +357,9 @@ static enum ask_end ask(struct builder *b, const struct task *t,
     b->usage.llm_requests += r->attempts;
     b->usage.prompt_tokens += r->prompt_tokens;
     b->usage.completion_tokens += r->completion_tokens;
+    b->usage.prompt_evaluated += r->prompt_evaluated;
+    b->usage.prompt_cached += r->prompt_cached;
+    b->usage.timed_calls += r->have_timings != 0;
     b->usage.llm_ms += r->latency_ms;
     if (err == LLM_OK)
         return ASK_OK;
@@ -380,6 +374,7 @@ static enum ask_end ask(struct builder *b, const struct task *t,
         llm_monitor_kick(b->pool->monitor);
         status_set_llm_health(b->pool->status, r->err != LLM_E_REFUSED &&
                               r->err != LLM_E_CONNECT_TIMEOUT, why);
+        logf_(b, t, "the LLM is not available: %s", why);
         return ASK_REQUEUE;
     }
     logf_(b, t, "LLM call failed: %s", why);
@@ -677,6 +672,12 @@ static int commit(struct builder *b, const struct task *t, unsigned natt,
                                 (double)b->usage.prompt_tokens);
         cJSON_AddNumberToObject(u, "completion_tokens",
                                 (double)b->usage.completion_tokens);
+        if (b->usage.timed_calls) {
+            cJSON_AddNumberToObject(u, "prompt_tokens_evaluated",
+                                    (double)b->usage.prompt_evaluated);
+            cJSON_AddNumberToObject(u, "prompt_tokens_cached",
+                                    (double)b->usage.prompt_cached);
+        }
         cJSON_AddNumberToObject(u, "llm_ms", round(b->usage.llm_ms));
         cJSON_AddNumberToObject(u, "sandbox_runs", b->usage.sandbox_runs);
         cJSON_AddNumberToObject(u, "sandbox_ms", round(b->usage.sandbox_ms));
@@ -825,6 +826,28 @@ static enum build_end cancel(struct builder *b, const struct task *t,
     return BUILD_DONE;
 }
 
+/* Keeps where the task got to (resume.h). Failing to keep it costs only
+ * work done again, so it is logged, not fatal. */
+static void progress_save(struct builder *b, const struct task *t,
+                          int tests_done, const char *own_tests,
+                          const struct attempt *att, unsigned natt,
+                          unsigned llm_failures)
+{
+    struct resume_attempt ra[STORE_MAX_ATTEMPT];
+    struct resume r = { .tests_done = tests_done, .tests = (char *)own_tests,
+                        .natt = natt, .att = ra,
+                        .llm_failures = llm_failures, .usage = b->usage };
+    int rc;
+
+    for (unsigned i = 0; i < natt && i < STORE_MAX_ATTEMPT; i++)
+        ra[i] = (struct resume_attempt){ att[i].code, att[i].problem,
+                                         (int)att[i].rule };
+    if ((rc = resume_save(b->pool->st, t->id, &r)) < 0 ||
+        (rc = store_task_set_attempts(b->pool->st, t->id, (int)natt)) < 0)
+        logf_(b, t, "cannot keep its progress (%s); a restart begins it "
+              "again", store_strerror(rc));
+}
+
 /* Why a task cannot fit even bare, with both numbers. */
 static void context_reason(struct llm *llm, const struct prompt_task *pt,
                            const struct prompt_feedback *fb, char *out,
@@ -858,8 +881,10 @@ static enum build_end build(struct builder *b, uint64_t id, const char *json)
     struct prompt_task pt;
     char *own_tests = NULL, why[700];
     const char *tests;
-    int self_written = 0, passed_attempt = 0;
+    int self_written = 0, passed_attempt = 0, tests_done = 0;
     int last_attempt = 0;           /* whose run 'last' holds         */
+    struct resume res;
+    struct prompt_fit fit = { 0 };  /* the task's long parts, cut to fit */
     enum build_end end = BUILD_DONE;
     struct verdict v = { .status = "failed" };
     struct exec_result last = { 0 };
@@ -873,16 +898,39 @@ static enum build_end build(struct builder *b, uint64_t id, const char *json)
         task_free(&t);
         return end;
     }
-    /* The goal may be a whole benchmark prompt: it is in the task file, so
-     * the log names it by its start only. */
-    logf_(b, &t, "started: %.*s%s", (int)goal_cut(t.goal, 80), t.goal,
-          t.goal[goal_cut(t.goal, 80)] ? "..." : "");
     if (t.max_attempts)
         max = t.max_attempts;       /* the task's own loop setting */
     att = calloc(max, sizeof *att);
     if (!att) {
         end = BUILD_REQUEUE;
         goto out;
+    }
+    /* A task that went back to the queue mid-way goes on from there. */
+    if (resume_load(p->st, id, max, &res) == 0) {
+        tests_done = res.tests_done;
+        own_tests = res.tests;
+        res.tests = NULL;
+        for (natt = 0; natt < res.natt; natt++) {
+            att[natt] = (struct attempt){ res.att[natt].code,
+                                          res.att[natt].problem,
+                                          (enum extract_code_rule)
+                                              res.att[natt].rule };
+            res.att[natt].code = res.att[natt].problem = NULL;
+            if (att[natt].code && !att[natt].problem)
+                passed_attempt = (int)natt + 1;
+        }
+        llm_failures = res.llm_failures;
+        b->usage = res.usage;
+        resume_free(&res);
+        logf_(b, &t, "resumed after %u attempt%s (%u LLM calls so far): "
+              "%.*s%s", natt, natt == 1 ? "" : "s", b->usage.llm_calls,
+              (int)goal_cut(t.goal, 80), t.goal,
+              t.goal[goal_cut(t.goal, 80)] ? "..." : "");
+    } else {
+        /* The goal may be a whole benchmark prompt: it is in the task
+         * file, so the log names it by its start only. */
+        logf_(b, &t, "started: %.*s%s", (int)goal_cut(t.goal, 80), t.goal,
+              t.goal[goal_cut(t.goal, 80)] ? "..." : "");
     }
 
     /* Tests first: without visible ones there is nothing to repair
@@ -892,25 +940,27 @@ static enum build_end build(struct builder *b, uint64_t id, const char *json)
         end = cancel(b, &t, natt, att, "before its first step");
         goto out;
     }
-    if (!*tests) {
+    if (!*tests && !tests_done) {
         enum ask_end e = write_tests(b, &t, &own_tests);
         if (e == ASK_STOP || e == ASK_REQUEUE) {
             end = e == ASK_STOP ? BUILD_STOP : BUILD_REQUEUE;
             goto out;
         }
-        if (own_tests) {
-            tests = own_tests;
-            self_written = 1;
-        }
+        tests_done = 1;
+    }
+    if (!*tests && own_tests) {
+        tests = own_tests;
+        self_written = 1;
     }
     prompt_task_of(&t, tests, self_written, &pt);
+    prompt_fit_init(&fit, pt.goal, pt.tests);
 
     step(b, &t, "working", "recalling memory");
     if (t.memory && memory_recall(p->st, t.skills, t.nskills, t.id, p->cfg.memory_items,
                       &mem) < 0)
         memset(&mem, 0, sizeof mem);    /* memory helps; it is not needed */
 
-    while (natt < max) {
+    while (!passed_attempt && natt < max) {
         struct prompt pr;
         struct llm_result r;
         struct prompt_feedback fb = { 0 };
@@ -930,6 +980,24 @@ static enum build_end build(struct builder *b, uint64_t id, const char *json)
         }
         rc = prompt_code(&pt, mem.items, mem.n, natt > 0 ? &fb : NULL,
                          llm_prompt_budget(p->llm, 0), &pr);
+        /* Without memory it still does not fit: the middle of the long
+         * tests and goal goes next, marked as cut (prompt_fit.h). */
+        if (rc == -E2BIG) {
+            int cut = 0;
+            while (rc == -E2BIG && prompt_fit_step(&fit) == 1) {
+                cut = 1;
+                pt.goal = prompt_fit_goal(&fit);
+                pt.tests = prompt_fit_tests(&fit);
+                rc = prompt_code(&pt, NULL, 0, natt > 0 ? &fb : NULL,
+                                 llm_prompt_budget(p->llm, 0), &pr);
+            }
+            if (cut && rc == 0)
+                logf_(b, &t, "the prompt was cut to fit the model's context "
+                      "(goal %zu of %zu bytes, tests %zu of %zu)",
+                      strlen(pt.goal), strlen(fit.goal0),
+                      pt.tests ? strlen(pt.tests) : (size_t)0,
+                      strlen(fit.tests0));
+        }
         if (rc == -E2BIG) {
             char reason[512];
             context_reason(p->llm, &pt, natt > 0 ? &fb : NULL, reason,
@@ -971,6 +1039,9 @@ static enum build_end build(struct builder *b, uint64_t id, const char *json)
             goto out;
         }
         natt++;
+        if (natt > 1)       /* the first is cheap to redo */
+            progress_save(b, &t, tests_done, own_tests, att, natt - 1,
+                          llm_failures);
         a->rule = extract_code(r.content, t.language, &a->code);
         if (r.err == LLM_E_TRUNCATED)
             logf_(b, &t, "attempt %u: the answer was cut at max_tokens",
@@ -1098,6 +1169,11 @@ static enum build_end build(struct builder *b, uint64_t id, const char *json)
     }
 
 out:
+    /* Back to the queue: keep what was reached. Done: nothing to keep. */
+    if (end != BUILD_DONE && att)
+        progress_save(b, &t, tests_done, own_tests, att, natt, llm_failures);
+    else if (end == BUILD_DONE)
+        resume_clear(p->st, id);
     exec_result_free(&last);
     for (unsigned i = 0; att && i < max; i++) {
         free(att[i].code);
@@ -1105,6 +1181,7 @@ out:
     }
     free(att);
     free(own_tests);
+    prompt_fit_free(&fit);
     memory_recall_free(&mem);
     task_free(&t);
     return end;

@@ -413,6 +413,20 @@ unsigned llm_context(const struct llm *llm)
     return ctx ? ctx : llm->cfg.context_tokens;
 }
 
+const char *llm_context_source(const struct llm *llm)
+{
+    struct llm *l = (struct llm *)llm;  /* the lock, not the state */
+    int learned = 0;
+
+    if (llm->cfg.context_fixed)
+        return "setting";
+    pthread_mutex_lock(&l->lock);
+    for (unsigned i = 0; i < llm->nep; i++)
+        learned |= llm->ep[i].context != 0;
+    pthread_mutex_unlock(&l->lock);
+    return learned ? "server" : "default";
+}
+
 int llm_last_error(struct llm *llm, char *buf, size_t len)
 {
     pthread_mutex_lock(&llm->lock);
@@ -984,7 +998,8 @@ static enum llm_err perform(struct llm_session *s, const char *url,
  * cJSON's Add*ToObject helpers return NULL on failure and leave the tree
  * whole, so one check at the end covers every step. */
 static char *request_body(const struct llm *llm, const struct llm_request *req,
-                          const char *model, int cache_prompt, int stream,
+                          const char *model, unsigned max_tokens,
+                          int cache_prompt, int stream,
                           const cJSON *schema, enum format fmt)
 {
     const struct llm_config *cfg = &llm->cfg;
@@ -1011,9 +1026,7 @@ static char *request_body(const struct llm *llm, const struct llm_request *req,
     bad |= !cJSON_AddNumberToObject(o, "temperature",
                                     req->use_temperature ? req->temperature
                                                          : cfg->temperature);
-    bad |= !cJSON_AddNumberToObject(o, "max_tokens",
-                                    req->max_tokens ? req->max_tokens
-                                                    : cfg->max_tokens);
+    bad |= !cJSON_AddNumberToObject(o, "max_tokens", max_tokens);
     bad |= !cJSON_AddBoolToObject(o, "stream", stream);
     /* llama-server keeps a slot's prompt so that a next prompt sharing its
      * start is not read again; sent only to servers known to take it
@@ -1084,10 +1097,18 @@ static double est_scale(const struct llm *llm)
     return k;
 }
 
+/* The answer's budget: as asked, but at most half the context, so that a
+ * small context still leaves room for a prompt. */
+static unsigned answer_budget(unsigned asked, unsigned ctx)
+{
+    return asked < ctx / 2 ? asked : ctx / 2;
+}
+
 unsigned llm_prompt_budget(const struct llm *llm, unsigned max_tokens)
 {
-    unsigned answer = max_tokens ? max_tokens : llm->cfg.max_tokens;
     unsigned ctx = llm_context(llm);
+    unsigned answer = answer_budget(max_tokens ? max_tokens
+                                               : llm->cfg.max_tokens, ctx);
 
     return ctx > answer ? (unsigned)((ctx - answer) / est_scale(llm)) : 0;
 }
@@ -1280,6 +1301,59 @@ static void chat_attempt(struct llm_session *s, int ep, const char *body,
     }
 }
 
+static cJSON *probe(struct llm_session *s, const char *url, const char *post,
+                    struct xfer *x);
+
+/* The prompt's size counted by the server's own tokenizer (llama-server's
+ * POST /tokenize, on an endpoint known to have it), with the same
+ * per-message allowance as the estimate; 0 when no server can count. */
+static unsigned server_count(struct llm_session *s,
+                             const struct llm_request *req)
+{
+    struct llm *llm = s->llm;
+    struct buf text = { 0 };
+    struct xfer x;
+    cJSON *body, *root = NULL;
+    char *post = NULL, *url = NULL;
+    unsigned n = 0;
+    int ep = -1;
+
+    for (unsigned i = 0; ep < 0 && i < llm->nep; i++) {
+        pthread_mutex_lock(&llm->lock);
+        int can = llm->ep[i].llamacpp;
+        pthread_mutex_unlock(&llm->lock);
+        if (can && llm_sched_endpoint_up(llm->sched, (int)i))
+            ep = (int)i;
+    }
+    if (ep < 0)
+        return 0;
+    for (size_t i = 0; i < req->nmessages; i++)
+        if (buf_add(&text, req->messages[i].content,
+                    strlen(req->messages[i].content)) < 0)
+            goto out;
+    body = cJSON_CreateObject();
+    if (body && cJSON_AddStringToObject(body, "content",
+                                        text.p ? text.p : ""))
+        post = cJSON_PrintUnformatted(body);
+    cJSON_Delete(body);
+    url = join_url(llm->ep[ep].root, "/tokenize");
+    if (!post || !url)
+        goto out;
+    root = probe(s, url, post, &x);
+    buf_free(&x.body);
+    buf_free(&x.content);
+    const cJSON *toks = cJSON_GetObjectItemCaseSensitive(root, "tokens");
+    if (cJSON_IsArray(toks))
+        n = 3 + (unsigned)cJSON_GetArraySize(toks) +
+            (unsigned)req->nmessages * MESSAGE_OVERHEAD_TOKENS;
+out:
+    cJSON_Delete(root);
+    buf_free(&text);
+    free(post);
+    free(url);
+    return n;
+}
+
 /* Whether an attempt's outcome says the endpoint could not be reached (1:
  * it answered, 0: it did not, -1: no news). */
 static int reached(enum llm_err err, long status)
@@ -1303,10 +1377,11 @@ enum llm_err llm_chat(struct llm_session *s, const struct llm_request *req,
                       struct llm_result *res)
 {
     struct llm *llm = s->llm;
-    unsigned max_tokens = req->max_tokens ? req->max_tokens
-                                          : llm->cfg.max_tokens;
     unsigned estimate = llm_estimate_tokens(req);
     unsigned context = llm_context(llm);
+    unsigned max_tokens = answer_budget(req->max_tokens ? req->max_tokens
+                                                        : llm->cfg.max_tokens,
+                                        context);
     double scaled = estimate * est_scale(llm);
     double start = now_ms();
     int stream = req->stream == LLM_STREAM_DEFAULT ? llm->cfg.stream != 0
@@ -1333,6 +1408,13 @@ enum llm_err llm_chat(struct llm_session *s, const struct llm_request *req,
         res->err = LLM_E_CANCELLED;
         set_msg(res->error, sizeof res->error, "cancelled: btfs is stopping");
         goto out;
+    }
+    /* The server's own count, where it can give one; it also teaches the
+     * estimate, so that the callers' next budgets are right. */
+    unsigned counted = server_count(s, req);
+    if (counted) {
+        learn_scale(llm, estimate, counted);
+        scaled = counted;
     }
     if (scaled + max_tokens > (double)context) {
         res->err = LLM_E_BUDGET;
@@ -1362,8 +1444,8 @@ enum llm_err llm_chat(struct llm_session *s, const struct llm_request *req,
         memcpy(model, llm->ep[ep].model, sizeof model);
         cache_prompt = llm->ep[ep].llamacpp;
         pthread_mutex_unlock(&llm->lock);
-        char *body = request_body(llm, req, model, cache_prompt, stream,
-                                  schema, fmt);
+        char *body = request_body(llm, req, model, max_tokens, cache_prompt,
+                                  stream, schema, fmt);
 
         if (!body) {
             llm_sched_release(llm->sched, &ticket, -1);
@@ -1389,13 +1471,27 @@ enum llm_err llm_chat(struct llm_session *s, const struct llm_request *req,
             if (x.have_usage && x.usage_prompt >= MIN_CONTEXT)
                 x.server_ctx = x.usage_prompt + max_tokens;
         }
-        if (x.err == LLM_E_CONTEXT && x.server_ctx) {
-            learn_context(llm, ep, x.server_ctx);
+        if (x.err == LLM_E_CONTEXT) {
             size_t n = strlen(x.msg);
-            snprintf(x.msg + n, sizeof x.msg - n, "; the server's context "
-                     "is %u tokens (btfs now uses it; to fix it at start "
-                     "set BT_LLM_CONTEXT=%u, or give the server a larger "
-                     "context)", x.server_ctx, x.server_ctx);
+            if (x.server_ctx)
+                learn_context(llm, ep, x.server_ctx);
+            if (x.server_ctx && !llm->cfg.context_fixed)
+                snprintf(x.msg + n, sizeof x.msg - n, "; the server's "
+                         "context is %u tokens (btfs uses it from now on; "
+                         "BT_LLM_CONTEXT=%u says it at start, or give the "
+                         "server a larger context)", x.server_ctx,
+                         x.server_ctx);
+            else if (x.server_ctx)
+                snprintf(x.msg + n, sizeof x.msg - n, "; the server's "
+                         "context is %u tokens, not BT_LLM_CONTEXT=%u: set "
+                         "BT_LLM_CONTEXT=%u (or 0), or give the server a "
+                         "larger context", x.server_ctx, context,
+                         x.server_ctx);
+            else
+                snprintf(x.msg + n, sizeof x.msg - n, "; the server's "
+                         "context is smaller than the %u tokens btfs "
+                         "assumed: set BT_LLM_CONTEXT to it, or give the "
+                         "server a larger context", context);
         }
         res->err = x.err;
         snprintf(res->error, sizeof res->error, "%s", x.msg);

@@ -212,6 +212,10 @@ unsigned llm_prompt_budget(const struct llm *llm, unsigned max_tokens);
  * error), else the configured default. */
 unsigned llm_context(const struct llm *llm);
 
+/* Where llm_context() comes from: "setting", "server" or "default"
+ * (static). */
+const char *llm_context_source(const struct llm *llm);
+
 /* The scheduler every call goes through (owned by llm). */
 struct llm_sched *llm_scheduler(struct llm *llm);
 

@@ -24,6 +24,9 @@
 #define USAGE_INTERVAL_MS 5000      /* how often usage is copied          */
 
 struct llm_monitor {
+    int trainer;                    /* the Trainer's own LLM              */
+    const char *key;                /* runtime.json member: "llm", ...    */
+    const char *tag;                /* log prefix: "llm", "trainer llm"   */
     struct llm *llm;
     struct exec *ex;                /* may be NULL                        */
     struct status *status;
@@ -35,6 +38,7 @@ struct llm_monitor {
     char last_request[512];         /* the client's last real failure as
                                        last logged (thread only)          */
     char note[512];                 /* the health note as last logged     */
+    struct llm_health health;       /* the last check (thread only)       */
     struct exec_stats written_ex;   /* sandbox totals last written        */
 };
 
@@ -87,9 +91,11 @@ static void write_usage(struct llm_monitor *m)
                             round(es.wall_ms) / 1000);
     cJSON_AddNumberToObject(sandbox, "cpu_seconds",
                             round(es.cpu_ms) / 1000);
-    put(doc, "llm", llm_usage_json(&u));
-    put(doc, "sandbox", sandbox);
-    sandbox = NULL;
+    put(doc, m->key, llm_usage_json(&u));
+    if (!m->trainer) {
+        put(doc, "sandbox", sandbox);
+        sandbox = NULL;
+    }
     text = cJSON_PrintUnformatted(doc);
     if (text && store_doc_put(m->store, "runtime", text) == 0) {
         m->written = u;
@@ -108,7 +114,8 @@ static void on_queue(void *arg, const char *json)
     status_set_llm_queue(arg, json);
 }
 
-/* What status.json's "llm" shows beyond url, model and errors. */
+/* What status.json's "llm" shows beyond url, model and errors (for the
+ * Trainer's own LLM, all of its "trainer_llm"). */
 static void publish_info(struct llm_monitor *m, const struct llm_health *h)
 {
     cJSON *o = cJSON_CreateObject();
@@ -116,19 +123,33 @@ static void publish_info(struct llm_monitor *m, const struct llm_health *h)
 
     if (!o)
         return;
+    if (m->trainer) {
+        char err[700];
+        cJSON_AddStringToObject(o, "url", llm_config(m->llm)->url);
+        cJSON_AddStringToObject(o, "model", llm_config(m->llm)->model);
+        cJSON_AddBoolToObject(o, "reachable", h->reachable);
+        if (h->err != LLM_OK)
+            snprintf(err, sizeof err, "%s: %s", llm_err_name(h->err),
+                     h->error);
+        else
+            llm_last_error(m->llm, err, sizeof err);
+        if (err[0])
+            cJSON_AddStringToObject(o, "last_error", err);
+        else
+            cJSON_AddNullToObject(o, "last_error");
+    }
     cJSON_AddNumberToObject(o, "context", llm_context(m->llm));
     cJSON_AddStringToObject(o, "context_from",
-                            llm_config(m->llm)->context_fixed ? "setting"
-                            : llm_context(m->llm) !=
-                                    llm_config(m->llm)->context_tokens
-                                ? "server" : "default");
+                            llm_context_source(m->llm));
     if (h->model[0])
         cJSON_AddStringToObject(o, "model_in_use", h->model);
     if (h->note[0])
         cJSON_AddStringToObject(o, "note", h->note);
     cJSON_AddNumberToObject(o, "endpoints_up", h->up);
     text = cJSON_PrintUnformatted(o);
-    if (text)
+    if (text && m->trainer)
+        status_set_trainer_llm(m->status, text);
+    else if (text)
         status_set_llm_info(m->status, text);
     free(text);
     cJSON_Delete(o);
@@ -144,9 +165,11 @@ static int request_error(struct llm_monitor *m, char *err, size_t len)
     if (strcmp(err, m->last_request) != 0) {
         char line[700];
         if (have)
-            snprintf(line, sizeof line, "llm: a request failed: %s", err);
+            snprintf(line, sizeof line, "%s: a request failed: %s", m->tag,
+                     err);
         else
-            snprintf(line, sizeof line, "llm: requests succeed again");
+            snprintf(line, sizeof line, "%s: requests succeed again",
+                     m->tag);
         if (have || m->last_request[0])
             store_log_append(m->store, STORE_LOG_SYSTEM, line);
         snprintf(m->last_request, sizeof m->last_request, "%s", err);
@@ -164,15 +187,18 @@ static int check(struct llm_monitor *m, struct llm_session *s,
     llm_health(s, &h);
     if (h.err == LLM_E_CANCELLED)
         return 0;
+    m->health = h;
     publish_info(m, &h);
     if (strcmp(h.note, m->note) != 0) {
         if (h.note[0]) {
-            snprintf(line, sizeof line, "llm: %s", h.note);
+            snprintf(line, sizeof line, "%s: %s", m->tag, h.note);
             store_log_append(m->store, STORE_LOG_SYSTEM, line);
         }
         snprintf(m->note, sizeof m->note, "%s", h.note);
     }
-    if (h.err == LLM_OK) {
+    if (m->trainer) {
+        request_error(m, err, sizeof err);      /* logged; shown by info */
+    } else if (h.err == LLM_OK) {
         status_set_llm_health(m->status, 1, request_error(m, err, sizeof err)
                                                 ? err : NULL);
     } else {
@@ -184,11 +210,11 @@ static int check(struct llm_monitor *m, struct llm_session *s,
         if (h.err == LLM_OK) {
             char url[256];
             redact_buf(url, sizeof url, llm_config(m->llm)->url);
-            snprintf(line, sizeof line, "llm: %s answers, model %s listed, "
-                     "context %u (%.0f ms)", url, h.model, h.context,
+            snprintf(line, sizeof line, "%s: %s answers, model %s listed, "
+                     "context %u (%.0f ms)", m->tag, url, h.model, h.context,
                      h.latency_ms);
         } else {
-            snprintf(line, sizeof line, "llm: not ready: %s: %s",
+            snprintf(line, sizeof line, "%s: not ready: %s: %s", m->tag,
                      llm_err_name(h.err), h.error);
         }
         store_log_append(m->store, STORE_LOG_SYSTEM, line);
@@ -206,8 +232,9 @@ static void *run(void *arg)
     double next_check = 0, next_usage = now_ms() + USAGE_INTERVAL_MS;
 
     if (llm_session_open(m->llm, &s) < 0) {
-        status_set_llm_health(m->status, 0, "internal: cannot open an LLM "
-                                            "session (out of memory)");
+        if (!m->trainer)
+            status_set_llm_health(m->status, 0, "internal: cannot open an "
+                                                "LLM session (out of memory)");
         return NULL;
     }
     while (!stopper_stopped(&m->stopper)) {
@@ -227,10 +254,14 @@ static void *run(void *arg)
             char err[512];
             /* Between checks too: a request that failed, or the first
              * that succeeds after failures, shows within seconds. */
-            if (atomic_load(&m->healthy))
+            if (atomic_load(&m->healthy) && !m->trainer)
                 status_set_llm_health(m->status, 1,
                                       request_error(m, err, sizeof err)
                                           ? err : NULL);
+            else if (m->trainer)
+                request_error(m, err, sizeof err);
+            /* A context learned from an answer shows without a check. */
+            publish_info(m, &m->health);
             write_usage(m);
             next_usage = now + USAGE_INTERVAL_MS;
             continue;
@@ -245,8 +276,8 @@ static void *run(void *arg)
     return NULL;
 }
 
-int llm_monitor_start(struct llm *llm, struct exec *ex, struct status *status,
-                      struct store *st, struct llm_monitor **out)
+static int start(struct llm *llm, struct exec *ex, struct status *status,
+                 struct store *st, int trainer, struct llm_monitor **out)
 {
     struct llm_monitor *m = calloc(1, sizeof *m);
     int rc;
@@ -254,21 +285,39 @@ int llm_monitor_start(struct llm *llm, struct exec *ex, struct status *status,
     *out = NULL;
     if (!m)
         return -ENOMEM;
+    m->trainer = trainer;
+    m->key = trainer ? "trainer_llm" : "llm";
+    m->tag = trainer ? "trainer llm" : "llm";
     m->llm = llm;
     m->ex = ex;
     m->status = status;
     m->store = st;
     atomic_init(&m->healthy, 0);
     stopper_init(&m->stopper);
-    llm_sched_observe(llm_scheduler(llm), on_queue, status);
+    if (!trainer)
+        llm_sched_observe(llm_scheduler(llm), on_queue, status);
     rc = pthread_create(&m->thread, NULL, run, m);
     if (rc != 0) {
+        if (!trainer)
+            llm_sched_observe(llm_scheduler(llm), NULL, NULL);
         stopper_destroy(&m->stopper);
         free(m);
         return -rc;
     }
     *out = m;
     return 0;
+}
+
+int llm_monitor_start(struct llm *llm, struct exec *ex, struct status *status,
+                      struct store *st, struct llm_monitor **out)
+{
+    return start(llm, ex, status, st, 0, out);
+}
+
+int llm_monitor_start_trainer(struct llm *llm, struct status *status,
+                              struct store *st, struct llm_monitor **out)
+{
+    return start(llm, NULL, status, st, 1, out);
 }
 
 void llm_monitor_kick(struct llm_monitor *m)
@@ -287,7 +336,8 @@ void llm_monitor_stop(struct llm_monitor *m)
         return;
     stopper_stop(&m->stopper);
     pthread_join(m->thread, NULL);
-    llm_sched_observe(llm_scheduler(m->llm), NULL, NULL);
+    if (!m->trainer)
+        llm_sched_observe(llm_scheduler(m->llm), NULL, NULL);
     write_usage(m);
     stopper_destroy(&m->stopper);
     free(m);

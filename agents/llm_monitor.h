@@ -26,6 +26,12 @@ struct llm_monitor;
 int llm_monitor_start(struct llm *llm, struct exec *ex, struct status *status,
                       struct store *st, struct llm_monitor **out);
 
+/* The same for the Trainer's own LLM (BT_TRAINER_LLM_URL): it publishes
+ * status.json's "trainer_llm" instead of "llm", the usage as runtime.json's
+ * "trainer_llm", and logs as "trainer llm:". */
+int llm_monitor_start_trainer(struct llm *llm, struct status *status,
+                              struct store *st, struct llm_monitor **out);
+
 /* Asks for a health check now (an agent saw a call fail). Can't fail. */
 void llm_monitor_kick(struct llm_monitor *m);
 

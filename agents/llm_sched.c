@@ -3,9 +3,9 @@
  * One list of nodes holds both the callers waiting for a slot and those
  * holding one; the waiting ones are kept in service order (priority, then
  * arrival), so the head of the waiting part is always the next served. A
- * freed slot wakes everybody (a handful of threads: a broadcast is cheaper
- * than being clever) and only the first waiter that finds a slot for
- * itself takes it.
+ * freed slot wakes only that head (each waiter sleeps on its own condition
+ * variable): on a busy machine, waking every waiter to find the one that
+ * may go costs the slot's next holder several scheduling delays.
  */
 #include "llm_sched.h"
 
@@ -36,12 +36,12 @@ struct node {
     uint64_t seq;
     int ep;                         /* -1 while waiting                   */
     double since_ms;                /* when it began to wait              */
+    pthread_cond_t cv;              /* its turn may have come (lock)      */
     struct node *next;
 };
 
 struct llm_sched {
     pthread_mutex_t lock;           /* guards everything below            */
-    pthread_cond_t freed;           /* a slot was freed, or wake (lock)   */
     unsigned nep;
     struct endpoint ep[MAX_ENDPOINTS];
     struct node *nodes;             /* waiting (service order), running   */
@@ -81,7 +81,6 @@ int llm_sched_create(unsigned nendpoints, const char *const *urls,
                      unsigned slots, struct llm_sched **out)
 {
     struct llm_sched *q;
-    pthread_condattr_t ca;
 
     *out = NULL;
     if (nendpoints == 0 || nendpoints > MAX_ENDPOINTS)
@@ -99,10 +98,6 @@ int llm_sched_create(unsigned nendpoints, const char *const *urls,
         }
     }
     pthread_mutex_init(&q->lock, NULL);
-    pthread_condattr_init(&ca);
-    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-    pthread_cond_init(&q->freed, &ca);
-    pthread_condattr_destroy(&ca);
     q->next_seq = 1;
     *out = q;
     return 0;
@@ -115,12 +110,12 @@ void llm_sched_free(struct llm_sched *q)
     while (q->nodes) {
         struct node *n = q->nodes;
         q->nodes = n->next;
+        pthread_cond_destroy(&n->cv);
         free(n);
     }
     for (unsigned i = 0; i < q->nep; i++)
         free(q->ep[i].url);
     pthread_mutex_destroy(&q->lock);
-    pthread_cond_destroy(&q->freed);
     free(q);
 }
 
@@ -234,6 +229,16 @@ static int pick_locked(struct llm_sched *q)
     return best;
 }
 
+/* Wakes the first waiter: the one a freed slot is for. */
+static void wake_head_locked(struct llm_sched *q)
+{
+    for (struct node *m = q->nodes; m; m = m->next)
+        if (m->ep < 0) {
+            pthread_cond_signal(&m->cv);
+            return;
+        }
+}
+
 /* Whether n is the first waiter in service order. */
 static int first_waiting_locked(struct llm_sched *q, const struct node *n)
 {
@@ -275,12 +280,17 @@ int llm_sched_acquire(struct llm_sched *q, enum llm_priority prio,
                       const atomic_int *cancelled)
 {
     struct node *n = calloc(1, sizeof *n);
+    pthread_condattr_t ca;
     int ep = -1;
 
     ticket->ep = -1;
     ticket->node = NULL;
     if (!n)
         return -ENOMEM;
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_cond_init(&n->cv, &ca);
+    pthread_condattr_destroy(&ca);
     snprintf(n->who, sizeof n->who, "%s", who ? who : "?");
     n->prio = prio;
     n->ep = -1;
@@ -301,14 +311,15 @@ int llm_sched_acquire(struct llm_sched *q, enum llm_priority prio,
         struct timespec until;
         clock_gettime(CLOCK_MONOTONIC, &until);
         until.tv_sec += 1;
-        pthread_cond_timedwait(&q->freed, &q->lock, &until);
+        pthread_cond_timedwait(&n->cv, &q->lock, &until);
     }
     if (ep < 0) {
         unlink_locked(q, n);
+        pthread_cond_destroy(&n->cv);
         free(n);
         notify_locked(q);
         /* The next waiter may be able to go now that this one left. */
-        pthread_cond_broadcast(&q->freed);
+        wake_head_locked(q);
         pthread_mutex_unlock(&q->lock);
         return -ECANCELED;
     }
@@ -323,7 +334,7 @@ int llm_sched_acquire(struct llm_sched *q, enum llm_priority prio,
     ticket->node = n;
     notify_locked(q);
     /* Another endpoint may have a free slot for the next waiter. */
-    pthread_cond_broadcast(&q->freed);
+    wake_head_locked(q);
     pthread_mutex_unlock(&q->lock);
     return ep;
 }
@@ -343,19 +354,22 @@ void llm_sched_release(struct llm_sched *q, struct llm_sched_ticket *ticket,
         q->ep[ep].up = reached;
     if (n) {
         unlink_locked(q, n);
+        pthread_cond_destroy(&n->cv);
         free(n);
     }
     ticket->ep = -1;
     ticket->node = NULL;
+    wake_head_locked(q);
     notify_locked(q);
-    pthread_cond_broadcast(&q->freed);
     pthread_mutex_unlock(&q->lock);
 }
 
 void llm_sched_wake(struct llm_sched *q)
 {
     pthread_mutex_lock(&q->lock);
-    pthread_cond_broadcast(&q->freed);
+    for (struct node *m = q->nodes; m; m = m->next)
+        if (m->ep < 0)
+            pthread_cond_signal(&m->cv);
     pthread_mutex_unlock(&q->lock);
 }
 
@@ -369,7 +383,7 @@ void llm_sched_set_endpoint(struct llm_sched *q, int ep, int up,
     if (slots)
         q->ep[ep].slots = slots;
     notify_locked(q);
-    pthread_cond_broadcast(&q->freed);
+    wake_head_locked(q);
     pthread_mutex_unlock(&q->lock);
 }
 

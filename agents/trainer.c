@@ -29,6 +29,7 @@
 #define GOALS_MAX 1000          /* earlier goals kept for the duplicate test */
 #define EXAMPLES_MAX 4          /* earlier goals shown in a proposal prompt */
 #define TASK_TIMEOUT_S 10
+#define PROPOSAL_KEPT 3072      /* bytes of a rejected proposal logged    */
 
 struct trainer {
     struct trainer_config cfg;
@@ -52,6 +53,8 @@ struct trainer {
     char **goals;                   /* normalised earlier goals (ring)    */
     size_t ngoals;
     size_t goals_next;
+    char *proposal;                 /* the last proposal's text, cut to
+                                       PROPOSAL_KEPT, for trainer_log     */
 };
 
 static const char proposal_schema[] =
@@ -527,6 +530,57 @@ static void look_at_queue(struct trainer *t, int *user_waiting)
     store_view_end(v);
 }
 
+struct queued_ctx {
+    const char *key;                /* goal_key of the goal looked for    */
+    int found;
+};
+
+static int queued_cb(void *ctx, uint64_t id, const char *val, size_t len)
+{
+    struct queued_ctx *q = ctx;
+    cJSON *o = cJSON_ParseWithLength(val, len);
+    const char *g = jstr(o, "goal");
+    char *k = g ? goal_key(g) : NULL;
+
+    (void)id;
+    q->found = k && strcmp(k, q->key) == 0;
+    free(k);
+    cJSON_Delete(o);
+    return q->found;
+}
+
+/* Whether a task with this goal (as goal_key sees it) is in the queue. */
+static int goal_queued(struct trainer *t, const char *goal)
+{
+    struct queued_ctx q = { NULL, 0 };
+    struct store_view *v;
+    char *k = goal ? goal_key(goal) : NULL;
+
+    if (!k || store_view_begin(t->st, &v) < 0) {
+        free(k);
+        return 0;
+    }
+    q.key = k;
+    store_view_queue(v, queued_cb, &q);
+    store_view_end(v);
+    free(k);
+    return q.found;
+}
+
+/* Keeps what the model proposed (cut on a character boundary), so that a
+ * rejection in trainer_log shows what was rejected. Takes text. */
+static void keep_proposal(struct trainer *t, char *text)
+{
+    free(t->proposal);
+    t->proposal = text;
+    if (text && strlen(text) > PROPOSAL_KEPT) {
+        size_t n = PROPOSAL_KEPT - 3;       /* room for "..." and NUL */
+        while (n > 0 && ((unsigned char)text[n] & 0xC0) == 0x80)
+            n--;
+        strcpy(text + n, "...");
+    }
+}
+
 /* Enqueues a task definition (taken); returns its id or 0. */
 static uint64_t enqueue(struct trainer *t, cJSON *def, enum store_source src)
 {
@@ -623,7 +677,10 @@ static enum propose_end propose(struct trainer *t,
                                .schema = proposal_schema,
                                .schema_name = "task",
                                .priority = LLM_PRIO_LOW };
-    if (llm_chat(t->session, &req, &r) != LLM_OK) {
+    enum llm_err err = llm_chat(t->session, &req, &r);
+    keep_proposal(t, r.json ? cJSON_PrintUnformatted(r.json)
+                     : r.content ? strdup(r.content) : NULL);
+    if (err != LLM_OK) {
         snprintf(why, whylen, "%s: %s", llm_err_name(r.err), r.error);
         end = r.err == LLM_E_CANCELLED ? PROPOSE_STOP
               : (r.err == LLM_E_REFUSED || r.err == LLM_E_CONNECT_TIMEOUT ||
@@ -723,19 +780,26 @@ static int fallback_cb(void *ctx, const char *json)
 static cJSON *fallback(struct trainer *t, const char *skill)
 {
     struct fallback_ctx c = { UINT_MAX, 0, NULL };
+    unsigned n;
 
     seed_each(skill, fallback_cb, &c);          /* counts them */
     if (c.seen == 0) {
         skill = NULL;
         seed_each(NULL, fallback_cb, &c);
     }
-    if (c.seen == 0)
-        return NULL;
-    c = (struct fallback_ctx){ (unsigned)(t->fallbacks++ % c.seen), 0,
-                               NULL };
-    t->dirty = 1;
-    seed_each(skill, fallback_cb, &c);
-    return c.pick;
+    n = c.seen;
+    /* In turn, but never one already waiting in the queue (the
+     * curriculum queued at first start, or an earlier fallback). */
+    for (unsigned k = 0; k < n; k++) {
+        c = (struct fallback_ctx){ (unsigned)(t->fallbacks++ % n), 0,
+                                   NULL };
+        t->dirty = 1;
+        seed_each(skill, fallback_cb, &c);
+        if (c.pick && !goal_queued(t, jstr(c.pick, "goal")))
+            return c.pick;
+        cJSON_Delete(c.pick);
+    }
+    return NULL;
 }
 
 /* Makes one task: choose, propose (a few times), else fall back. */
@@ -762,6 +826,8 @@ static void make_task(struct trainer *t, int llm_ok)
             break;
         cJSON *rj = cJSON_CreateObject();
         cJSON_AddStringToObject(rj, "reason", why);
+        if (t->proposal)
+            cJSON_AddStringToObject(rj, "proposal", t->proposal);
         cJSON_AddItemToArray(rejections, rj);
         logf_(t, "proposal %u for %s rejected: %s", tries, c.skill, why);
     }
@@ -773,9 +839,16 @@ static void make_task(struct trainer *t, int llm_ok)
         def = fallback(t, c.skill);
         fell_back = 1;
         if (!def) {
+            logf_(t, "no task for %s: every seed task of it is already "
+                  "queued", c.skill);
             cJSON_Delete(rejections);
+            stopper_nap(&t->stopper, t->cfg.poll_ms);
             return;
         }
+        /* The difficulty chosen (and logged) is the one queued. */
+        cJSON_DeleteItemFromObjectCaseSensitive(def, "difficulty");
+        cJSON_AddNumberToObject(def, "difficulty",
+                                round(c.difficulty * 1000) / 1000);
     }
     cJSON *meta = cJSON_CreateObject();
     cJSON_AddStringToObject(meta, "strategy", plan_strategy_name(c.strategy));
@@ -921,6 +994,7 @@ void trainer_stop(struct trainer *t)
         free(t->goals[i]);
     free(t->goals);
     free(t->pending);
+    free(t->proposal);
     stopper_destroy(&t->stopper);
     free(t);
 }

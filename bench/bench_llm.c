@@ -11,9 +11,23 @@
  *   llm_chat  our client, streamed and not, parsing and checking each
  *             answer as the Builder would.
  * The target (issue #3) is llm_chat <= 1.05x curl.
+ *
+ * Then the request queue (issue #11), against fakes that answer after
+ * 50 ms of "thinking" inside their slot:
+ *   one slot     4 builders and the Trainer, each making --sched-calls
+ *                calls, against a one-slot server: answers per second
+ *                against the ideal of one per 50 ms (target >= 0.95);
+ *   4 endpoints  8 callers against four one-slot servers given as one
+ *                BT_LLM_URL list: throughput against one endpoint
+ *                (target >= 3.6x);
+ *   reuse        a task's three attempts (prompts built by prompt.c, with
+ *                memory and feedback) against a llama-server fake with a
+ *                prompt cache: prompt tokens sent, evaluated and cached.
  */
 #include <errno.h>
 #include <getopt.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,6 +39,7 @@
 
 #include "fakellm.h"
 #include "llm.h"
+#include "prompt.h"
 
 #define ANSWER "def add(a, b):\n    return a + b\n"
 
@@ -156,6 +171,223 @@ static double run_llm(struct llm_session *s, unsigned n, int stream)
     return now_ms() - t0;
 }
 
+/* ---- the request queue ------------------------------------------------------ */
+
+#define THINK_MS 50
+
+struct caller {
+    struct llm *llm;
+    enum llm_priority prio;
+    char name[32];
+    atomic_int *left;               /* calls still to make, shared       */
+    unsigned ok;
+};
+
+static void *caller_main(void *arg)
+{
+    struct caller *c = arg;
+    struct llm_session *s;
+    struct llm_request req = { .messages = messages, .nmessages = 2,
+                               .stream = LLM_STREAM_OFF,
+                               .priority = c->prio };
+
+    if (llm_session_open(c->llm, &s) < 0)
+        return NULL;
+    llm_session_set_name(s, c->name);
+    /* The callers share the work, so that all of them stay busy until
+     * the end: the Trainer's calls, served last, do not make a tail. */
+    while (atomic_fetch_sub(c->left, 1) > 0) {
+        struct llm_result r;
+        c->ok += llm_chat(s, &req, &r) == LLM_OK;
+        llm_result_free(&r);
+    }
+    llm_session_close(s);
+    return NULL;
+}
+
+/* ncallers threads (the first at a user task's priority, the last at the
+ * Trainer's) make ncallers * calls calls between them against the fakes,
+ * given as one URL list; returns the elapsed ms. */
+static double run_callers(struct fakellm **fakes, unsigned nfakes,
+                          unsigned ncallers, unsigned calls,
+                          unsigned *answered, double *latency_ms)
+{
+    struct llm_usage u;
+    char urls[1024] = "";
+    struct llm_config cfg;
+    struct llm *llm;
+    struct caller c[16];
+    pthread_t t[16];
+    atomic_int left;
+    double t0;
+
+    for (unsigned i = 0; i < nfakes; i++) {
+        struct fakellm_server srv = { .slots = 1 };
+        struct fakellm_rule rule = { .kind = FAKE_REPLY, .content = ANSWER,
+                                     .first_delay_ms = THINK_MS };
+        fakellm_clear(fakes[i]);
+        if (fakellm_set_server(fakes[i], &srv) < 0 ||
+            fakellm_add(fakes[i], &rule) < 0)
+            die("cannot script the fake");
+        if (i)
+            strcat(urls, ",");
+        strcat(urls, fakellm_url(fakes[i]));
+    }
+    llm_config_default(&cfg);
+    cfg.url = urls;
+    if (llm_create(&cfg, &llm) < 0)
+        die("cannot create the client");
+    atomic_init(&left, (int)(ncallers * calls));
+    t0 = now_ms();
+    for (unsigned i = 0; i < ncallers; i++) {
+        c[i] = (struct caller){ .llm = llm, .left = &left,
+                                .prio = i + 1 == ncallers ? LLM_PRIO_LOW
+                                        : i == 0 ? LLM_PRIO_USER
+                                                 : LLM_PRIO_NORMAL };
+        if (i + 1 == ncallers)
+            snprintf(c[i].name, sizeof c[i].name, "trainer");
+        else
+            snprintf(c[i].name, sizeof c[i].name, "builder %u", i);
+        if (pthread_create(&t[i], NULL, caller_main, &c[i]) != 0)
+            die("cannot start a thread");
+    }
+    *answered = 0;
+    for (unsigned i = 0; i < ncallers; i++) {
+        pthread_join(t[i], NULL);
+        *answered += c[i].ok;
+    }
+    double ms = now_ms() - t0;
+    llm_usage_get(llm, &u);
+    /* a call's time on the wire: its whole latency less its wait for a
+     * slot is not known here, so this is the time from asking to answer */
+    *latency_ms = u.calls ? u.latency_ms_total / (double)u.calls : 0;
+    llm_free(llm);
+    return ms;
+}
+
+static void bench_queue(unsigned calls)
+{
+    struct fakellm *fakes[4];
+    unsigned answered1, answered4, want1 = 5 * calls, want4 = 8 * calls;
+
+    for (int i = 0; i < 4; i++)
+        if (fakellm_start(&fakes[i]) < 0)
+            die("cannot start a fake server");
+    double lat0, lat1, lat4;
+    unsigned answered0;
+    /* The floor: one caller alone, so nothing waits for the queue; what
+     * it loses to the ideal is the machine's, not the scheduler's. */
+    double ms0 = run_callers(fakes, 1, 1, calls, &answered0, &lat0);
+    double ms1 = run_callers(fakes, 1, 5, calls, &answered1, &lat1);
+    double ms4 = run_callers(fakes, 4, 8, calls, &answered4, &lat4);
+    for (int i = 0; i < 4; i++)
+        fakellm_stop(fakes[i]);
+    if (answered0 != calls || answered1 != want1 || answered4 != want4)
+        die("some calls failed");
+
+    double per0 = answered0 / ms0 * 1000;
+    double per1 = answered1 / ms1 * 1000, per4 = answered4 / ms4 * 1000;
+    double ideal1 = 1000.0 / THINK_MS;
+    printf("\nthe request queue: servers answer after %d ms in their "
+           "slot\n\n", THINK_MS);
+    printf("%-32s %7s %8s %9s %8s %7s\n", "case", "answers", "seconds",
+           "answers/s", "call ms", "ratio");
+    printf("%-32s %7u %8.2f %9.2f %8.1f %7.3f   (the floor: no queue)\n",
+           "1 slot, 1 caller alone", answered0, ms0 / 1000, per0, lat0,
+           per0 / ideal1);
+    printf("%-32s %7u %8.2f %9.2f %8.1f %7.3f   (vs the ideal %.0f/s; "
+           "target >= 0.95)\n", "1 slot, 4 builders + Trainer", answered1,
+           ms1 / 1000, per1, lat1, per1 / ideal1, ideal1);
+    printf("%-32s %7u %8.2f %9.2f %8.1f %7.2fx  (vs 1 endpoint; target "
+           ">= 3.6x)\n", "4 endpoints x 1 slot, 8 callers", answered4,
+           ms4 / 1000, per4, lat4, per4 / per1);
+}
+
+/* A task's three attempts, their prompts built as the Builder builds them,
+ * against a llama-server fake that keeps its last prompt. */
+static void bench_reuse(void)
+{
+    static const char *const skills[] = { "strings" };
+    struct prompt_task pt = {
+        .goal = "Write is_palindrome(s) that says whether s reads the same "
+                "backwards, ignoring case, spaces and punctuation.",
+        .language = "python",
+        .tests = "assert is_palindrome('A man, a plan, a canal: Panama')\n"
+                 "assert not is_palindrome('hello')\n"
+                 "assert is_palindrome('')\n",
+        .skills = skills, .nskills = 1, .difficulty = 0.4,
+    };
+    static const struct prompt_memory mem[] = {
+        { "lesson", "Write reverse_words(s)",
+          "Split on whitespace with str.split() without arguments; it drops "
+          "empty strings and handles tabs and newlines." },
+        { "solved", "Write count_vowels(s)",
+          "def count_vowels(s):\n    return sum(1 for c in s.lower() if c "
+          "in 'aeiou')\n" },
+        { "lesson", "Write normalise(s)",
+          "Filter with str.isalnum() before comparing, and lower-case "
+          "first: casefold() is stricter still for non-ASCII text." },
+    };
+    static const char *const codes[] = {
+        "def is_palindrome(s):\n    return s == s[::-1]\n",
+        "def is_palindrome(s):\n    t = s.lower()\n    return t == t[::-1]\n",
+    };
+    static const char *const problems[] = {
+        "0 of 3 tests passed. Tests: assert is_palindrome('A man, a plan, a "
+        "canal: Panama') failed\nAssertionError",
+        "2 of 3 tests passed. Tests: assert is_palindrome('A man, a plan, a "
+        "canal: Panama') failed\nAssertionError",
+    };
+    struct fakellm *fake;
+    struct fakellm_server srv = { .llama = 1 };
+    struct fakellm_rule rule = { .kind = FAKE_REPLY, .content = ANSWER };
+    struct llm_config cfg;
+    struct llm *llm;
+    struct llm_session *s;
+    struct llm_health h;
+    unsigned long sent = 0, evaluated = 0, cached = 0, one[3];
+
+    if (fakellm_start(&fake) < 0 || fakellm_set_server(fake, &srv) < 0 ||
+        fakellm_add(fake, &rule) < 0)
+        die("cannot start the fake server");
+    llm_config_default(&cfg);
+    cfg.url = fakellm_url(fake);
+    if (llm_create(&cfg, &llm) < 0 || llm_session_open(llm, &s) < 0)
+        die("cannot create the client");
+    llm_health(s, &h);      /* learns that the server keeps a cache */
+    for (unsigned a = 0; a < 3; a++) {
+        struct prompt_feedback fb = { a, a ? codes[a - 1] : NULL,
+                                      a ? problems[a - 1] : NULL };
+        struct prompt p;
+        struct llm_result r;
+        if (prompt_code(&pt, mem, 3, a ? &fb : NULL,
+                        llm_prompt_budget(llm, 0), &p) < 0)
+            die("cannot build a prompt");
+        struct llm_message m[2] = { { "system", p.system },
+                                    { "user", p.user } };
+        struct llm_request req = { .messages = m, .nmessages = 2 };
+        if (llm_chat(s, &req, &r) != LLM_OK || !r.have_timings)
+            die("the fake gave no timings");
+        one[a] = r.prompt_tokens;
+        sent += r.prompt_tokens;
+        evaluated += r.prompt_evaluated;
+        cached += r.prompt_cached;
+        llm_result_free(&r);
+        prompt_free(&p);
+    }
+    printf("\nprompt reuse over one task's 3 attempts (stable parts first, "
+           "feedback last, cache_prompt)\n\n");
+    printf("%-26s %8s\n", "prompt tokens", "count");
+    printf("%-26s %8lu  (%lu + %lu + %lu)\n", "sent (sum of 3 prompts)",
+           sent, one[0], one[1], one[2]);
+    printf("%-26s %8lu\n", "evaluated by the server", evaluated);
+    printf("%-26s %8lu  (%.0f%% of the sum)\n", "taken from its cache",
+           cached, sent ? 100.0 * cached / sent : 0);
+    llm_session_close(s);
+    llm_free(llm);
+    fakellm_stop(fake);
+}
+
 static void write_file(const char *path, const char *text)
 {
     FILE *f = fopen(path, "w");
@@ -169,10 +401,11 @@ int main(int argc, char **argv)
     static const struct option longopts[] = {
         {"requests", required_argument, NULL, 'n'},
         {"rounds", required_argument, NULL, 'r'},
+        {"sched-calls", required_argument, NULL, 'c'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
-    unsigned n = 1000, rounds = 5;
+    unsigned n = 1000, rounds = 5, sched_calls = 20;
     struct fakellm *fake;
     struct llm_config cfg;
     struct llm *llm;
@@ -187,14 +420,18 @@ int main(int argc, char **argv)
         case 'r':
             rounds = (unsigned)strtoul(optarg, NULL, 10);
             break;
+        case 'c':
+            sched_calls = (unsigned)strtoul(optarg, NULL, 10);
+            break;
         default:
-            fputs("usage: bench_llm [--requests N] [--rounds R]\n",
-                  c == 'h' ? stdout : stderr);
+            fputs("usage: bench_llm [--requests N] [--rounds R] "
+                  "[--sched-calls C]\n", c == 'h' ? stdout : stderr);
             return c == 'h' ? 0 : 2;
         }
     }
-    if (n == 0 || rounds == 0 || rounds > 99)
-        die("--requests and --rounds want positive numbers (rounds <= 99)");
+    if (n == 0 || rounds == 0 || rounds > 99 || sched_calls == 0)
+        die("--requests, --rounds and --sched-calls want positive numbers "
+            "(rounds <= 99)");
 
     if (fakellm_start(&fake) < 0)
         die("cannot start the fake server");
@@ -240,5 +477,7 @@ int main(int argc, char **argv)
     llm_session_close(s);
     llm_free(llm);
     fakellm_stop(fake);
+    bench_queue(sched_calls);
+    bench_reuse();
     return 0;
 }

@@ -26,6 +26,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cjson/cJSON.h>
+
 #include "bt_version.h"
 #include "builder.h"
 #include "config.h"
@@ -325,6 +327,56 @@ static int start_llm(const struct config *cfg, struct exec *ex,
     return 0;
 }
 
+/* The Trainer's own LLM (a teacher model on its own server), when any
+ * BT_TRAINER_LLM_* is set: the Builder's settings with those replaced,
+ * its own request queue, and a monitor of its own. Otherwise the Trainer
+ * shares the Builder's client (and queue) and status.json says so. */
+static int start_trainer_llm(const struct config *cfg, struct status *status,
+                             struct store *st, struct llm **llm,
+                             struct llm_monitor **monitor)
+{
+    struct llm_config lc;
+    char *shared = NULL;
+    int rc;
+
+    if (!cfg->trainer || (!cfg->trainer_llm_url[0] &&
+                          !cfg->trainer_llm_model[0] &&
+                          !cfg->trainer_llm_api_key[0])) {
+        cJSON *o = cJSON_CreateObject();
+        cJSON_AddStringToObject(o, "url", cfg->llm_url);
+        cJSON_AddStringToObject(o, "model", cfg->llm_model);
+        cJSON_AddTrueToObject(o, "shared_with_builders");
+        if ((shared = cJSON_PrintUnformatted(o)))
+            status_set_trainer_llm(status, shared);
+        free(shared);
+        cJSON_Delete(o);
+        return 0;
+    }
+    llm_config_default(&lc);
+    lc.url = cfg->trainer_llm_url[0] ? cfg->trainer_llm_url : cfg->llm_url;
+    lc.model = cfg->trainer_llm_model[0] ? cfg->trainer_llm_model
+                                         : cfg->llm_model;
+    lc.api_key = cfg->trainer_llm_api_key[0] ? cfg->trainer_llm_api_key
+                                             : cfg->llm_api_key;
+    lc.connect_timeout_ms = cfg->llm_connect_timeout_s * 1000L;
+    lc.idle_timeout_ms = cfg->llm_idle_timeout_s * 1000L;
+    lc.total_timeout_ms = cfg->llm_total_timeout_s * 1000L;
+    lc.slots = (unsigned)cfg->llm_slots;
+    lc.max_tokens = (unsigned)cfg->llm_max_tokens;
+    lc.temperature = cfg->llm_temperature;
+    if ((rc = llm_create(&lc, llm)) < 0) {
+        fprintf(stderr, "btfs: cannot create the Trainer's LLM client for "
+                "%s: %s\n", lc.url, strerror(-rc));
+        return rc;
+    }
+    if ((rc = llm_monitor_start_trainer(*llm, status, st, monitor)) < 0) {
+        fprintf(stderr, "btfs: cannot start the Trainer's LLM monitor: %s\n",
+                strerror(-rc));
+        return rc;
+    }
+    return 0;
+}
+
 /* Creates the sandbox executor from the configuration and checks that it
  * works here. Builders may only start when it does: a sandbox that cannot
  * isolate is reported (stderr, system.log, status.json) and the mount runs
@@ -492,6 +544,8 @@ int main(int argc, char **argv)
     struct status *status = NULL;
     struct llm *llm = NULL;
     struct llm_monitor *monitor = NULL;
+    struct llm *tllm = NULL;            /* the Trainer's own, or NULL */
+    struct llm_monitor *tmonitor = NULL;
     struct exec *ex = NULL;
     struct builder_pool *builders = NULL;
     struct trainer *trainer = NULL;
@@ -559,7 +613,8 @@ int main(int argc, char **argv)
         status_set_error(status, err);
     }
     if ((sandbox_ok = start_sandbox(&cfg, status, st, &ex)) < 0 ||
-        start_llm(&cfg, ex, status, st, &llm, &monitor) < 0)
+        start_llm(&cfg, ex, status, st, &llm, &monitor) < 0 ||
+        start_trainer_llm(&cfg, status, st, &tllm, &tmonitor) < 0)
         goto out_status;
 
     ctx.store = st;
@@ -609,7 +664,8 @@ int main(int argc, char **argv)
         goto out_handlers;
     /* The Trainer checks its tasks in the sandbox, so it needs one too. */
     if (cfg.trainer && sandbox_ok == 0 &&
-        start_trainer(&cfg, st, status, llm, ex, monitor, &trainer) < 0)
+        start_trainer(&cfg, st, status, tllm ? tllm : llm, ex,
+                      tmonitor ? tmonitor : monitor, &trainer) < 0)
         goto out_handlers;
     print_ready(mnt, cfg.data_dir, cfg.foreground);
     detach_done();
@@ -627,10 +683,14 @@ out_handlers:
     fuse_remove_signal_handlers(se);
 out_unmount:
     llm_cancel(llm);
+    if (tllm)
+        llm_cancel(tllm);
     trainer_stop(trainer);
     builder_stop(builders);
     llm_monitor_stop(monitor);
     monitor = NULL;
+    llm_monitor_stop(tmonitor);
+    tmonitor = NULL;
     fuse_session_unmount(se);
 out_fuse:
     fuse_session_destroy(se);
@@ -639,6 +699,10 @@ out_status:
         llm_cancel(llm);
     llm_monitor_stop(monitor);
     llm_free(llm);
+    if (tllm)
+        llm_cancel(tllm);
+    llm_monitor_stop(tmonitor);
+    llm_free(tllm);
     exec_free(ex);
     fuse_opt_free_args(&args);
     free(opts);

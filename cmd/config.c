@@ -66,6 +66,16 @@ static const struct setting settings[] = {
     {"BT_LLM_SLOTS", "llm-slots", T_INT, F(llm_slots), "1", 1, 256, NULL, 0,
      "requests each endpoint runs at once when the server does not say "
      "(llama-server's /props does)"},
+    {"BT_TRAINER_LLM_URL", "trainer-llm-url", T_STR, F(trainer_llm_url), "",
+     0, 0, NULL, 0, "the Trainer's own server (a stronger teacher model); "
+     "empty: the Builder's"},
+    {"BT_TRAINER_LLM_MODEL", "trainer-llm-model", T_STR,
+     F(trainer_llm_model), "", 0, 0, NULL, 0,
+     "the Trainer's model; empty: BT_LLM_MODEL"},
+    {"BT_TRAINER_LLM_API_KEY", "trainer-llm-api-key", T_STR,
+     F(trainer_llm_api_key), "", 0, 0, NULL, 1,
+     "API key for the Trainer's server; empty: BT_LLM_API_KEY (never "
+     "shown)"},
     {"BT_LLM_MAX_TOKENS", "llm-max-tokens", T_INT, F(llm_max_tokens),
      "1024", 16, 1048576, NULL, 0, "tokens an answer may use"},
     {"BT_LLM_TEMPERATURE", "llm-temperature", T_DBL, F(llm_temperature),

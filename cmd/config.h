@@ -27,6 +27,9 @@ struct config {
     int llm_total_timeout_s;     /* BT_LLM_TOTAL_TIMEOUT_S                  */
     int llm_context;             /* BT_LLM_CONTEXT (tokens; 0: the server's) */
     int llm_slots;               /* BT_LLM_SLOTS (per endpoint, fallback)   */
+    char *trainer_llm_url;       /* BT_TRAINER_LLM_URL ("": the Builder's)  */
+    char *trainer_llm_model;     /* BT_TRAINER_LLM_MODEL ("": BT_LLM_MODEL) */
+    char *trainer_llm_api_key;   /* BT_TRAINER_LLM_API_KEY (secret)         */
     int llm_max_tokens;          /* BT_LLM_MAX_TOKENS                       */
     double llm_temperature;      /* BT_LLM_TEMPERATURE                      */
 

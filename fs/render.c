@@ -684,6 +684,9 @@ static int render_status(struct fs_context *ctx, struct store_view *v,
         ok &= add(o, "llm", llm);
         llm = NULL;
     }
+    cJSON *tllm = ok && s->trainer_llm[0] ? cJSON_Parse(s->trainer_llm)
+                                          : NULL;
+    ok &= add(o, "trainer_llm", tllm ? tllm : cJSON_CreateNull());
     ok &= add(o, "sandbox", str_or_null(s->sandbox));
     ok &= add(o, "agents", str_or_null(s->agents_note));
     ok &= add(o, "data_dir", str_or_null(ctx->data_dir));
@@ -761,6 +764,24 @@ static int render_doc(struct fs_context *ctx, struct store_view *v,
         return fs_buf_adds(out, "{}\n");
     }
     return rc;
+}
+
+/* eval/: the set whose name hashes to 'hash' (fs_set_hash). */
+struct set_find {
+    uint64_t hash;
+    char name[TASK_MAX_SET_LEN + 1];
+};
+
+static int set_find_cb(void *c, uint64_t key, const char *val, size_t len)
+{
+    struct set_find *f = c;
+
+    (void)key;
+    if (len > TASK_MAX_SET_LEN || fs_set_hash(val, len) != f->hash)
+        return 0;
+    memcpy(f->name, val, len);
+    f->name[len] = '\0';
+    return 1;
 }
 
 int fs_render(struct fs_context *ctx, struct store_view *v,
@@ -850,8 +871,16 @@ int fs_render(struct fs_context *ctx, struct store_view *v,
         rc = store_view_get(v, STORE_COLL_ANALYSES, n->id, record_cb, out);
         meta->immutable = rc == 0;
         return rc;
-    case FS_EVAL:
-        return eval_render(v, n->set, out);
+    case FS_EVAL: {
+        /* A node made from its inode number knows the set by its hash. */
+        struct set_find f = { .hash = n->id };
+        if (n->set[0])
+            return eval_render(v, n->set, out);
+        rc = store_view_sets(v, set_find_cb, &f);
+        if (rc < 0)
+            return rc;
+        return f.name[0] ? eval_render(v, f.name, out) : -ENOENT;
+    }
     default:
         return -EISDIR;
     }

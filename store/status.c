@@ -132,6 +132,13 @@ void status_set_llm_queue(struct status *s, const char *json)
     status_unlock(s);
 }
 
+void status_set_trainer_llm(struct status *s, const char *json)
+{
+    status_lock(s);
+    copy_json(s->st.trainer_llm, sizeof(s->st.trainer_llm), json);
+    status_unlock(s);
+}
+
 void status_set_sandbox(struct status *s, const char *sandbox)
 {
     status_lock(s);

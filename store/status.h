@@ -33,6 +33,8 @@ struct status_snapshot {
                                 the Trainer's endpoint), "" if none        */
     char llm_queue[4096];    /* JSON text of the LLM request queue (who
                                 runs, who waits, in which place), ""       */
+    char trainer_llm[2048];  /* JSON object text: the Trainer's LLM (url,
+                                model, reachable, last_error, ...), ""     */
     char sandbox[32];        /* "bubblewrap", "none", "unavailable", ...   */
     char agents_note[1024];  /* why agents are not running, "" if they are;
                                 whole sentences with what to do fit     */
@@ -55,6 +57,7 @@ void status_set_llm_health(struct status *s, int reachable, const char *error);
  * cut, so that what is stored always parses). */
 void status_set_llm_info(struct status *s, const char *json);
 void status_set_llm_queue(struct status *s, const char *json);
+void status_set_trainer_llm(struct status *s, const char *json);
 void status_set_sandbox(struct status *s, const char *sandbox);
 void status_set_agents_note(struct status *s, const char *note);
 void status_set_builder(struct status *s, unsigned i, const char *state,

@@ -168,6 +168,9 @@ struct store {
     pthread_mutex_t hook_lock;     /* guards hook and hook_ctx              */
     store_commit_fn hook;          /* told of each commit; NULL: none       */
     void *hook_ctx;
+    time_t log_last[DB_COUNT];     /* newest stamp put in each log; written
+                                      only in write transactions, which
+                                      LMDB runs one at a time              */
 };
 
 struct store_view {
@@ -741,8 +744,18 @@ static int log_put(struct store *st, MDB_txn *txn, enum store_db db,
                    const char *line, time_t at)
 {
     size_t len;
-    char *buf = log_line_make(line, at, &len);
+    char *buf;
     int rc;
+
+    /* A line written late (a builder batches its lines for up to a
+     * second) takes the stamp of the newest line already there, so that
+     * the log reads in time order; it is off by that delay at most. */
+    if (!at)
+        at = time(NULL);
+    if (at < st->log_last[db])
+        at = st->log_last[db];
+    st->log_last[db] = at;
+    buf = log_line_make(line, at, &len);
 
     if (buf == NULL)
         return -ENOMEM;
@@ -2050,6 +2063,21 @@ int store_doc_put(struct store *st, const char *name, const char *json)
     rc = store_write(st, doc_put_body, &a);
     free(compact);
     return rc;
+}
+
+static int doc_del_body(struct store *st, MDB_txn *txn, void *varg)
+{
+    const char *name = varg;
+    MDB_val k = { strlen(name), (void *)name };
+
+    return store_mdb_err(mdb_del(txn, st->dbi[DB_DOCS], &k, NULL));
+}
+
+int store_doc_del(struct store *st, const char *name)
+{
+    if (st == NULL || !name_ok(name))
+        return -EINVAL;
+    return store_write(st, doc_del_body, (void *)name);
 }
 
 int store_doc_get(struct store *st, const char *name, char **json, size_t *len)

@@ -268,6 +268,8 @@ typedef int (*store_doc_update_fn)(void *ctx, const char *old, size_t len,
                                    char **out);
 int store_doc_update(struct store *st, const char *name,
                      store_doc_update_fn fn, void *ctx);
+/* Removes document 'name' durably. -ENOENT if there is none. */
+int store_doc_del(struct store *st, const char *name);
 
 /* Copies document 'name' into *json (malloc'd, NUL-terminated) and its length
  * into *len (may be NULL). -ENOENT if there is none. */

@@ -276,6 +276,12 @@ static const struct mapping mappings[] = {
     {"BT_LLM_CONTEXT", "llm-context", OFF(llm_context), FI,
      {"2048", "8192", "16384"}},
     {"BT_LLM_SLOTS", "llm-slots", OFF(llm_slots), FI, {"2", "3", "4"}},
+    {"BT_TRAINER_LLM_URL", "trainer-llm-url", OFF(trainer_llm_url), FS,
+     {"http://t1/v1", "http://t2/v1", "http://t3/v1"}},
+    {"BT_TRAINER_LLM_MODEL", "trainer-llm-model", OFF(trainer_llm_model), FS,
+     {"t1", "t2", "t3"}},
+    {"BT_TRAINER_LLM_API_KEY", "trainer-llm-api-key",
+     OFF(trainer_llm_api_key), FS, {"tk1", "tk2", "tk3"}},
     {"BT_LLM_MAX_TOKENS", "llm-max-tokens", OFF(llm_max_tokens), FI,
      {"100", "200", "300"}},
     {"BT_LLM_TEMPERATURE", "llm-temperature", OFF(llm_temperature), FD,
@@ -863,6 +869,7 @@ static const char *const json_keys[] = {
     "data", "llm_url", "llm_model", "llm_api_key", "llm_api_key_file",
     "llm_connect_timeout_s",
     "llm_idle_timeout_s", "llm_total_timeout_s", "llm_context", "llm_slots",
+    "trainer_llm_url", "trainer_llm_model", "trainer_llm_api_key",
     "llm_max_tokens", "llm_temperature", "builders", "trainer",
     "seed", "max_attempts", "target_success", "score_weights", "sandbox",
     "sandbox_bwrap",
@@ -935,6 +942,31 @@ static void assert_key_redacted(struct fixture *fx, const char *secret)
     it = cJSON_GetObjectItemCaseSensitive(o, "llm_api_key");
     assert_true(cJSON_IsString(it));
     assert_string_equal(it->valuestring, "(redacted)");
+    cJSON_Delete(o);
+    free(text);
+}
+
+/* The Trainer's own key is a secret too; its URL and model are shown. */
+static void test_json_redacts_trainer_key(void **state)
+{
+    struct fixture *fx = *state;
+    char *text;
+    cJSON *o;
+
+    assert_int_equal(LOAD(fx, NULL, "--trainer-llm-api-key=tk-Qw77secret",
+                          "--trainer-llm-url=http://teacher:8080/v1",
+                          "/mnt"), 0);
+    text = config_to_json(&fx->cfg);
+    assert_non_null(text);
+    if (strstr(text, "Qw77"))
+        fail_msg("config.json shows the Trainer's API key:\n%s", text);
+    o = cJSON_Parse(text);
+    assert_string_equal(cJSON_GetObjectItemCaseSensitive(
+                            o, "trainer_llm_api_key")->valuestring,
+                        "(redacted)");
+    assert_string_equal(cJSON_GetObjectItemCaseSensitive(
+                            o, "trainer_llm_url")->valuestring,
+                        "http://teacher:8080/v1");
     cJSON_Delete(o);
     free(text);
 }
@@ -1233,6 +1265,7 @@ int main(void)
         T(test_validation_bounds_accepted),
         T(test_validation_sandbox_timeout_cap),
         T(test_validation_llm_context),
+        T(test_json_redacts_trainer_key),
         T(test_validation_llm_idle_over_total),
         T(test_argv_foreground_debug),
         T(test_argv_fuse_opts_accumulate),

@@ -210,6 +210,7 @@ static void test_slots_from_props(void **state)
     assert_true(cJSON_IsTrue(cJSON_GetObjectItem(e, "up")));
     cJSON_Delete(q);
     assert_int_equal(llm_context(f->llm), 2048);
+    assert_string_equal(llm_context_source(f->llm), "server");
     assert_int_equal(h.context, 2048);
 }
 
@@ -372,6 +373,7 @@ static void test_context_learned_from_error(void **state)
     add(f->fake[0], (struct fakellm_rule){ .kind = FAKE_REPLY,
         .content = "z = 3\n" });
     assert_int_equal(llm_context(f->llm), 4096);
+    assert_string_equal(llm_context_source(f->llm), "default");
     assert_int_equal(llm_chat(f->s, &req, &r), LLM_E_CONTEXT);
     assert_non_null(strstr(r.error, "BT_LLM_CONTEXT=256"));
     llm_result_free(&r);
@@ -390,6 +392,7 @@ static void test_context_learned_from_error(void **state)
     assert_int_equal(llm_chat(f->s, &req, &r), LLM_E_CONTEXT);
     llm_result_free(&r);
     assert_int_equal(llm_context(f->llm), 8192);
+    assert_string_equal(llm_context_source(f->llm), "setting");
     free(big);
 }
 
@@ -443,6 +446,42 @@ static void test_estimate_corrected(void **state)
     unsigned after = llm_prompt_budget(f->llm, 0);
     assert_true(after < before * 0.75);
     assert_true(after > before * 0.6);
+    free(text);
+}
+
+/* Against llama-server the prompt is counted by its /tokenize before it is
+ * sent: one that does not fit is refused without a chat request, and the
+ * budget follows the server's count. */
+static void test_tokenize_counts(void **state)
+{
+    struct fixture *f = *state;
+    struct llm_health h;
+    struct llm_result r;
+    char *text = long_text(1500);   /* 500 estimated, 1500 counted */
+    struct llm_message m[1] = { { "user", text } };
+    struct llm_request req = { .messages = m, .nmessages = 1 };
+
+    start(f, 1);
+    server(f->fake[0], (struct fakellm_server){ .llama = 1, .n_ctx = 2048,
+                                                .bytes_per_token = 1 });
+    add(f->fake[0], (struct fakellm_rule){ .kind = FAKE_REPLY,
+        .content = "z = 3\n" });
+    assert_int_equal(llm_health(f->s, &h), LLM_OK);
+    assert_int_equal(llm_context(f->llm), 2048);
+    unsigned before = llm_prompt_budget(f->llm, 0);
+    assert_int_equal(before, 1024);     /* the answer: half the context */
+    unsigned chats = fakellm_chat_answered(f->fake[0]);
+    assert_int_equal(llm_chat(f->s, &req, &r), LLM_E_BUDGET);
+    assert_non_null(strstr(r.error, "does not fit"));
+    llm_result_free(&r);
+    assert_int_equal(fakellm_chat_answered(f->fake[0]), chats);
+    /* the budget now counts as the server does: about a third */
+    unsigned after = llm_prompt_budget(f->llm, 0);
+    assert_true(after < before / 2);
+    /* a prompt that fits by the server's count goes */
+    text[600] = '\0';
+    assert_int_equal(llm_chat(f->s, &req, &r), LLM_OK);
+    llm_result_free(&r);
     free(text);
 }
 
@@ -590,6 +629,7 @@ int main(void)
         T(test_context_learned_from_error),
         T(test_silent_truncation),
         T(test_estimate_corrected),
+        T(test_tokenize_counts),
         T(test_prompt_cache_figures),
         T(test_no_cache_prompt_elsewhere),
         T(test_model_selection),

@@ -42,17 +42,30 @@ stop_fake
 # ---- a server without the model, which then loads it ------------------------
 
 start_fake
-curl -s -d '["qwen2.5-coder-7b-instruct"]' "http://127.0.0.1:$FAKE_PORT/fake/models" >/dev/null
+curl -s -d '["qwen2.5-coder-7b-instruct", "llama-3-8b"]' "http://127.0.0.1:$FAKE_PORT/fake/models" >/dev/null
 BT_LLM_URL=$FAKE_URL start_btfs
 assert_ok "a model the server does not list is reported" \
     wait_for '.llm.last_error != null' 10
 assert_match "... by name, with what the server lists" \
-    '^"no_model: model \\"deepseek-coder-7b-instruct\\" is not among the server.s models \(qwen2.5-coder-7b-instruct\)' \
+    '^"no_model: model \\"deepseek-coder-7b-instruct\\" is not among the server.s models \(qwen2.5-coder-7b-instruct, llama-3-8b\)' \
     "$(llm .llm.last_error)"
 assert_eq "... while the server itself is reachable" true "$(llm .llm.reachable)"
 curl -s -d '["deepseek-coder-7b-instruct"]' "http://127.0.0.1:$FAKE_PORT/fake/models" >/dev/null
 assert_ok "once the model is loaded, status.json clears the error within seconds" \
     wait_for '.llm.reachable == true and .llm.last_error == null' 15
+stop_btfs
+stop_fake
+
+# ---- a server with one other model: that one is used, and said -------------
+
+start_fake
+curl -s -d '["/models/qwen2.5-coder-7b-instruct-q4_k_m.gguf"]' "http://127.0.0.1:$FAKE_PORT/fake/models" >/dev/null
+BT_LLM_URL=$FAKE_URL start_btfs
+assert_ok "the server's only model is used when ours is not listed" \
+    wait_for '.llm.reachable == true and .llm.last_error == null and .llm.model_in_use == "/models/qwen2.5-coder-7b-instruct-q4_k_m.gguf"' 10
+assert_match "... status.json says so" "using the server's only model" "$(llm .llm.note)"
+assert_match "... and so does system.log" "llm: model \"deepseek-coder-7b-instruct\" is not listed; using the server's only model" \
+    "$(cat "$M/logs/system.log")"
 stop_btfs
 stop_fake
 
@@ -68,6 +81,7 @@ assert_match "... and why, by name" '^"refused: ' "$(llm .llm.last_error)"
 assert_eq "... and the state is waiting_for_llm" '"waiting_for_llm"' "$(llm .state)"
 assert_ok "the mount keeps working meanwhile" sh_c "echo 'reverse a list' > '$M/tasks/new'"
 start_fake "$PORT"
+fake_rule '{"kind":"reply","content":"```python\nprint(1)\n```"}'
 assert_ok "when the server comes up, status.json says reachable within seconds" \
     wait_for '.llm.reachable == true and .llm.last_error == null' 20
 assert_eq "... and the state is running again" '"running"' "$(llm .state)"

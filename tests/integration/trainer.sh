@@ -78,6 +78,10 @@ assert_eq "garbage proposals fall back to seed-curriculum tasks" true \
 LOGJ=$(cat "$M/advanced/trainer_log.json")
 assert_match "trainer_log.json names the refusal by the gate" "reference_fails" "$LOGJ"
 assert_match "... and the garbage" "no_json" "$LOGJ"
+assert_eq "... keeping the rejected proposal beside its reason" true \
+    "$(jq '[.entries[].rejected[]? | select(.reason | test("reference_fails"))][0].proposal | contains("def halve")' <<<"$LOGJ")"
+assert_eq "... and the garbage as it came" true \
+    "$(jq '[.entries[].rejected[]? | select(.reason | test("no_json"))][0].proposal | contains("reverse a string")' <<<"$LOGJ")"
 assert_eq "... and every choice has a strategy, a skill and a reason" true \
     "$(jq '.entries | length >= 3 and all(.[]; (.strategy | length > 0) and (.skill | length > 0) and (.reason | length > 0))' <<<"$LOGJ")"
 assert_eq "motivation_log.json explains each choice" true \
@@ -130,6 +134,20 @@ assert_eq "... all marked as fallbacks" true \
     "$(tasks_json | jq 'all(.[]; .source == "seed" and .trainer.fallback == true)')"
 assert_match "... saying why" "the LLM is not available" "$(cat "$M/advanced/trainer_log.json")"
 assert_ok "... and btfs keeps serving" cat "$M/status.json"
+assert_eq "... each queued at the difficulty chosen and logged" true \
+    "$(jq -n --argjson tasks "$(tasks_json)" --argjson log "$(cat "$M/advanced/trainer_log.json")" \
+        '[$tasks[] | . as $t | ($log.entries[] | select(.task == $t.id) | .difficulty) as $d |
+          (($t.difficulty - $d) | fabs) < 0.001] | length >= 3 and all')"
+stop_btfs
+
+# ---- the seed curriculum already queued: no duplicates ------------------------------
+
+rm -rf "$D"
+BT_SEED=1 start_btfs    # the curriculum is queued; the LLM is still down
+sleep 4
+assert_eq "fallbacks never queue a seed task already waiting" true \
+    "$(tasks_json | jq '[.[] | select(.status == "queued") | .goal | ascii_downcase] | length == (unique | length)')"
+assert_match "... and the Trainer says so" "already queued|queued task_" "$(cat "$M/logs/system.log")"
 stop_btfs
 
 finish
