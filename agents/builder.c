@@ -653,6 +653,9 @@ static int commit(struct builder *b, const struct task *t, unsigned natt,
 
     struct memory_outcome mo = {
         .id = t->id, .status = v->status, .attempts = (int)natt,
+        .goal = t->goal, .tests = t->tests,
+        .held_out = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(t->root,
+                                                                  "held_out")),
         .skills = t->skills, .nskills = t->nskills,
         .difficulty = t->difficulty, .final_attempt = v->final_attempt,
         .score_json = score_json, .result_json = result_json,
@@ -788,8 +791,11 @@ static enum build_end build(struct builder *b, uint64_t id, const char *json)
     prompt_task_of(&t, tests, self_written, &pt);
 
     step(b, &t, "working", "recalling memory");
-    if (memory_recall(p->st, t.skills, t.nskills, t.id, p->cfg.memory_items,
-                      &mem) < 0)
+    struct memory_query mq = {
+        .self = t.id, .goal = t.goal, .tests = t.tests, .skills = t.skills,
+        .nskills = t.nskills, .max_items = p->cfg.memory_items,
+    };
+    if (memory_recall(p->st, &mq, &mem) < 0)
         memset(&mem, 0, sizeof mem);    /* memory helps; it is not needed */
 
     while (natt < max) {
