@@ -49,14 +49,26 @@ static int is_word(unsigned char c)
     return is_lower(c) || is_upper(c) || is_digit(c) || c >= 0x80;
 }
 
-/* Folds a plural ending in place: "entries" -> "entry", "lists" -> "list";
+static int ends(const char *w, size_t n, const char *suffix)
+{
+    size_t k = strlen(suffix);
+
+    return n > k + 1 && memcmp(w + n - k, suffix, k) == 0;
+}
+
+/* Folds a plural ending in place: "entries" -> "entry", "classes" ->
+ * "class", "boxes" -> "box", "matches" -> "match", "lists" -> "list";
  * "class", "status", "analysis" keep theirs. */
 static void fold_plural(char *w, size_t *len)
 {
     size_t n = *len;
 
-    if (n > 4 && strcmp(w + n - 3, "ies") == 0) {
+    if (ends(w, n, "ies")) {
         strcpy(w + n - 3, "y");
+        *len = n - 2;
+    } else if (ends(w, n, "sses") || ends(w, n, "xes") ||
+               ends(w, n, "ches") || ends(w, n, "shes")) {
+        w[n - 2] = '\0';
         *len = n - 2;
     } else if (n > 3 && w[n - 1] == 's' && w[n - 2] != 's' &&
                w[n - 2] != 'u' && w[n - 2] != 'i') {

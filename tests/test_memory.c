@@ -1136,6 +1136,23 @@ static void test_recall_never_held_out(void **state)
         memory_recall_free(&r);
     }
 
+    /* Not even in the index: one document, and no word only they hold. */
+    struct store_view *v;
+    struct store_text_stats stats;
+    struct store_posting post[4];
+    size_t n;
+    uint64_t df;
+    assert_int_equal(store_view_begin(f->st, &v), 0);
+    assert_int_equal(store_view_text_stats(v, &stats), 0);
+    assert_int_equal(stats.docs, 1);
+    assert_int_equal(store_view_text_postings(v, "held", post, 4, &n, &df), 0);
+    assert_int_equal(df, 0);
+    assert_int_equal(store_view_text_postings(v, "reverse", post, 4, &n, &df),
+                     0);
+    assert_int_equal(df, 1);
+    assert_int_equal(post[0].doc, train);
+    store_view_end(v);
+
     /* Counted: three attempts in the rating, two passes in the profile. */
     cJSON *rec = get_skill(f->st, "strings");
     assert_non_null(rec);
