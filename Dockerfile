@@ -32,7 +32,7 @@ RUN apt-get update \
         bubblewrap python3 python3-pyflakes gcc libc6-dev \
  && rm -rf /var/lib/apt/lists/*
 COPY --from=build /install/usr/local/bin/btfs /install/usr/local/bin/bt /usr/local/bin/
-RUN mkdir -p /data /mnt/bt
+RUN mkdir -p /data /mnt/bt && chmod 700 /data
 VOLUME /data
 ENV BT_DATA=/data \
     BT_MOUNT=/mnt/bt \

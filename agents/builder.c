@@ -12,6 +12,7 @@
 #include "builder.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <math.h>
 #include <pthread.h>
 #include <stdarg.h>
@@ -65,6 +66,7 @@ struct builder {
     long backoff_ms;                /* after availability failures       */
     struct pending log;             /* this thread's unwritten lines     */
     struct task_usage usage;        /* of the task being built           */
+    double task_t0;                 /* when its work began (now_ms)      */
 };
 
 struct builder_pool {
@@ -102,6 +104,9 @@ struct task {
     size_t nconstraints;
     double difficulty;
     long timeout_ms;
+    unsigned max_attempts;          /* 0: the pool's setting             */
+    int memory;                     /* 0: no recall (field "memory")     */
+    int held_out;                   /* never recalled for other tasks    */
 };
 
 /* One attempt's record. */
@@ -201,6 +206,20 @@ static void step(struct builder *b, const struct task *t, const char *state,
     status_set_builder(b->pool->status, b->index, state, t ? t->id : 0, what);
 }
 
+/* Bytes of s to show in at most max bytes: its first line, cut on a
+ * character boundary. */
+static size_t goal_cut(const char *s, size_t max)
+{
+    size_t n = strcspn(s, "\r\n");
+
+    if (n <= max)
+        return n;
+    n = max;
+    while (n > 0 && ((unsigned char)s[n] & 0xC0) == 0x80)
+        n--;
+    return n;
+}
+
 static const char *jstr(const cJSON *o, const char *name, const char *def)
 {
     const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, name);
@@ -262,6 +281,14 @@ static int task_parse(uint64_t id, const char *json, long default_timeout_ms,
     v = cJSON_GetObjectItemCaseSensitive(t->root, "timeout_s");
     t->timeout_ms = cJSON_IsNumber(v) && v->valuedouble >= 1
                         ? (long)(v->valuedouble * 1000) : default_timeout_ms;
+    v = cJSON_GetObjectItemCaseSensitive(t->root, "max_attempts");
+    if (cJSON_IsNumber(v) && v->valuedouble >= 1 &&
+        v->valuedouble <= STORE_MAX_ATTEMPT)
+        t->max_attempts = (unsigned)v->valuedouble;
+    t->memory = !cJSON_IsFalse(cJSON_GetObjectItemCaseSensitive(t->root,
+                                                                 "memory"));
+    t->held_out = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(t->root,
+                                                                "held_out"));
     if (jstrings(t->root, "skills", &t->skills, &t->nskills) < 0 ||
         jstrings(t->root, "constraints", &t->constraints,
                  &t->nconstraints) < 0)
@@ -300,6 +327,17 @@ static int unavailable(enum llm_err e)
     case LLM_E_LOADING:
     case LLM_E_RATE_LIMITED:
     case LLM_E_AUTH:
+    /* The server's own failures, after the client's retries: a server
+     * that fails every request is not available, and no task is to blame
+     * for it (a 500 forever, an error inside a 200, a dropped or silent
+     * connection). */
+    case LLM_E_SERVER:
+    case LLM_E_IN_BAND:
+    case LLM_E_RESET:
+    case LLM_E_IDLE_TIMEOUT:
+    /* A configuration problem (the server's context is smaller than
+     * ours): the agents wait with the setting to change in status.json. */
+    case LLM_E_CONTEXT:
         return 1;
     default:
         return 0;
@@ -317,6 +355,9 @@ static enum ask_end ask(struct builder *b, const struct task *t,
     struct llm_request req = { .messages = m, .nmessages = 2,
                                .schema = schema };
 
+    /* A user's task goes ahead of everything else in the LLM's queue. */
+    if (t && strcmp(jstr(t->root, "source", ""), "user") == 0)
+        req.priority = LLM_PRIO_USER;
     enum llm_err err = llm_chat(b->session, &req, r);
 
     b->usage.llm_calls++;
@@ -473,9 +514,11 @@ static int lint(struct builder *b, const struct task *t, const char *code)
 /* --- one task ---------------------------------------------------------------- */
 
 /* Asks for tests of a task that has no visible ones. Sets *tests (malloc'd)
- * or leaves it NULL when the model gave none usable. */
+ * or leaves it NULL when the model gave none usable. A failure here costs
+ * the task nothing: the attempts run anyway (judged by a plain run and the
+ * hidden tests), with their own count of LLM failures. */
 static enum ask_end write_tests(struct builder *b, const struct task *t,
-                                char **tests, unsigned *llm_failures)
+                                char **tests)
 {
     struct prompt_task pt;
     struct prompt p;
@@ -496,7 +539,6 @@ static enum ask_end write_tests(struct builder *b, const struct task *t,
             e = ASK_FAIL;
         logf_(b, t, "wrote its own tests (%zu bytes)", strlen(s));
     } else if (e == ASK_FAIL) {
-        (*llm_failures)++;
         logf_(b, t, "could not write tests: %s", why);
         e = ASK_OK;                 /* go on without: judged by a plain run */
     }
@@ -578,6 +620,7 @@ struct verdict {
     double run_ms;
     double limit_ms;
     int timed_out;
+    double wall_ms;                 /* the task's work, start to commit  */
 };
 
 static int commit(struct builder *b, const struct task *t, unsigned natt,
@@ -624,6 +667,7 @@ static int commit(struct builder *b, const struct task *t, unsigned natt,
         if (v->outcome)
             cJSON_AddStringToObject(result, "outcome", v->outcome);
         cJSON_AddNumberToObject(result, "run_ms", round(v->run_ms * 10) / 10);
+        cJSON_AddNumberToObject(result, "wall_ms", round(v->wall_ms));
         cJSON *u = cJSON_AddObjectToObject(result, "usage");
         cJSON_AddNumberToObject(u, "llm_calls", b->usage.llm_calls);
         cJSON_AddNumberToObject(u, "llm_requests", b->usage.llm_requests);
@@ -654,8 +698,7 @@ static int commit(struct builder *b, const struct task *t, unsigned natt,
     struct memory_outcome mo = {
         .id = t->id, .status = v->status, .attempts = (int)natt,
         .goal = t->goal, .tests = t->tests,
-        .held_out = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(t->root,
-                                                                  "held_out")),
+        .held_out = t->held_out,
         .skills = t->skills, .nskills = t->nskills,
         .difficulty = t->difficulty, .final_attempt = v->final_attempt,
         .score_json = score_json, .result_json = result_json,
@@ -696,7 +739,8 @@ static char *score_it(struct builder *b, const struct task *t,
     in.limit_ms = v->limit_ms > 0 ? v->limit_ms : (double)t->timeout_ms;
     in.timed_out = v->timed_out;
     in.attempts = (int)natt;
-    in.max_attempts = (int)b->pool->cfg.max_attempts;
+    in.max_attempts = (int)(t->max_attempts ? t->max_attempts
+                                            : b->pool->cfg.max_attempts);
     if (in.attempts > in.max_attempts)
         in.max_attempts = in.attempts;
     if (code)
@@ -724,7 +768,8 @@ static enum build_end give_up(struct builder *b, const struct task *t,
                               unsigned natt, struct attempt *att,
                               const char *why)
 {
-    struct verdict v = { .status = "error" };
+    struct verdict v = { .status = "error",
+                         .wall_ms = now_ms() - b->task_t0 };
     cJSON *refl = cJSON_CreateObject();
     int rc;
 
@@ -742,10 +787,70 @@ static enum build_end give_up(struct builder *b, const struct task *t,
     return BUILD_DONE;
 }
 
+/* Records a task as cancelled (control's "cancel ID", taken at one of
+ * build()'s steps): the code so far is kept, nothing is scored and the
+ * skill map and profile do not change -- nothing was judged. */
+static enum build_end cancel(struct builder *b, const struct task *t,
+                             unsigned natt, struct attempt *att,
+                             const char *where)
+{
+    struct store_code code[STORE_MAX_ATTEMPT];
+    size_t ncode = 0;
+    const char *ext = strcmp(t->language, "c") == 0    ? "c"
+                      : strcmp(t->language, "sh") == 0 ? "sh"
+                                                       : "py";
+    char result[256];
+    int rc;
+
+    for (unsigned i = 0; att && i < natt && ncode < STORE_MAX_ATTEMPT; i++)
+        if (att[i].code)
+            code[ncode++] = (struct store_code){ i + 1, ext, att[i].code,
+                                                 strlen(att[i].code) };
+    snprintf(result, sizeof result, "{\"reason\":\"cancelled by control "
+             "%s\"}", where);
+    logf_(b, t, "cancelled %s, after %u attempt%s", where, natt,
+          natt == 1 ? "" : "s");
+    struct store_task_outcome out = {
+        .status = "cancelled", .attempts = (int)natt,
+        .result_json = result, .code = code, .ncode = ncode,
+        .logs = b->log.e, .nlogs = b->log.n,
+    };
+    rc = store_task_finish(b->pool->st, t->id, &out);
+    if (rc < 0) {
+        logf_(b, t, "cannot record the cancel (%s); back to the queue",
+              store_strerror(rc));
+        return BUILD_REQUEUE;
+    }
+    pending_clear(&b->log);
+    return BUILD_DONE;
+}
+
+/* Why a task cannot fit even bare, with both numbers. */
+static void context_reason(struct llm *llm, const struct prompt_task *pt,
+                           const struct prompt_feedback *fb, char *out,
+                           size_t len)
+{
+    struct prompt bare;
+    unsigned need = 0, budget = llm_prompt_budget(llm, 0);
+
+    if (prompt_code(pt, NULL, 0, fb, UINT_MAX, &bare) == 0) {
+        struct llm_message m[2] = { { "system", bare.system },
+                                    { "user", bare.user } };
+        need = llm_estimate_tokens(&(struct llm_request){ .messages = m,
+                                                          .nmessages = 2 });
+        prompt_free(&bare);
+    }
+    snprintf(out, len, "the task alone needs about %u tokens of prompt but "
+             "the model's context (%u tokens, %u kept for the answer) "
+             "leaves %u: give the server a larger context, or set "
+             "BT_LLM_CONTEXT / BT_LLM_MAX_TOKENS", need, llm_context(llm),
+             llm_config(llm)->max_tokens, budget);
+}
+
 static enum build_end build(struct builder *b, uint64_t id, const char *json)
 {
     struct builder_pool *p = b->pool;
-    const unsigned max = p->cfg.max_attempts;
+    unsigned max = p->cfg.max_attempts;
     struct task t;
     struct attempt *att = NULL;
     unsigned natt = 0, llm_failures = 0;
@@ -760,6 +865,7 @@ static enum build_end build(struct builder *b, uint64_t id, const char *json)
     struct exec_result last = { 0 };
     double t0 = now_ms();
 
+    b->task_t0 = t0;
     memset(&b->usage, 0, sizeof b->usage);
     if (task_parse(id, json, exec_config(p->ex)->limits.timeout_ms, &t) < 0) {
         store_id_format(id, t.name);
@@ -767,7 +873,12 @@ static enum build_end build(struct builder *b, uint64_t id, const char *json)
         task_free(&t);
         return end;
     }
-    logf_(b, &t, "started: %s", t.goal);
+    /* The goal may be a whole benchmark prompt: it is in the task file, so
+     * the log names it by its start only. */
+    logf_(b, &t, "started: %.*s%s", (int)goal_cut(t.goal, 80), t.goal,
+          t.goal[goal_cut(t.goal, 80)] ? "..." : "");
+    if (t.max_attempts)
+        max = t.max_attempts;       /* the task's own loop setting */
     att = calloc(max, sizeof *att);
     if (!att) {
         end = BUILD_REQUEUE;
@@ -777,8 +888,12 @@ static enum build_end build(struct builder *b, uint64_t id, const char *json)
     /* Tests first: without visible ones there is nothing to repair
      * against, so the model writes its own (shown as such). */
     tests = t.tests;
+    if (status_cancel_take(p->status, t.id)) {
+        end = cancel(b, &t, natt, att, "before its first step");
+        goto out;
+    }
     if (!*tests) {
-        enum ask_end e = write_tests(b, &t, &own_tests, &llm_failures);
+        enum ask_end e = write_tests(b, &t, &own_tests);
         if (e == ASK_STOP || e == ASK_REQUEUE) {
             end = e == ASK_STOP ? BUILD_STOP : BUILD_REQUEUE;
             goto out;
@@ -795,7 +910,7 @@ static enum build_end build(struct builder *b, uint64_t id, const char *json)
         .self = t.id, .goal = t.goal, .tests = t.tests, .skills = t.skills,
         .nskills = t.nskills, .max_items = p->cfg.memory_items,
     };
-    if (memory_recall(p->st, &mq, &mem) < 0)
+    if (t.memory && memory_recall(p->st, &mq, &mem) < 0)
         memset(&mem, 0, sizeof mem);    /* memory helps; it is not needed */
 
     while (natt < max) {
@@ -806,6 +921,12 @@ static enum build_end build(struct builder *b, uint64_t id, const char *json)
         char stepname[64];
         int rc;
 
+        if (status_cancel_take(p->status, t.id)) {
+            snprintf(stepname, sizeof stepname, "before attempt %u",
+                     natt + 1);
+            end = cancel(b, &t, natt, att, stepname);
+            goto out;
+        }
         if (natt > 0) {
             fb = (struct prompt_feedback){ natt, att[natt - 1].code,
                                            att[natt - 1].problem };
@@ -813,8 +934,10 @@ static enum build_end build(struct builder *b, uint64_t id, const char *json)
         rc = prompt_code(&pt, mem.items, mem.n, natt > 0 ? &fb : NULL,
                          llm_prompt_budget(p->llm, 0), &pr);
         if (rc == -E2BIG) {
-            end = give_up(b, &t, natt, att, "the task alone does not fit "
-                          "the model's context (BT_LLM_CONTEXT)");
+            char reason[512];
+            context_reason(p->llm, &pt, natt > 0 ? &fb : NULL, reason,
+                           sizeof reason);
+            end = give_up(b, &t, natt, att, reason);
             goto out;
         } else if (rc < 0) {
             end = BUILD_REQUEUE;
@@ -825,6 +948,13 @@ static enum build_end build(struct builder *b, uint64_t id, const char *json)
         step(b, &t, "working", stepname);
         enum ask_end e = ask(b, &t, &pr, NULL, &r, why, sizeof why);
         prompt_free(&pr);
+        /* Too long for the server: the client has learned its context
+         * when the server said it, and memory is what can be spared. */
+        if (e == ASK_REQUEUE && r.err == LLM_E_CONTEXT && mem.n > 0) {
+            mem.n = 0;
+            llm_result_free(&r);
+            continue;
+        }
         if (e != ASK_OK) {
             /* A prompt the server finds too long goes again without the
              * memory, which is what can be spared. */
@@ -881,6 +1011,10 @@ static enum build_end build(struct builder *b, uint64_t id, const char *json)
         }
     }
 
+    if (status_cancel_take(p->status, t.id)) {
+        end = cancel(b, &t, natt, att, "before judging");
+        goto out;
+    }
     /* Judge: the code that passed the visible tests, else the last code;
      * the hidden tests decide when there are any. */
     int judged = passed_attempt;
@@ -938,6 +1072,10 @@ static enum build_end build(struct builder *b, uint64_t id, const char *json)
         v.status = ok ? "passed" : "failed";
     }
 
+    if (status_cancel_take(p->status, t.id)) {
+        end = cancel(b, &t, natt, att, "before scoring");
+        goto out;
+    }
     double total = 0;
     char *score_json = score_it(b, &t, &v, judged ? att[judged - 1].code
                                                   : NULL, natt ? natt : 1,
@@ -947,6 +1085,7 @@ static enum build_end build(struct builder *b, uint64_t id, const char *json)
                           v.hidden_total ? v.hidden_total : v.visible_total,
                           att, natt, judged ? att[judged - 1].code : NULL);
     step(b, &t, "working", "saving");
+    v.wall_ms = now_ms() - t0;
     /* The verdict's line goes into the same commit as the verdict. */
     logf_(b, &t, "%s after %u attempt%s, score %.3f (%.1f s)%s%s", v.status,
           natt, natt == 1 ? "" : "s", total, (now_ms() - t0) / 1000,
@@ -1009,13 +1148,24 @@ static void *run(void *arg)
         enum build_end end = build(b, id, json);
         free(json);
         if (end == BUILD_DONE) {
+            /* A request that came as the task ended is moot now. */
+            (void)status_cancel_take(p->status, id);
             log_flush(b);           /* lines the commit did not take */
             b->backoff_ms = 0;
             continue;
         }
-        rc = store_task_requeue(p->st, id);
         char name[STORE_ID_MAX];
         store_id_format(id, name);
+        /* Asked to stop while it waited for the LLM: it ends here rather
+         * than going back to the queue. */
+        if (end == BUILD_REQUEUE && status_cancel_take(p->status, id) &&
+            store_task_requeue(p->st, id) == 0 &&
+            store_task_cancel_queued(p->st, id, "cancelled by control "
+                                     "while waiting for the LLM") == 0) {
+            log_flush(b);
+            continue;
+        }
+        rc = store_task_requeue(p->st, id);
         if (rc < 0)
             logf_(b, NULL, "%s: cannot put it back on the queue: %s (the "
                   "next start will)", name, store_strerror(rc));
@@ -1073,6 +1223,9 @@ int builder_start(const struct builder_config *cfg, struct store *st,
         b->index = i;
         if ((rc = llm_session_open(llm, &b->session)) < 0)
             break;
+        char name[32];
+        snprintf(name, sizeof name, "builder %u", i);
+        llm_session_set_name(b->session, name);
         if ((rc = -pthread_create(&b->thread, NULL, run, b)) < 0) {
             llm_session_close(b->session);
             b->session = NULL;

@@ -1394,15 +1394,23 @@ int exec_probe(struct exec *ex, char *why, size_t len)
     } else {
         const char *msg = res.err && *res.err ? res.err : "no message";
         size_t n = strcspn(msg, "\n");
-        if (ex->cfg.isolation == EXEC_BUBBLEWRAP &&
+        /* A container engine masks /proc, and bwrap needs to mount a fresh
+         * one; seccomp=unconfined does not lift the mask, this does. */
+        if (ex->cfg.isolation == EXEC_BUBBLEWRAP && strstr(msg, "mount proc")) {
+            set_why(why, len, "bwrap cannot mount /proc: %.*s; in a container "
+                    "run it with --security-opt systempaths=unconfined (as "
+                    "docker-compose.yml does)", (int)n, msg);
+            rc = -EPERM;
+        } else if (ex->cfg.isolation == EXEC_BUBBLEWRAP &&
             (strstr(msg, "namespace") || strstr(msg, "uid map") ||
              strstr(msg, "ermission") || strstr(msg, "not permitted"))) {
             set_why(why, len, "bwrap cannot create namespaces: %.*s; allow "
                     "unprivileged user namespaces (sysctl "
                     "kernel.unprivileged_userns_clone=1, "
-                    "user.max_user_namespaces>0; in Docker: --security-opt "
-                    "seccomp=unconfined or a profile allowing clone/unshare) "
-                    "or run with CAP_SYS_ADMIN", (int)n, msg);
+                    "user.max_user_namespaces>0) or run with CAP_SYS_ADMIN; in a "
+                    "container: --cap-add SYS_ADMIN --security-opt "
+                    "systempaths=unconfined (as docker-compose.yml does)",
+                    (int)n, msg);
             rc = -EPERM;
         } else {
             set_why(why, len, "the sandbox does not run code (%s, exit %d): %.*s",

@@ -98,7 +98,8 @@ const struct exec_config *exec_config(const struct exec *ex);
  * 0, or a negative errno with a message in why saying what to install or
  * allow: -ENOENT "bwrap not found: apt-get install bubblewrap", -EPERM
  * "bwrap cannot create namespaces: ... allow unprivileged user namespaces
- * ... or run with CAP_SYS_ADMIN", -ENOEXEC when python3, bash or gcc is
+ * ... or run with CAP_SYS_ADMIN" (or, when /proc cannot be mounted, the
+ * container option that allows it), -ENOEXEC when python3, bash or gcc is
  * missing (which ones is named). EXEC_NONE probes only the interpreters.
  * why is always NUL-terminated (truncated to len); may be NULL. */
 int exec_probe(struct exec *ex, char *why, size_t len);

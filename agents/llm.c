@@ -28,6 +28,7 @@
 #include <curl/curl.h>
 
 #include "extract.h"
+#include "redact.h"
 #include "sse.h"
 
 #define POLL_MS 100                 /* longest wait between our checks     */
@@ -35,6 +36,11 @@
 #define MAX_CONTENT (8u << 20)      /* a longer streamed answer is junk    */
 #define HEALTH_TIMEOUT_MS 10000     /* cap on one GET /models              */
 #define MESSAGE_OVERHEAD_TOKENS 4   /* role and separators, per message    */
+#define MAX_ENDPOINTS 16            /* URLs in one BT_LLM_URL              */
+#define MIN_CONTEXT 128             /* a smaller context is a wrong answer */
+/* A server that counts fewer prompt tokens than this share of our (high)
+ * estimate did not read the whole prompt: it cut it to fit. */
+#define SILENT_CUT_RATIO 0.34
 
 /* Response formats for structured output, in the order they are tried. */
 enum format { FORMAT_SCHEMA, FORMAT_OBJECT, FORMAT_NONE };
@@ -71,24 +77,44 @@ static const struct {
     [LLM_E_INTERNAL]        = { "internal", 0 },
 };
 
+/* One server of BT_LLM_URL. */
+struct endpoint {
+    char *url;                      /* as configured, one of the list    */
+    char *chat_url;                 /* {url}/chat/completions            */
+    char *models_url;               /* {url}/models                      */
+    char *root;                     /* {url} without a trailing /v1      */
+    char model[256];                /* the id requests name (lock)       */
+    unsigned context;               /* the server's, 0 unknown (lock)    */
+    int llamacpp;                   /* answered /props: takes
+                                       cache_prompt (lock)               */
+    int healthy;                    /* at the last check (monitor only)  */
+};
+
 struct llm {
     struct llm_config cfg;          /* strings point at the copies below */
     char *url;
     char *model;
     char *api_key;
-    char *chat_url;                 /* {url}/chat/completions            */
-    char *models_url;               /* {url}/models                      */
     char *auth_header;              /* "Authorization: Bearer ..." or NULL */
+    unsigned nep;
+    struct endpoint ep[MAX_ENDPOINTS];
+    struct llm_sched *sched;
     atomic_int cancelled;
     atomic_int format;              /* enum format the server accepts    */
-    pthread_mutex_t lock;           /* guards usage, sessions            */
+    pthread_mutex_t lock;           /* guards usage, sessions, the
+                                       endpoints' learned fields,
+                                       est_scale and last_error          */
     pthread_cond_t wake;            /* backoff sleepers wait here (lock) */
     struct llm_usage usage;         /* guarded by lock                   */
     struct llm_session *sessions;   /* open sessions (lock), for cancel  */
+    double est_scale;               /* server tokens / our estimate (lock) */
+    char last_error[512];           /* of a real request, "" after an ok
+                                       one (lock)                        */
 };
 
 struct llm_session {
     struct llm *llm;
+    char name[48];                  /* in the scheduler's queue          */
     CURLM *multi;                   /* owns the kept-alive connections   */
     CURL *easy;
     struct curl_slist *headers;     /* Content-Type, Accept, auth        */
@@ -120,6 +146,11 @@ struct xfer {
     int have_usage;
     unsigned usage_prompt;
     unsigned usage_completion;
+    int have_timings;               /* llama.cpp's timings object        */
+    unsigned prompt_n;              /* prompt tokens evaluated           */
+    unsigned cache_n;               /* prompt tokens taken from cache    */
+    int cut;                        /* the server says it truncated      */
+    unsigned server_ctx;            /* context a too-long error named    */
     enum llm_err err;               /* why a callback stopped the xfer   */
     char msg[512];                  /* and its message                   */
 };
@@ -164,6 +195,8 @@ static void buf_free(struct buf *b)
 static void set_msg(char *dst, size_t len, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
+/* Every message of this client goes through here, and messages quote
+ * URLs and what servers and curl say: credentials are masked (redact.h). */
 static void set_msg(char *dst, size_t len, const char *fmt, ...)
 {
     va_list ap;
@@ -171,6 +204,7 @@ static void set_msg(char *dst, size_t len, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(dst, len, fmt, ap);
     va_end(ap);
+    redact_buf(dst, len, dst);
 }
 
 /* Case-insensitive substring search; strcasestr is a GNU extension we have,
@@ -221,6 +255,48 @@ void llm_config_default(struct llm_config *cfg)
     cfg->backoff_initial_ms = 1000;
     cfg->backoff_max_ms = 30000;
     cfg->stream = 1;
+    cfg->slots = 1;
+}
+
+/* Splits the comma-separated URL list into endpoints. -EINVAL for an empty
+ * entry, one that is not http(s), or too many. */
+static int endpoints_parse(struct llm *llm, const char *list)
+{
+    const char *p = list;
+
+    while (*p) {
+        const char *end = strchr(p, ',');
+        size_t n = end ? (size_t)(end - p) : strlen(p);
+        while (n > 0 && (*p == ' ' || *p == '\t')) {
+            p++;
+            n--;
+        }
+        while (n > 0 && (p[n - 1] == ' ' || p[n - 1] == '\t'))
+            n--;
+        if (n == 0 || llm->nep == MAX_ENDPOINTS ||
+            (strncmp(p, "http://", 7) != 0 && strncmp(p, "https://", 8) != 0))
+            return -EINVAL;
+        struct endpoint *e = &llm->ep[llm->nep++];
+        if (!(e->url = strndup(p, n)))
+            return -ENOMEM;
+        size_t rn = n;
+        while (rn > 0 && e->url[rn - 1] == '/')
+            rn--;
+        if (rn >= 3 && strncmp(e->url + rn - 3, "/v1", 3) == 0)
+            rn -= 3;
+        e->chat_url = join_url(e->url, "/chat/completions");
+        e->models_url = join_url(e->url, "/models");
+        e->root = strndup(e->url, rn);
+        if (!e->chat_url || !e->models_url || !e->root)
+            return -ENOMEM;
+        snprintf(e->model, sizeof e->model, "%s", llm->model);
+        if (!end)
+            break;
+        p = end + 1;
+        if (!*p)
+            return -EINVAL;     /* a trailing comma: an empty entry */
+    }
+    return llm->nep ? 0 : -EINVAL;
 }
 
 static void global_init(void)
@@ -235,7 +311,8 @@ int llm_create(const struct llm_config *cfg, struct llm **out)
 
     *out = NULL;
     if (!cfg->url || (strncmp(cfg->url, "http://", 7) != 0 &&
-                      strncmp(cfg->url, "https://", 8) != 0))
+                      strncmp(cfg->url, "https://", 8) != 0) ||
+        (cfg->context_fixed && cfg->context_tokens < MIN_CONTEXT))
         return -EINVAL;
     if (!cfg->model || !*cfg->model)
         return -EINVAL;
@@ -257,6 +334,7 @@ int llm_create(const struct llm_config *cfg, struct llm **out)
     pthread_condattr_destroy(&ca);
 
     llm->cfg = *cfg;
+    llm->est_scale = 1.0;
     llm->url = strdup(cfg->url);
     llm->model = strdup(cfg->model);
     if (cfg->api_key && *cfg->api_key) {
@@ -269,11 +347,20 @@ int llm_create(const struct llm_config *cfg, struct llm **out)
             return -ENOMEM;
         }
     }
-    llm->chat_url = llm->url ? join_url(llm->url, "/chat/completions") : NULL;
-    llm->models_url = llm->url ? join_url(llm->url, "/models") : NULL;
-    if (!llm->model || !llm->chat_url || !llm->models_url) {
+    if (!llm->url || !llm->model) {
         llm_free(llm);
         return -ENOMEM;
+    }
+    int rc = endpoints_parse(llm, llm->url);
+    if (rc == 0) {
+        const char *urls[MAX_ENDPOINTS];
+        for (unsigned i = 0; i < llm->nep; i++)
+            urls[i] = llm->ep[i].url;
+        rc = llm_sched_create(llm->nep, urls, cfg->slots, &llm->sched);
+    }
+    if (rc < 0) {
+        llm_free(llm);
+        return rc;
     }
     llm->cfg.url = llm->url;
     llm->cfg.model = llm->model;
@@ -296,9 +383,47 @@ void llm_free(struct llm *llm)
     if (llm->auth_header)
         memset(llm->auth_header, 0, strlen(llm->auth_header));
     free(llm->auth_header);
-    free(llm->chat_url);
-    free(llm->models_url);
+    for (unsigned i = 0; i < llm->nep; i++) {
+        free(llm->ep[i].url);
+        free(llm->ep[i].chat_url);
+        free(llm->ep[i].models_url);
+        free(llm->ep[i].root);
+    }
+    llm_sched_free(llm->sched);
     free(llm);
+}
+
+struct llm_sched *llm_scheduler(struct llm *llm)
+{
+    return llm->sched;
+}
+
+unsigned llm_context(const struct llm *llm)
+{
+    struct llm *l = (struct llm *)llm;  /* the lock, not the state */
+    unsigned ctx = 0;
+
+    if (llm->cfg.context_fixed)
+        return llm->cfg.context_tokens;
+    pthread_mutex_lock(&l->lock);
+    for (unsigned i = 0; i < llm->nep; i++)
+        if (llm->ep[i].context && (!ctx || llm->ep[i].context < ctx))
+            ctx = llm->ep[i].context;
+    pthread_mutex_unlock(&l->lock);
+    return ctx ? ctx : llm->cfg.context_tokens;
+}
+
+int llm_last_error(struct llm *llm, char *buf, size_t len)
+{
+    pthread_mutex_lock(&llm->lock);
+    snprintf(buf, len, "%s", llm->last_error);
+    pthread_mutex_unlock(&llm->lock);
+    return buf[0] != '\0';
+}
+
+void llm_session_set_name(struct llm_session *s, const char *name)
+{
+    snprintf(s->name, sizeof s->name, "%s", name ? name : "");
 }
 
 const struct llm_config *llm_config(const struct llm *llm)
@@ -314,6 +439,7 @@ void llm_cancel(struct llm *llm)
         curl_multi_wakeup(s->multi);
     pthread_cond_broadcast(&llm->wake);
     pthread_mutex_unlock(&llm->lock);
+    llm_sched_wake(llm->sched);
 }
 
 int llm_session_open(struct llm *llm, struct llm_session **out)
@@ -325,6 +451,7 @@ int llm_session_open(struct llm *llm, struct llm_session **out)
     if (!s)
         return -ENOMEM;
     s->llm = llm;
+    snprintf(s->name, sizeof s->name, "session");
     s->rng = (unsigned)time(NULL) ^ (unsigned)(uintptr_t)s;
     s->multi = curl_multi_init();
     s->easy = curl_easy_init();
@@ -438,6 +565,31 @@ static int says_context(const char *msg, const char *kind)
            has(msg, "maximum") || has(msg, "window");
 }
 
+/* The context size a context_too_long error names, or 0: llama.cpp's
+ * {"error": {..., "n_ctx": 256}}, vLLM's "maximum context length is 2048
+ * tokens", LM Studio's "context length of only 2048 tokens". */
+static unsigned error_context(const char *body)
+{
+    cJSON *root = body ? cJSON_Parse(body) : NULL;
+    const cJSON *e = cJSON_GetObjectItemCaseSensitive(root, "error");
+    const cJSON *n = cJSON_GetObjectItemCaseSensitive(e, "n_ctx");
+    static const char *const says[] = { "maximum context length is ",
+                                        "context length of only " };
+    unsigned ctx = 0;
+
+    if (!n)
+        n = cJSON_GetObjectItemCaseSensitive(root, "n_ctx");
+    if (cJSON_IsNumber(n) && n->valuedouble >= 1)
+        ctx = (unsigned)n->valuedouble;
+    cJSON_Delete(root);
+    for (size_t i = 0; !ctx && body && i < sizeof says / sizeof *says; i++) {
+        const char *p = strcasestr(body, says[i]);
+        if (p)
+            ctx = (unsigned)strtoul(p + strlen(says[i]), NULL, 10);
+    }
+    return ctx;
+}
+
 /* The one place an HTTP error status becomes an enum llm_err. */
 static enum llm_err classify_status(long status, const char *body,
                                     char *out, size_t outlen)
@@ -474,6 +626,8 @@ static void inband_error(struct xfer *x, const char *json)
 
     error_fields(json, msg, sizeof msg, kind, sizeof kind);
     x->err = says_context(msg, kind) ? LLM_E_CONTEXT : LLM_E_IN_BAND;
+    if (x->err == LLM_E_CONTEXT)
+        x->server_ctx = error_context(json);
     set_msg(x->msg, sizeof x->msg, "error inside a 200 answer: %s%s%s%s",
             msg[0] ? msg : "(no message)", kind[0] ? " (" : "", kind,
             kind[0] ? ")" : "");
@@ -493,6 +647,26 @@ static void take_usage(struct xfer *x, const cJSON *usage)
         x->usage_prompt = (unsigned)p->valuedouble;
         x->usage_completion = (unsigned)c->valuedouble;
     }
+}
+
+/* llama.cpp's "timings" (prompt_n evaluated, cache_n reused) and its
+ * "truncated" flag, which says the prompt was cut to fit the context
+ * without an error (its context shift). */
+static void take_timings(struct xfer *x, const cJSON *root)
+{
+    const cJSON *t = cJSON_GetObjectItemCaseSensitive(root, "timings");
+    const cJSON *pn = cJSON_GetObjectItemCaseSensitive(t, "prompt_n");
+    const cJSON *cn = cJSON_GetObjectItemCaseSensitive(t, "cache_n");
+
+    if (cJSON_IsNumber(pn) && pn->valuedouble >= 0) {
+        x->have_timings = 1;
+        x->prompt_n = (unsigned)pn->valuedouble;
+        x->cache_n = cJSON_IsNumber(cn) && cn->valuedouble >= 0
+                         ? (unsigned)cn->valuedouble : 0;
+    }
+    if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(root, "truncated")) ||
+        cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(t, "truncated")))
+        x->cut = 1;
 }
 
 static void take_finish(struct xfer *x, const cJSON *choice)
@@ -527,6 +701,7 @@ static int on_chunk(struct xfer *x, const char *data, size_t len)
     }
     x->chunks++;
     take_usage(x, cJSON_GetObjectItemCaseSensitive(root, "usage"));
+    take_timings(x, root);
     choices = cJSON_GetObjectItemCaseSensitive(root, "choices");
     choice = cJSON_GetArrayItem(choices, 0);
     if (choice) {
@@ -583,6 +758,7 @@ static void parse_completion(struct xfer *x)
         goto out;
     }
     take_usage(x, cJSON_GetObjectItemCaseSensitive(root, "usage"));
+    take_timings(x, root);
     choice = cJSON_GetArrayItem(
         cJSON_GetObjectItemCaseSensitive(root, "choices"), 0);
     if (!cJSON_IsObject(choice)) {
@@ -788,6 +964,8 @@ static enum llm_err perform(struct llm_session *s, const char *url,
         x->err = curl_kind(rc, e);
         set_msg(x->msg, sizeof x->msg, "%s: %s", url,
                 errbuf[0] ? errbuf : curl_easy_strerror(rc));
+        /* curl may quote parts of the URL out of context. */
+        redact_known(x->msg, sizeof x->msg, x->msg, s->llm->url);
     }
     if (!x->err && x->sse && x->status == 200) {
         int frc = sse_finish(&x->parser);
@@ -806,7 +984,8 @@ static enum llm_err perform(struct llm_session *s, const char *url,
  * cJSON's Add*ToObject helpers return NULL on failure and leave the tree
  * whole, so one check at the end covers every step. */
 static char *request_body(const struct llm *llm, const struct llm_request *req,
-                          int stream, const cJSON *schema, enum format fmt)
+                          const char *model, int cache_prompt, int stream,
+                          const cJSON *schema, enum format fmt)
 {
     const struct llm_config *cfg = &llm->cfg;
     cJSON *o = cJSON_CreateObject();
@@ -816,7 +995,7 @@ static char *request_body(const struct llm *llm, const struct llm_request *req,
 
     if (!o)
         return NULL;
-    bad = !cJSON_AddStringToObject(o, "model", cfg->model);
+    bad = !cJSON_AddStringToObject(o, "model", model);
     bad |= !(msgs = cJSON_AddArrayToObject(o, "messages"));
     for (size_t i = 0; !bad && i < req->nmessages; i++) {
         cJSON *m = cJSON_CreateObject();
@@ -836,6 +1015,11 @@ static char *request_body(const struct llm *llm, const struct llm_request *req,
                                     req->max_tokens ? req->max_tokens
                                                     : cfg->max_tokens);
     bad |= !cJSON_AddBoolToObject(o, "stream", stream);
+    /* llama-server keeps a slot's prompt so that a next prompt sharing its
+     * start is not read again; sent only to servers known to take it
+     * (they answered /props), since a strict one may reject the field. */
+    if (cache_prompt)
+        bad |= !cJSON_AddTrueToObject(o, "cache_prompt");
     if (!bad && req->nstop > 0) {
         /* OpenAI allows at most four stop strings. */
         int n = req->nstop < 4 ? (int)req->nstop : 4;
@@ -889,12 +1073,52 @@ unsigned llm_estimate_tokens(const struct llm_request *req)
     return n;
 }
 
+static double est_scale(const struct llm *llm)
+{
+    struct llm *l = (struct llm *)llm;  /* the lock, not the state */
+    double k;
+
+    pthread_mutex_lock(&l->lock);
+    k = llm->est_scale;
+    pthread_mutex_unlock(&l->lock);
+    return k;
+}
+
 unsigned llm_prompt_budget(const struct llm *llm, unsigned max_tokens)
 {
     unsigned answer = max_tokens ? max_tokens : llm->cfg.max_tokens;
+    unsigned ctx = llm_context(llm);
 
-    return llm->cfg.context_tokens > answer ? llm->cfg.context_tokens - answer
-                                            : 0;
+    return ctx > answer ? (unsigned)((ctx - answer) / est_scale(llm)) : 0;
+}
+
+/* Learns from a server's count how far our estimate is off. A count above
+ * the estimate is taken at once (a low estimate costs a failed request);
+ * one below only moves it slowly, and never below 3/4 of the plain
+ * estimate. */
+static void learn_scale(struct llm *llm, unsigned estimate, unsigned counted)
+{
+    double obs;
+
+    if (estimate < 32 || counted == 0)
+        return;
+    obs = (double)counted / estimate;
+    pthread_mutex_lock(&llm->lock);
+    if (obs > llm->est_scale)
+        llm->est_scale = fmin(obs, 4.0);
+    else
+        llm->est_scale = fmax(0.75, llm->est_scale * 0.9 + obs * 0.1);
+    pthread_mutex_unlock(&llm->lock);
+}
+
+/* A server's context, learned from a health check or an error. */
+static void learn_context(struct llm *llm, int ep, unsigned ctx)
+{
+    if (ep < 0 || ctx < MIN_CONTEXT)
+        return;
+    pthread_mutex_lock(&llm->lock);
+    llm->ep[ep].context = ctx;
+    pthread_mutex_unlock(&llm->lock);
 }
 
 void llm_result_free(struct llm_result *r)
@@ -975,27 +1199,52 @@ static void account(struct llm *llm, const struct llm_result *r)
     u->prompt_tokens += r->prompt_tokens;
     u->completion_tokens += r->completion_tokens;
     u->estimated += r->usage_estimated;
+    u->prompt_evaluated += r->prompt_evaluated;
+    u->prompt_cached += r->prompt_cached;
+    u->timed_calls += r->have_timings != 0;
     u->latency_ms_total += r->latency_ms;
     if (r->latency_ms > u->latency_ms_max)
         u->latency_ms_max = r->latency_ms;
     if (r->err != LLM_OK && (unsigned)r->err < LLM_E__COUNT)
         u->errors[r->err]++;
+    /* The server's last word on a real request: an answer clears it,
+     * a failure of the server or the connection replaces it, and what
+     * never reached a server (over_budget, cancelled) leaves it. */
+    switch (r->err) {
+    case LLM_OK:
+    case LLM_E_TRUNCATED:
+    case LLM_E_BAD_JSON:
+    case LLM_E_MISSING_FIELD:
+        llm->last_error[0] = '\0';
+        break;
+    case LLM_E_CANCELLED:
+    case LLM_E_BUDGET:
+    case LLM_E_NOMEM:
+    case LLM_E_INTERNAL:
+        break;
+    default:
+        set_msg(llm->last_error, sizeof llm->last_error, "%s: %s",
+                llm_err_name(r->err), r->error);
+        break;
+    }
     pthread_mutex_unlock(&llm->lock);
 }
 
 /* One attempt at a chat completion: HTTP, then what the answer says. */
-static void chat_attempt(struct llm_session *s, const char *body,
+static void chat_attempt(struct llm_session *s, int ep, const char *body,
                          struct xfer *x, struct llm_result *res)
 {
     struct llm *llm = s->llm;
 
     memset(x, 0, sizeof *x);
     x->llm = llm;
-    perform(s, llm->chat_url, body, llm->cfg.total_timeout_ms, x);
+    perform(s, llm->ep[ep].chat_url, body, llm->cfg.total_timeout_ms, x);
     res->attempts++;
     res->http_status = x->status;
     if (!x->err && x->status != 200) {
         x->err = classify_status(x->status, x->body.p, x->msg, sizeof x->msg);
+        if (x->err == LLM_E_CONTEXT)
+            x->server_ctx = error_context(x->body.p);
     } else if (!x->err && !x->sse && x->body.len >= 5 &&
                (strncmp(x->body.p, "data:", 5) == 0 || x->body.p[0] == ':')) {
         /* An event stream labelled as something else: parse it as one. */
@@ -1031,6 +1280,25 @@ static void chat_attempt(struct llm_session *s, const char *body,
     }
 }
 
+/* Whether an attempt's outcome says the endpoint could not be reached (1:
+ * it answered, 0: it did not, -1: no news). */
+static int reached(enum llm_err err, long status)
+{
+    switch (err) {
+    case LLM_E_REFUSED:
+    case LLM_E_CONNECT_TIMEOUT:
+        return 0;
+    case LLM_E_CANCELLED:
+    case LLM_E_NOMEM:
+    case LLM_E_INTERNAL:
+        return -1;
+    case LLM_E_RESET:
+        return status ? 1 : 0;
+    default:
+        return 1;
+    }
+}
+
 enum llm_err llm_chat(struct llm_session *s, const struct llm_request *req,
                       struct llm_result *res)
 {
@@ -1038,16 +1306,20 @@ enum llm_err llm_chat(struct llm_session *s, const struct llm_request *req,
     unsigned max_tokens = req->max_tokens ? req->max_tokens
                                           : llm->cfg.max_tokens;
     unsigned estimate = llm_estimate_tokens(req);
+    unsigned context = llm_context(llm);
+    double scaled = estimate * est_scale(llm);
     double start = now_ms();
     int stream = req->stream == LLM_STREAM_DEFAULT ? llm->cfg.stream != 0
                  : req->stream == LLM_STREAM_ON;
     cJSON *schema = NULL;
     struct xfer x;
+    struct llm_sched_ticket ticket = { 0, -1, NULL };
     unsigned retries = 0;
     enum format fmt;
 
     memset(res, 0, sizeof *res);
     memset(&x, 0, sizeof x);
+    res->endpoint = -1;
     if (req->schema) {
         schema = cJSON_Parse(req->schema);
         if (!cJSON_IsObject(schema)) {
@@ -1062,27 +1334,69 @@ enum llm_err llm_chat(struct llm_session *s, const struct llm_request *req,
         set_msg(res->error, sizeof res->error, "cancelled: btfs is stopping");
         goto out;
     }
-    if ((unsigned long)estimate + max_tokens > llm->cfg.context_tokens) {
+    if (scaled + max_tokens > (double)context) {
         res->err = LLM_E_BUDGET;
         set_msg(res->error, sizeof res->error,
-                "prompt of about %u tokens does not fit: context %u minus "
-                "%u for the answer leaves %u", estimate,
-                llm->cfg.context_tokens, max_tokens,
-                llm_prompt_budget(llm, max_tokens));
+                "prompt of about %.0f tokens does not fit: context %u minus "
+                "%u for the answer leaves %u", scaled, context, max_tokens,
+                context > max_tokens ? context - max_tokens : 0);
         goto out;
     }
 
     fmt = (enum format)atomic_load(&llm->format);
     for (;;) {
-        char *body = request_body(llm, req, stream, schema, fmt);
+        /* A slot first: until one is free the request is not on the wire,
+         * so no timeout runs while it waits. */
+        int ep = llm_sched_acquire(llm->sched, req->priority, s->name,
+                                   &ticket, &llm->cancelled);
+        if (ep < 0) {
+            res->err = ep == -ENOMEM ? LLM_E_NOMEM : LLM_E_CANCELLED;
+            set_msg(res->error, sizeof res->error, "%s",
+                    ep == -ENOMEM ? "out of memory"
+                                  : "cancelled: btfs is stopping");
+            break;
+        }
+        char model[sizeof llm->ep[0].model];
+        int cache_prompt;
+        pthread_mutex_lock(&llm->lock);
+        memcpy(model, llm->ep[ep].model, sizeof model);
+        cache_prompt = llm->ep[ep].llamacpp;
+        pthread_mutex_unlock(&llm->lock);
+        char *body = request_body(llm, req, model, cache_prompt, stream,
+                                  schema, fmt);
 
         if (!body) {
+            llm_sched_release(llm->sched, &ticket, -1);
             res->err = LLM_E_NOMEM;
             set_msg(res->error, sizeof res->error, "out of memory");
             break;
         }
-        chat_attempt(s, body, &x, res);
+        chat_attempt(s, ep, body, &x, res);
         free(body);
+        llm_sched_release(llm->sched, &ticket, reached(x.err, x.status));
+        res->endpoint = ep;
+        /* A server that cut the prompt to fit (llama.cpp's context shift)
+         * answered another question than ours: as good as too long. */
+        if (!x.err && (x.cut || (x.have_usage && estimate >= 64 &&
+                                 x.usage_prompt <
+                                     estimate * SILENT_CUT_RATIO))) {
+            x.err = LLM_E_CONTEXT;
+            set_msg(x.msg, sizeof x.msg, "the server cut the prompt to fit "
+                    "its context without an error (%s; it counted %u "
+                    "tokens, about %u were sent)",
+                    x.cut ? "truncated" : "prompt_tokens far too low",
+                    x.usage_prompt, estimate);
+            if (x.have_usage && x.usage_prompt >= MIN_CONTEXT)
+                x.server_ctx = x.usage_prompt + max_tokens;
+        }
+        if (x.err == LLM_E_CONTEXT && x.server_ctx) {
+            learn_context(llm, ep, x.server_ctx);
+            size_t n = strlen(x.msg);
+            snprintf(x.msg + n, sizeof x.msg - n, "; the server's context "
+                     "is %u tokens (btfs now uses it; to fix it at start "
+                     "set BT_LLM_CONTEXT=%u, or give the server a larger "
+                     "context)", x.server_ctx, x.server_ctx);
+        }
         res->err = x.err;
         snprintf(res->error, sizeof res->error, "%s", x.msg);
         if (schema)
@@ -1110,6 +1424,9 @@ enum llm_err llm_chat(struct llm_session *s, const struct llm_request *req,
         retries++;
         buf_free(&x.body);
         buf_free(&x.content);
+        /* Another endpoint that is up takes the retry at once. */
+        if (!reached(x.err, x.status) && llm->nep > 1)
+            continue;
         if (backoff(s, retries, x.retry_after_ms) < 0) {
             res->err = LLM_E_CANCELLED;
             set_msg(res->error, sizeof res->error,
@@ -1126,12 +1443,19 @@ enum llm_err llm_chat(struct llm_session *s, const struct llm_request *req,
     if (x.have_usage) {
         res->prompt_tokens = x.usage_prompt;
         res->completion_tokens = x.usage_completion;
+        if (res->err == LLM_OK || res->err == LLM_E_TRUNCATED)
+            learn_scale(llm, estimate, x.usage_prompt);
     } else if (res->content) {
         /* No usage object (vLLM and others omit it from streams unless
          * asked): count what the model must have read and written. */
         res->usage_estimated = 1;
         res->prompt_tokens = estimate;
         res->completion_tokens = llm_estimate_text_tokens(res->content);
+    }
+    if (x.have_timings) {
+        res->have_timings = 1;
+        res->prompt_evaluated = x.prompt_n;
+        res->prompt_cached = x.cache_n;
     }
     if (res->err == LLM_OK && schema)
         check_structured(schema, res);
@@ -1148,37 +1472,119 @@ out:
 
 /* --- health ------------------------------------------------------------- */
 
-/* Whether the server's id names the configured model: the same, ignoring
- * case, or the same after a publisher prefix ("lmstudio-community/x"). */
+/* Whether the server's id names the configured model: the same ignoring
+ * case, after a publisher prefix or a path ("lmstudio-community/x",
+ * llama-server's "/models/x.gguf"), and without a ".gguf" extension. */
 static int same_model(const char *id, const char *want)
 {
-    const char *slash;
+    const char *a = strrchr(id, '/'), *b = strrchr(want, '/');
+    size_t na, nb;
 
     if (strcasecmp(id, want) == 0)
         return 1;
-    slash = strrchr(id, '/');
-    if (slash && strcasecmp(slash + 1, want) == 0)
-        return 1;
-    slash = strrchr(want, '/');
-    return slash && strcasecmp(slash + 1, id) == 0;
+    a = a ? a + 1 : id;
+    b = b ? b + 1 : want;
+    na = strlen(a);
+    nb = strlen(b);
+    if (na > 5 && strcasecmp(a + na - 5, ".gguf") == 0)
+        na -= 5;
+    if (nb > 5 && strcasecmp(b + nb - 5, ".gguf") == 0)
+        nb -= 5;
+    return na == nb && strncasecmp(a, b, na) == 0;
 }
 
-enum llm_err llm_health(struct llm_session *s, struct llm_health *h)
+/* One GET (or POST when 'post') with the health cap; the caller frees x's
+ * buffers. Returns the parsed body of a 200 (caller frees), else NULL. */
+static cJSON *probe(struct llm_session *s, const char *url, const char *post,
+                    struct xfer *x)
+{
+    long cap = s->llm->cfg.total_timeout_ms < HEALTH_TIMEOUT_MS
+                   ? s->llm->cfg.total_timeout_ms : HEALTH_TIMEOUT_MS;
+
+    memset(x, 0, sizeof *x);
+    x->llm = s->llm;
+    perform(s, url, post, cap, x);
+    if (x->err || x->status != 200)
+        return NULL;
+    return cJSON_ParseWithLength(x->body.p ? x->body.p : "", x->body.len);
+}
+
+static unsigned num(const cJSON *o, const char *name)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, name);
+
+    return cJSON_IsNumber(v) && v->valuedouble >= 1 &&
+                   v->valuedouble < 1e9 ? (unsigned)v->valuedouble : 0;
+}
+
+/* Asks an endpoint that has just come up what it is: llama-server's
+ * /props (total_slots; n_ctx per slot), else LM Studio's /api/v0/models
+ * (loaded_context_length of our model). Servers without either keep the
+ * settings. */
+static void learn_server(struct llm_session *s, int ep)
 {
     struct llm *llm = s->llm;
+    struct endpoint *e = &llm->ep[ep];
     struct xfer x;
-    double start = now_ms();
-    long cap = llm->cfg.total_timeout_ms < HEALTH_TIMEOUT_MS
-                   ? llm->cfg.total_timeout_ms : HEALTH_TIMEOUT_MS;
+    char *url = join_url(e->root, "/props");
+    cJSON *root = url ? probe(s, url, NULL, &x) : NULL;
+    unsigned slots = 0, ctx = 0;
+    int llamacpp = 0;
+
+    free(url);
+    if (cJSON_IsObject(root)) {
+        const cJSON *g = cJSON_GetObjectItemCaseSensitive(
+            root, "default_generation_settings");
+        slots = num(root, "total_slots");
+        ctx = num(g, "n_ctx");
+        if (!ctx)
+            ctx = num(root, "n_ctx");
+        llamacpp = slots || ctx;
+    }
+    cJSON_Delete(root);
+    buf_free(&x.body);
+    buf_free(&x.content);
+    if (!llamacpp && (url = join_url(e->root, "/api/v0/models"))) {
+        root = probe(s, url, NULL, &x);
+        free(url);
+        const cJSON *m;
+        char model[sizeof e->model];
+        pthread_mutex_lock(&llm->lock);
+        memcpy(model, e->model, sizeof model);
+        pthread_mutex_unlock(&llm->lock);
+        cJSON_ArrayForEach(m, cJSON_GetObjectItemCaseSensitive(root, "data")) {
+            const cJSON *id = cJSON_GetObjectItemCaseSensitive(m, "id");
+            if (cJSON_IsString(id) && same_model(id->valuestring, model))
+                ctx = num(m, "loaded_context_length");
+        }
+        cJSON_Delete(root);
+        buf_free(&x.body);
+        buf_free(&x.content);
+    }
+    pthread_mutex_lock(&llm->lock);
+    e->llamacpp = llamacpp;
+    if (ctx >= MIN_CONTEXT)
+        e->context = ctx;
+    pthread_mutex_unlock(&llm->lock);
+    llm_sched_set_endpoint(llm->sched, ep, 1, slots);
+}
+
+/* The health of one endpoint, into h (zeroed by the caller). */
+static void health_one(struct llm_session *s, int ep, struct llm_health *h)
+{
+    struct llm *llm = s->llm;
+    struct endpoint *e = &llm->ep[ep];
+    struct xfer x;
     cJSON *root = NULL;
     const cJSON *data, *m;
     struct buf names = { 0 };
+    const char *only = NULL;
 
-    memset(h, 0, sizeof *h);
     memset(&x, 0, sizeof x);
     x.llm = llm;
-    perform(s, llm->models_url, NULL, cap, &x);
-    h->latency_ms = now_ms() - start;
+    perform(s, e->models_url, NULL,
+            llm->cfg.total_timeout_ms < HEALTH_TIMEOUT_MS
+                ? llm->cfg.total_timeout_ms : HEALTH_TIMEOUT_MS, &x);
     if (x.err) {
         h->err = x.err;
         snprintf(h->error, sizeof h->error, "%s", x.msg);
@@ -1197,10 +1603,11 @@ enum llm_err llm_health(struct llm_session *s, struct llm_health *h)
         h->err = LLM_E_PROTOCOL;
         set_msg(h->error, sizeof h->error,
                 "%s answered 200 without a model list: %.80s",
-                llm->models_url, x.body.p ? x.body.p : "(empty)");
+                e->models_url, x.body.p ? x.body.p : "(empty)");
         goto out;
     }
     h->reachable = 1;
+    snprintf(h->model, sizeof h->model, "%s", llm->model);
     cJSON_ArrayForEach(m, data) {
         const cJSON *id = cJSON_GetObjectItemCaseSensitive(m, "id");
         if (!cJSON_IsString(id))
@@ -1209,11 +1616,22 @@ enum llm_err llm_health(struct llm_session *s, struct llm_health *h)
             break;
         if (buf_add(&names, id->valuestring, strlen(id->valuestring)) < 0)
             break;
-        if (same_model(id->valuestring, llm->model))
+        only = id->valuestring;
+        if (!h->model_listed && same_model(id->valuestring, llm->model)) {
             h->model_listed = 1;
+            snprintf(h->model, sizeof h->model, "%s", id->valuestring);
+        }
     }
     if (h->model_listed) {
         h->err = LLM_OK;
+    } else if (h->nmodels == 1) {
+        /* llama-server lists the path given to -m and answers any name;
+         * a server with one model can only mean that one. */
+        h->err = LLM_OK;
+        h->model_listed = 1;
+        snprintf(h->model, sizeof h->model, "%s", only);
+        set_msg(h->note, sizeof h->note, "model \"%s\" is not listed; "
+                "using the server's only model \"%s\"", llm->model, only);
     } else {
         h->err = LLM_E_NO_MODEL;
         if (h->nmodels == 0)
@@ -1230,6 +1648,62 @@ out:
     buf_free(&names);
     buf_free(&x.body);
     buf_free(&x.content);
+}
+
+enum llm_err llm_health(struct llm_session *s, struct llm_health *h)
+{
+    struct llm *llm = s->llm;
+    double start = now_ms();
+    int first_ok = -1;
+
+    memset(h, 0, sizeof *h);
+    h->err = LLM_E__COUNT;
+    for (unsigned i = 0; i < llm->nep; i++) {
+        struct llm_health one;
+        struct endpoint *e = &llm->ep[i];
+
+        memset(&one, 0, sizeof one);
+        health_one(s, (int)i, &one);
+        if (one.err == LLM_E_CANCELLED) {
+            *h = one;
+            break;
+        }
+        if (one.err == LLM_OK) {
+            pthread_mutex_lock(&llm->lock);
+            snprintf(e->model, sizeof e->model, "%s", one.model);
+            pthread_mutex_unlock(&llm->lock);
+            if (!e->healthy)
+                learn_server(s, (int)i);    /* at start and on reconnect */
+            else
+                llm_sched_set_endpoint(llm->sched, (int)i, 1, 0);
+            h->up++;
+        } else if (!one.reachable) {
+            llm_sched_set_endpoint(llm->sched, (int)i, 0, 0);
+        }
+        e->healthy = one.err == LLM_OK;
+        h->reachable |= one.reachable;
+        h->nmodels += one.nmodels;
+        if (one.err == LLM_OK && first_ok < 0) {
+            first_ok = (int)i;
+            h->err = LLM_OK;
+            h->model_listed = 1;
+            snprintf(h->model, sizeof h->model, "%s", one.model);
+            snprintf(h->note, sizeof h->note, "%s", one.note);
+        } else if (one.err != LLM_OK && h->err != LLM_OK &&
+                   (h->err == LLM_E__COUNT || one.reachable)) {
+            /* Unhealthy everywhere: say what a reachable one said. */
+            h->err = one.err;
+            if (llm->nep > 1)
+                set_msg(h->error, sizeof h->error, "%s: %s", e->url,
+                        one.error);
+            else
+                snprintf(h->error, sizeof h->error, "%s", one.error);
+        }
+    }
+    if (h->err == LLM_OK)
+        h->error[0] = '\0';
+    h->context = llm_context(llm);
+    h->latency_ms = now_ms() - start;
     return h->err;
 }
 
@@ -1263,6 +1737,10 @@ cJSON *llm_usage_json(const struct llm_usage *u)
                                     (double)u->completion_tokens);
     bad |= !cJSON_AddNumberToObject(o, "estimated_usage_calls",
                                     (double)u->estimated);
+    bad |= !cJSON_AddNumberToObject(o, "prompt_tokens_evaluated",
+                                    (double)u->prompt_evaluated);
+    bad |= !cJSON_AddNumberToObject(o, "prompt_tokens_cached",
+                                    (double)u->prompt_cached);
     bad |= !cJSON_AddNumberToObject(o, "latency_ms_total",
                                     round(u->latency_ms_total));
     bad |= !cJSON_AddNumberToObject(o, "latency_ms_max",

@@ -24,6 +24,8 @@
 
 #include <cjson/cJSON.h>
 
+#include "llm_sched.h"
+
 /* Every way a call can end. The names (llm_err_name) are stable: they appear
  * in logs, status.json and logs/runtime.json. Keep llm.c's table in step. */
 enum llm_err {
@@ -64,13 +66,23 @@ int llm_err_transient(enum llm_err err);
  * 7B model on a CPU: connect 10 s, idle 120 s, total 900 s, context 4096,
  * max_tokens 1024, temperature 0.2, 3 retries from 1 s doubling to 30 s. */
 struct llm_config {
-    const char *url;            /* base URL, e.g. http://localhost:1234/v1 */
+    const char *url;            /* base URL, e.g. http://localhost:1234/v1;
+                                   several, comma-separated, serving the
+                                   same model: requests are spread over
+                                   them (llm_sched.h)                      */
     const char *model;          /* e.g. deepseek-coder-7b-instruct         */
     const char *api_key;        /* sent as Bearer; NULL or "" for none     */
     long connect_timeout_ms;
     long idle_timeout_ms;       /* longest silence between received bytes  */
     long total_timeout_ms;      /* cap on one attempt                      */
-    unsigned context_tokens;    /* the model's context window              */
+    unsigned context_tokens;    /* the model's context window: used when
+                                   the server does not say (llama-server
+                                   /props, LM Studio /api/v0/models), or
+                                   always when context_fixed              */
+    int context_fixed;          /* 1: context_tokens overrides the server */
+    unsigned slots;             /* requests at once per endpoint when the
+                                   server does not say (/props
+                                   total_slots); 0 counts as 1            */
     unsigned max_tokens;        /* default answer budget                   */
     double temperature;
     unsigned max_retries;       /* extra attempts for transient kinds      */
@@ -106,6 +118,10 @@ int llm_session_open(struct llm *llm, struct llm_session **out);
 /* Closes a session and its connections. Accepts NULL. */
 void llm_session_close(struct llm_session *s);
 
+/* Names the session's calls in the scheduler's queue ("builder 1",
+ * "trainer"); copied. Can't fail (a name too long is cut). */
+void llm_session_set_name(struct llm_session *s, const char *name);
+
 struct llm_message {
     const char *role;           /* "system", "user" or "assistant" */
     const char *content;
@@ -134,6 +150,7 @@ struct llm_request {
      * "required" fields are checked. */
     const char *schema;
     const char *schema_name;    /* name sent with the schema; "answer"    */
+    enum llm_priority priority; /* place in the scheduler's queue          */
 };
 
 /* The outcome of a call. llm_result_free() releases it. */
@@ -151,6 +168,13 @@ struct llm_result {
     const char *response_format;/* structured calls: "json_schema",
                                    "json_object" or "none" (static)       */
     unsigned prompt_tokens;     /* from the server's usage, or estimated  */
+    unsigned prompt_evaluated;  /* of those, evaluated (llama.cpp timings
+                                   prompt_n); 0 when not reported         */
+    unsigned prompt_cached;     /* of those, reused from the server's cache
+                                   (timings cache_n)                      */
+    int have_timings;           /* 1 when the server sent prompt_n/cache_n */
+    int endpoint;               /* index of the endpoint that answered last,
+                                   -1 when none was asked                 */
     unsigned completion_tokens;
     int usage_estimated;        /* 1 when the server sent no usage        */
     unsigned attempts;          /* HTTP requests made, retries included   */
@@ -177,8 +201,25 @@ unsigned llm_estimate_tokens(const struct llm_request *req);
 unsigned llm_estimate_text_tokens(const char *text);
 
 /* Tokens left for the prompt once the answer's budget is reserved:
- * context_tokens - max_tokens (or 0). Callers trim memory to fit this. */
+ * the context in use (llm_context) - max_tokens (or 0), in the units of
+ * llm_estimate_tokens: divided by how far the estimate ran below the
+ * server's own counts (usage.prompt_tokens). Callers trim memory to fit
+ * this. */
 unsigned llm_prompt_budget(const struct llm *llm, unsigned max_tokens);
+
+/* The context in use: the configured one when fixed, else the smallest
+ * that a server reported (at a health check, or in a context_too_long
+ * error), else the configured default. */
+unsigned llm_context(const struct llm *llm);
+
+/* The scheduler every call goes through (owned by llm). */
+struct llm_sched *llm_scheduler(struct llm *llm);
+
+/* The last failure of a real request (a chat call that did not end well
+ * for a reason of the server's or the connection's), kept until a chat
+ * call succeeds: "server_error: HTTP 500 ...". Copies it into buf and
+ * returns 1, or returns 0 (buf "") when the last call succeeded. */
+int llm_last_error(struct llm *llm, char *buf, size_t len);
 
 /* What GET {url}/models said. */
 struct llm_health {
@@ -190,11 +231,22 @@ struct llm_health {
     unsigned nmodels;           /* how many models the server lists        */
     char error[512];            /* why not healthy, naming the models the
                                    server does list; "" when healthy       */
+    char note[512];             /* "" or what was decided for the user:
+                                   the server's only model used instead
+                                   of the configured one                   */
+    char model[256];            /* the model id requests name             */
+    unsigned context;           /* the context in use after the check     */
+    unsigned up;                /* endpoints up (several URLs)             */
     double latency_ms;
 };
 
-/* Asks the server for its models (one attempt, no retries) and fills *h.
- * Returns h->err. */
+/* Asks every endpoint for its models (one attempt each, no retries) and
+ * fills *h; healthy when at least one endpoint is. An endpoint that has
+ * just become healthy is also asked for its context and slots (llama-server
+ * GET /props; LM Studio GET /api/v0/models). The configured model is
+ * matched by id, by its name after the last '/', and without ".gguf",
+ * ignoring case; when none matches and the server lists exactly one
+ * model, that one is used (h->note says so). Returns h->err. */
 enum llm_err llm_health(struct llm_session *s, struct llm_health *h);
 
 /* Usage since llm_create, for logs/runtime.json. */
@@ -205,6 +257,9 @@ struct llm_usage {
     uint64_t prompt_tokens;
     uint64_t completion_tokens;
     uint64_t estimated;         /* calls whose tokens were estimated     */
+    uint64_t prompt_evaluated;  /* prompt tokens the server evaluated    */
+    uint64_t prompt_cached;     /* prompt tokens it took from its cache  */
+    uint64_t timed_calls;       /* calls that reported those two         */
     double latency_ms_total;    /* sum over calls                        */
     double latency_ms_max;
     uint64_t errors[LLM_E__COUNT];  /* calls that ended with each kind   */
@@ -215,7 +270,9 @@ void llm_usage_get(struct llm *llm, struct llm_usage *out);
 
 /* The usage as a cJSON object in the shape of runtime.json's "llm" member:
  * {"calls":..,"requests":..,"ok":..,"prompt_tokens":..,
- *  "completion_tokens":..,"estimated_usage_calls":..,"latency_ms_total":..,
+ *  "completion_tokens":..,"estimated_usage_calls":..,
+ *  "prompt_tokens_evaluated":..,"prompt_tokens_cached":..,
+ *  "latency_ms_total":..,
  *  "latency_ms_max":..,"latency_ms_mean":..,"errors":{"name":count,...}}
  * (only kinds seen appear in "errors"). The caller owns the tree; NULL when
  * out of memory. */

@@ -15,6 +15,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "redact.h"
 #include "stopper.h"
 
 #define HEALTHY_INTERVAL_MS 60000   /* re-check a healthy server          */
@@ -31,6 +32,9 @@ struct llm_monitor {
     struct stopper stopper;         /* kick and stop wake the thread      */
     atomic_int healthy;
     struct llm_usage written;       /* usage last written (thread only)   */
+    char last_request[512];         /* the client's last real failure as
+                                       last logged (thread only)          */
+    char note[512];                 /* the health note as last logged     */
     struct exec_stats written_ex;   /* sandbox totals last written        */
 };
 
@@ -98,31 +102,95 @@ out:
     free(text);
 }
 
+/* The request queue, as the scheduler reports each change of it. */
+static void on_queue(void *arg, const char *json)
+{
+    status_set_llm_queue(arg, json);
+}
+
+/* What status.json's "llm" shows beyond url, model and errors. */
+static void publish_info(struct llm_monitor *m, const struct llm_health *h)
+{
+    cJSON *o = cJSON_CreateObject();
+    char *text;
+
+    if (!o)
+        return;
+    cJSON_AddNumberToObject(o, "context", llm_context(m->llm));
+    cJSON_AddStringToObject(o, "context_from",
+                            llm_config(m->llm)->context_fixed ? "setting"
+                            : llm_context(m->llm) !=
+                                    llm_config(m->llm)->context_tokens
+                                ? "server" : "default");
+    if (h->model[0])
+        cJSON_AddStringToObject(o, "model_in_use", h->model);
+    if (h->note[0])
+        cJSON_AddStringToObject(o, "note", h->note);
+    cJSON_AddNumberToObject(o, "endpoints_up", h->up);
+    text = cJSON_PrintUnformatted(o);
+    if (text)
+        status_set_llm_info(m->status, text);
+    free(text);
+    cJSON_Delete(o);
+}
+
+/* The last failure of a real request stays in status.json until a real
+ * request succeeds (a health check that passes does not clear it), and
+ * each new one is logged. Returns whether there is one. */
+static int request_error(struct llm_monitor *m, char *err, size_t len)
+{
+    int have = llm_last_error(m->llm, err, len);
+
+    if (strcmp(err, m->last_request) != 0) {
+        char line[700];
+        if (have)
+            snprintf(line, sizeof line, "llm: a request failed: %s", err);
+        else
+            snprintf(line, sizeof line, "llm: requests succeed again");
+        if (have || m->last_request[0])
+            store_log_append(m->store, STORE_LOG_SYSTEM, line);
+        snprintf(m->last_request, sizeof m->last_request, "%s", err);
+    }
+    return have;
+}
+
 /* One health check; logs and publishes a change of state. */
 static int check(struct llm_monitor *m, struct llm_session *s,
                  enum llm_err *last)
 {
     struct llm_health h;
-    char line[700];
+    char line[700], err[512];
 
     llm_health(s, &h);
     if (h.err == LLM_E_CANCELLED)
         return 0;
+    publish_info(m, &h);
+    if (strcmp(h.note, m->note) != 0) {
+        if (h.note[0]) {
+            snprintf(line, sizeof line, "llm: %s", h.note);
+            store_log_append(m->store, STORE_LOG_SYSTEM, line);
+        }
+        snprintf(m->note, sizeof m->note, "%s", h.note);
+    }
     if (h.err == LLM_OK) {
-        status_set_llm_health(m->status, 1, NULL);
+        status_set_llm_health(m->status, 1, request_error(m, err, sizeof err)
+                                                ? err : NULL);
     } else {
         snprintf(line, sizeof line, "%s: %s", llm_err_name(h.err), h.error);
         status_set_llm_health(m->status, h.reachable, line);
     }
     atomic_store(&m->healthy, h.err == LLM_OK);
     if (h.err != *last) {
-        if (h.err == LLM_OK)
-            snprintf(line, sizeof line, "llm: %s answers, model %s listed "
-                     "(%.0f ms)", llm_config(m->llm)->url,
-                     llm_config(m->llm)->model, h.latency_ms);
-        else
+        if (h.err == LLM_OK) {
+            char url[256];
+            redact_buf(url, sizeof url, llm_config(m->llm)->url);
+            snprintf(line, sizeof line, "llm: %s answers, model %s listed, "
+                     "context %u (%.0f ms)", url, h.model, h.context,
+                     h.latency_ms);
+        } else {
             snprintf(line, sizeof line, "llm: not ready: %s: %s",
                      llm_err_name(h.err), h.error);
+        }
         store_log_append(m->store, STORE_LOG_SYSTEM, line);
         *last = h.err;
     }
@@ -156,6 +224,13 @@ static void *run(void *arg)
             continue;
         }
         if (now >= next_usage) {
+            char err[512];
+            /* Between checks too: a request that failed, or the first
+             * that succeeds after failures, shows within seconds. */
+            if (atomic_load(&m->healthy))
+                status_set_llm_health(m->status, 1,
+                                      request_error(m, err, sizeof err)
+                                          ? err : NULL);
             write_usage(m);
             next_usage = now + USAGE_INTERVAL_MS;
             continue;
@@ -185,6 +260,7 @@ int llm_monitor_start(struct llm *llm, struct exec *ex, struct status *status,
     m->store = st;
     atomic_init(&m->healthy, 0);
     stopper_init(&m->stopper);
+    llm_sched_observe(llm_scheduler(llm), on_queue, status);
     rc = pthread_create(&m->thread, NULL, run, m);
     if (rc != 0) {
         stopper_destroy(&m->stopper);
@@ -211,6 +287,7 @@ void llm_monitor_stop(struct llm_monitor *m)
         return;
     stopper_stop(&m->stopper);
     pthread_join(m->thread, NULL);
+    llm_sched_observe(llm_scheduler(m->llm), NULL, NULL);
     write_usage(m);
     stopper_destroy(&m->stopper);
     free(m);

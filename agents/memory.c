@@ -31,6 +31,8 @@
 #define CONCEPT_TASKS_MAX 20    /* tasks listed per learned concept        */
 #define PROFILE_LIST 3          /* strengths and weaknesses shown          */
 #define PROFILE_MIN_ATTEMPTS 3  /* a skill needs this many to be judged    */
+#define PROFILE_STRENGTH_RATE 0.6 /* pass rate a strength needs; below it a
+                                     judged skill is a weakness            */
 #define RECALL_POSTINGS 128     /* postings read per query term            */
 #define RECALL_CANDIDATES 16    /* best candidates read whole              */
 #define COMMON_MIN_DOCS 16      /* from this memory size on, ...           */
@@ -477,6 +479,7 @@ static cJSON *skill_update(const cJSON *old, const struct memory_outcome *o,
 struct level {
     const char *name;
     double level;
+    int strong;         /* passes often enough to be a strength */
 };
 
 static int by_level(const void *a, const void *b)
@@ -508,7 +511,10 @@ static void set_item(cJSON *doc, const char *name, cJSON *v)
 }
 
 /* builder_profile: totals, level (mean over practised skills), strengths
- * and weaknesses (by level, among skills with enough attempts), model. */
+ * and weaknesses, model. Both lists need evidence: PROFILE_MIN_ATTEMPTS
+ * results; a strength also passes PROFILE_STRENGTH_RATE of them (a highly
+ * rated skill that mostly fails is not one), every other judged skill may
+ * be a weakness. Each list is ordered by level, the weakest first. */
 static void profile_update(cJSON *doc, const struct skills *all,
                            const struct memory_outcome *o)
 {
@@ -526,18 +532,22 @@ static void profile_update(cJSON *doc, const struct skills *all,
         if (rating_from_json(all->recs[i], &r) < 0 ||
             r.attempts < PROFILE_MIN_ATTEMPTS)
             continue;
-        lv[n++] = (struct level){ all->names[i], rating_level(&r) };
+        lv[n++] = (struct level){ all->names[i], rating_level(&r),
+                                  (double)r.successes >=
+                                      PROFILE_STRENGTH_RATE *
+                                      (double)r.attempts };
         sum += rating_level(&r);
     }
     if (lv)
         qsort(lv, n, sizeof *lv, by_level);
     cJSON *strengths = cJSON_CreateArray(), *weaknesses = cJSON_CreateArray();
-    for (size_t i = 0; i < n && i < PROFILE_LIST; i++) {
-        cJSON_AddItemToArray(strengths, cJSON_CreateString(lv[i].name));
-        if (n > PROFILE_LIST)   /* with few skills, none is "weak" yet */
+    for (size_t i = 0, k = 0; i < n && k < PROFILE_LIST; i++)
+        if (lv[i].strong && ++k)
+            cJSON_AddItemToArray(strengths, cJSON_CreateString(lv[i].name));
+    for (size_t i = n, k = 0; i > 0 && k < PROFILE_LIST; i--)
+        if (!lv[i - 1].strong && ++k)
             cJSON_AddItemToArray(weaknesses,
-                                 cJSON_CreateString(lv[n - 1 - i].name));
-    }
+                                 cJSON_CreateString(lv[i - 1].name));
     set_item(doc, "level", cJSON_CreateNumber(n ? round(sum / (double)n *
                                                         1000) / 1000 : 0));
     set_item(doc, "strengths", strengths);

@@ -621,7 +621,8 @@ static enum propose_end propose(struct trainer *t,
     struct llm_message m[2] = { { "system", system }, { "user", user } };
     struct llm_request req = { .messages = m, .nmessages = 2,
                                .schema = proposal_schema,
-                               .schema_name = "task" };
+                               .schema_name = "task",
+                               .priority = LLM_PRIO_LOW };
     if (llm_chat(t->session, &req, &r) != LLM_OK) {
         snprintf(why, whylen, "%s: %s", llm_err_name(r.err), r.error);
         end = r.err == LLM_E_CANCELLED ? PROPOSE_STOP
@@ -896,6 +897,7 @@ int trainer_start(const struct trainer_config *cfg, struct store *st,
                                      : (uint64_t)time(NULL) ^ (uintptr_t)t);
     if ((rc = plan_create(&pc, &t->plan)) < 0 ||
         (rc = llm_session_open(llm, &t->session)) < 0 ||
+        (llm_session_set_name(t->session, "trainer"), 0) ||
         (rc = -pthread_create(&t->thread, NULL, run, t)) < 0) {
         llm_session_close(t->session);
         plan_free(t->plan);

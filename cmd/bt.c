@@ -29,7 +29,9 @@
 
 #include <cjson/cJSON.h>
 
+#include "bt_help.h"
 #include "bt_import.h"
+#include "bt_watch.h"
 #include "bt_version.h"
 #include "store/task.h"   /* limits only; bt links no store code */
 
@@ -87,6 +89,14 @@ static const char USAGE[] =
 "                        enqueue a benchmark's problems as tasks\n"
 "  status                live state of the running btfs\n"
 "  pause | resume        stop or restart the agents' work\n"
+"  help [COMMAND]        one command's options (also: bt COMMAND --help)\n"
+"  watch [--count N]     one screen, refreshed every second (q quits);\n"
+"                        one line a second when not on a terminal\n"
+"  logs [-f] [--task ID] logs/system.log (--json: logs/events.jsonl);\n"
+"                        -f follows it, --task keeps one task's lines\n"
+"  cancel ID... | --set S | --source SRC\n"
+"                        cancel queued tasks; running ones stop at\n"
+"                        their next step\n"
 "\n"
 "Options (before or after the command):\n"
 "  --mount DIR    the btfs mount (default: $BT_MOUNT, then ./mountpoint)\n"
@@ -120,7 +130,7 @@ enum opt_id {
     OPT_MOUNT, OPT_JSON, OPT_HELP, OPT_VERSION,
     OPT_DIFFICULTY, OPT_PRIORITY, OPT_SKILL, OPT_LANGUAGE, OPT_TESTS,
     OPT_HIDDEN, OPT_TIMEOUT, OPT_COUNT, OPT_FORMAT, OPT_SET, OPT_DRY_RUN,
-    OPT_SKIP_BAD,
+    OPT_SKIP_BAD, OPT_FOLLOW, OPT_TASK, OPT_SOURCE,
     OPT_NUM     /* number of options, not one */
 };
 
@@ -148,6 +158,9 @@ static const struct opt_spec OPTS[] = {
     { "set",          true,  OPT_SET,        false },
     { "dry-run",      false, OPT_DRY_RUN,    false },
     { "skip-bad",     false, OPT_SKIP_BAD,   false },
+    { "follow",       false, OPT_FOLLOW,     false },
+    { "task",         true,  OPT_TASK,       false },
+    { "source",       true,  OPT_SOURCE,     false },
 };
 #define NOPTS (sizeof(OPTS) / sizeof(OPTS[0]))
 
@@ -182,6 +195,8 @@ static const struct opt_spec *opt_find(const char *arg, size_t len)
         return &OPTS[OPT_HELP];
     if (len == 2 && arg[0] == '-' && arg[1] == 'V')
         return &OPTS[OPT_VERSION];
+    if (len == 2 && arg[0] == '-' && arg[1] == 'f')     /* as tail -f */
+        return &OPTS[OPT_FOLLOW];
     if (len < 3 || arg[0] != '-' || arg[1] != '-')
         return NULL;
     for (size_t i = 0; i < NOPTS; i++)
@@ -1460,13 +1475,23 @@ static int trend_row(const struct ctx *c, struct table *t, cJSON *list,
 
 static int trend_skill(const struct ctx *c, const char *skill);
 
+/* One window's pass rate and mean score for the sparklines (NaN: none). */
+static void trend_spark(const struct trend_acc *w, double *rates,
+                        double *means, size_t *n)
+{
+    rates[*n] = w->judged ? (double)w->passed / (double)w->judged : NAN;
+    means[*n] = w->scored ? w->sum / (double)w->scored : NAN;
+    (*n)++;
+}
+
 static int cmd_get_trend(const struct ctx *c, const struct args *a)
 {
     cJSON *doc, *list = NULL;
     const cJSON *log, *e;
     struct table t = { .ncols = 3, .align = "lrr" };
     struct trend_acc win = { 0 }, all = { 0 };
-    size_t i = 0;
+    size_t i = 0, nspark = 0;
+    double *rates = NULL, *means = NULL;   /* per window, for sparklines */
     int rc;
 
     if (a->nskills + (a->opt[OPT_SET] != NULL) > 1) {
@@ -1493,27 +1518,40 @@ static int cmd_get_trend(const struct ctx *c, const struct args *a)
                || table_put_str(&t, "MEAN SCORE")) {
         goto nomem;
     }
+    size_t nwin = (size_t)cJSON_GetArraySize(log) / TREND_WINDOW + 1;
+    if (!(rates = calloc(nwin, sizeof *rates)) ||
+        !(means = calloc(nwin, sizeof *means)))
+        goto nomem;
     cJSON_ArrayForEach(e, log) {
         trend_add(&win, e);
         trend_add(&all, e);
         if (++i % TREND_WINDOW == 0) {
             if (trend_row(c, &t, list, i - TREND_WINDOW + 1, i, &win))
                 goto nomem;
+            trend_spark(&win, rates, means, &nspark);
             memset(&win, 0, sizeof(win));
         }
     }
     if (win.tasks && trend_row(c, &t, list, i - win.tasks + 1, i, &win))
         goto nomem;
+    if (win.tasks)
+        trend_spark(&win, rates, means, &nspark);
     if (i && trend_row(c, &t, list, 0, i, &all))
         goto nomem;
-    if (c->json)
+    if (c->json) {
         rc = print_json(list);
-    else
+    } else {
         table_print(&t);
+        putchar('\n');
+        bt_sparkline("pass rate", rates, nspark);
+        bt_sparkline("mean score", means, nspark);
+    }
     goto out;
 nomem:
     rc = oom();
 out:
+    free(rates);
+    free(means);
     cJSON_Delete(list);
     table_free(&t);
     cJSON_Delete(doc);
@@ -2081,6 +2119,8 @@ static int cmd_status(const struct ctx *c, const struct args *a)
     if (!cJSON_IsObject(llm))
         llm = doc;
     rc = status_line("state:", jget(doc, "state"));
+    if (!rc && (v = jget(doc, "reason")) && cJSON_IsString(v))
+        rc = status_line("reason:", v);
     v = jget_any(doc, "uptime_s", "uptime", NULL);
     if (!rc && jnum(v, &up) && up >= 0)
         print_duration("uptime:", up);
@@ -2191,6 +2231,61 @@ static int cmd_resume(const struct ctx *c, const struct args *a)
     return control_write(c, "resume\n");
 }
 
+/* ---- help -------------------------------------------------------------------------- */
+
+static const struct command *command_find(const char *name);
+
+/* Prints one command's help; a command without an entry in bt_help.c falls
+ * back to the whole usage rather than to nothing. */
+static int help_command(const char *name)
+{
+    const struct bt_help *h = bt_help_find(name);
+
+    if (!h) {
+        fputs(USAGE, stdout);
+        return 0;
+    }
+    return bt_help_print(h, stdout) < 0 ? EXIT_FAIL : 0;
+}
+
+static int cmd_help(const struct ctx *c, const struct args *a)
+{
+    (void)c;
+    if (a->npos == 0) {
+        fputs(USAGE, stdout);
+        return 0;
+    }
+    if (!command_find(a->pos[0])) {
+        bt_err("unknown command '%s'", a->pos[0]);
+        return usage_hint();
+    }
+    return help_command(a->pos[0]);
+}
+
+/* ---- watch, logs, cancel (bt_watch.c) --------------------------------------------- */
+
+static int cmd_watch(const struct ctx *c, const struct args *a)
+{
+    long count = 0;
+
+    if (a->opt[OPT_COUNT] &&
+        parse_long("count", a->opt[OPT_COUNT], 1, 1000000, &count))
+        return usage_hint();
+    return bt_watch(c->mount, c->json, count);
+}
+
+static int cmd_logs(const struct ctx *c, const struct args *a)
+{
+    return bt_logs(c->mount, c->json, a->opt[OPT_FOLLOW] != NULL,
+                   a->opt[OPT_TASK]);
+}
+
+static int cmd_cancel(const struct ctx *c, const struct args *a)
+{
+    return bt_cancel(c->mount, c->json, a->pos, a->npos, a->opt[OPT_SET],
+                     a->opt[OPT_SOURCE]);
+}
+
 /* ---- main -------------------------------------------------------------------------- */
 
 static const enum opt_id ADD_OPTS[] = { OPT_DIFFICULTY, OPT_PRIORITY,
@@ -2200,6 +2295,9 @@ static const enum opt_id TREND_OPTS[] = { OPT_SKILL, OPT_SET, -1 };
 static const enum opt_id IMPORT_OPTS[] = { OPT_FORMAT, OPT_SET, OPT_DRY_RUN,
     OPT_SKIP_BAD, -1 };
 static const enum opt_id NO_OPTS[] = { -1 };
+static const enum opt_id WATCH_OPTS[] = { OPT_COUNT, -1 };
+static const enum opt_id LOGS_OPTS[] = { OPT_FOLLOW, OPT_TASK, -1 };
+static const enum opt_id CANCEL_OPTS[] = { OPT_SET, OPT_SOURCE, -1 };
 
 static const struct command COMMANDS[] = {
     { "add-task",    cmd_add_task,    ADD_OPTS,  1, 1, "GOAL" },
@@ -2212,6 +2310,10 @@ static const struct command COMMANDS[] = {
     { "status",      cmd_status,      NO_OPTS,   0, 0, NULL },
     { "pause",       cmd_pause,       NO_OPTS,   0, 0, NULL },
     { "resume",      cmd_resume,      NO_OPTS,   0, 0, NULL },
+    { "help",        cmd_help,        NO_OPTS,   0, 1, "COMMAND" },
+    { "watch",       cmd_watch,       WATCH_OPTS, 0, 0, NULL },
+    { "logs",        cmd_logs,        LOGS_OPTS, 0, 0, NULL },
+    { "cancel",      cmd_cancel,      CANCEL_OPTS, 0, SIZE_MAX, "ID" },
 };
 #define NCOMMANDS (sizeof(COMMANDS) / sizeof(COMMANDS[0]))
 
@@ -2363,7 +2465,10 @@ int main(int argc, char **argv)
     if ((rc = parse_args(argc, argv, &a, &cmd)))
         goto out;
     if (a.help) {
-        fputs(USAGE, stdout);
+        if (cmd && cmd->run != cmd_help)
+            rc = help_command(cmd->name);
+        else
+            fputs(USAGE, stdout);
         goto out;
     }
     if (a.version) {
@@ -2380,7 +2485,8 @@ int main(int argc, char **argv)
         c.mount = DEFAULT_MOUNT;
     c.json = a.json;
     /* A dry run of import only converts a file: it needs no mount. */
-    if (!(cmd->run == cmd_import && a.opt[OPT_DRY_RUN]) &&
+    if (cmd->run != cmd_help &&
+        !(cmd->run == cmd_import && a.opt[OPT_DRY_RUN]) &&
         (rc = check_mount(c.mount)))
         goto out;
     rc = cmd->run(&c, &a);

@@ -11,6 +11,7 @@
  * parent then exits 0 (or, on EOF without it, with the child's status).
  */
 #include <errno.h>
+#include <grp.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <mntent.h>
@@ -32,6 +33,7 @@
 #include "fs.h"
 #include "llm.h"
 #include "llm_monitor.h"
+#include "redact.h"
 #include "seed.h"
 #include "status.h"
 #include "store.h"
@@ -191,6 +193,25 @@ static char *prepare_data_dir(const char *path)
     return abs;
 }
 
+/* The store's files are private (store_open makes them 0600), but a data
+ * directory others can enter still shows who works on what, and anything
+ * put beside the store. Refusing it would break every setup made with a
+ * plain mkdir (and Docker's volumes), so the warning is loud instead: on
+ * stderr, in system.log and in status.json. Writes the warning into buf and
+ * returns 1, or returns 0 when the directory is private. */
+static int data_dir_warning(const char *path, char *buf, size_t len)
+{
+    struct stat sb;
+
+    if (stat(path, &sb) < 0 || !(sb.st_mode & 077))
+        return 0;
+    snprintf(buf, len, "WARNING: data directory %s can be %s by other users "
+             "(mode %03o); make it private: chmod 700 %s", path,
+             sb.st_mode & 044 ? "read" : "entered",
+             (unsigned)(sb.st_mode & 0777), path);
+    return 1;
+}
+
 /* ---- Detaching ------------------------------------------------------------ */
 
 static int ready_fd = -1; /* child's end of the start-up pipe, or -1 */
@@ -277,12 +298,18 @@ static int start_llm(const struct config *cfg, struct exec *ex,
     lc.connect_timeout_ms = cfg->llm_connect_timeout_s * 1000L;
     lc.idle_timeout_ms = cfg->llm_idle_timeout_s * 1000L;
     lc.total_timeout_ms = cfg->llm_total_timeout_s * 1000L;
-    lc.context_tokens = (unsigned)cfg->llm_context;
+    if (cfg->llm_context > 0) {
+        lc.context_tokens = (unsigned)cfg->llm_context;
+        lc.context_fixed = 1;
+    }
+    lc.slots = (unsigned)cfg->llm_slots;
     lc.max_tokens = (unsigned)cfg->llm_max_tokens;
     lc.temperature = cfg->llm_temperature;
     if ((rc = llm_create(&lc, llm)) < 0) {
+        char url[512];
+        redact_buf(url, sizeof url, cfg->llm_url);
         fprintf(stderr, "btfs: cannot create the LLM client for %s: %s\n",
-                cfg->llm_url, strerror(-rc));
+                url, strerror(-rc));
         return rc;
     }
     if ((rc = llm_monitor_start(*llm, ex, status, st, monitor)) < 0) {
@@ -347,6 +374,26 @@ static int start_sandbox(const struct config *cfg, struct status *status,
     return 0;
 }
 
+/* BT_GROUP: a group name or number. The group's members get write access
+ * to tasks/new and control; reaching the mount at all takes allow_other. */
+static void set_group(const struct config *cfg, struct fs_context *ctx)
+{
+    struct group *g = getgrnam(cfg->group);
+    char *end;
+    unsigned long n = strtoul(cfg->group, &end, 10);
+
+    if (!g && *end == '\0')
+        g = getgrgid((gid_t)n);
+    if (!g)
+        die(EXIT_REFUSED, "BT_GROUP: no group named '%s' (create it with "
+            "groupadd, or give an existing name or number)", cfg->group);
+    ctx->group = g->gr_gid;
+    ctx->group_set = 1;
+    if (!cfg->fuse_opts || !strstr(cfg->fuse_opts, "allow_other"))
+        fprintf(stderr, "btfs: BT_GROUP=%s without -o allow_other: only "
+                "this user can reach the mount\n", cfg->group);
+}
+
 /* BT_SCORE_WEIGHTS is parsed by the scoring engine, which config.c does
  * not link; a bad value still stops start-up with a message naming it. */
 static void check_score_weights(const struct config *cfg)
@@ -396,6 +443,18 @@ static int start_builders(const struct config *cfg, struct store *st,
              cfg->builders == 1 ? "" : "s");
     store_log_append(st, STORE_LOG_SYSTEM, line);
     return 0;
+}
+
+/* Tells whoever started btfs where the mount is and what to do next; a
+ * detached btfs says it through the start-up pipe before letting go. */
+static void print_ready(const char *mnt, const char *data, int foreground)
+{
+    fprintf(stderr,
+            "btfs: mounted at %s (data in %s)\n"
+            "  add a task: echo \"reverse a linked list\" > %s/tasks/new\n"
+            "  watch:      bt --mount %s status; tail -f %s/logs/system.log\n"
+            "  stop:       %sfusermount3 -u %s\n",
+            mnt, data, mnt, mnt, mnt, foreground ? "Ctrl-C, or " : "", mnt);
 }
 
 /* Starts the Trainer thread. */
@@ -461,6 +520,8 @@ int main(int argc, char **argv)
     }
 
     check_score_weights(&cfg);
+    if (cfg.group && *cfg.group)
+        set_group(&cfg, &ctx);
     mnt = check_mountpoint(cfg.mountpoint);
     data = prepare_data_dir(cfg.data_dir);
     free(cfg.data_dir);
@@ -469,7 +530,9 @@ int main(int argc, char **argv)
     if (!cfg.foreground)
         detach();
 
-    if (store_open(cfg.data_dir, NULL, &st, err, sizeof err) < 0) {
+    struct store_options so = { .log_keep = (size_t)cfg.log_keep,
+                                .analyses_keep = (size_t)cfg.analyses_keep };
+    if (store_open(cfg.data_dir, &so, &st, err, sizeof err) < 0) {
         fprintf(stderr, "btfs: %s\n", err);
         rc = EXIT_REFUSED;
         goto out_config;
@@ -479,11 +542,17 @@ int main(int argc, char **argv)
         fprintf(stderr, "btfs: out of memory\n");
         goto out_store;
     }
-    status_set_llm(status, cfg.llm_url, cfg.llm_model);
+    redact_buf(err, sizeof err, cfg.llm_url);
+    status_set_llm(status, err, cfg.llm_model);
     if (cfg.builders == 0)
         status_set_agents_note(status, "no builders (BT_BUILDERS=0): tasks "
                                        "stay queued");
 
+    if (data_dir_warning(cfg.data_dir, err, sizeof err)) {
+        fprintf(stderr, "btfs: %s\n", err);
+        store_log_append(st, STORE_LOG_SYSTEM, err);
+        status_set_error(status, err);
+    }
     if ((sandbox_ok = start_sandbox(&cfg, status, st, &ex)) < 0 ||
         start_llm(&cfg, ex, status, st, &llm, &monitor) < 0)
         goto out_status;
@@ -534,9 +603,7 @@ int main(int argc, char **argv)
     if (cfg.trainer && sandbox_ok == 0 &&
         start_trainer(&cfg, st, status, llm, ex, monitor, &trainer) < 0)
         goto out_handlers;
-    if (cfg.foreground)
-        fprintf(stderr, "btfs: mounted at %s (data in %s); Ctrl-C "
-                        "unmounts\n", mnt, cfg.data_dir);
+    print_ready(mnt, cfg.data_dir, cfg.foreground);
     detach_done();
 
     /* The loop returns the number of the signal that ended it (SIGINT,

@@ -14,8 +14,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include <cjson/cJSON.h>
+
+#include "redact.h"
 
 extern char **environ;
 
@@ -44,6 +47,9 @@ static const struct setting settings[] = {
      "deepseek-coder-7b-instruct", 0, 0, NULL, 0, "model name to ask for"},
     {"BT_LLM_API_KEY", "llm-api-key", T_STR, F(llm_api_key), "", 0, 0, NULL,
      1, "API key sent as a Bearer token (optional; never shown)"},
+    {"BT_LLM_API_KEY_FILE", "llm-api-key-file", T_STR, F(llm_api_key_file),
+     "", 0, 0, NULL, 0, "file holding the API key (one line; keeps it out "
+     "of the environment and of ps)"},
     {"BT_LLM_CONNECT_TIMEOUT_S", "llm-connect-timeout", T_INT,
      F(llm_connect_timeout_s), "10", 1, 600, NULL, 0,
      "seconds to establish a connection"},
@@ -53,8 +59,13 @@ static const struct setting settings[] = {
     {"BT_LLM_TOTAL_TIMEOUT_S", "llm-total-timeout", T_INT,
      F(llm_total_timeout_s), "900", 1, 86400, NULL, 0,
      "seconds a whole request may take"},
-    {"BT_LLM_CONTEXT", "llm-context", T_INT, F(llm_context), "4096", 512,
-     1048576, NULL, 0, "context window of the model, in tokens"},
+    {"BT_LLM_CONTEXT", "llm-context", T_INT, F(llm_context), "0", 0,
+     1048576, NULL, 0, "context window of the model, in tokens; 0: as the "
+     "server says (llama-server, LM Studio), else 4096; any value >= 128 "
+     "overrides the server"},
+    {"BT_LLM_SLOTS", "llm-slots", T_INT, F(llm_slots), "1", 1, 256, NULL, 0,
+     "requests each endpoint runs at once when the server does not say "
+     "(llama-server's /props does)"},
     {"BT_LLM_MAX_TOKENS", "llm-max-tokens", T_INT, F(llm_max_tokens),
      "1024", 16, 1048576, NULL, 0, "tokens an answer may use"},
     {"BT_LLM_TEMPERATURE", "llm-temperature", T_DBL, F(llm_temperature),
@@ -93,9 +104,30 @@ static const struct setting settings[] = {
      4096, NULL, 0, "largest file a run may write, MiB"},
     {"BT_SANDBOX_OUTPUT_KB", "sandbox-output", T_INT, F(sandbox_output_kb),
      "256", 1, 65536, NULL, 0, "stdout and stderr kept per run, KiB"},
+    {"BT_GROUP", "group", T_STR, F(group), "", 0, 0, NULL, 0,
+     "group whose members may write tasks/new and control (with "
+     "-o allow_other; docs/tasks.md)"},
+    {"BT_LOG_KEEP", "log-keep", T_INT, F(log_keep), "100000", 100,
+     100000000, NULL, 0, "lines kept in system.log and in shell.log (the "
+     "oldest go first)"},
+    {"BT_ANALYSES_KEEP", "analyses-keep", T_INT, F(analyses_keep), "200", 1,
+     1000000, NULL, 0, "advanced/builder_analysis_N.json files kept"},
 };
 
 #define NSETTINGS (sizeof settings / sizeof settings[0])
+
+/* Settings that .env.example shows commented out, and why: their right
+ * value depends on where btfs runs, and docker compose reads the same .env,
+ * where a value would override the compose file's default for the
+ * container (localhost there is the container itself). */
+static const struct {
+    const char *env;
+    const char *why;
+} example_unset[] = {
+    {"BT_LLM_URL", "Unset, docker-compose.yml points the container at the host\n"
+                   "# (http://host.docker.internal:1234/v1); btfs run directly "
+                   "uses the\n# default below."},
+};
 
 /* Variables that are ours but not btfs's: accepted without a warning. */
 static const char *const foreign_vars[] = {"BT_MOUNT"};
@@ -372,6 +404,58 @@ static int apply(struct config *cfg, const struct setting *set,
     return -EINVAL;
 }
 
+/* The longest key file read; real keys are well under 1 KiB. */
+#define KEY_FILE_MAX 4096
+
+/* Reads the API key from cfg->llm_api_key_file into cfg->llm_api_key: one
+ * line, trailing blanks and newline dropped. 'src' names where the path came
+ * from, for messages. */
+static int read_key_file(struct config *cfg, const struct source *src,
+                         char *err, size_t errlen)
+{
+    const char *path = cfg->llm_api_key_file;
+    char buf[KEY_FILE_MAX + 1];
+    struct stat sb;
+    size_t n;
+    FILE *f;
+
+    if (!(f = fopen(path, "r")))
+        return err_fmt(err, errlen, "%s: cannot read the key file %s: %s",
+                       source_what(src), path, strerror(errno));
+    n = fread(buf, 1, sizeof buf, f);
+    if (ferror(f)) {
+        int e = errno;
+        fclose(f);
+        return err_fmt(err, errlen, "%s: cannot read the key file %s: %s",
+                       source_what(src), path, strerror(e));
+    }
+    if (fstat(fileno(f), &sb) == 0 && (sb.st_mode & 077))
+        fprintf(stderr, "btfs: warning: the key file %s can be read by "
+                "other users; make it private: chmod 600 %s\n", path, path);
+    fclose(f);
+    if (n > KEY_FILE_MAX)
+        return err_fmt(err, errlen, "%s: the key file %s is over %d bytes; "
+                       "it must hold only the key", source_what(src), path,
+                       KEY_FILE_MAX);
+    while (n > 0 && isspace((unsigned char)buf[n - 1]))
+        n--;
+    buf[n] = '\0';
+    if (n == 0)
+        return err_fmt(err, errlen, "%s: the key file %s is empty",
+                       source_what(src), path);
+    for (size_t i = 0; i < n; i++)
+        if (iscntrl((unsigned char)buf[i])) {
+            memset(buf, 0, sizeof buf);
+            return err_fmt(err, errlen, "%s: the key file %s must hold the "
+                           "key on one line, with no control characters",
+                           source_what(src), path);
+        }
+    free(cfg->llm_api_key);
+    cfg->llm_api_key = strdup(buf);
+    memset(buf, 0, sizeof buf);
+    return cfg->llm_api_key ? 0 : -ENOMEM;
+}
+
 int config_load(struct config *cfg, int argc, char **argv,
                 const char *env_file, enum config_action *action, char *err,
                 size_t errlen)
@@ -473,10 +557,30 @@ int config_load(struct config *cfg, int argc, char **argv,
     }
     for (size_t i = 0; i < NSETTINGS && rc == 0; i++)
         rc = apply(cfg, &settings[i], &srcs[i], err, errlen);
+    if (rc == 0 && *cfg->llm_api_key_file) {
+        const struct setting *kf = setting_by_env("BT_LLM_API_KEY_FILE", 19);
+        const struct setting *k = setting_by_env("BT_LLM_API_KEY", 14);
+
+        if (*cfg->llm_api_key)
+            rc = err_fmt(err, errlen, "%s and %s both give the API key; "
+                         "keep one", source_what(&srcs[k - settings]),
+                         source_what(&srcs[kf - settings]));
+        else
+            rc = read_key_file(cfg, &srcs[kf - settings], err, errlen);
+    }
+    if (rc == 0 && *cfg->llm_api_key &&
+        strncmp(source_what(&srcs[setting_by_env("BT_LLM_API_KEY", 14) -
+                                  settings]), "option ", 7) == 0)
+        fprintf(stderr, "btfs: warning: --llm-api-key shows the key to every "
+                "local user (ps, /proc/PID/cmdline); use --llm-api-key-file "
+                "PATH or BT_LLM_API_KEY_FILE instead\n");
     if (rc == 0 && cfg->sandbox_timeout_s > cfg->sandbox_max_timeout_s)
         rc = err_fmt(err, errlen, "BT_SANDBOX_TIMEOUT_S (%d) is larger than "
                      "BT_SANDBOX_MAX_TIMEOUT_S (%d)", cfg->sandbox_timeout_s,
                      cfg->sandbox_max_timeout_s);
+    if (rc == 0 && cfg->llm_context > 0 && cfg->llm_context < 128)
+        rc = err_fmt(err, errlen, "BT_LLM_CONTEXT (%d) must be 0 (learn it "
+                     "from the server) or at least 128", cfg->llm_context);
     if (rc == 0 && cfg->llm_idle_timeout_s > cfg->llm_total_timeout_s)
         rc = err_fmt(err, errlen, "BT_LLM_IDLE_TIMEOUT_S (%d) is larger than "
                      "BT_LLM_TOTAL_TIMEOUT_S (%d)", cfg->llm_idle_timeout_s,
@@ -540,10 +644,30 @@ void config_print_env_example(FILE *out)
     fprintf(out, "# Builder-Trainer FS settings (btfs --help). Values here are"
                  " the defaults;\n# the environment and command-line options "
                  "override this file.\n");
-    for (size_t i = 0; i < NSETTINGS; i++)
-        fprintf(out, "\n# %s\n%s%s=%s\n", settings[i].help,
-                settings[i].secret ? "# " : "", settings[i].env,
-                settings[i].def);
+    for (size_t i = 0; i < NSETTINGS; i++) {
+        const char *why = NULL;
+
+        for (size_t k = 0; k < sizeof example_unset / sizeof example_unset[0];
+             k++)
+            if (strcmp(example_unset[k].env, settings[i].env) == 0)
+                why = example_unset[k].why;
+        fprintf(out, "\n# %s\n", settings[i].help);
+        if (why)
+            fprintf(out, "# %s\n", why);
+        fprintf(out, "%s%s=%s\n", settings[i].secret || why ? "# " : "",
+                settings[i].env, settings[i].def);
+    }
+}
+
+/* Adds a text setting as config.json shows it: any URL in it (BT_LLM_URL,
+ * and whatever setting holds one) without its credentials. */
+static cJSON *add_shown(cJSON *o, const char *key, const char *value)
+{
+    char *shown = redact_dup(value ? value : "");
+    cJSON *item = shown ? cJSON_AddStringToObject(o, key, shown) : NULL;
+
+    free(shown);
+    return item;
 }
 
 char *config_to_json(const struct config *cfg)
@@ -576,7 +700,7 @@ char *config_to_json(const struct config *cfg)
                            ? cJSON_AddStringToObject(o, key, "(redacted)")
                            : cJSON_AddNullToObject(o, key);
             else
-                item = cJSON_AddStringToObject(o, key, *(char *const *)field);
+                item = add_shown(o, key, *(char *const *)field);
             break;
         case T_BOOL:
             item = cJSON_AddBoolToObject(o, key, *(const int *)field);

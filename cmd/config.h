@@ -20,10 +20,13 @@ struct config {
     char *llm_url;               /* BT_LLM_URL                              */
     char *llm_model;             /* BT_LLM_MODEL                            */
     char *llm_api_key;           /* BT_LLM_API_KEY (secret)                 */
+    char *llm_api_key_file;      /* BT_LLM_API_KEY_FILE: the key is read
+                                    from it into llm_api_key               */
     int llm_connect_timeout_s;   /* BT_LLM_CONNECT_TIMEOUT_S                */
     int llm_idle_timeout_s;      /* BT_LLM_IDLE_TIMEOUT_S                   */
     int llm_total_timeout_s;     /* BT_LLM_TOTAL_TIMEOUT_S                  */
-    int llm_context;             /* BT_LLM_CONTEXT (tokens)                 */
+    int llm_context;             /* BT_LLM_CONTEXT (tokens; 0: the server's) */
+    int llm_slots;               /* BT_LLM_SLOTS (per endpoint, fallback)   */
     int llm_max_tokens;          /* BT_LLM_MAX_TOKENS                       */
     double llm_temperature;      /* BT_LLM_TEMPERATURE                      */
 
@@ -43,6 +46,10 @@ struct config {
     int sandbox_procs;           /* BT_SANDBOX_PROCS                        */
     int sandbox_file_mb;         /* BT_SANDBOX_FILE_MB                      */
     int sandbox_output_kb;       /* BT_SANDBOX_OUTPUT_KB                    */
+
+    char *group;                 /* BT_GROUP: may write tasks/new, control  */
+    int log_keep;                /* BT_LOG_KEEP: lines kept per log         */
+    int analyses_keep;           /* BT_ANALYSES_KEEP: analyses kept         */
 };
 
 /* What config_load decided the program should do. */

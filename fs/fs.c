@@ -14,9 +14,10 @@
  *   direct_io            for every other file, so that a file that grew
  *                        between stat and open still reads whole.
  *
- * The two append-only logs are the one exception to "changes show on the
- * next open": a read past the end of the open copy fetches the lines added
- * since, so `tail -f logs/system.log` follows the log. Earlier bytes never
+ * The append-only logs (and events.jsonl, system.log as JSON) are the one
+ * exception to "changes show on the next open": a read past the end of the
+ * open copy fetches the lines added since, so `tail -f logs/system.log`
+ * follows the log. Earlier bytes never
  * change, so the reader still sees one consistent sequence of lines.
  *
  * Threads: the session loop is multi-threaded. Per-open state is guarded by
@@ -36,6 +37,7 @@
 
 #include "fs.h"
 #include "fs_internal.h"
+#include "status.h"
 #include "store.h"
 
 /* When the filesystem was mounted: the mtime of files that have no better
@@ -168,7 +170,7 @@ static nlink_t fs_dir_nlink(enum fs_kind kind)
 {
     switch (kind) {
     case FS_DIR_ROOT:
-        return 2 + 5;       /* core tasks code_archive logs advanced */
+        return 2 + 6;       /* core tasks code_archive logs eval advanced */
     case FS_DIR_CODE:
         /* Counting task dirs would cost a walk of the archive; 1 tells
          * find(1) and friends that the count is unknown (as btrfs does). */
@@ -210,6 +212,13 @@ static int fs_getattr(const char *path, struct stat *st,
         st->st_nlink = fs_dir_nlink(n.kind);
     } else {
         st->st_mode = S_IFREG | (fs_writable(n.kind) ? 0644 : 0444);
+        /* --group: its members may add tasks and control the agents
+         * through an allow_other mount (the kernel checks, with
+         * default_permissions). */
+        if (fs_writable(n.kind) && ctx->group_set) {
+            st->st_gid = ctx->group;
+            st->st_mode |= 0020;
+        }
         st->st_nlink = 1;
         off_t size = 0;
         /* tasks/new reads back only what its own writes produced: as a
@@ -387,6 +396,17 @@ static int analysis_cb(void *c, uint64_t key, const char *val, size_t len)
     return fs_emit(c, name);
 }
 
+/* eval/: one SET.json per set; val is the name, not NUL-terminated. */
+static int set_cb(void *c, uint64_t key, const char *val, size_t len)
+{
+    char name[TASK_MAX_SET_LEN + 8];
+    (void)key;
+    if (len > TASK_MAX_SET_LEN)
+        return 0;               /* not a name fs_node_parse would take */
+    snprintf(name, sizeof name, "%.*s.json", (int)len, val);
+    return fs_emit(c, name);
+}
+
 /* The fixed entries whose parent directory is 'dir'. */
 static int fs_list_fixed(const char *dir, struct fs_lister *l)
 {
@@ -450,6 +470,9 @@ static int fs_readdir(const char *path, void *buf, fuse_fill_dir_t filler,
     case FS_DIR_ADVANCED:
         rc = store_view_range(v, STORE_COLL_ANALYSES, 1, UINT64_MAX,
                               analysis_cb, &l);
+        break;
+    case FS_DIR_EVAL:
+        rc = store_view_sets(v, set_cb, &l);
         break;
     default:
         break;
@@ -541,7 +564,8 @@ static int fs_read(const char *path, char *buf, size_t size, off_t off,
         return (int)fs_writer_read(h->writer, buf, size);
 
     pthread_mutex_lock(&h->lock);
-    if ((h->kind == FS_SYSLOG || h->kind == FS_SHELLLOG) && off >= 0 &&
+    if ((h->kind == FS_SYSLOG || h->kind == FS_SHELLLOG ||
+         h->kind == FS_EVENTS) && off >= 0 &&
         (size_t)off >= h->buf.len)
         rc = fs_log_refresh(fs_ctx(), h);
     if (rc == 0 && off >= 0 && (size_t)off < h->buf.len) {
@@ -555,30 +579,19 @@ static int fs_read(const char *path, char *buf, size_t size, off_t off,
     return rc;
 }
 
-/* control: the whole write, trimmed, must be "pause" or "resume". */
+/* control: one command a line ("pause", "resume", "cancel ID..."), see
+ * fs_control_parse. The whole write is checked first: a bad line or an
+ * unknown task applies nothing and fails with EINVAL / ENOENT. */
 static int fs_control_write(struct fs_context *ctx, const char *buf,
                             size_t size)
 {
-    static const char space[] = " \t\r\n\v\f";
-    size_t b = 0, e = size;
-    while (b < e && memchr(space, buf[b], sizeof space - 1))
-        b++;
-    while (e > b && memchr(space, buf[e - 1], sizeof space - 1))
-        e--;
+    struct fs_control cmd;
+    int rc = fs_control_parse(buf, size, &cmd);
 
-    int paused;
-    if (e - b == 5 && memcmp(buf + b, "pause", 5) == 0)
-        paused = 1;
-    else if (e - b == 6 && memcmp(buf + b, "resume", 6) == 0)
-        paused = 0;
-    else
-        return -EINVAL;
-    int rc = store_set_paused(ctx->store, paused);
-    if (rc)
-        return fs_errno(rc);
-    (void)store_log_append(ctx->store, STORE_LOG_SYSTEM,
-                           paused ? "control: paused" : "control: resumed");
-    return (int)size;
+    if (rc == 0)
+        rc = fs_control_apply(ctx, &cmd);
+    fs_control_free(&cmd);
+    return rc ? fs_errno(rc) : (int)size;
 }
 
 static int fs_write(const char *path, const char *buf, size_t size, off_t off,

@@ -10,6 +10,7 @@
 
 #define FUSE_USE_VERSION 35
 #include <fuse.h>
+#include <sys/types.h>
 
 struct store;
 struct status;
@@ -22,6 +23,9 @@ struct fs_context {
                                   redacted (owned by the caller, must
                                   outlive the session)                     */
     const char *data_dir;      /* shown in status.json                     */
+    int group_set;             /* 1: tasks/new and control belong to group
+                                  and are group-writable (btfs --group)   */
+    gid_t group;
 };
 
 /* The operations table (designated initializers, one handler per op). */

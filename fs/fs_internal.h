@@ -13,6 +13,8 @@
 #include <sys/types.h>
 #include <time.h>
 
+#include "task.h"
+
 struct fs_context;
 struct store;
 struct store_view;
@@ -39,7 +41,7 @@ void fs_buf_free(struct fs_buf *b);
 enum fs_kind {
     /* directories */
     FS_DIR_ROOT, FS_DIR_CORE, FS_DIR_TASKS, FS_DIR_CODE, FS_DIR_CODE_TASK,
-    FS_DIR_LOGS, FS_DIR_ADVANCED,
+    FS_DIR_LOGS, FS_DIR_EVAL, FS_DIR_ADVANCED,
     /* files */
     FS_README, FS_STATUS, FS_CONFIG, FS_CONTROL,
     FS_DOC,             /* a store document, shown pretty-printed          */
@@ -49,6 +51,9 @@ enum fs_kind {
     FS_CODE_FILE,
     FS_SYSLOG, FS_SHELLLOG,
     FS_ANALYSIS,
+    FS_EVAL,            /* eval/SET.json: a set's report                   */
+    FS_EVENTS,          /* logs/events.jsonl: system.log as JSON lines     */
+    FS_SVG_TREND, FS_SVG_SKILLS,
 };
 
 struct fs_node {
@@ -59,6 +64,7 @@ struct fs_node {
     const char *ext;    /* FS_CODE_FILE: extension asked for; points into
                            the path, valid while the path is              */
     size_t ext_len;
+    char set[TASK_MAX_SET_LEN + 1]; /* FS_EVAL: the set's name           */
 };
 
 /* The fixed part of the tree, in listing order: every path that exists
@@ -102,6 +108,15 @@ int fs_render_log_from(struct store_view *v, enum fs_kind kind,
                        uint64_t from, struct fs_buf *out, uint64_t *next,
                        time_t *mtime);
 
+/* Appends the event object of one system.log line (as stored, without
+ * newline) and a newline to out (events.c). Returns 0 or -ENOMEM. */
+int fs_event_render(const char *line, size_t len, struct fs_buf *out);
+
+/* Appends core/score_trend.svg / core/skill_map.svg as of view v (svg.c).
+ * Returns 0, -ENOMEM or a store error. */
+int fs_svg_trend(struct store_view *v, struct fs_buf *out);
+int fs_svg_skills(struct store_view *v, struct fs_buf *out);
+
 /* For directories: 0 if n exists in view v (only code_archive/task_N can be
  * missing), else -ENOENT or a store error. Sets *mtime (0: mount time). */
 int fs_dir_exists(struct store_view *v, const struct fs_node *n,
@@ -117,6 +132,30 @@ int fs_readme_render(struct fs_buf *out);
 /* Maps any error of the store or of ours to a negative errno for the kernel:
  * negative errnos pass through, STORE_E* and anything else become -EIO. */
 int fs_errno(int err);
+
+/* ---- control (control.c) ------------------------------------------------ */
+
+/* A parsed write to control: what to do, in order. */
+struct fs_control {
+    int pause;          /* -1: no change, 0: resume, 1: pause (the last)  */
+    uint64_t *cancel;   /* task ids to cancel, in order (malloc'd)        */
+    size_t ncancel;
+};
+
+/* Parses a write: lines of "pause", "resume" or "cancel ID [ID...]" (IDs
+ * as task_000042, 000042 or 42), blank lines ignored. Returns 0, -EINVAL
+ * (a line that is none of these) or -ENOMEM. Free with fs_control_free
+ * also on error. */
+int fs_control_parse(const char *buf, size_t size, struct fs_control *out);
+
+/* Applies a parsed write: every task must exist (else -ENOENT and nothing
+ * is done); queued ones are cancelled at once, running ones are asked to
+ * stop at their next step (status_cancel_request), finished ones are left
+ * as they are; then the pause switch. Each action is logged. Returns 0 or
+ * a negative errno / store code. */
+int fs_control_apply(struct fs_context *ctx, const struct fs_control *c);
+
+void fs_control_free(struct fs_control *c);
 
 /* ---- tasks/new ----------------------------------------------------------- */
 

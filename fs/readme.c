@@ -40,6 +40,8 @@ static const char *const readme_lines[] = {
 "  logs/system.log             one event a line, oldest first (tail -f works)",
 "  logs/shell.log              what the sandbox ran and how it ended",
 "  logs/runtime.json           LLM calls, tokens, latency, sandbox seconds",
+"  eval/SET.json               one benchmark set's report: pass@1, pass after",
+"                              repair, 95% intervals, attempts, tokens, time",
 "  advanced/trainer_log.json   what the Trainer did and why",
 "  advanced/current_difficulty.json  difficulty, global and per skill",
 "  advanced/strategy_weights.json    weights of the training strategies",

@@ -13,6 +13,7 @@
 
 #include <cJSON.h>
 
+#include "eval.h"
 #include "fs.h"
 #include "fs_internal.h"
 #include "status.h"
@@ -110,6 +111,8 @@ const struct fs_entry fs_entries[] = {
     { "/core/skill_map.json",                FS_SKILLS,       NULL },
     { "/core/score_log.json",                FS_SCORES,       NULL },
     { "/core/reflections.json",              FS_REFLECTIONS,  NULL },
+    { "/core/score_trend.svg",               FS_SVG_TREND,    NULL },
+    { "/core/skill_map.svg",                 FS_SVG_SKILLS,   NULL },
     { "/tasks",                              FS_DIR_TASKS,    NULL },
     { "/tasks/new",                          FS_NEW,          NULL },
     { "/tasks/task_queue.json",              FS_QUEUE,        NULL },
@@ -117,7 +120,9 @@ const struct fs_entry fs_entries[] = {
     { "/logs",                               FS_DIR_LOGS,     NULL },
     { "/logs/system.log",                    FS_SYSLOG,       NULL },
     { "/logs/shell.log",                     FS_SHELLLOG,     NULL },
+    { "/logs/events.jsonl",                  FS_EVENTS,       NULL },
     { "/logs/runtime.json",                  FS_DOC,          "runtime" },
+    { "/eval",                               FS_DIR_EVAL,     NULL },
     { "/advanced",                           FS_DIR_ADVANCED, NULL },
     { "/advanced/trainer_log.json",          FS_DOC,          "trainer_log" },
     { "/advanced/current_difficulty.json",   FS_DOC,
@@ -246,6 +251,22 @@ int fs_node_parse(const char *path, struct fs_node *n)
     }
     if (strncmp(path, "/code_archive/", 14) == 0)
         return parse_code_path(path + 14, n);
+    if (strncmp(path, "/eval/", 6) == 0) {
+        const char *s = path + 6;
+        size_t len = strlen(s);
+        if (!has_suffix(s, len, ".json") || len - 5 > TASK_MAX_SET_LEN)
+            return -ENOENT;
+        memcpy(n->set, s, len - 5);
+        n->set[len - 5] = '\0';
+        /* Names are stored lowercased: "HE.json" names nothing. */
+        for (const char *c = n->set; *c; c++)
+            if (*c >= 'A' && *c <= 'Z')
+                return -ENOENT;
+        if (!task_set_name_ok(n->set))
+            return -ENOENT;
+        n->kind = FS_EVAL;
+        return 0;
+    }
     if (strncmp(path, "/advanced/builder_analysis_", 27) == 0) {
         const char *s = path + 27;
         size_t len = strlen(s);
@@ -371,6 +392,7 @@ static time_t task_time(struct store_view *v, uint64_t id)
 
 struct log_walk {
     struct fs_buf *out;
+    int events;         /* 1: each line as an event object (events.c) */
     uint64_t next;      /* key after the last line appended */
     int any;            /* 1 once a line was appended       */
     time_t last_time;   /* timestamp that starts the last line */
@@ -379,8 +401,9 @@ struct log_walk {
 static int log_cb(void *c, uint64_t key, const char *val, size_t len)
 {
     struct log_walk *w = c;
-    int rc = fs_buf_add(w->out, val, len);
-    if (rc == 0)
+    int rc = w->events ? fs_event_render(val, len, w->out)
+                       : fs_buf_add(w->out, val, len);
+    if (rc == 0 && !w->events)
         rc = fs_buf_add(w->out, "\n", 1);
     if (rc)
         return rc;
@@ -405,9 +428,10 @@ int fs_render_log_from(struct store_view *v, enum fs_kind kind,
                        uint64_t from, struct fs_buf *out, uint64_t *next,
                        time_t *mtime)
 {
-    struct log_walk w = { .out = out, .next = from };
-    enum store_coll c = kind == FS_SYSLOG ? STORE_COLL_SYSLOG
-                                          : STORE_COLL_SHELLLOG;
+    struct log_walk w = { .out = out, .next = from,
+                          .events = kind == FS_EVENTS };
+    enum store_coll c = kind == FS_SHELLLOG ? STORE_COLL_SHELLLOG
+                                            : STORE_COLL_SYSLOG;
     int rc = store_view_range(v, c, from, UINT64_MAX, log_cb, &w);
     if (rc == 0 && w.any) {
         *next = w.next;
@@ -444,6 +468,48 @@ static int add(cJSON *obj, const char *name, cJSON *item)
     return 1;
 }
 
+/* The state as a user must read it. "stalled" means no task can finish
+ * until someone acts (no sandbox, no builders, a server that does not
+ * serve the model: the monitor says so within seconds of a change);
+ * "waiting_for_llm" means it should pass by itself (the server is down or
+ * busy). A paused btfs is paused whatever else is wrong. */
+static const char *status_state(struct fs_context *ctx,
+                                const struct status_snapshot *s)
+{
+    if (store_paused(ctx->store))
+        return "paused";
+    if (strcmp(s->sandbox, "unavailable") == 0 || s->nbuilders == 0 ||
+        strncmp(s->llm_error, "no_model", 8) == 0)
+        return "stalled";
+    if (s->llm_reachable == 0 || s->llm_error[0])
+        return "waiting_for_llm";
+    for (unsigned i = 0; i < s->nbuilders; i++)
+        if (strcmp(s->builders[i].state, "waiting_for_llm") == 0)
+            return "waiting_for_llm";
+    return "running";
+}
+
+/* Why the state is not "running", in words: NULL when it is. */
+static const char *status_reason(struct fs_context *ctx,
+                                 const struct status_snapshot *s,
+                                 const char *state)
+{
+    (void)ctx;
+    if (strcmp(state, "paused") == 0)
+        return "paused by control (write resume to it, or: bt resume)";
+    if (strcmp(state, "stalled") == 0) {
+        if (strcmp(s->sandbox, "unavailable") == 0)
+            return s->agents_note[0] ? s->agents_note
+                                     : "the sandbox is unavailable";
+        if (s->nbuilders == 0)
+            return "no builders (BT_BUILDERS=0): tasks stay queued";
+        return s->llm_error;        /* no_model: ... */
+    }
+    if (strcmp(state, "waiting_for_llm") == 0)
+        return s->llm_error[0] ? s->llm_error : "the LLM is not available";
+    return NULL;
+}
+
 static int render_status(struct fs_context *ctx, struct store_view *v,
                          struct fs_buf *out)
 {
@@ -456,19 +522,8 @@ static int render_status(struct fs_context *ctx, struct store_view *v,
     else
         s->llm_reachable = -1;
 
-    /* Agents cannot work while the LLM is down or lacks the model, and
-     * the monitor says so within seconds of a change. */
-    const char *state = "running";
-    if (store_paused(ctx->store)) {
-        state = "paused";
-    } else if (s->nbuilders > 0 &&
-               (s->llm_reachable == 0 || s->llm_error[0])) {
-        state = "waiting_for_llm";
-    } else {
-        for (unsigned i = 0; i < s->nbuilders; i++)
-            if (strcmp(s->builders[i].state, "waiting_for_llm") == 0)
-                state = "waiting_for_llm";
-    }
+    const char *state = status_state(ctx, s);
+    const char *reason = status_reason(ctx, s, state);
 
     time_t now = time(NULL);
     cJSON *o = cJSON_CreateObject();
@@ -476,6 +531,7 @@ static int render_status(struct fs_context *ctx, struct store_view *v,
     cJSON *llm = cJSON_CreateObject();
     int ok = o && builders && llm;
     ok &= add(o, "state", cJSON_CreateString(state));
+    ok &= add(o, "reason", str_or_null(reason));
     ok &= add(o, "started_at", time_or_null(s->started));
     ok &= add(o, "uptime_s", cJSON_CreateNumber(
                   s->started && now > s->started ? (double)(now - s->started)
@@ -515,6 +571,18 @@ static int render_status(struct fs_context *ctx, struct store_view *v,
                                     ? cJSON_CreateNull()
                                     : cJSON_CreateBool(s->llm_reachable));
     ok &= add(llm, "last_error", str_or_null(s->llm_error));
+    /* What the LLM monitor and the request queue publish, as they wrote
+     * it: fs/ only places it. */
+    if (ok && s->llm_info[0]) {
+        cJSON *info = cJSON_Parse(s->llm_info), *f;
+        cJSON_ArrayForEach(f, info)
+            if (f->string && !cJSON_GetObjectItemCaseSensitive(llm, f->string))
+                ok &= add(llm, f->string, cJSON_Duplicate(f, 1));
+        cJSON_Delete(info);
+    }
+    cJSON *queue = ok && s->llm_queue[0] ? cJSON_Parse(s->llm_queue) : NULL;
+    if (queue)
+        ok &= add(llm, "queue", queue);
     if (ok) {
         ok &= add(o, "llm", llm);
         llm = NULL;
@@ -568,11 +636,31 @@ static int render_record(struct store_view *v, enum store_coll c,
     return rc;
 }
 
-static int render_doc(struct store_view *v, const char *name,
-                      struct fs_buf *out)
+/* The profile names the model its results came from; before the first
+ * result (or if it was never recorded) that is the configured one. */
+static void profile_model(struct fs_context *ctx, cJSON *doc)
+{
+    const cJSON *m = cJSON_GetObjectItemCaseSensitive(doc, "model");
+    struct status_snapshot *s;
+
+    if (!ctx->status || (cJSON_IsString(m) && *m->valuestring) ||
+        !(s = calloc(1, sizeof *s)))
+        return;
+    status_snapshot(ctx->status, s);
+    if (s->llm_model[0]) {
+        cJSON_DeleteItemFromObjectCaseSensitive(doc, "model");
+        cJSON_AddStringToObject(doc, "model", s->llm_model);
+    }
+    free(s);
+}
+
+static int render_doc(struct fs_context *ctx, struct store_view *v,
+                      const char *name, struct fs_buf *out)
 {
     cJSON *j = NULL;
     int rc = store_view_doc(v, name, parse_one_cb, &j);
+    if (rc == 0 && strcmp(name, "builder_profile") == 0 && cJSON_IsObject(j))
+        profile_model(ctx, j);
     if (rc == -ENOENT) {
         /* The store creates every document at first open; should one be
          * missing anyway, the file still exists (it is listed) and shows
@@ -614,7 +702,7 @@ int fs_render(struct fs_context *ctx, struct store_view *v,
         return fs_buf_adds(out, store_paused(ctx->store) ? "paused\n"
                                                          : "running\n");
     case FS_DOC:
-        return render_doc(v, n->doc, out);
+        return render_doc(ctx, v, n->doc, out);
     case FS_SKILLS:
         coll = cJSON_CreateObject();
         rc = coll ? store_view_skills(v, skills_cb, coll) : -ENOMEM;
@@ -668,14 +756,21 @@ int fs_render(struct fs_context *ctx, struct store_view *v,
         }
         return rc;
     }
+    case FS_SVG_TREND:
+        return fs_svg_trend(v, out);
+    case FS_SVG_SKILLS:
+        return fs_svg_skills(v, out);
     case FS_SYSLOG:
     case FS_SHELLLOG:
+    case FS_EVENTS:
         return fs_render_log_from(v, n->kind, 0, out, &meta->log_next,
                                   &meta->mtime);
     case FS_ANALYSIS:
         rc = render_record(v, STORE_COLL_ANALYSES, n->id, out, NULL);
         meta->immutable = rc == 0;
         return rc;
+    case FS_EVAL:
+        return eval_render(v, n->set, out);
     default:
         return -EISDIR;
     }

@@ -15,8 +15,10 @@
 #include <string.h>
 
 struct status {
-    pthread_mutex_t lock;      /* guards st                                */
+    pthread_mutex_t lock;      /* guards st and cancels                    */
     struct status_snapshot st; /* the state itself; guarded by lock        */
+    uint64_t cancels[STATUS_MAX_CANCELS]; /* tasks asked to stop; 0: free
+                                              slot; guarded by lock        */
 };
 
 /* A default mutex fails to lock or unlock only when it is not initialised
@@ -105,6 +107,31 @@ void status_set_llm_health(struct status *s, int reachable, const char *error)
     status_unlock(s);
 }
 
+/* A JSON text is whole or absent: a cut one would not parse. */
+static void copy_json(char *dst, size_t size, const char *src)
+{
+    size_t len = src != NULL ? strlen(src) : 0;
+
+    if (len >= size)
+        len = 0;
+    memcpy(dst, src ? src : "", len);
+    dst[len] = '\0';
+}
+
+void status_set_llm_info(struct status *s, const char *json)
+{
+    status_lock(s);
+    copy_json(s->st.llm_info, sizeof(s->st.llm_info), json);
+    status_unlock(s);
+}
+
+void status_set_llm_queue(struct status *s, const char *json)
+{
+    status_lock(s);
+    copy_json(s->st.llm_queue, sizeof(s->st.llm_queue), json);
+    status_unlock(s);
+}
+
 void status_set_sandbox(struct status *s, const char *sandbox)
 {
     status_lock(s);
@@ -154,4 +181,40 @@ void status_snapshot(struct status *s, struct status_snapshot *out)
     status_lock(s);
     *out = s->st;
     status_unlock(s);
+}
+
+int status_cancel_request(struct status *s, uint64_t task)
+{
+    int rc = -ENOSPC;
+    size_t i, free_slot = STATUS_MAX_CANCELS;
+
+    status_lock(s);
+    for (i = 0; i < STATUS_MAX_CANCELS; i++) {
+        if (s->cancels[i] == task) {
+            rc = 0;
+            break;
+        }
+        if (s->cancels[i] == 0 && free_slot == STATUS_MAX_CANCELS)
+            free_slot = i;
+    }
+    if (rc != 0 && free_slot < STATUS_MAX_CANCELS && task != 0) {
+        s->cancels[free_slot] = task;
+        rc = 0;
+    }
+    status_unlock(s);
+    return rc;
+}
+
+int status_cancel_take(struct status *s, uint64_t task)
+{
+    int found = 0;
+
+    status_lock(s);
+    for (size_t i = 0; task != 0 && i < STATUS_MAX_CANCELS; i++)
+        if (s->cancels[i] == task) {
+            s->cancels[i] = 0;
+            found = 1;
+        }
+    status_unlock(s);
+    return found;
 }

@@ -28,8 +28,14 @@ struct status_snapshot {
     char llm_model[128];
     int llm_reachable;       /* 1 yes, 0 no, -1 not checked yet            */
     char llm_error[256];     /* last LLM error, "" if none                 */
+    char llm_info[1024];     /* JSON object text merged into status.json's
+                                "llm" (context, slots, model in use, note,
+                                the Trainer's endpoint), "" if none        */
+    char llm_queue[4096];    /* JSON text of the LLM request queue (who
+                                runs, who waits, in which place), ""       */
     char sandbox[32];        /* "bubblewrap", "none", "unavailable", ...   */
-    char agents_note[256];   /* why agents are not running, "" if they are */
+    char agents_note[1024];  /* why agents are not running, "" if they are;
+                                whole sentences with what to do fit     */
     unsigned nbuilders;      /* entries used in builders[]                 */
     struct status_builder builders[STATUS_MAX_BUILDERS];
     char last_error[256];    /* last error any agent reported, "" if none  */
@@ -45,11 +51,26 @@ void status_free(struct status *s);
 /* Setters copy their strings (truncating to the field size). Can't fail. */
 void status_set_llm(struct status *s, const char *url, const char *model);
 void status_set_llm_health(struct status *s, int reachable, const char *error);
+/* JSON texts, stored as given (a text that does not fit is dropped, not
+ * cut, so that what is stored always parses). */
+void status_set_llm_info(struct status *s, const char *json);
+void status_set_llm_queue(struct status *s, const char *json);
 void status_set_sandbox(struct status *s, const char *sandbox);
 void status_set_agents_note(struct status *s, const char *note);
 void status_set_builder(struct status *s, unsigned i, const char *state,
                         uint64_t task, const char *step);
 void status_set_error(struct status *s, const char *error);
+
+/* Cancel requests for running tasks: control's "cancel ID" asks, the
+ * builder holding the task takes the request at its next step. Requests
+ * are live state: at a restart the task is simply queued again. At most
+ * STATUS_MAX_CANCELS wait at once.
+ * status_cancel_request: 0, or -ENOSPC when that many wait already (asking
+ * twice for one task is one request). status_cancel_take: 1 and forgets
+ * the request if there was one for the task, else 0. Can't fail. */
+#define STATUS_MAX_CANCELS 256
+int status_cancel_request(struct status *s, uint64_t task);
+int status_cancel_take(struct status *s, uint64_t task);
 
 /* Copies the whole state into *out. Can't fail. */
 void status_snapshot(struct status *s, struct status_snapshot *out);

@@ -175,6 +175,8 @@ struct store {
     int no_sync;                   /* opened with MDB_NOSYNC                */
     atomic_int paused;             /* mirror of docs/control; written only
                                       after that document is committed     */
+    size_t log_keep;               /* lines kept per log (retention)        */
+    size_t analyses_keep;          /* analyses kept (retention)             */
 };
 
 struct store_view {
@@ -597,6 +599,37 @@ static int seq_append(MDB_txn *txn, MDB_dbi dbi, const void *val, size_t len,
     return rc;
 }
 
+/* Retention: deletes the oldest records of a sequence database until at
+ * most 'keep' remain, but no more than STORE_TRIM_STEP in one call, so that
+ * a store that grew before a smaller limit was set shrinks over the next
+ * appends instead of in one long transaction. Keys never move: a reader
+ * following a log by key (tail -f) just skips what was trimmed. */
+#define STORE_TRIM_STEP 64
+
+static int seq_trim(MDB_txn *txn, MDB_dbi dbi, size_t keep)
+{
+    MDB_stat ms;
+    MDB_cursor *cur;
+    MDB_val k, v;
+    int rc = store_mdb_err(mdb_stat(txn, dbi, &ms));
+
+    if (rc < 0 || keep == 0 || ms.ms_entries <= keep)
+        return rc;
+    size_t excess = ms.ms_entries - keep;
+    if (excess > STORE_TRIM_STEP)
+        excess = STORE_TRIM_STEP;
+    rc = store_mdb_err(mdb_cursor_open(txn, dbi, &cur));
+    if (rc < 0)
+        return rc;
+    for (size_t i = 0; i < excess && rc == 0; i++) {
+        rc = store_mdb_err(mdb_cursor_get(cur, &k, &v, MDB_FIRST));
+        if (rc == 0)
+            rc = store_mdb_err(mdb_cursor_del(cur, 0));
+    }
+    mdb_cursor_close(cur);
+    return rc == -ENOENT ? 0 : rc;
+}
+
 /* Builds "TIMESTAMP line" with line breaks flattened to spaces. */
 static char *log_line_make(const char *line, time_t at, size_t *len)
 {
@@ -630,6 +663,8 @@ static int log_put(struct store *st, MDB_txn *txn, enum store_db db,
         return -ENOMEM;
     rc = seq_append(txn, st->dbi[db], buf, len, NULL);
     free(buf);
+    if (rc == 0)
+        rc = seq_trim(txn, st->dbi[db], st->log_keep);
     return rc;
 }
 
@@ -993,7 +1028,8 @@ static int take_lock(struct store *st, const char *dir, char *errbuf,
 
     if (asprintf(&path, "%s/%s", dir, STORE_LOCK_FILE) < 0)
         return -ENOMEM;
-    st->lock_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    /* Private like the store beside it (see make_private). */
+    st->lock_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
     if (st->lock_fd < 0) {
         e = errno;
         set_err(errbuf, errlen, "cannot open lock file %s: %s; fix the data "
@@ -1052,7 +1088,7 @@ static int open_env(struct store *st, const char *dir,
     if (rc == 0)
         rc = mdb_env_set_mapsize(st->env, map);
     if (rc == 0)
-        rc = mdb_env_open(st->env, dir, flags, 0644);
+        rc = mdb_env_open(st->env, dir, flags, 0600);
     if (rc == 0)
         return mdb_reader_check(st->env, &dead) == 0 ? 0 : -EIO;
     if (rc == MDB_INVALID) {
@@ -1074,6 +1110,37 @@ static int open_env(struct store *st, const char *dir,
         return -rc;
     rc = store_mdb_err(rc);
     return rc == STORE_EMAPFULL || rc == STORE_ERESIZED ? -EIO : rc;
+}
+
+/* The store holds every task, all generated code and the hidden tests, so
+ * its files are the user's alone: created 0600, and files left readable by
+ * others (a store from an older btfs, a copy) are made private here. Only
+ * the group and other bits are cleared; failing to do so is reported, not
+ * fatal, since the files are already open. */
+static void make_private(const char *dir)
+{
+    static const char *const names[] = {"data.mdb", "lock.mdb",
+                                        STORE_LOCK_FILE};
+
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
+        char *path;
+        struct stat sb;
+
+        if (asprintf(&path, "%s/%s", dir, names[i]) < 0)
+            continue;
+        if (stat(path, &sb) == 0 && (sb.st_mode & 077)) {
+            if (chmod(path, sb.st_mode & 0700) == 0)
+                fprintf(stderr, "btfs: %s could be read by other users "
+                        "(mode %03o); made it private (%03o)\n", path,
+                        (unsigned)(sb.st_mode & 0777),
+                        (unsigned)(sb.st_mode & 0700));
+            else
+                fprintf(stderr, "btfs: WARNING: %s can be read by other "
+                        "users and cannot be made private (%s); run: chmod "
+                        "600 %s\n", path, strerror(errno), path);
+        }
+        free(path);
+    }
 }
 
 int store_open(const char *dir, const struct store_options *opt,
@@ -1101,6 +1168,9 @@ int store_open(const char *dir, const struct store_options *opt,
     }
     st->lock_fd = -1;
     st->no_sync = opt ? opt->no_sync : 0;
+    st->log_keep = opt && opt->log_keep ? opt->log_keep : STORE_LOG_KEEP;
+    st->analyses_keep = opt && opt->analyses_keep ? opt->analyses_keep
+                                                  : STORE_ANALYSES_KEEP;
     atomic_init(&st->paused, 0);
     if (pthread_rwlock_init(&st->resize_lock, NULL) != 0) {
         free(st);
@@ -1115,6 +1185,7 @@ int store_open(const char *dir, const struct store_options *opt,
     rc = open_env(st, dir, opt, errbuf, errlen);
     if (rc < 0)
         goto fail;
+    make_private(dir);
     rc = store_write(st, init_body, &ia);
     if (rc == STORE_ESCHEMA) {
         set_err(errbuf, errlen, "%s holds a store of schema version %" PRIu32
@@ -1724,6 +1795,71 @@ int store_task_finish(struct store *st, uint64_t id,
     return rc;
 }
 
+struct cancel_arg {
+    struct finish_arg fin;
+    struct store_task_outcome out;
+    struct store_log_entry log;
+    char line[128];
+};
+
+/* Finishes a queued task as cancelled, in the transaction that checked it
+ * is queued: a builder that dequeues it a moment later cannot also hold
+ * it. */
+static int cancel_body(struct store *st, MDB_txn *txn, void *varg)
+{
+    struct cancel_arg *a = varg;
+    const cJSON *att;
+    const char *status;
+    cJSON *doc;
+    int rc = task_load(st, txn, a->fin.id, &doc);
+
+    if (rc < 0)
+        return rc;
+    status = json_str(doc, "status");
+    att = cJSON_GetObjectItemCaseSensitive(doc, "attempts");
+    a->out.attempts = cJSON_IsNumber(att) && att->valuedouble >= 0
+                          ? (int)att->valuedouble : 0;
+    if (status && strcmp(status, "running") == 0)
+        rc = -EBUSY;
+    else if (!status || strcmp(status, "queued") != 0)
+        rc = -EALREADY;
+    cJSON_Delete(doc);
+    return rc ? rc : finish_body(st, txn, &a->fin);
+}
+
+int store_task_cancel_queued(struct store *st, uint64_t id, const char *why)
+{
+    struct cancel_arg *a;
+    char name[STORE_ID_MAX];
+    int rc;
+
+    if (st == NULL || why == NULL)
+        return -EINVAL;
+    a = calloc(1, sizeof *a);
+    if (a == NULL)
+        return -ENOMEM;
+    a->out.status = "cancelled";
+    a->out.result_json = NULL;
+    snprintf(a->line, sizeof a->line, "cancel: %s: cancelled while queued",
+             store_id_format(id, name));
+    a->log = (struct store_log_entry){ STORE_LOG_SYSTEM, 0, a->line };
+    a->out.logs = &a->log;
+    a->out.nlogs = 1;
+    a->fin.id = id;
+    a->fin.out = &a->out;
+    cJSON *result = cJSON_CreateObject();
+    if (!result || !cJSON_AddStringToObject(result, "reason", why)) {
+        cJSON_Delete(result);
+        free(a);
+        return -ENOMEM;
+    }
+    a->fin.result = result;     /* freed by finish_free */
+    rc = store_write(st, cancel_body, a);
+    finish_free(&a->fin);
+    free(a);
+    return rc;
+}
+
 /* ---- Documents, logs ---------------------------------------------------- */
 
 struct named_arg {
@@ -1861,8 +1997,10 @@ static int analysis_body(struct store *st, MDB_txn *txn, void *varg)
 {
     struct append_arg *a = varg;
 
-    return seq_append(txn, st->dbi[DB_ANALYSES], a->val, strlen(a->val),
-                      &a->key);
+    int rc = seq_append(txn, st->dbi[DB_ANALYSES], a->val, strlen(a->val),
+                        &a->key);
+
+    return rc ? rc : seq_trim(txn, st->dbi[DB_ANALYSES], st->analyses_keep);
 }
 
 int store_analysis_append(struct store *st, const char *json, uint64_t *n)

@@ -68,7 +68,16 @@ struct store_options {
     int no_sync;       /* 1: skip fsync at commit (benchmark fill only). */
     int no_lock;       /* 1: do not take the data-directory lock (tools
                           that open a store a running btfs is not using). */
+    size_t log_keep;   /* retention: lines kept per log (system.log,
+                          shell.log); 0 means STORE_LOG_KEEP */
+    size_t analyses_keep; /* retention: analyses kept (advanced/
+                          builder_analysis_N.json); 0: STORE_ANALYSES_KEEP */
 };
+
+/* Retention defaults (docs/store.md): the oldest records go first. A
+ * system.log line is about 150 bytes, so a full log is about 15 MB. */
+#define STORE_LOG_KEEP      100000
+#define STORE_ANALYSES_KEEP 200
 
 /* Opens (creating on first use) the store in directory 'dir', which must
  * exist. Takes an exclusive lock on the directory so that two processes never
@@ -220,6 +229,14 @@ struct store_task_outcome {
 int store_task_finish(struct store *st, uint64_t id,
                       const struct store_task_outcome *out);
 
+/* Cancels a task that is still queued: status "cancelled", result
+ * {"reason": why}, finished_at now, off the queue, and a "cancel:" line in
+ * the system log, in one durable transaction that first checks the task is
+ * queued (so it never races with a builder taking it).
+ * Errors: -ENOENT (no such task), -EBUSY (it is running: the caller must
+ * ask its builder to stop), -EALREADY (it has finished), -ENOMEM, -EIO. */
+int store_task_cancel_queued(struct store *st, uint64_t id, const char *why);
+
 /* ---- Documents, logs ---------------------------------------------------- */
 
 /* Replaces document 'name' with 'json' durably. -EINVAL if json is not JSON. */
@@ -234,7 +251,10 @@ enum store_log {
     STORE_LOG_SHELL = 1,    /* logs/shell.log  */
 };
 
-/* Appends one line (no newline; one is implied) to a log, durably, prefixed
+/* Logs and analyses are bounded: each append beyond the retention limit
+ * (store_options) deletes the oldest records, keys staying as they were.
+ *
+ * Appends one line (no newline; one is implied) to a log, durably, prefixed
  * with an RFC 3339 UTC timestamp and a space. Newlines inside 'line' are
  * replaced by spaces so that the log stays one event a line. */
 int store_log_append(struct store *st, enum store_log log, const char *line);

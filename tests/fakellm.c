@@ -85,6 +85,12 @@ struct fakellm {
     size_t nlog, caplog;
     unsigned nconn;                  /* connections accepted             */
     struct conn *conns;              /* live (or not yet joined) threads */
+    struct fakellm_server srv;       /* server behaviour                 */
+    unsigned in_flight;              /* chat answers being sent          */
+    unsigned max_in_flight;
+    unsigned answered;               /* chat requests given a slot       */
+    char *cached;                    /* the last prompt's text (cache)   */
+    pthread_cond_t slot_cv;          /* a slot was freed (mu)            */
 };
 
 /* One parsed request. Strings point into a private copy. */
@@ -896,7 +902,35 @@ struct answer {
     long created;
     char *model;                     /* the request's, else the first one */
     size_t prompt_bytes;
+    int llama;                       /* send timings, count the text     */
+    unsigned prompt_tokens;          /* llama: counted from the text     */
+    unsigned prompt_n, cache_n;      /* llama: evaluated, reused         */
+    int truncated;                   /* llama: cut silently              */
 };
+
+/* The messages' text of a chat request, concatenated (malloc'd; "" when
+ * there is none). */
+static char *prompt_text(const cJSON *req)
+{
+    const cJSON *m;
+    struct buf b = { 0 };
+
+    cJSON_ArrayForEach(m, cJSON_GetObjectItemCaseSensitive(req, "messages")) {
+        const cJSON *c = cJSON_GetObjectItemCaseSensitive(m, "content");
+        if (cJSON_IsString(c) && buf_str(&b, c->valuestring) < 0) {
+            buf_free(&b);
+            return NULL;
+        }
+    }
+    return b.p ? b.p : strdup("");
+}
+
+/* The prompt's size in the fake's tokens. */
+static unsigned count_tokens(const struct fakellm_server *srv, size_t bytes)
+{
+    return (unsigned)(bytes / (srv->bytes_per_token ? srv->bytes_per_token
+                                                    : 4));
+}
 
 static int answer_init(struct fakellm *f, const struct request *rq,
                        struct answer *a, int *stream)
@@ -909,6 +943,33 @@ static int answer_init(struct fakellm *f, const struct request *rq,
              atomic_fetch_add(&f->next_id, 1u));
     a->created = (long)time(NULL);
     a->prompt_bytes = rq->body_len;
+    pthread_mutex_lock(&f->mu);
+    if (f->srv.llama || f->srv.n_ctx) {
+        char *text = prompt_text(req);
+        size_t same = 0, n = text ? strlen(text) : 0;
+
+        a->llama = 1;
+        a->prompt_tokens = count_tokens(&f->srv, n);
+        /* A one-prompt cache, as one llama-server slot keeps: the part
+         * shared with the last prompt is not evaluated again. */
+        while (f->cached && text && f->cached[same] &&
+               f->cached[same] == text[same])
+            same++;
+        a->cache_n = count_tokens(&f->srv, same);
+        a->prompt_n = a->prompt_tokens - a->cache_n;
+        if (f->srv.n_ctx && f->srv.truncate &&
+            a->prompt_tokens > f->srv.n_ctx) {
+            a->truncated = 1;
+            a->prompt_tokens = f->srv.n_ctx / 2;
+            a->prompt_n = a->prompt_tokens;
+            a->cache_n = 0;
+        }
+        if (text) {
+            free(f->cached);
+            f->cached = text;
+        }
+    }
+    pthread_mutex_unlock(&f->mu);
     if (cJSON_IsString(m)) {
         a->model = strdup(m->valuestring);
     } else {
@@ -938,12 +999,30 @@ static cJSON *completion_base(const struct answer *a, const char *object)
 static int add_usage(cJSON *o, const struct answer *a, size_t content_len)
 {
     cJSON *u = cJSON_AddObjectToObject(o, "usage");
-    double p = (double)(a->prompt_bytes / 4);
+    double p = a->llama ? (double)a->prompt_tokens
+                        : (double)(a->prompt_bytes / 4);
     double cpl = (double)(content_len / 4 + 1);
 
     if (!u || !cJSON_AddNumberToObject(u, "prompt_tokens", p) ||
         !cJSON_AddNumberToObject(u, "completion_tokens", cpl) ||
         !cJSON_AddNumberToObject(u, "total_tokens", p + cpl))
+        return -ENOMEM;
+    return 0;
+}
+
+/* llama.cpp's timings: prompt tokens evaluated and taken from the cache,
+ * and whether the prompt was cut to fit. */
+static int add_timings(cJSON *o, const struct answer *a)
+{
+    cJSON *t;
+
+    if (!a->llama)
+        return 0;
+    t = cJSON_AddObjectToObject(o, "timings");
+    if (!t || !cJSON_AddNumberToObject(t, "prompt_n", a->prompt_n) ||
+        !cJSON_AddNumberToObject(t, "cache_n", a->cache_n) ||
+        !cJSON_AddNumberToObject(t, "predicted_n", 1) ||
+        (a->truncated && !cJSON_AddTrueToObject(t, "truncated")))
         return -ENOMEM;
     return 0;
 }
@@ -982,6 +1061,8 @@ static char *completion_json(const struct answer *a,
         add_finish(ch, r->finish_reason) < 0)
         goto out;
     if (!r->no_usage && add_usage(o, a, strlen(content)) < 0)
+        goto out;
+    if (add_timings(o, a) < 0)
         goto out;
     s = cJSON_PrintUnformatted(o);
 out:
@@ -1025,6 +1106,9 @@ static int chunk_event(struct buf *out, const struct answer *a,
         }
         if (kind == 2 ? add_finish(ch, r->finish_reason) < 0
                       : !cJSON_AddNullToObject(ch, "finish_reason"))
+            goto out;
+        /* llama-server sends its timings with the last chunk. */
+        if (kind == 2 && add_timings(o, a) < 0)
             goto out;
     }
     s = cJSON_PrintUnformatted(o);
@@ -1369,6 +1453,8 @@ static int models_from_json(struct fakellm *f, const char *json)
     return rc;
 }
 
+static int server_from_json(struct fakellm *f, const char *json);
+
 static int answer_control(struct conn *c, const struct request *rq)
 {
     struct fakellm *f = c->f;
@@ -1399,6 +1485,14 @@ static int answer_control(struct conn *c, const struct request *rq)
         rc = s ? send_simple(c, 200, "application/json", s, 0, ka)
                : send_error(c, 500, "fakellm", "out of memory", ka);
         free(s);
+    } else if (strcmp(rq->path, "/fake/server") == 0 &&
+               strcmp(rq->method, "POST") == 0) {
+        rc = server_from_json(f, rq->body);
+        rc = rc < 0 ? send_error(c, 400, "invalid_request_error",
+                                 "server: an object of slots, n_ctx, "
+                                 "bytes_per_token (numbers), truncate, "
+                                 "llama (booleans)", ka)
+                    : send_simple(c, 200, "application/json", ok, 0, ka);
     } else if (strcmp(rq->path, "/fake/models") == 0 &&
                strcmp(rq->method, "POST") == 0) {
         rc = models_from_json(f, rq->body);
@@ -1416,22 +1510,208 @@ static int answer_control(struct conn *c, const struct request *rq)
     return rc < 0 ? rc : ka;
 }
 
+int fakellm_set_server(struct fakellm *f, const struct fakellm_server *srv)
+{
+    pthread_mutex_lock(&f->mu);
+    f->srv = *srv;
+    pthread_cond_broadcast(&f->slot_cv);
+    pthread_mutex_unlock(&f->mu);
+    return 0;
+}
+
+unsigned fakellm_max_in_flight(struct fakellm *f)
+{
+    unsigned n;
+
+    pthread_mutex_lock(&f->mu);
+    n = f->max_in_flight;
+    pthread_mutex_unlock(&f->mu);
+    return n;
+}
+
+unsigned fakellm_chat_answered(struct fakellm *f)
+{
+    unsigned n;
+
+    pthread_mutex_lock(&f->mu);
+    n = f->answered;
+    pthread_mutex_unlock(&f->mu);
+    return n;
+}
+
+static int server_from_json(struct fakellm *f, const char *json)
+{
+    cJSON *o = cJSON_Parse(json), *v;
+    struct fakellm_server srv = { 0 };
+    int rc = 0;
+
+    if (!cJSON_IsObject(o)) {
+        cJSON_Delete(o);
+        return -EINVAL;
+    }
+    cJSON_ArrayForEach(v, o) {
+        unsigned n = cJSON_IsNumber(v) && v->valuedouble >= 0
+                         ? (unsigned)v->valuedouble : 0;
+        if (strcmp(v->string, "slots") == 0 && cJSON_IsNumber(v))
+            srv.slots = n;
+        else if (strcmp(v->string, "n_ctx") == 0 && cJSON_IsNumber(v))
+            srv.n_ctx = n;
+        else if (strcmp(v->string, "bytes_per_token") == 0 &&
+                 cJSON_IsNumber(v))
+            srv.bytes_per_token = n;
+        else if (strcmp(v->string, "truncate") == 0 && cJSON_IsBool(v))
+            srv.truncate = cJSON_IsTrue(v);
+        else if (strcmp(v->string, "llama") == 0 && cJSON_IsBool(v))
+            srv.llama = cJSON_IsTrue(v);
+        else
+            rc = -EINVAL;
+    }
+    cJSON_Delete(o);
+    if (rc == 0)
+        fakellm_set_server(f, &srv);
+    return rc;
+}
+
+/* Waits for a chat slot (with srv.slots), sending nothing meanwhile.
+ * Returns 0, or -ECANCELED when the server stops. */
+static int slot_take(struct fakellm *f)
+{
+    pthread_mutex_lock(&f->mu);
+    while (f->srv.slots && f->in_flight >= f->srv.slots &&
+           !atomic_load(&f->stopping)) {
+        struct timespec until;
+        clock_gettime(CLOCK_REALTIME, &until);
+        until.tv_nsec += 50 * 1000000L;
+        if (until.tv_nsec >= 1000000000L) {
+            until.tv_sec++;
+            until.tv_nsec -= 1000000000L;
+        }
+        pthread_cond_timedwait(&f->slot_cv, &f->mu, &until);
+    }
+    if (atomic_load(&f->stopping)) {
+        pthread_mutex_unlock(&f->mu);
+        return -ECANCELED;
+    }
+    f->in_flight++;
+    f->answered++;
+    if (f->in_flight > f->max_in_flight)
+        f->max_in_flight = f->in_flight;
+    pthread_mutex_unlock(&f->mu);
+    return 0;
+}
+
+static void slot_give(struct fakellm *f)
+{
+    pthread_mutex_lock(&f->mu);
+    f->in_flight--;
+    pthread_cond_broadcast(&f->slot_cv);
+    pthread_mutex_unlock(&f->mu);
+}
+
+/* llama-server's /props and /tokenize. 1/0/<0 as dispatch, or 2 when the
+ * request is not one of them. */
+static int answer_llama(struct conn *c, const struct request *rq)
+{
+    struct fakellm_server srv;
+    char *s = NULL;
+    int rc;
+
+    pthread_mutex_lock(&c->f->mu);
+    srv = c->f->srv;
+    pthread_mutex_unlock(&c->f->mu);
+    if (!srv.llama)
+        return 2;
+    if (strcmp(rq->path, "/props") == 0 && strcmp(rq->method, "GET") == 0) {
+        if (asprintf(&s, "{\"total_slots\":%u,\"default_generation_settings"
+                     "\":{\"n_ctx\":%u},\"model_path\":\"/models/fake."
+                     "gguf\"}", srv.slots ? srv.slots : 1,
+                     srv.n_ctx ? srv.n_ctx : 4096) < 0)
+            return -ENOMEM;
+    } else if (strcmp(rq->path, "/tokenize") == 0 &&
+               strcmp(rq->method, "POST") == 0) {
+        cJSON *o = cJSON_Parse(rq->body), *toks = cJSON_CreateObject();
+        const cJSON *content = cJSON_GetObjectItemCaseSensitive(o, "content");
+        cJSON *a = toks ? cJSON_AddArrayToObject(toks, "tokens") : NULL;
+        unsigned n = count_tokens(&srv, cJSON_IsString(content)
+                                            ? strlen(content->valuestring)
+                                            : 0);
+        for (unsigned i = 0; a && i < n; i++)
+            cJSON_AddItemToArray(a, cJSON_CreateNumber(i % 30000));
+        s = a ? cJSON_PrintUnformatted(toks) : NULL;
+        cJSON_Delete(o);
+        cJSON_Delete(toks);
+        if (!s)
+            return -ENOMEM;
+    } else {
+        return 2;
+    }
+    rc = send_simple(c, 200, "application/json", s, 0, rq->keep_alive);
+    free(s);
+    return rc < 0 ? rc : rq->keep_alive;
+}
+
+/* A chat request over the context: llama.cpp's error, naming both sizes.
+ * 1/0/<0 as dispatch, or 2 when it fits (or there is no context). */
+static int over_context(struct conn *c, const struct request *rq)
+{
+    struct fakellm_server srv;
+    cJSON *req;
+    char *text, *body = NULL;
+    unsigned n;
+    int rc;
+
+    pthread_mutex_lock(&c->f->mu);
+    srv = c->f->srv;
+    pthread_mutex_unlock(&c->f->mu);
+    if (!srv.n_ctx || srv.truncate)
+        return 2;
+    req = cJSON_ParseWithLength(rq->body, rq->body_len);
+    text = prompt_text(req);
+    cJSON_Delete(req);
+    if (!text)
+        return -ENOMEM;
+    n = count_tokens(&srv, strlen(text));
+    free(text);
+    if (n <= srv.n_ctx)
+        return 2;
+    if (asprintf(&body, "{\"error\":{\"code\":400,\"message\":\"the request "
+                 "exceeds the available context size, try increasing it\","
+                 "\"type\":\"exceed_context_size_error\",\"n_prompt_tokens\":"
+                 "%u,\"n_ctx\":%u}}", n, srv.n_ctx) < 0)
+        return -ENOMEM;
+    rc = send_simple(c, 400, "application/json", body, 0, rq->keep_alive);
+    free(body);
+    return rc < 0 ? rc : rq->keep_alive;
+}
+
 /* 1: keep the connection, 0: close, < 0: error. */
 static int dispatch(struct conn *c, const struct request *rq)
 {
     struct fakellm_rule r;
-    int rc;
+    int rc, chat;
 
     if (strncmp(rq->path, "/fake/", 6) == 0)
         return answer_control(c, rq);
     /* Logged before answering, so a test sees a request that hangs. */
     if ((rc = log_request(c->f, rq)) < 0)
         return rc;
+    if ((rc = answer_llama(c, rq)) != 2)
+        return rc;
+    chat = strcmp(rq->path, CHAT_PATH) == 0 && strcmp(rq->method, "POST") == 0;
+    if (chat && (rc = over_context(c, rq)) != 2)
+        return rc;
     rc = rule_take(c->f, rq, &r);
     if (rc < 0)
         return rc;
     if (rc == 1) {
+        /* One slot is one answer: the rule's delays run inside it. */
+        if (chat && (rc = slot_take(c->f)) < 0) {
+            rule_free_strings(&r);
+            return rc;
+        }
         rc = apply_rule(c, rq, &r);
+        if (chat)
+            slot_give(c->f);
         rule_free_strings(&r);
         return rc;
     }
@@ -1594,6 +1874,7 @@ int fakellm_start_port(int port, struct fakellm **out)
         free(f);
         return -rc;
     }
+    pthread_cond_init(&f->slot_cv, NULL);
     if ((rc = fakellm_set_models(f, def_models)) < 0)
         goto fail;
     if (pipe2(pfd, O_CLOEXEC) < 0) {
@@ -1632,6 +1913,7 @@ fail:
         close(f->stop_wr);
     }
     models_free(f->models);
+    pthread_cond_destroy(&f->slot_cv);
     pthread_mutex_destroy(&f->mu);
     free(f);
     return rc;
@@ -1670,6 +1952,8 @@ void fakellm_stop(struct fakellm *f)
         logent_free(&f->log[i]);
     free(f->log);
     models_free(f->models);
+    free(f->cached);
+    pthread_cond_destroy(&f->slot_cv);
     pthread_mutex_destroy(&f->mu);
     free(f);
 }

@@ -20,6 +20,9 @@
  *   GET /fake/requests   the request log: [{"method","path","body",
  *                        "authorization"}...]
  *   POST /fake/models    body: ["id", ...] sets the model list
+ *   POST /fake/server    body: {"slots", "n_ctx", "truncate", "llama",
+ *                        "bytes_per_token"} (struct fakellm_server; absent
+ *                        fields are 0)
  * A bad rule (unknown field or kind, wrong type) gets a 400 naming it, and
  * an array with a bad rule adds none of them. "body" may also be given as
  * a JSON object or array: it is sent as its compact text.
@@ -76,6 +79,26 @@ struct fakellm_rule {
     unsigned cut_after;        /* FAKE_CUT: body bytes sent before closing */
 };
 
+/* How the server as a whole behaves, imitating llama.cpp's llama-server.
+ * All zero (the default): no slot limit, no context, no llama.cpp paths. */
+struct fakellm_server {
+    unsigned slots;            /* > 0: chat answers at once; a further chat
+                                  request waits, receiving nothing, until
+                                  one ends (its rule's delays run inside) */
+    unsigned n_ctx;            /* > 0: a prompt counted over it gets
+                                  llama.cpp's 400 exceed_context_size_error
+                                  with n_prompt_tokens and n_ctx          */
+    int truncate;              /* with n_ctx: no error; the answer says
+                                  "truncated": true in "timings" and
+                                  counts prompt_tokens n_ctx / 2, as the
+                                  context shift does                      */
+    int llama;                 /* 1: GET /props (total_slots, n_ctx),
+                                  POST /tokenize, and "timings" (prompt_n,
+                                  cache_n from a one-prompt cache)        */
+    unsigned bytes_per_token;  /* how prompts are counted (messages' text
+                                  only); 0: 4                            */
+};
+
 struct fakellm;
 
 /* Starts a server on 127.0.0.1 with an ephemeral port. Its model list is
@@ -120,6 +143,16 @@ char *fakellm_request_body(struct fakellm *f, unsigned i);
 /* A malloc'd copy of request i's Authorization header value, or NULL when
  * it had none. */
 char *fakellm_request_auth(struct fakellm *f, unsigned i);
+
+/* Sets the server behaviour (copied). Returns 0. */
+int fakellm_set_server(struct fakellm *f, const struct fakellm_server *srv);
+
+/* The most chat requests that were ever being answered at once (a request
+ * waiting for a slot is not being answered). */
+unsigned fakellm_max_in_flight(struct fakellm *f);
+
+/* How many chat requests have been answered whole or in part. */
+unsigned fakellm_chat_answered(struct fakellm *f);
 
 /* How many connections it has accepted (keep-alive checks). */
 unsigned fakellm_connections(struct fakellm *f);

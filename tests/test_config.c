@@ -193,7 +193,8 @@ static void assert_defaults(const struct config *c)
     assert_int_equal(c->llm_connect_timeout_s, 10);
     assert_int_equal(c->llm_idle_timeout_s, 120);
     assert_int_equal(c->llm_total_timeout_s, 900);
-    assert_int_equal(c->llm_context, 4096);
+    assert_int_equal(c->llm_context, 0);    /* the server's, else 4096 */
+    assert_int_equal(c->llm_slots, 1);
     assert_int_equal(c->llm_max_tokens, 1024);
     assert_double_eq(c->llm_temperature, 0.2);
     assert_int_equal(c->builders, 1);
@@ -274,6 +275,7 @@ static const struct mapping mappings[] = {
      FI, {"901", "902", "903"}},
     {"BT_LLM_CONTEXT", "llm-context", OFF(llm_context), FI,
      {"2048", "8192", "16384"}},
+    {"BT_LLM_SLOTS", "llm-slots", OFF(llm_slots), FI, {"2", "3", "4"}},
     {"BT_LLM_MAX_TOKENS", "llm-max-tokens", OFF(llm_max_tokens), FI,
      {"100", "200", "300"}},
     {"BT_LLM_TEMPERATURE", "llm-temperature", OFF(llm_temperature), FD,
@@ -305,6 +307,10 @@ static const struct mapping mappings[] = {
      {"1", "2", "3"}},
     {"BT_SANDBOX_OUTPUT_KB", "sandbox-output", OFF(sandbox_output_kb), FI,
      {"1", "2", "3"}},
+    {"BT_GROUP", "group", OFF(group), FS, {"g1", "g2", "g3"}},
+    {"BT_LOG_KEEP", "log-keep", OFF(log_keep), FI, {"1000", "2000", "3000"}},
+    {"BT_ANALYSES_KEEP", "analyses-keep", OFF(analyses_keep), FI,
+     {"10", "20", "30"}},
 };
 
 #define NMAPPINGS (sizeof mappings / sizeof mappings[0])
@@ -572,8 +578,9 @@ static const struct bad_case bad_cases[] = {
     {ENV, "BT_MAX_ATTEMPTS", "max-attempts", "0", {"'0'", "from 1 to 20"}},
     {ARGV, "BT_MAX_ATTEMPTS", "max-attempts", "21", {"'21'", "from 1 to 20"}},
     {DOTENV, "BT_MAX_ATTEMPTS", "max-attempts", "2.5", {"'2.5'", "integer"}},
-    {DOTENV, "BT_LLM_CONTEXT", "llm-context", "511",
-     {"'511'", "from 512 to 1048576"}},
+    {DOTENV, "BT_LLM_CONTEXT", "llm-context", "-1",
+     {"'-1'", "from 0 to 1048576"}},
+    {ENV, "BT_LLM_SLOTS", "llm-slots", "0", {"'0'", "from 1 to 256"}},
     {ENV, "BT_LLM_CONNECT_TIMEOUT_S", "llm-connect-timeout", "601",
      {"'601'", "from 1 to 600"}},
     {ARGV, "BT_SANDBOX_PROCS", "sandbox-procs", "4097",
@@ -656,7 +663,7 @@ static void test_validation_bounds_accepted(void **state)
 
     assert_int_equal(LOAD(fx, NULL, "--builders=0", "--max-attempts=1",
                           "--target-success=0.05", "--llm-temperature=0",
-                          "--trainer=0", "--sandbox=none", "--llm-context=512",
+                          "--trainer=0", "--sandbox=none", "--llm-context=128",
                           "--sandbox-procs=4096", "/mnt"), 0);
     assert_int_equal(fx->cfg.builders, 0);
     assert_int_equal(fx->cfg.max_attempts, 1);
@@ -664,7 +671,7 @@ static void test_validation_bounds_accepted(void **state)
     assert_double_eq(fx->cfg.llm_temperature, 0);
     assert_int_equal(fx->cfg.trainer, 0);
     assert_string_equal(fx->cfg.sandbox, "none");
-    assert_int_equal(fx->cfg.llm_context, 512);
+    assert_int_equal(fx->cfg.llm_context, 128);
     assert_int_equal(fx->cfg.sandbox_procs, 4096);
 
     assert_int_equal(LOAD(fx, NULL, "--builders=64", "--max-attempts=20",
@@ -675,6 +682,22 @@ static void test_validation_bounds_accepted(void **state)
     assert_double_eq(fx->cfg.target_success, 0.95);
     assert_double_eq(fx->cfg.llm_temperature, 2);
     assert_int_equal(fx->cfg.llm_context, 1048576);
+}
+
+/* BT_LLM_CONTEXT: 0 learns it from the server; a set value is at least
+ * 128, so that it can match a small server but not nonsense. */
+static void test_validation_llm_context(void **state)
+{
+    struct fixture *fx = *state;
+
+    assert_int_equal(LOAD(fx, NULL, "--llm-context=127", "/mnt"), -EINVAL);
+    assert_err_has(fx, "BT_LLM_CONTEXT (127)");
+    assert_err_has(fx, "at least 128");
+    assert_int_equal(LOAD(fx, NULL, "--llm-context=1", "/mnt"), -EINVAL);
+    assert_int_equal(LOAD(fx, NULL, "--llm-context=0", "/mnt"), 0);
+    assert_int_equal(fx->cfg.llm_context, 0);
+    assert_int_equal(LOAD(fx, NULL, "--llm-context=256", "/mnt"), 0);
+    assert_int_equal(fx->cfg.llm_context, 256);
 }
 
 static void test_validation_sandbox_timeout_cap(void **state)
@@ -837,8 +860,9 @@ static void test_argv_actions(void **state)
 /* ---- config.json ------------------------------------------------------ */
 
 static const char *const json_keys[] = {
-    "data", "llm_url", "llm_model", "llm_api_key", "llm_connect_timeout_s",
-    "llm_idle_timeout_s", "llm_total_timeout_s", "llm_context",
+    "data", "llm_url", "llm_model", "llm_api_key", "llm_api_key_file",
+    "llm_connect_timeout_s",
+    "llm_idle_timeout_s", "llm_total_timeout_s", "llm_context", "llm_slots",
     "llm_max_tokens", "llm_temperature", "builders", "trainer",
     "seed", "max_attempts", "target_success", "score_weights", "sandbox",
     "sandbox_bwrap",
@@ -953,6 +977,79 @@ static void test_json_redacts_api_key(void **state)
     }
 }
 
+/* Credentials in a URL never reach config.json; the rest of it does. */
+static void test_json_redacts_url_credentials(void **state)
+{
+    struct fixture *fx = *state;
+    char *text;
+    cJSON *o;
+
+    assert_int_equal(LOAD(fx, NULL, "--llm-url=http://admin:Pw9xyz@llm.lan:"
+                          "8080/v1?api_key=K3yVal&x=1", "/mnt"), 0);
+    /* the client gets the real URL */
+    assert_non_null(strstr(fx->cfg.llm_url, "Pw9xyz"));
+    text = config_to_json(&fx->cfg);
+    assert_non_null(text);
+    if (strstr(text, "Pw9xyz") || strstr(text, "admin") ||
+        strstr(text, "K3yVal"))
+        fail_msg("config.json shows a credential:\n%s", text);
+    o = cJSON_Parse(text);
+    assert_non_null(o);
+    assert_string_equal(cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(
+                            o, "llm_url")),
+                        "http://***@llm.lan:8080/v1?api_key=***&x=1");
+    cJSON_Delete(o);
+    free(text);
+}
+
+/* BT_LLM_API_KEY_FILE: the key is read from the file, trimmed, and never
+ * shown; the file's path is. */
+static void test_key_file(void **state)
+{
+    struct fixture *fx = *state;
+    char path[192], arg[256];
+    char *text;
+
+    snprintf(path, sizeof path, "%s/key", fx->dir);
+    write_file(path, "sk-FromFile77\n");
+    chmod(path, 0600);
+    snprintf(arg, sizeof arg, "--llm-api-key-file=%s", path);
+    assert_int_equal(LOAD(fx, NULL, arg, "/mnt"), 0);
+    assert_string_equal(fx->cfg.llm_api_key, "sk-FromFile77");
+    assert_string_equal(fx->cfg.llm_api_key_file, path);
+    text = config_to_json(&fx->cfg);
+    assert_non_null(text);
+    assert_null(strstr(text, "FromFile77"));
+    assert_non_null(strstr(text, "(redacted)"));
+    assert_non_null(strstr(text, path));
+    free(text);
+
+    /* the environment variable works the same */
+    set_env("BT_LLM_API_KEY_FILE", path);
+    assert_int_equal(LOAD(fx, NULL, "/mnt"), 0);
+    assert_string_equal(fx->cfg.llm_api_key, "sk-FromFile77");
+
+    /* a key given twice is refused, naming both */
+    set_env("BT_LLM_API_KEY", "sk-other");
+    assert_int_equal(LOAD(fx, NULL, "/mnt"), -EINVAL);
+    assert_err_has(fx, "BT_LLM_API_KEY in the environment");
+    assert_err_has(fx, "BT_LLM_API_KEY_FILE in the environment");
+    assert_int_equal(unsetenv("BT_LLM_API_KEY"), 0);
+
+    /* empty, two lines, missing: each refused by name */
+    write_file(path, " \n\n");
+    assert_int_equal(LOAD(fx, NULL, "/mnt"), -EINVAL);
+    assert_err_has(fx, "is empty");
+    write_file(path, "sk-one\nsk-two\n");
+    assert_int_equal(LOAD(fx, NULL, "/mnt"), -EINVAL);
+    assert_err_has(fx, "on one line");
+    assert_int_equal(unlink(path), 0);
+    assert_int_equal(LOAD(fx, NULL, "/mnt"), -EINVAL);
+    assert_err_has(fx, "BT_LLM_API_KEY_FILE in the environment: cannot read "
+                       "the key file");
+    assert_err_has(fx, "No such file");
+}
+
 /* ---- usage and .env.example ------------------------------------------- */
 
 static char *capture_usage(void)
@@ -1003,6 +1100,10 @@ static void test_env_example_round_trip(void **state)
             fail_msg(".env.example lacks %s", mappings[i].env);
     /* the secret is there only as a commented-out line */
     assert_non_null(strstr(buf, "# BT_LLM_API_KEY="));
+    /* docker compose reads the same .env: a BT_LLM_URL there would point
+     * the container at itself instead of the host */
+    assert_non_null(strstr(buf, "\n# BT_LLM_URL=http://localhost:1234/v1\n"));
+    assert_null(strstr(buf, "\nBT_LLM_URL="));
 
     write_env(fx, buf);
     free(buf);
@@ -1118,6 +1219,7 @@ int main(void)
         T(test_validation_names_setting_and_source),
         T(test_validation_bounds_accepted),
         T(test_validation_sandbox_timeout_cap),
+        T(test_validation_llm_context),
         T(test_validation_llm_idle_over_total),
         T(test_argv_foreground_debug),
         T(test_argv_fuse_opts_accumulate),
@@ -1127,6 +1229,8 @@ int main(void)
         T(test_argv_actions),
         T(test_json_contents),
         T(test_json_redacts_api_key),
+        T(test_json_redacts_url_credentials),
+        T(test_key_file),
         T(test_usage_lists_every_setting),
         T(test_env_example_round_trip),
         T(test_free_zeroed_and_twice),

@@ -650,9 +650,9 @@ static void test_recent_lists_task_once(void **state)
 }
 
 /* Seven skills with 3 results each and one with 2: the profile's level is
- * the mean of the seven levels, its strengths the top 3 by level, its
- * weaknesses the bottom 3 (weakest first); the one with 2 attempts is in
- * neither. */
+ * the mean of the seven levels, its strengths the top 3 by level of those
+ * that passed at least 2 of 3 (60%), its weaknesses the bottom 3 of the
+ * others (weakest first); the one with 2 attempts is in neither. */
 static void test_profile_strengths_weaknesses(void **state)
 {
     struct fixture *f = *state;
@@ -703,16 +703,23 @@ static void test_profile_strengths_weaknesses(void **state)
     const cJSON *st = item(p, "strengths"), *wk = item(p, "weaknesses");
     assert_int_equal(cJSON_GetArraySize(st), 3);
     assert_int_equal(cJSON_GetArraySize(wk), 3);
-    for (int i = 0; i < 3; i++) {
-        assert_string_equal(cJSON_GetStringValue(cJSON_GetArrayItem(st, i)),
-                            names[order[i]]);
-        assert_string_equal(cJSON_GetStringValue(cJSON_GetArrayItem(wk, i)),
-                            names[order[6 - i]]);
+    int ks = 0, kw = 0;
+    for (int i = 0; i < 7; i++) {
+        int s = order[i], w = order[6 - i];
+        if (passes[s] >= 2 && ks < 3)
+            assert_string_equal(cJSON_GetStringValue(
+                                    cJSON_GetArrayItem(st, ks++)), names[s]);
+        if (passes[w] < 2 && kw < 3)
+            assert_string_equal(cJSON_GetStringValue(
+                                    cJSON_GetArrayItem(wk, kw++)), names[w]);
     }
+    assert_int_equal(ks, 3);
+    assert_int_equal(kw, 3);
     cJSON_Delete(p);
 }
 
-/* A profile with few rated skills lists strengths but no weaknesses. */
+/* A skill that always fails is never a strength, however few skills are
+ * rated: it is a weakness once it has enough results. */
 static void test_profile_few_skills(void **state)
 {
     struct fixture *f = *state;
@@ -724,12 +731,13 @@ static void test_profile_few_skills(void **state)
     }
     cJSON *p = get_doc(f->st, "builder_profile");
     const cJSON *st = item(p, "strengths");
-    assert_int_equal(cJSON_GetArraySize(st), 2);
+    assert_int_equal(cJSON_GetArraySize(st), 1);
     assert_string_equal(cJSON_GetStringValue(cJSON_GetArrayItem(st, 0)),
                         "strings");
-    assert_string_equal(cJSON_GetStringValue(cJSON_GetArrayItem(st, 1)),
+    const cJSON *wk = item(p, "weaknesses");
+    assert_int_equal(cJSON_GetArraySize(wk), 1);
+    assert_string_equal(cJSON_GetStringValue(cJSON_GetArrayItem(wk, 0)),
                         "classes");
-    assert_int_equal(cJSON_GetArraySize(item(p, "weaknesses")), 0);
     assert_true(num(p, "level") > 0);
     cJSON_Delete(p);
 }

@@ -1,6 +1,7 @@
 /* test_status.c -- unit tests of the live status object (store/status.c). */
 #include <errno.h>
 #include <pthread.h>
+#include <sched.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stdatomic.h>
@@ -315,6 +316,7 @@ struct writer {
 };
 
 static atomic_int writers_done;
+static atomic_long snaps_taken;     /* by the reader, so far */
 
 /* Writes strings of one repeated character, of changing lengths; fields set
  * in one call all get the same character, so a reader can tell a torn
@@ -326,6 +328,10 @@ static void *writer_main(void *arg)
     size_t len;
     int i;
 
+    /* Start only once the reader reads: a race with no reader tests
+     * nothing, and a fast machine could finish every write first. */
+    while (atomic_load(&snaps_taken) == 0)
+        sched_yield();
     for (i = 0; i < WRITES; i++) {
         len = 1 + (size_t)(i * 7 + w->c) % (sizeof(buf) - 1);
         memset(buf, w->c, len);
@@ -374,14 +380,16 @@ static void test_concurrent(void **state)
     status_set_error(s, "z");
     status_set_llm_health(s, 0, "z");
     atomic_store(&writers_done, 0);
+    atomic_store(&snaps_taken, 0);
     for (i = 0; i < WRITERS; i++) {
         w[i].s = s;
         w[i].c = (char)('a' + i);
         assert_int_equal(pthread_create(&w[i].thread, NULL, writer_main, &w[i]), 0);
     }
-    while (atomic_load(&writers_done) < WRITERS) {
+    do {
         status_snapshot(s, &snap);
         snaps++;
+        atomic_store(&snaps_taken, snaps);
         if (!one_char(snap.llm_url, &cu) || !one_char(snap.llm_model, &cm) ||
             !one_char(snap.builders[0].state, &cs) || !one_char(snap.builders[0].step, &ct) ||
             !one_char(snap.last_error, &ce) || !one_char(snap.llm_error, &cl))
@@ -400,7 +408,9 @@ static void test_concurrent(void **state)
         if (snap.llm_reachable != (cl & 1))
             fail_msg("torn status_set_llm_health: error %c reachable %d", cl,
                      snap.llm_reachable);
-    }
+    } while (atomic_load(&writers_done) < WRITERS);
+    /* The writers waited for the first snapshot, so the race ran. */
+    assert_true(snaps >= 1);
     for (i = 0; i < WRITERS; i++)
         assert_int_equal(pthread_join(w[i].thread, NULL), 0);
     /* Each field ends with some writer's last value. */

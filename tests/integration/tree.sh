@@ -29,11 +29,11 @@ for f in README status.json config.json control \
         fail "$f is a regular file" "$(ls -la "$(dirname "$M/$f")" 2>&1)"
     fi
 done
-for d in core tasks code_archive logs advanced; do
+for d in core tasks code_archive logs eval advanced; do
     if [ -d "$M/$d" ]; then pass "$d/ is a directory"; else fail "$d/ is a directory"; fi
 done
 assert_eq "ls of the root lists the table's top level" \
-    "README advanced code_archive config.json control core logs status.json tasks" \
+    "README advanced code_archive config.json control core eval logs status.json tasks" \
     "$(ls "$M" | sort | tr '\n' ' ' | sed 's/ $//')"
 assert_eq "code_archive/ is empty without agents" "" "$(ls -A "$M/code_archive")"
 assert_match "README is a plain-text guide naming tasks/new" "tasks/new" \
@@ -120,7 +120,7 @@ assert_eq "task_000004: every field as written" \
 assert_eq "task_queue.json: higher priority first, then older" \
     "task_000002 task_000004 task_000001 task_000003" \
     "$(queue_ids | tr '\n' ' ' | sed 's/ $//')"
-assert_eq "status.json: state running" running "$(jq -r .state "$M/status.json")"
+assert_eq "status.json: state stalled (no builders here)" stalled "$(jq -r .state "$M/status.json")"
 assert_eq "status.json: queue depth 4" 4 "$(jq -r '.queue_depth // .queued' "$M/status.json")"
 assert_eq "control reads running" running "$(cat "$M/control")"
 assert_fails "a task that does not exist is ENOENT" cat "$M/tasks/task_000099.json"
@@ -186,7 +186,7 @@ assert_fails "touch of a new task file fails" touch "$M/tasks/task_000050.json"
 assert_fails "ln -s in the root fails" ln -s README "$M/link"
 assert_fails "chmod of README fails" chmod 666 "$M/README"
 assert_eq "the root still lists the same entries" \
-    "README advanced code_archive config.json control core logs status.json tasks" \
+    "README advanced code_archive config.json control core eval logs status.json tasks" \
     "$(ls "$M" | sort | tr '\n' ' ' | sed 's/ $//')"
 assert_eq "tasks/ still holds four tasks" 4 "$(task_count)"
 assert_eq "README is still there and the same" "$(cat "$T/copy/mountpoint/README")" \
@@ -206,6 +206,26 @@ for i in 1 2 3; do
     [ "$s" -eq "$r" ] || stale+="after write $i: ls -l task_queue.json $s, read $r"$'\n'
 done
 assert_eq "sizes follow each write at once (queue, status, log)" "" "$stale"
+
+# eval/: one report per set, listed as soon as a task names the set, its
+# figures a function of the set's tasks alone.
+assert_eq "eval/ is empty while no task has a set" "" "$(ls -A "$M/eval")"
+printf '%s\n' '{"goal":"e1","set":"he-demo","problem_id":"P/1","held_out":true}' \
+    '{"goal":"e2","set":"he-demo","problem_id":"P/2","held_out":true}' \
+    '{"goal":"other","set":"mine"}' >"$M/tasks/new"
+assert_eq "eval/ lists one file per set" "he-demo.json mine.json" \
+    "$(ls "$M/eval" | tr '\n' ' ' | sed 's/ $//')"
+assert_eq "eval/he-demo.json: two queued problems, held out, nothing judged" \
+    "2 2 true 0 null null" \
+    "$(jq -r '[.problems, .queued, .held_out, .judged, .pass_at_1, .pass_final_ci95] | map(tostring) | join(" ")' "$M/eval/he-demo.json")"
+assert_eq "eval/he-demo.json lists its problems in order" "P/1 P/2" \
+    "$(jq -r '[.tasks[].problem_id] | join(" ")' "$M/eval/he-demo.json")"
+assert_eq "eval/mine.json is not held out" "false" "$(jq -r .held_out "$M/eval/mine.json")"
+assert_eq "eval/ size equals the bytes read" "$(wc -c <"$M/eval/he-demo.json")" \
+    "$(stat -c %s "$M/eval/he-demo.json")"
+assert_fails "eval/ of an unknown set is missing" cat "$M/eval/nope.json"
+assert_fails "eval/ names are lowercase" cat "$M/eval/HE-demo.json"
+assert_fails "a file cannot be made in eval/" touch "$M/eval/x.json"
 
 stop_btfs TERM
 assert_eq "btfs exits 0 on SIGTERM" 0 "$BTFS_RC"
