@@ -244,7 +244,7 @@ static int recall_rank(struct store_view *v, const struct memory_query *q,
     struct store_posting *post = NULL;
     size_t *npost = NULL;
     double *idf = NULL, idf_sum = 0, avglen;
-    size_t total = 0, nskills = 0;
+    size_t total = 0, nskills = 0, nwords = 0;
     int rc;
 
     memset(sc, 0, sizeof *sc);
@@ -265,22 +265,23 @@ static int recall_rank(struct store_view *v, const struct memory_query *q,
         struct store_posting *p = post + i * RECALL_POSTINGS;
         uint64_t df;
 
-        if (t->skill)
-            nskills++;
         rc = store_view_text_postings(v, t->text, p, RECALL_POSTINGS,
                                       &npost[i], &df);
         if (rc < 0)
             goto out;
-        if (df == 0 || t->skill)
-            continue;
-        /* A word most tasks share ranks nothing and costs the most. */
-        if (stats.docs >= COMMON_MIN_DOCS &&
-            (double)df > COMMON_SHARE * (double)stats.docs) {
-            npost[i] = 0;
+        if (t->skill) {
+            nskills++;
             continue;
         }
+        /* Every word weighs in W, those no task holds too: matching two
+         * words of a query that is mostly new is a weak match. */
+        nwords++;
         idf[i] = recall_idf(stats.docs, df);
         idf_sum += idf[i];
+        /* A word most tasks share ranks nothing and costs the most. */
+        if (stats.docs >= COMMON_MIN_DOCS &&
+            (double)df > COMMON_SHARE * (double)stats.docs)
+            npost[i] = 0;
     }
     for (size_t i = 0; i < bag->n; i++)
         total += npost[i];
@@ -297,7 +298,7 @@ static int recall_rank(struct store_view *v, const struct memory_query *q,
                                                      p[k].length, avglen),
                               t->skill);
     }
-    recall_scores_rank(sc, idf_sum, nskills, q->self);
+    recall_scores_rank(sc, idf_sum, nwords, nskills, q->self);
     /* The word part of each score, for recall_choose. */
     for (size_t i = 0; i < sc->n; i++)
         sc->c[i].words = idf_sum > 0 ? sc->c[i].words / idf_sum : 0;

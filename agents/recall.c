@@ -273,10 +273,12 @@ int recall_scores_add(struct recall_scores *s, uint64_t doc, double weight,
         *c = (struct recall_cand){ .doc = doc };
         s->slots[i] = (uint32_t)++s->n;
     }
-    if (skill)
+    if (skill) {
         c->skills++;
-    else
+    } else {
         c->words += weight;
+        c->nwords++;
+    }
     return 0;
 }
 
@@ -290,9 +292,10 @@ static int by_score(const void *a, const void *b)
 }
 
 void recall_scores_rank(struct recall_scores *s, double idf_sum,
-                        size_t nskills, uint64_t self)
+                        size_t nwords, size_t nskills, uint64_t self)
 {
     size_t kept = 0;
+    size_t min_words = nwords < RECALL_MIN_WORDS ? nwords : RECALL_MIN_WORDS;
 
     for (size_t i = 0; i < s->n; i++) {
         struct recall_cand c = s->c[i];
@@ -301,7 +304,8 @@ void recall_scores_rank(struct recall_scores *s, double idf_sum,
                   (nskills ? RECALL_SKILL_BOOST * (double)c.skills /
                                  (double)nskills
                            : 0);
-        if (c.doc != self && c.score >= RECALL_MIN_SCORE)
+        if (c.doc != self && c.score >= RECALL_MIN_SCORE &&
+            c.nwords >= min_words && c.nwords > 0)
             s->c[kept++] = c;
     }
     s->n = kept;

@@ -16,10 +16,14 @@
  * Ranking. score(d) = bm25(q, d) / W + RECALL_SKILL_BOOST * s(d) / |S|
  * where bm25 is Okapi BM25 (k1 = RECALL_K1, b = RECALL_B, idf =
  * ln(1 + (N - df + 0.5) / (df + 0.5))) over the query's words, W the sum of
- * their idf (so a document matching every word once at average length
- * scores about 1 whatever the query's length), s(d) the query's skills d
- * shares and |S| the query's skills. Documents under RECALL_MIN_SCORE are
- * not recalled.
+ * the idf of all the query's words, those no task holds included (so a
+ * document matching every word once at average length scores about 1
+ * whatever the query's length, and one matching a word or two of a query
+ * that is mostly new scores little), s(d) the query's skills d shares and
+ * |S| the query's skills. A document is recalled only if it shares at
+ * least RECALL_MIN_WORDS distinct words with the query (fewer if the query
+ * has fewer) and scores at least RECALL_MIN_SCORE: a skill alone, or one
+ * common word, never recalls a task.
  *
  * Threads: everything here is re-entrant; a struct is used by one thread.
  */
@@ -37,6 +41,7 @@
 #define RECALL_B            0.75    /* BM25 length normalisation            */
 #define RECALL_SKILL_BOOST  0.15    /* score of sharing all the skills      */
 #define RECALL_MIN_SCORE    0.10    /* below: not recalled at all           */
+#define RECALL_MIN_WORDS    2       /* distinct query words a task must hold */
 #define RECALL_CODE_SCORE   0.35    /* words alone must reach this for code */
 #define RECALL_CODE_SHARE   0.5     /* ... and the score this share of the
                                        best candidate's                     */
@@ -91,6 +96,7 @@ double recall_bm25(double idf, uint32_t tf, uint32_t len, double avglen);
 struct recall_cand {
     uint64_t doc;                   /* the task id                         */
     double words;                   /* sum of bm25 over shared words       */
+    unsigned nwords;                /* distinct query words it holds       */
     unsigned skills;                /* query skills it shares              */
     double score;                   /* set by recall_scores_rank           */
 };
@@ -106,17 +112,20 @@ struct recall_scores {
 /* Prepares for up to cap distinct documents. 0 or -ENOMEM. */
 int recall_scores_init(struct recall_scores *s, size_t cap);
 
-/* Adds a word's weight (skill 0) or one shared skill (skill 1) to doc.
+/* Adds a word's weight (skill 0) or one shared skill (skill 1) to doc;
+ * call it once per distinct query term and document.
  * Returns 0, or -ENOSPC past the capacity (the document is then left
  * out: the caller sized the table for every posting it reads). */
 int recall_scores_add(struct recall_scores *s, uint64_t doc, double weight,
                       int skill);
 
-/* Computes each score (see the top of this file; idf_sum is W, nskills
- * |S|), drops the candidates under RECALL_MIN_SCORE and document 'self',
- * and sorts the rest best first (ties: the newer, higher id, first). */
+/* Computes each score (see the top of this file; idf_sum is W, nwords the
+ * query's distinct words, nskills |S|), drops document 'self' and the
+ * candidates under RECALL_MIN_SCORE or sharing fewer than
+ * min(RECALL_MIN_WORDS, nwords) words, and sorts the rest best first
+ * (ties: the newer, higher id, first). */
 void recall_scores_rank(struct recall_scores *s, double idf_sum,
-                        size_t nskills, uint64_t self);
+                        size_t nwords, size_t nskills, uint64_t self);
 
 void recall_scores_free(struct recall_scores *s);
 

@@ -980,10 +980,9 @@ static void test_recall_same_problem_beats_same_skill(void **state)
     int code = find_item(&r, "solved", REVERSE_GOAL);
     assert_true(code > 0);
     assert_non_null(strstr(r.items[code].text, REVERSE_GOAL));
-    /* The same-skill distractor: at most a lesson after the right one,
-     * never its code; the other skill's noise not at all. */
-    int lesson = find_item(&r, "lesson", VOWEL_GOAL);
-    assert_true(lesson == -1 || lesson > 0);
+    /* The same-skill distractor shares no word: a skill alone never
+     * recalls a task; the other skill's noise neither. */
+    assert_int_equal(find_item(&r, "lesson", VOWEL_GOAL), -1);
     assert_int_equal(find_item(&r, "solved", VOWEL_GOAL), -1);
     for (size_t i = 0; i < r.n; i++) {
         assert_string_not_equal(r.items[i].goal, "sum the digits of a number");
@@ -1082,6 +1081,16 @@ static void test_recall_order_and_limits(void **state)
     for (size_t i = 0; i < r.n; i++)
         assert_string_not_equal(r.items[i].goal, goals[5]);
     assert_true(r.n > 0);
+    memory_recall_free(&r);
+
+    /* The skill alone, or a single word of several, recalls nothing. */
+    recall_for(f->st, "compute the determinant of a matrix", NULL, "lists",
+               0, 4, &r);
+    assert_int_equal(r.n, 0);
+    memory_recall_free(&r);
+    recall_for(f->st, "flatten the determinant of a matrix", NULL, "lists",
+               0, 4, &r);
+    assert_int_equal(r.n, 0);
     memory_recall_free(&r);
 
     /* Nothing close, no goal, no room: nothing. */

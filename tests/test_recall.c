@@ -162,26 +162,40 @@ static void test_rank(void **state)
     struct recall_scores s;
 
     (void)state;
-    assert_int_equal(recall_scores_init(&s, 5), 0);
-    /* W = 4: doc 7 matches words of weight 3 (0.75), doc 9 weight 1 and
-     * the one skill (0.25 + 0.15), doc 5 only the skill (0.15), doc 3 a
-     * little (0.05: dropped), doc 8 all (1.0) but is the asking task. */
-    assert_int_equal(recall_scores_add(&s, 7, 2.0, 0), 0);
+    assert_int_equal(recall_scores_init(&s, 6), 0);
+    /* A query of 3 words (W = 4) and 1 skill; one call per word and doc. */
+    assert_int_equal(recall_scores_add(&s, 7, 2.0, 0), 0);   /* 0.75     */
     assert_int_equal(recall_scores_add(&s, 7, 1.0, 0), 0);
-    assert_int_equal(recall_scores_add(&s, 9, 1.0, 0), 0);
+    assert_int_equal(recall_scores_add(&s, 9, 1.0, 0), 0);   /* 0.375    */
+    assert_int_equal(recall_scores_add(&s, 9, 0.5, 0), 0);   /* + skill  */
     assert_int_equal(recall_scores_add(&s, 9, 0, 1), 0);
-    assert_int_equal(recall_scores_add(&s, 5, 0, 1), 0);
-    assert_int_equal(recall_scores_add(&s, 3, 0.2, 0), 0);
-    assert_int_equal(recall_scores_add(&s, 8, 4.0, 0), 0);
+    assert_int_equal(recall_scores_add(&s, 5, 0, 1), 0);     /* skill only */
+    assert_int_equal(recall_scores_add(&s, 3, 0.2, 0), 0);   /* 0.075    */
+    assert_int_equal(recall_scores_add(&s, 3, 0.1, 0), 0);
+    assert_int_equal(recall_scores_add(&s, 6, 3.0, 0), 0);   /* one word */
+    assert_int_equal(recall_scores_add(&s, 8, 4.0, 0), 0);   /* asking   */
+    assert_int_equal(recall_scores_add(&s, 8, 1.0, 0), 0);
     assert_int_equal(recall_scores_add(&s, 10, 1.0, 0), -ENOSPC);
-    recall_scores_rank(&s, 4.0, 1, 8);
-    assert_int_equal(s.n, 3);
+    assert_int_equal(s.c[0].nwords, 2);
+    assert_int_equal(s.c[1].nwords, 2);
+    assert_int_equal(s.c[1].skills, 1);
+    recall_scores_rank(&s, 4.0, 3, 1, 8);
+    /* Kept: 7 and 9. Dropped: 5 (a skill alone), 3 (under
+     * RECALL_MIN_SCORE), 6 (one word of three, however rare), 8 (self). */
+    assert_int_equal(s.n, 2);
     assert_int_equal(s.c[0].doc, 7);
     assert_float_equal(s.c[0].score, 0.75, 1e-12);
     assert_int_equal(s.c[1].doc, 9);
-    assert_float_equal(s.c[1].score, 0.25 + RECALL_SKILL_BOOST, 1e-12);
-    assert_int_equal(s.c[2].doc, 5);
-    assert_float_equal(s.c[2].score, RECALL_SKILL_BOOST, 1e-12);
+    assert_float_equal(s.c[1].score, 0.375 + RECALL_SKILL_BOOST, 1e-12);
+    recall_scores_free(&s);
+
+    /* A one-word query: one shared word is enough. */
+    assert_int_equal(recall_scores_init(&s, 2), 0);
+    recall_scores_add(&s, 6, 3.0, 0);
+    recall_scores_add(&s, 5, 0, 1);
+    recall_scores_rank(&s, 4.0, 1, 1, 0);
+    assert_int_equal(s.n, 1);
+    assert_int_equal(s.c[0].doc, 6);
     recall_scores_free(&s);
 
     /* Equal scores: the newer (higher id) first. */
@@ -189,7 +203,7 @@ static void test_rank(void **state)
     recall_scores_add(&s, 2, 1.0, 0);
     recall_scores_add(&s, 6, 1.0, 0);
     recall_scores_add(&s, 4, 1.0, 0);
-    recall_scores_rank(&s, 2.0, 0, 0);
+    recall_scores_rank(&s, 2.0, 1, 0, 0);
     assert_int_equal(s.n, 3);
     assert_int_equal(s.c[0].doc, 6);
     assert_int_equal(s.c[1].doc, 4);
@@ -203,7 +217,7 @@ static void test_rank(void **state)
     for (uint64_t d = 1; d <= 5000; d += 7)
         assert_int_equal(recall_scores_add(&s, d, 1.0, 0), 0);
     assert_int_equal(s.n, 5000);
-    recall_scores_rank(&s, 5000.0, 0, 0);
+    recall_scores_rank(&s, 5000.0, 1, 0, 0);
     assert_int_equal(s.c[0].doc, 5000);
     assert_float_equal(s.c[0].score, 1.0, 1e-12);
     recall_scores_free(&s);
