@@ -367,9 +367,7 @@ int memory_recall(struct store *st, const struct memory_query *q,
      * items from the end when its budget is short. */
     for (size_t i = 0; i < nl; i++) {
         size_t k = lessons[i];
-        char *goal = strdup(docs[k].goal);
-
-        char *text = lesson[k];
+        char *goal = strdup(docs[k].goal), *text = lesson[k];
 
         lesson[k] = NULL;               /* out owns it now, or keep() freed */
         if ((rc = keep(out, goal)) < 0) {
