@@ -1922,6 +1922,92 @@ int store_doc_get(struct store *st, const char *name, char **json, size_t *len)
     return rc;
 }
 
+struct docs_arg {
+    const struct store_named *docs;
+    char **compact;                /* n compact copies                      */
+    size_t n;
+};
+
+static int docs_put_body(struct store *st, MDB_txn *txn, void *varg)
+{
+    struct docs_arg *a = varg;
+    int rc = 0;
+
+    for (size_t i = 0; i < a->n && rc == 0; i++)
+        rc = put_named(txn, st->dbi[DB_DOCS], a->docs[i].name, a->compact[i],
+                       strlen(a->compact[i]));
+    return rc;
+}
+
+int store_docs_put(struct store *st, const struct store_named *docs, size_t n)
+{
+    struct docs_arg a = { docs, NULL, n };
+    int rc = 0;
+
+    if (st == NULL || (n > 0 && docs == NULL))
+        return -EINVAL;
+    if (n == 0)
+        return 0;
+    if (!(a.compact = calloc(n, sizeof *a.compact)))
+        return -ENOMEM;
+    for (size_t i = 0; i < n && rc == 0; i++)
+        rc = !name_ok(docs[i].name) ? -EINVAL
+                                    : json_compact(docs[i].json, 0, &a.compact[i]);
+    if (rc == 0)
+        rc = store_write(st, docs_put_body, &a);
+    for (size_t i = 0; i < n; i++)
+        free(a.compact[i]);
+    free(a.compact);
+    return rc;
+}
+
+struct update_arg {
+    const char *name;
+    store_doc_update_fn fn;
+    void *ctx;
+};
+
+static int doc_update_body(struct store *st, MDB_txn *txn, void *varg)
+{
+    struct update_arg *a = varg;
+    MDB_val k = { strlen(a->name), (void *)a->name }, v;
+    char *old = NULL, *out = NULL, *compact = NULL;
+    int rc = store_mdb_err(mdb_get(txn, st->dbi[DB_DOCS], &k, &v));
+
+    if (rc < 0 && rc != -ENOENT)
+        return rc;                  /* never mistaken for "no document" */
+    if (rc == 0) {
+        /* A NUL-terminated copy: fn may parse it as a C string, and LMDB's
+         * memory must not be touched after a put in this transaction. */
+        if (!(old = malloc(v.mv_size + 1)))
+            return -ENOMEM;
+        memcpy(old, v.mv_data, v.mv_size);
+        old[v.mv_size] = '\0';
+    }
+    rc = a->fn(a->ctx, old, old ? v.mv_size : 0, &out);
+    free(old);
+    if (rc < 0 || out == NULL) {
+        free(out);
+        return rc;
+    }
+    rc = json_compact(out, 0, &compact);
+    free(out);
+    if (rc == 0)
+        rc = put_named(txn, st->dbi[DB_DOCS], a->name, compact, strlen(compact));
+    free(compact);
+    return rc;
+}
+
+int store_doc_update(struct store *st, const char *name,
+                     store_doc_update_fn fn, void *ctx)
+{
+    struct update_arg a = { name, fn, ctx };
+
+    if (st == NULL || fn == NULL || !name_ok(name))
+        return -EINVAL;
+    return store_write(st, doc_update_body, &a);
+}
+
 struct append_arg {
     enum store_db db;
     const char *val;               /* log: the raw line; else compact JSON */

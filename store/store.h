@@ -242,6 +242,25 @@ int store_task_cancel_queued(struct store *st, uint64_t id, const char *why);
 /* Replaces document 'name' with 'json' durably. -EINVAL if json is not JSON. */
 int store_doc_put(struct store *st, const char *name, const char *json);
 
+/* Replaces n documents in one durable transaction: all of them or, on
+ * error, none. -EINVAL if a name is bad or a json is not JSON. */
+int store_docs_put(struct store *st, const struct store_named *docs, size_t n);
+
+/* Read-modify-write of one document inside one write transaction, so that
+ * no other writer comes between the read and the write. fn gets the current
+ * text (NUL-terminated, len bytes; NULL and 0 when there is no such
+ * document) and returns 0 with *out set to the new JSON text (malloc'd,
+ * taken by the store) or to NULL to leave the document as it is, or a
+ * negative code, which aborts the transaction and is returned. A read
+ * failure is returned as itself, never shown to fn as a missing document.
+ * fn runs inside the write transaction: it must be quick, call nothing of
+ * the store, and may be called again (when the map grows the transaction is
+ * retried), so it must not change anything but *out. */
+typedef int (*store_doc_update_fn)(void *ctx, const char *old, size_t len,
+                                   char **out);
+int store_doc_update(struct store *st, const char *name,
+                     store_doc_update_fn fn, void *ctx);
+
 /* Copies document 'name' into *json (malloc'd, NUL-terminated) and its length
  * into *len (may be NULL). -ENOENT if there is none. */
 int store_doc_get(struct store *st, const char *name, char **json, size_t *len);

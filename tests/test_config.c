@@ -869,6 +869,7 @@ static const char *const json_keys[] = {
     "sandbox_timeout_s",
     "sandbox_max_timeout_s", "sandbox_memory_mb", "sandbox_cpu_s",
     "sandbox_procs", "sandbox_file_mb", "sandbox_output_kb",
+    "group", "log_keep", "analyses_keep",
 };
 
 static void test_json_contents(void **state)

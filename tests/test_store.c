@@ -1547,6 +1547,104 @@ static void test_text_index(void **state)
     store_view_end(v);
 }
 
+/* store_docs_put: several documents, all or none. */
+static void test_docs_put(void **state)
+{
+    struct fixture *f = *state;
+    struct store_named good[2] = { { "doc_a", "{\"a\": 1}" },
+                                   { "doc_b", "[1, 2]" } };
+    struct store_named bad[2] = { { "doc_a", "{\"a\": 2}" },
+                                  { "doc_b", "not json" } };
+    char *json = NULL;
+
+    assert_int_equal(store_docs_put(f->st, good, 2), 0);
+    assert_int_equal(store_docs_put(f->st, bad, 2), -EINVAL);
+    assert_int_equal(store_doc_get(f->st, "doc_a", &json, NULL), 0);
+    assert_string_equal(json, "{\"a\":1}");     /* the failed batch wrote nothing */
+    free(json);
+    assert_int_equal(store_doc_get(f->st, "doc_b", &json, NULL), 0);
+    assert_string_equal(json, "[1,2]");
+    free(json);
+    assert_int_equal(store_docs_put(f->st, NULL, 0), 0);
+}
+
+/* A counter document: {"n": N} -> {"n": N + 1}; missing means 0. */
+static int bump_fn(void *ctx, const char *old, size_t len, char **out)
+{
+    long n = 0;
+
+    (void)len;
+    if (ctx)
+        (*(int *)ctx)++;
+    if (old && sscanf(old, "{\"n\":%ld}", &n) != 1)
+        return -EINVAL;
+    return asprintf(out, "{\"n\": %ld}", n + 1) < 0 ? -ENOMEM : 0;
+}
+
+static int keep_fn(void *ctx, const char *old, size_t len, char **out)
+{
+    (void)ctx; (void)old; (void)len;
+    *out = NULL;
+    return 0;
+}
+
+static int refuse_fn(void *ctx, const char *old, size_t len, char **out)
+{
+    (void)ctx; (void)old; (void)len;
+    *out = NULL;
+    return -ECANCELED;
+}
+
+struct bumper {
+    struct store *st;
+    pthread_t thread;
+};
+
+static void *bumper_main(void *arg)
+{
+    struct bumper *b = arg;
+
+    for (int i = 0; i < 50; i++)
+        if (store_doc_update(b->st, "counter", bump_fn, NULL) != 0)
+            return (void *)1;
+    return NULL;
+}
+
+/* store_doc_update: read-modify-write in one transaction, so that eight
+ * threads adding 50 each lose no update; NULL keeps, an error aborts. */
+static void test_doc_update(void **state)
+{
+    struct fixture *f = *state;
+    struct bumper b[8];
+    char *json = NULL;
+    int calls = 0;
+    void *ret;
+
+    assert_int_equal(store_doc_update(f->st, "counter", bump_fn, &calls), 0);
+    assert_int_equal(calls, 1);
+    assert_int_equal(store_doc_get(f->st, "counter", &json, NULL), 0);
+    assert_string_equal(json, "{\"n\":1}");
+    free(json);
+    for (int i = 0; i < 8; i++) {
+        b[i].st = f->st;
+        assert_int_equal(pthread_create(&b[i].thread, NULL, bumper_main, &b[i]), 0);
+    }
+    for (int i = 0; i < 8; i++) {
+        assert_int_equal(pthread_join(b[i].thread, &ret), 0);
+        assert_null(ret);
+    }
+    assert_int_equal(store_doc_get(f->st, "counter", &json, NULL), 0);
+    assert_string_equal(json, "{\"n\":401}");
+    free(json);
+    assert_int_equal(store_doc_update(f->st, "counter", keep_fn, NULL), 0);
+    assert_int_equal(store_doc_update(f->st, "counter", refuse_fn, NULL), -ECANCELED);
+    assert_int_equal(store_doc_get(f->st, "counter", &json, NULL), 0);
+    assert_string_equal(json, "{\"n\":401}");
+    free(json);
+    assert_int_equal(store_doc_update(f->st, NULL, bump_fn, NULL), -EINVAL);
+    assert_int_equal(store_doc_update(f->st, "counter", NULL, NULL), -EINVAL);
+}
+
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
 
 int main(void)
@@ -1574,6 +1672,8 @@ int main(void)
         T(test_ids),
         T(test_strerror),
         T(test_sets),
+        T(test_docs_put),
+        T(test_doc_update),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
