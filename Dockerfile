@@ -1,8 +1,11 @@
 # Builder-Trainer FS in a container: builds btfs with meson and serves the
-# memory at /mnt/bt. FUSE needs the host's /dev/fuse and CAP_SYS_ADMIN:
+# memory at /mnt/bt. FUSE needs the host's /dev/fuse and CAP_SYS_ADMIN, and
+# bubblewrap needs an unmasked /proc (systempaths=unconfined):
 #   docker run --device /dev/fuse --cap-add SYS_ADMIN \
-#       --security-opt apparmor:unconfined -v btfs-data:/data btfs
-# docker-compose.yml does all of that and propagates the mount to the host.
+#       --security-opt apparmor=unconfined --security-opt systempaths=unconfined \
+#       --add-host host.docker.internal:host-gateway -v btfs-data:/data btfs
+# docker-compose.yml does all of that and propagates the mount to the host;
+# scripts/test-container checks it with podman.
 
 FROM debian:12-slim AS build
 RUN apt-get update \
@@ -16,10 +19,11 @@ COPY store/ store/
 COPY fs/ fs/
 COPY agents/ agents/
 COPY cmd/ cmd/
-COPY bench/ bench/
-COPY tests/ tests/
+COPY man/ man/
+COPY completion/ completion/
 COPY scripts/ scripts/
-RUN meson setup /build --buildtype=release -Dtests=disabled \
+RUN meson setup /build --buildtype=release -Dtests=disabled -Dbench=false \
+        -Dman=disabled \
  && ninja -C /build \
  && DESTDIR=/install meson install -C /build --no-rebuild
 

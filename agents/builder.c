@@ -1158,10 +1158,17 @@ static void *run(void *arg)
         store_id_format(id, name);
         /* Asked to stop while it waited for the LLM: it ends here rather
          * than going back to the queue. */
-        if (end == BUILD_REQUEUE && status_cancel_take(p->status, id) &&
-            store_task_requeue(p->st, id) == 0 &&
-            store_task_cancel_queued(p->st, id, "cancelled by control "
-                                     "while waiting for the LLM") == 0) {
+        if (end == BUILD_REQUEUE && status_cancel_take(p->status, id)) {
+            rc = store_task_requeue(p->st, id);
+            if (rc == 0)
+                rc = store_task_cancel_queued(p->st, id, "cancelled by "
+                                              "control while waiting for "
+                                              "the LLM");
+            if (rc == -EBUSY)       /* another builder took it meanwhile */
+                (void)status_cancel_request(p->status, id);
+            else if (rc < 0)
+                logf_(b, NULL, "%s: cannot cancel it: %s", name,
+                      store_strerror(rc));
             log_flush(b);
             continue;
         }

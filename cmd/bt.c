@@ -2132,6 +2132,20 @@ static int cmd_status(const struct ctx *c, const struct args *a)
     if (!rc)
         rc = status_line("tasks total:",
                          jget_any(doc, "tasks_total", "tasks", NULL));
+    if (!rc) {
+        /* The counts live in the profile; a status without them is still
+         * a status. */
+        char *ptext = NULL;
+        cJSON *prof = read_rel(c, "core/builder_profile.json", &ptext,
+                               NULL) == 0 ? cJSON_Parse(ptext) : NULL;
+        double np, nf, ne;
+        if (jnum(jget(prof, "passed"), &np) && jnum(jget(prof, "failed"), &nf)
+            && jnum(jget(prof, "errors"), &ne))
+            printf("%-14s %.0f passed, %.0f failed, %.0f error\n",
+                   "results:", np, nf, ne);
+        cJSON_Delete(prof);
+        free(ptext);
+    }
     if (!rc)
         rc = status_line("llm url:", jget_any(llm, "url", "llm_url", NULL));
     if (!rc)
@@ -2465,7 +2479,7 @@ int main(int argc, char **argv)
     if ((rc = parse_args(argc, argv, &a, &cmd)))
         goto out;
     if (a.help) {
-        if (cmd && cmd->run != cmd_help)
+        if (cmd)
             rc = help_command(cmd->name);
         else
             fputs(USAGE, stdout);

@@ -260,16 +260,34 @@ static void builder_desc(const cJSON *b, int i, char *buf, size_t size)
              task ? " " : "", task ? task : "", jstr(b, "step", "-"));
 }
 
-static void screen(const struct view *v, int rows)
+/* Prints s cut to 'cols' characters: a line that wrapped would push the
+ * screen down and break the refresh in place. */
+static void put_cut(const char *s, int cols)
 {
-    char line[1024];
+    int n = 0;
+    const char *p = s;
+
+    while (*p && n < cols) {
+        p++;
+        while (((unsigned char)*p & 0xC0) == 0x80)
+            p++;                /* the rest of a UTF-8 character */
+        n++;
+    }
+    fwrite(s, 1, (size_t)(p - s), stdout);
+}
+
+static void screen(const struct view *v, int rows, int cols)
+{
+    char line[1024], text[1200];
     const cJSON *st = v->status, *b;
     int used = 0, i = 0;
 
     /* Home, then each line cleared to its end: no flicker, nothing left
      * over from a longer previous screen. */
     fputs("\033[H", stdout);
-#define OUT(...) do { if (used < rows - 1) { printf(__VA_ARGS__); \
+#define OUT(...) do { if (used < rows - 1) { \
+                      snprintf(text, sizeof text, __VA_ARGS__); \
+                      put_cut(text, cols); \
                       fputs("\033[K\n", stdout); used++; } } while (0)
     time_t now = time(NULL);
     char when[32];
@@ -395,9 +413,10 @@ int bt_watch(const char *mount, bool json, long count)
         view_load(mount, &v);
         if (tty) {
             struct winsize ws;
-            int rows = ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) == 0 &&
-                               ws.ws_row > 2 ? ws.ws_row : 24;
-            screen(&v, rows);
+            int ok = ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) == 0;
+            int rows = ok && ws.ws_row > 2 ? ws.ws_row : 24;
+            int cols = ok && ws.ws_col > 10 ? ws.ws_col : 80;
+            screen(&v, rows, cols);
         } else {
             plain_line(&v, json);
         }
@@ -729,19 +748,14 @@ int bt_cancel(const char *mount, bool json, const char *const *ids,
         cJSON_free(txt);
         cJSON_Delete(o);
     } else {
-        size_t q = 0;
         for (size_t i = 0; i < l.n; i++) {
-            if (strcmp(l.how[i], "queued") == 0) {
+            if (strcmp(l.how[i], "queued") == 0)
                 printf("%s cancelled\n", l.id[i]);
-                q++;
-            } else if (strcmp(l.how[i], "running") == 0) {
+            else if (strcmp(l.how[i], "running") == 0)
                 printf("%s running: stops at its next step\n", l.id[i]);
-                q++;
-            }
         }
         if (l.n == 0)
             printf("no queued or running task matches\n");
-        (void)q;
     }
     for (size_t i = 0; i < l.n; i++)
         if (strcmp(l.how[i], "queued") != 0 &&

@@ -92,6 +92,7 @@ int fs_control_parse(const char *buf, size_t size, struct fs_control *out)
         const char *le = nl ? nl : end, *w;
         size_t wl = next_word(&p, le, &w);
 
+        any |= wl > 0;
         if (wl == 5 && memcmp(w, "pause", 5) == 0) {
             out->pause = 1;
         } else if (wl == 6 && memcmp(w, "resume", 6) == 0) {
@@ -110,7 +111,6 @@ int fs_control_parse(const char *buf, size_t size, struct fs_control *out)
         } else if (wl > 0) {
             return -EINVAL;
         }
-        any |= wl > 0;
         if (next_word(&p, le, &w) > 0)
             return -EINVAL;         /* "pause now" */
         p = nl ? nl + 1 : end;

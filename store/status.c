@@ -188,6 +188,8 @@ int status_cancel_request(struct status *s, uint64_t task)
     int rc = -ENOSPC;
     size_t i, free_slot = STATUS_MAX_CANCELS;
 
+    if (task == 0)
+        return -EINVAL;     /* 0 marks a free slot */
     status_lock(s);
     for (i = 0; i < STATUS_MAX_CANCELS; i++) {
         if (s->cancels[i] == task) {
@@ -197,7 +199,7 @@ int status_cancel_request(struct status *s, uint64_t task)
         if (s->cancels[i] == 0 && free_slot == STATUS_MAX_CANCELS)
             free_slot = i;
     }
-    if (rc != 0 && free_slot < STATUS_MAX_CANCELS && task != 0) {
+    if (rc != 0 && free_slot < STATUS_MAX_CANCELS) {
         s->cancels[free_slot] = task;
         rc = 0;
     }

@@ -65,8 +65,8 @@ void status_set_error(struct status *s, const char *error);
  * builder holding the task takes the request at its next step. Requests
  * are live state: at a restart the task is simply queued again. At most
  * STATUS_MAX_CANCELS wait at once.
- * status_cancel_request: 0, or -ENOSPC when that many wait already (asking
- * twice for one task is one request). status_cancel_take: 1 and forgets
+ * status_cancel_request: 0, -EINVAL for id 0, or -ENOSPC when that many
+ * wait already (asking twice for one task is one request). status_cancel_take: 1 and forgets
  * the request if there was one for the task, else 0. Can't fail. */
 #define STATUS_MAX_CANCELS 256
 int status_cancel_request(struct status *s, uint64_t task);

@@ -420,6 +420,52 @@ static void test_concurrent(void **state)
     status_free(s);
 }
 
+/* Cancel requests: asked once or twice is one request, taken once; only
+ * STATUS_MAX_CANCELS wait at once; id 0 is never a task. */
+static void test_cancel_requests(void **state)
+{
+    struct status *s;
+
+    (void)state;
+    assert_int_equal(status_create(1, &s), 0);
+    assert_int_equal(status_cancel_take(s, 7), 0);
+    assert_int_equal(status_cancel_request(s, 7), 0);
+    assert_int_equal(status_cancel_request(s, 7), 0);
+    assert_int_equal(status_cancel_take(s, 8), 0);
+    assert_int_equal(status_cancel_take(s, 7), 1);
+    assert_int_equal(status_cancel_take(s, 7), 0);
+    assert_int_equal(status_cancel_request(s, 0), -EINVAL);
+    for (uint64_t i = 1; i <= STATUS_MAX_CANCELS; i++)
+        assert_int_equal(status_cancel_request(s, i), 0);
+    assert_int_equal(status_cancel_request(s, STATUS_MAX_CANCELS + 1),
+                     -ENOSPC);
+    assert_int_equal(status_cancel_take(s, 100), 1);
+    assert_int_equal(status_cancel_request(s, STATUS_MAX_CANCELS + 1), 0);
+    assert_int_equal(status_cancel_take(s, STATUS_MAX_CANCELS + 1), 1);
+    status_free(s);
+}
+
+/* The agents note holds a whole explanation (the sandbox's is ~500
+ * bytes), not the first 255 bytes of it. */
+static void test_long_agents_note(void **state)
+{
+    struct status *s;
+    struct status_snapshot *snap = calloc(1, sizeof *snap);
+    char note[900];
+
+    (void)state;
+    assert_non_null(snap);
+    memset(note, 'x', sizeof note - 2);
+    note[sizeof note - 2] = '.';
+    note[sizeof note - 1] = '\0';
+    assert_int_equal(status_create(0, &s), 0);
+    status_set_agents_note(s, note);
+    status_snapshot(s, snap);
+    assert_string_equal(snap->agents_note, note);
+    status_free(s);
+    free(snap);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -430,6 +476,8 @@ int main(void)
         cmocka_unit_test(test_truncation),
         cmocka_unit_test(test_snapshot_is_a_copy),
         cmocka_unit_test(test_concurrent),
+        cmocka_unit_test(test_cancel_requests),
+        cmocka_unit_test(test_long_agents_note),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1643,6 +1643,96 @@ static void test_doc_update(void **state)
     free(json);
     assert_int_equal(store_doc_update(f->st, NULL, bump_fn, NULL), -EINVAL);
     assert_int_equal(store_doc_update(f->st, "counter", NULL, NULL), -EINVAL);
+/* A queued task is cancelled in one transaction: status, reason, off the
+ * queue, a log line; a running one is refused with -EBUSY (its builder
+ * must stop it), a finished one with -EALREADY, an unknown one -ENOENT. */
+static void test_cancel_queued(void **state)
+{
+    struct fixture *f = *state;
+    uint64_t a = add(f->st, "first", 0, STORE_SOURCE_USER);
+    uint64_t b = add(f->st, "second", 0, STORE_SOURCE_USER);
+    uint64_t c = add(f->st, "third", 0, STORE_SOURCE_USER);
+    uint64_t got;
+    struct store_view *v;
+
+    assert_int_equal(store_task_dequeue(f->st, &got, NULL), 0);
+    assert_int_equal(got, a);
+    assert_int_equal(store_task_cancel_queued(f->st, a, "why"), -EBUSY);
+    assert_int_equal(store_task_cancel_queued(f->st, b, "asked to"), 0);
+    cJSON *doc = task_get(f->st, b);
+    assert_string_equal(cJSON_GetObjectItem(doc, "status")->valuestring,
+                        "cancelled");
+    assert_string_equal(cJSON_GetObjectItem(cJSON_GetObjectItem(doc,
+                            "result"), "reason")->valuestring, "asked to");
+    assert_true(cJSON_IsString(cJSON_GetObjectItem(doc, "finished_at")));
+    cJSON_Delete(doc);
+    assert_int_equal(store_task_cancel_queued(f->st, b, "again"), -EALREADY);
+    assert_int_equal(store_task_cancel_queued(f->st, 999, "no"), -ENOENT);
+
+    assert_int_equal(store_view_begin(f->st, &v), 0);
+    assert_int_equal(store_view_queue_depth(v), 1);     /* only c */
+    struct collect *col = calloc(1, sizeof *col);
+    assert_non_null(col);
+    assert_int_equal(store_view_tail(v, STORE_COLL_SYSLOG, 1, collect_fn,
+                                     col), 0);
+    assert_int_equal(col->n, 1);
+    assert_non_null(strstr(col->vals[0], "cancel: task_000002: cancelled "
+                                         "while queued"));
+    collect_free(col);
+    free(col);
+    store_view_end(v);
+    assert_int_equal(store_task_dequeue(f->st, &got, NULL), 0);
+    assert_int_equal(got, c);
+}
+
+/* Retention: a log keeps its last log_keep lines and the analyses their
+ * last analyses_keep, keys unchanged; a store that grew under a larger
+ * limit shrinks by at most 64 records an append. */
+static void test_retention(void **state)
+{
+    struct fixture *f = *state;
+    struct store_options small = { .log_keep = 10, .analyses_keep = 3 };
+    struct store_view *v;
+    struct collect *c = calloc(1, sizeof *c);
+    uint64_t n;
+
+    assert_non_null(c);
+    for (int i = 0; i < 100; i++)
+        assert_int_equal(store_log_append(f->st, STORE_LOG_SHELL, "old"), 0);
+    reopen(f, &small);
+    for (int i = 1; i <= 25; i++) {
+        char line[32];
+        snprintf(line, sizeof line, "line %d", i);
+        assert_int_equal(store_log_append(f->st, STORE_LOG_SYSTEM, line), 0);
+    }
+    for (int i = 1; i <= 5; i++)
+        assert_int_equal(store_analysis_append(f->st, "{}", &n), 0);
+    assert_int_equal(n, 5);
+    assert_int_equal(store_view_begin(f->st, &v), 0);
+    assert_int_equal(store_view_count(v, STORE_COLL_SYSLOG), 10);
+    assert_int_equal(store_view_range(v, STORE_COLL_SYSLOG, 0, UINT64_MAX,
+                                      collect_fn, c), 0);
+    assert_int_equal(c->keys[0], 16);
+    assert_int_equal(c->keys[9], 25);
+    assert_non_null(strstr(c->vals[9], " line 25"));
+    collect_free(c);
+    assert_int_equal(store_view_range(v, STORE_COLL_ANALYSES, 0, UINT64_MAX,
+                                      collect_fn, c), 0);
+    assert_int_equal(c->n, 3);
+    assert_int_equal(c->keys[0], 3);
+    collect_free(c);
+    /* 100 old lines, limit 10: one append trims 64, the next the rest. */
+    assert_int_equal(store_view_count(v, STORE_COLL_SHELLLOG), 100);
+    store_view_end(v);
+    assert_int_equal(store_log_append(f->st, STORE_LOG_SHELL, "new"), 0);
+    assert_int_equal(store_view_begin(f->st, &v), 0);
+    assert_int_equal(store_view_count(v, STORE_COLL_SHELLLOG), 101 - 64);
+    store_view_end(v);
+    assert_int_equal(store_log_append(f->st, STORE_LOG_SHELL, "new"), 0);
+    assert_int_equal(store_view_begin(f->st, &v), 0);
+    assert_int_equal(store_view_count(v, STORE_COLL_SHELLLOG), 10);
+    store_view_end(v);
+    free(c);
 }
 
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
@@ -1674,6 +1764,8 @@ int main(void)
         T(test_sets),
         T(test_docs_put),
         T(test_doc_update),
+        T(test_cancel_queued),
+        T(test_retention),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,0 +1,60 @@
+#!/bin/bash
+# install.sh -- meson install into a DESTDIR puts btfs and bt in bindir, the
+# man pages in mandir/man1 and bt's bash completion where bash-completion
+# looks; the installed programs run and the completion loads in bash.
+. "${0%/*}/check.sh" || exit 1
+: "${BUILDDIR:?set BUILDDIR to the build directory}"
+command -v meson >/dev/null || skip "meson is not on PATH"
+
+T=$(mktemp -d /tmp/btfs-install.XXXXXX)
+trap 'rm -rf "$T"' EXIT
+dest=$T/root
+
+if out=$(meson install -C "$BUILDDIR" --no-rebuild --destdir "$dest" 2>&1); then
+    pass "meson install --destdir succeeds"
+else
+    fail "meson install --destdir succeeds" "${out: -2000}"
+    finish
+    exit 1
+fi
+
+# Where meson put things, relative to the prefix.
+read -r prefix bindir mandir datadir < <(meson introspect "$BUILDDIR" --buildoptions |
+    python3 -c "import json, sys
+o = {o['name']: o['value'] for o in json.load(sys.stdin)}
+print(o['prefix'], o['bindir'], o['mandir'], o['datadir'])")
+under() { case $1 in /*) echo "$dest$1" ;; *) echo "$dest$prefix/$1" ;; esac; }
+bin=$(under "$bindir")
+
+for p in btfs bt; do
+    [ -x "$bin/$p" ] && pass "$p is installed in $prefix/$bindir" \
+        || fail "$p is installed in $prefix/$bindir" "$(find "$dest" -type f | head -20)"
+done
+check "the installed btfs runs" "$bin/btfs" --version
+check "the installed bt runs" "$bin/bt" --version
+
+if [ -s "$BUILDDIR/man/btfs.1" ]; then
+    for p in btfs.1 bt.1; do
+        [ -s "$(under "$mandir")/man1/$p" ] && pass "$p is installed in $mandir/man1" \
+            || fail "$p is installed in $mandir/man1" "$(find "$dest" -type f | head -20)"
+    done
+else
+    echo "note: the man pages are not built here (no scdoc); not checked"
+fi
+
+comp=$(under "$datadir")/bash-completion/completions/bt
+[ -s "$comp" ] && pass "bt's completion is in $datadir/bash-completion/completions" \
+    || fail "bt's completion is installed" "$(find "$dest" -type f | head -20)"
+out=$(PATH="$bin:$PATH" bash -c '
+    set -e
+    . "$1"
+    complete -p bt
+    COMP_WORDS=(bt get-); COMP_CWORD=1; _bt
+    printf "%s\n" "${COMPREPLY[@]}"' _ "$comp" 2>&1) && rc=0 || rc=$?
+if [ "$rc" = 0 ] && grep -q "^complete -F _bt bt" <<<"$out" &&
+   grep -qx get-task <<<"$out" && grep -qx get-trend <<<"$out"; then
+    pass "the installed completion loads and completes bt's commands"
+else
+    fail "the installed completion loads and completes 'bt get-' (exit $rc)" "$out"
+fi
+finish
