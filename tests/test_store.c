@@ -1643,6 +1643,8 @@ static void test_doc_update(void **state)
     free(json);
     assert_int_equal(store_doc_update(f->st, NULL, bump_fn, NULL), -EINVAL);
     assert_int_equal(store_doc_update(f->st, "counter", NULL, NULL), -EINVAL);
+}
+
 /* A queued task is cancelled in one transaction: status, reason, off the
  * queue, a log line; a running one is refused with -EBUSY (its builder
  * must stop it), a finished one with -EALREADY, an unknown one -ENOENT. */
