@@ -67,6 +67,8 @@ struct builder {
     struct pending log;             /* this thread's unwritten lines     */
     struct task_usage usage;        /* of the task being built           */
     double task_t0;                 /* when its work began (now_ms)      */
+    int save_err;                   /* why the last result could not be
+                                       saved (a full disk), 0 if it was  */
 };
 
 struct builder_pool {
@@ -1096,6 +1098,7 @@ static enum build_end build(struct builder *b, uint64_t id, const char *json)
     if (rc < 0) {
         logf_(b, &t, "cannot save the result (%s); back to the queue",
               store_strerror(rc));
+        b->save_err = rc;
         end = BUILD_REQUEUE;
     }
 
@@ -1173,14 +1176,31 @@ static void *run(void *arg)
             continue;
         }
         rc = store_task_requeue(p->st, id);
+        /* A disk that cannot save the result may not take the requeue
+         * either; keep trying until it does (space freed) or btfs stops,
+         * when the next start requeues it. */
+        while (rc < 0 && end == BUILD_REQUEUE && b->save_err &&
+               !stopper_stopped(&p->stopper)) {
+            step(b, NULL, "waiting", "the store cannot write");
+            stopper_nap(&p->stopper, 2000);
+            rc = store_task_requeue(p->st, id);
+        }
         if (rc < 0)
             logf_(b, NULL, "%s: cannot put it back on the queue: %s (the "
                   "next start will)", name, store_strerror(rc));
         else
             logf_(b, NULL, "%s: back on the queue (%s)", name,
                   end == BUILD_STOP ? "btfs is stopping"
+                  : b->save_err     ? store_strerror(b->save_err)
                                     : "the LLM is not available");
         log_flush(b);
+        if (end == BUILD_REQUEUE && b->save_err) {
+            /* Not the LLM's fault: wait for the disk, not for it. */
+            b->save_err = 0;
+            step(b, NULL, "waiting", "the store cannot write");
+            stopper_nap(&p->stopper, 2000);
+            continue;
+        }
         if (end == BUILD_REQUEUE) {
             /* Give the monitor time to see what we saw. */
             b->backoff_ms = b->backoff_ms ? b->backoff_ms * 2 : 1000;

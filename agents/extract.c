@@ -386,6 +386,15 @@ cJSON *extract_json(const char *text, enum extract_json_rule *rule)
     cJSON *obj;
     char *s;
 
+    /* An answer that is one object as it stands is taken before any think
+     * tag is stripped: a "</think>" inside one of its strings is content,
+     * not reasoning (found by tests/fuzz/fuzz_extract). */
+    obj = parse_object(text, strlen(text));
+    if (obj) {
+        if (rule)
+            *rule = EXTRACT_JSON_WHOLE;
+        return obj;
+    }
     s = clean_answer(text);
     if (!s)
         goto out_none;

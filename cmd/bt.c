@@ -31,9 +31,10 @@
 
 #include "bt_help.h"
 #include "bt_import.h"
+#include "bt_report.h"
 #include "bt_watch.h"
 #include "bt_version.h"
-#include "store/task.h"   /* limits only; bt links no store code */
+#include "store/task.h"   /* limits and name rules; bt opens no store */
 
 #define EXIT_FAIL  1
 #define EXIT_USAGE 2
@@ -82,11 +83,14 @@ static const char USAGE[] =
 "  get-profile           the builder's profile\n"
 "  get-skills            per-skill level, rating and success rate\n"
 "  get-trend [--skill S] pass rate and mean score per 10 finished tasks;\n"
-"                        with --skill (or --set) S: the status counts and\n"
-"                        pass rate of the tasks with skill S\n"
-"  import FILE.jsonl [--format tasks|humaneval|mbpp] [--set NAME]\n"
-"         [--dry-run] [--skip-bad]\n"
+"                        with --skill S: the status counts and pass rate\n"
+"                        of the tasks with skill S; with --set S: of the\n"
+"                        tasks of set S (eval/S.json)\n"
+"  import FILE.jsonl [--format tasks|humaneval|mbpp] [--set NAME] [--train]\n"
+"         [--max-attempts N] [--no-memory] [--dry-run] [--skip-bad]\n"
 "                        enqueue a benchmark's problems as tasks\n"
+"  report [--set S]...   one row per benchmark set (eval/*.json): pass@1,\n"
+"                        pass after repair, 95% intervals, costs\n"
 "  status                live state of the running btfs\n"
 "  pause | resume        stop or restart the agents' work\n"
 "  help [COMMAND]        one command's options (also: bt COMMAND --help)\n"
@@ -113,7 +117,12 @@ static const char USAGE[] =
 "\n"
 "import options:\n"
 "  --format F       tasks (default: task lines), humaneval or mbpp\n"
-"  --set NAME       add skill NAME to every task (to tell runs apart)\n"
+"  --set NAME       the tasks' set (default: the format's name; a new\n"
+"                   name runs the same problems again, side by side)\n"
+"  --train          a benchmark's set is not held out: its tasks may be\n"
+"                   recalled for other tasks (default: held out)\n"
+"  --max-attempts N attempts per task, 1 (single shot) to 100\n"
+"  --no-memory      no recall of past tasks in these tasks' prompts\n"
 "  --dry-run        print the task lines instead of writing them\n"
 "  --skip-bad       import the good problems when some cannot be\n"
 "                   (default: a file with a bad problem imports nothing)\n";
@@ -130,7 +139,8 @@ enum opt_id {
     OPT_MOUNT, OPT_JSON, OPT_HELP, OPT_VERSION,
     OPT_DIFFICULTY, OPT_PRIORITY, OPT_SKILL, OPT_LANGUAGE, OPT_TESTS,
     OPT_HIDDEN, OPT_TIMEOUT, OPT_COUNT, OPT_FORMAT, OPT_SET, OPT_DRY_RUN,
-    OPT_SKIP_BAD, OPT_FOLLOW, OPT_TASK, OPT_SOURCE,
+    OPT_SKIP_BAD, OPT_FOLLOW, OPT_TASK, OPT_SOURCE, OPT_TRAIN,
+    OPT_MAX_ATTEMPTS, OPT_NO_MEMORY,
     OPT_NUM     /* number of options, not one */
 };
 
@@ -161,6 +171,9 @@ static const struct opt_spec OPTS[] = {
     { "follow",       false, OPT_FOLLOW,     false },
     { "task",         true,  OPT_TASK,       false },
     { "source",       true,  OPT_SOURCE,     false },
+    { "train",        false, OPT_TRAIN,      false },
+    { "max-attempts", true,  OPT_MAX_ATTEMPTS, false },
+    { "no-memory",    false, OPT_NO_MEMORY,  false },
 };
 #define NOPTS (sizeof(OPTS) / sizeof(OPTS[0]))
 
@@ -171,6 +184,8 @@ struct args {
                                    "" for a flag that was given          */
     const char **skills;        /* every --skill, in order (argv strings) */
     size_t nskills;
+    const char **sets;          /* every --set, in order (argv strings)   */
+    size_t nsets;
     const char **pos;           /* positional arguments after the command */
     size_t npos;
 };
@@ -1474,6 +1489,7 @@ static int trend_row(const struct ctx *c, struct table *t, cJSON *list,
 }
 
 static int trend_skill(const struct ctx *c, const char *skill);
+static int trend_set(const struct ctx *c, const char *set);
 
 /* One window's pass rate and mean score for the sparklines (NaN: none). */
 static void trend_spark(const struct trend_acc *w, double *rates,
@@ -1494,12 +1510,14 @@ static int cmd_get_trend(const struct ctx *c, const struct args *a)
     double *rates = NULL, *means = NULL;   /* per window, for sparklines */
     int rc;
 
-    if (a->nskills + (a->opt[OPT_SET] != NULL) > 1) {
+    if (a->nskills + a->nsets > 1) {
         bt_err("get-trend takes one --skill or --set");
         return usage_hint();
     }
-    if (a->nskills || a->opt[OPT_SET])
-        return trend_skill(c, a->nskills ? a->skills[0] : a->opt[OPT_SET]);
+    if (a->nskills)
+        return trend_skill(c, a->skills[0]);
+    if (a->nsets)
+        return trend_set(c, a->sets[0]);
     if ((rc = load_json(c, "core/score_log.json", &doc, NULL)))
         return rc;
     log = cJSON_IsArray(doc) ? doc : jget_any(doc, "entries", "scores", NULL);
@@ -1560,7 +1578,7 @@ out:
 
 /* ---- get-trend --skill ------------------------------------------------------------- */
 
-/* Status counts of the tasks that carry one skill (an imported set). */
+/* Status counts of the tasks that carry one skill, or of one set. */
 struct set_counts {
     size_t tasks, queued, running, passed, failed, error, cancelled, other;
     size_t scored;
@@ -1602,13 +1620,14 @@ static void set_count(struct set_counts *n, const cJSON *doc)
     }
 }
 
-static int set_print_json(const char *skill, const struct set_counts *n)
+static int set_print_json(const char *kind, const char *name,
+                          const struct set_counts *n)
 {
     cJSON *o = cJSON_CreateObject();
     size_t judged = n->passed + n->failed;
     int rc;
 
-    if (!o || !cJSON_AddStringToObject(o, "skill", skill) ||
+    if (!o || !cJSON_AddStringToObject(o, kind, name) ||
         !cJSON_AddNumberToObject(o, "tasks", (double)n->tasks) ||
         !cJSON_AddNumberToObject(o, "passed", (double)n->passed) ||
         !cJSON_AddNumberToObject(o, "failed", (double)n->failed) ||
@@ -1628,6 +1647,48 @@ static int set_print_json(const char *skill, const struct set_counts *n)
     rc = print_json(o);
     cJSON_Delete(o);
     return rc;
+}
+
+/* Prints the counts of the tasks with skill or set (kind) 'name'. Returns
+ * 0 or an exit code. */
+static int counts_print(const struct ctx *c, const char *kind,
+                        const char *name_in, const struct set_counts *np)
+{
+    struct set_counts n = *np;     /* a copy: the code below reads n.x */
+
+    if (c->json)
+        return set_print_json(kind, name_in, &n);
+    char *name = clean_text(name_in, true);
+    if (!name)
+        return oom();
+    if (n.tasks == 0) {
+        printf("no tasks %s '%s'\n", strcmp(kind, "set") ? "with skill"
+               : "in set", name);
+        free(name);
+        return 0;
+    }
+    size_t judged = n.passed + n.failed;
+    printf("%s %s: %zu task%s\n", kind, name, n.tasks,
+           n.tasks == 1 ? "" : "s");
+    free(name);
+    printf("  %-10s %6zu\n", "passed", n.passed);
+    printf("  %-10s %6zu\n", "failed", n.failed);
+    printf("  %-10s %6zu\n", "error", n.error);
+    printf("  %-10s %6zu\n", "running", n.running);
+    printf("  %-10s %6zu\n", "queued", n.queued);
+    if (n.cancelled)
+        printf("  %-10s %6zu\n", "cancelled", n.cancelled);
+    if (n.other)
+        printf("  %-10s %6zu\n", "other", n.other);
+    if (judged)
+        printf("pass rate    %.1f%% (%zu of %zu judged; errors not counted)"
+               "\n", 100.0 * (double)n.passed / (double)judged, n.passed,
+               judged);
+    else
+        printf("pass rate    - (none judged yet)\n");
+    if (n.scored)
+        printf("mean score   %.2f\n", n.sum / (double)n.scored);
+    return 0;
 }
 
 /* get-trend --skill S: reads every task file. The pass rate counts passed
@@ -1656,39 +1717,60 @@ static int trend_skill(const struct ctx *c, const char *skill)
         cJSON_Delete(doc);
     }
     free(ids);
-    if (c->json) {
-        rc = set_print_json(skill, &n);
-        return rc ? rc : failed ? EXIT_FAIL : 0;
+    rc = counts_print(c, "skill", skill, &n);
+    return rc ? rc : failed ? EXIT_FAIL : 0;
+}
+
+/* get-trend --set S: the tasks of S exactly, as eval/S.json lists them --
+ * no Trainer or seed task is ever in a set, whatever its skills. */
+static int trend_set(const struct ctx *c, const char *set)
+{
+    struct set_counts n = { 0 };
+    char *name, *rel = NULL, *buf = NULL;
+    const cJSON *tasks, *e;
+    cJSON *doc;
+    int rc;
+
+    if (!task_set_name_ok(set)) {
+        bt_err("--set must be 1 to %d characters of a-z, 0-9, '_', '-' and "
+               "'.', the first a letter or digit, got '%s'", TASK_MAX_SET_LEN,
+               set);
+        return EXIT_USAGE;
     }
-    char *name = clean_text(skill, true);
-    if (!name)
+    if (!(name = strdup(set)))
         return oom();
-    if (n.tasks == 0) {
-        printf("no tasks with skill '%s'\n", name);
+    for (char *p = name; *p; p++)
+        *p = (char)tolower((unsigned char)*p);
+    if (asprintf(&rel, "eval/%s.json", name) < 0) {
         free(name);
-        return failed ? EXIT_FAIL : 0;
+        return oom();
     }
-    size_t judged = n.passed + n.failed;
-    printf("skill %s: %zu task%s\n", name, n.tasks, n.tasks == 1 ? "" : "s");
+    rc = read_rel(c, rel, &buf, NULL);
+    if (rc == -ENOENT) {
+        bt_err("no set '%s' (bt report lists the sets)", name);
+        rc = EXIT_FAIL;
+    } else if (rc) {
+        bt_err("cannot read %s/%s: %s", c->mount, rel, strerror(-rc));
+        rc = EXIT_FAIL;
+    } else if (!(doc = cJSON_Parse(buf))) {
+        bt_err("%s/%s is not valid JSON", c->mount, rel);
+        rc = EXIT_FAIL;
+    } else {
+        tasks = jget(doc, "tasks");
+        if (!cJSON_IsArray(tasks)) {
+            bt_err("%s/%s holds no list of tasks", c->mount, rel);
+            rc = EXIT_FAIL;
+        } else {
+            cJSON_ArrayForEach(e, tasks)
+                set_count(&n, e);
+            rc = counts_print(c, "set", name, &n);
+        }
+        cJSON_Delete(doc);
+    }
+    free(buf);
+    free(rel);
     free(name);
-    printf("  %-10s %6zu\n", "passed", n.passed);
-    printf("  %-10s %6zu\n", "failed", n.failed);
-    printf("  %-10s %6zu\n", "error", n.error);
-    printf("  %-10s %6zu\n", "running", n.running);
-    printf("  %-10s %6zu\n", "queued", n.queued);
-    if (n.cancelled)
-        printf("  %-10s %6zu\n", "cancelled", n.cancelled);
-    if (n.other)
-        printf("  %-10s %6zu\n", "other", n.other);
-    if (judged)
-        printf("pass rate    %.1f%% (%zu of %zu judged; errors not counted)"
-               "\n", 100.0 * (double)n.passed / (double)judged, n.passed,
-               judged);
-    else
-        printf("pass rate    - (none judged yet)\n");
-    if (n.scored)
-        printf("mean score   %.2f\n", n.sum / (double)n.scored);
-    return failed ? EXIT_FAIL : 0;
+    return rc;
 }
 
 /* ---- import ------------------------------------------------------------------------ */
@@ -1852,14 +1934,36 @@ static void print_id_ranges(const struct bt_import_set *s)
 
 static int import_report_json(const struct bt_import_set *s)
 {
-    cJSON *o = cJSON_CreateObject(), *imp, *skip, *e;
+    cJSON *o = cJSON_CreateObject(), *imp, *skip, *pres, *e;
     int rc;
 
     if (!o || !(imp = cJSON_AddArrayToObject(o, "imported")) ||
-        !(skip = cJSON_AddArrayToObject(o, "skipped")))
+        !(skip = cJSON_AddArrayToObject(o, "skipped")) ||
+        !(pres = cJSON_AddArrayToObject(o, "already_present")))
         goto nomem;
     for (size_t i = 0; i < s->nitems; i++) {
         const struct bt_import_item *it = &s->items[i];
+        if (it->present || it->repeat_of) {
+            char *why = NULL;
+            if (!(e = cJSON_CreateObject()))
+                goto nomem;
+            cJSON_AddItemToArray(it->present ? pres : skip, e);
+            if (it->repeat_of &&
+                asprintf(&why, "the same problem as line %zu", it->repeat_of)
+                < 0)
+                goto nomem;
+            bool ok = cJSON_AddNumberToObject(e, "line", (double)it->line) &&
+                (it->source_id ? cJSON_AddStringToObject(e, "source_id",
+                                                        it->source_id)
+                               : cJSON_AddNullToObject(e, "source_id")) &&
+                cJSON_AddStringToObject(e, "set", it->set) &&
+                (it->present ? cJSON_AddStringToObject(e, "task", it->present)
+                             : cJSON_AddStringToObject(e, "error", why));
+            free(why);
+            if (!ok)
+                goto nomem;
+            continue;
+        }
         if (!it->id && !it->refusal)
             continue;   /* never written: the import stopped before it */
         if (!(e = cJSON_CreateObject()))
@@ -1960,14 +2064,126 @@ static int import_write(const struct ctx *c, const char *file,
     return rc ? rc : imported ? 0 : EXIT_FAIL;
 }
 
+/* Reads the problem ids already in set 'set' (eval/SET.json "tasks")
+ * and drops the items that hold one of them. A set with no file yet has
+ * none. Returns how many were dropped, or -1 after saying what failed. */
+static long import_skip_set(const struct ctx *c, struct bt_import_set *s,
+                            const char *set)
+{
+    struct bt_import_present *p = NULL;
+    const cJSON *tasks, *e;
+    char *rel, *buf = NULL;
+    cJSON *doc = NULL;
+    size_t n = 0;
+    long dropped = -1;
+    int rc;
+
+    if (asprintf(&rel, "eval/%s.json", set) < 0) {
+        oom();
+        return -1;
+    }
+    rc = read_rel(c, rel, &buf, NULL);
+    if (rc == -ENOENT) {
+        dropped = 0;    /* a set no task of which was ever queued */
+        goto out;
+    }
+    if (rc) {
+        bt_err("cannot read %s/%s (to skip the problems already in set "
+               "'%s'): %s", c->mount, rel, set, strerror(-rc));
+        goto out;
+    }
+    if (!(doc = cJSON_Parse(buf)) ||
+        !cJSON_IsArray(tasks = jget(doc, "tasks"))) {
+        bt_err("%s/%s holds no list of tasks: cannot tell which problems "
+               "are already in set '%s'", c->mount, rel, set);
+        goto out;
+    }
+    if (!(p = calloc((size_t)cJSON_GetArraySize(tasks) + 1, sizeof(*p)))) {
+        oom();
+        goto out;
+    }
+    cJSON_ArrayForEach(e, tasks) {
+        const cJSON *pid = jget(e, "problem_id"), *t = jget(e, "task");
+        if (cJSON_IsString(pid))
+            p[n++] = (struct bt_import_present){
+                pid->valuestring, cJSON_IsString(t) ? t->valuestring : NULL };
+    }
+    if ((dropped = bt_import_skip_present(s, set, p, n)) < 0) {
+        oom();
+        dropped = -1;
+    }
+out:
+    free(p);
+    cJSON_Delete(doc);
+    free(buf);
+    free(rel);
+    return dropped;
+}
+
+/* Drops what must not be queued twice: a problem given twice in the file,
+ * and (unless dry) one already in its set on the mount. Says so for each,
+ * then counts them. Returns 0 or an exit code. */
+static int import_skip(const struct ctx *c, const char *file,
+                       struct bt_import_set *s, bool dry, size_t *skipped)
+{
+    long n = bt_import_skip_repeats(s);
+
+    if (n < 0)
+        return oom();
+    *skipped = (size_t)n;
+    for (size_t i = 0; !dry && i < s->nitems; i++) {
+        const char *set = s->items[i].set;
+        bool seen = false;
+        /* A bad name in a task line is btfs's to refuse, not a file to
+         * look for. */
+        if (!set || !s->items[i].problem_id || !task_set_name_ok(set))
+            continue;
+        for (size_t j = 0; j < i && !seen; j++)
+            seen = s->items[j].set && s->items[j].problem_id &&
+                   strcmp(s->items[j].set, set) == 0;
+        if (seen)
+            continue;
+        if ((n = import_skip_set(c, s, set)) < 0)
+            return EXIT_FAIL;
+        *skipped += (size_t)n;
+    }
+    for (size_t i = 0; i < s->nitems; i++) {
+        const struct bt_import_item *it = &s->items[i];
+        char *why = NULL;
+        int k = -1;
+        if (it->present)
+            k = asprintf(&why, "already in set %s as %s, skipped", it->set,
+                         it->present);
+        else if (it->repeat_of)
+            k = asprintf(&why, "the same problem as line %zu (set %s), "
+                         "skipped", it->repeat_of, it->set);
+        else
+            continue;
+        if (k < 0)
+            return oom();
+        import_problem(file, it->line, it->source_id, "", why);
+        free(why);
+    }
+    if (*skipped)
+        bt_err("%zu problem%s already in %s set%s skipped (import under a "
+               "new --set NAME to run them again)", *skipped,
+               *skipped == 1 ? "" : "s", *skipped == 1 ? "its" : "their",
+               *skipped == 1 ? " was" : "s were");
+    return 0;
+}
+
 static int cmd_import(const struct ctx *c, const struct args *a)
 {
     enum bt_import_format fmt = BT_IMPORT_TASKS;
     const char *file = a->pos[0], *set = a->opt[OPT_SET];
     bool dry = a->opt[OPT_DRY_RUN] != NULL, skip = a->opt[OPT_SKIP_BAD];
+    struct bt_import_opts opts = {
+        .set = set, .train = a->opt[OPT_TRAIN] != NULL,
+        .no_memory = a->opt[OPT_NO_MEMORY] != NULL,
+    };
     struct bt_import_set s = { 0 };
     char *buf = NULL;
-    size_t len = 0;
+    size_t len = 0, skipped = 0;
     int fd, rc;
 
     if (a->opt[OPT_FORMAT] && bt_import_format_parse(a->opt[OPT_FORMAT],
@@ -1976,10 +2192,22 @@ static int cmd_import(const struct ctx *c, const struct args *a)
                a->opt[OPT_FORMAT]);
         return EXIT_USAGE;
     }
-    if (set && bt_import_set_name_check(set)) {
-        bt_err("--set must be 1 to %d characters of a-z, 0-9, '_' and '-' "
-               "(it becomes a skill), got '%s'", TASK_MAX_SKILL_LEN, set);
+    if (a->nsets > 1) {
+        bt_err("import takes one --set");
+        return usage_hint();
+    }
+    if (set && !task_set_name_ok(set)) {
+        bt_err("--set must be 1 to %d characters of a-z, 0-9, '_', '-' and "
+               "'.', the first a letter or digit, got '%s'", TASK_MAX_SET_LEN,
+               set);
         return EXIT_USAGE;
+    }
+    if (a->opt[OPT_MAX_ATTEMPTS]) {
+        long v;
+        if ((rc = parse_long("max-attempts", a->opt[OPT_MAX_ATTEMPTS], 1,
+                             TASK_MAX_ATTEMPTS, &v)))
+            return rc;
+        opts.max_attempts = (int)v;
     }
     fd = strcmp(file, "-") == 0 ? STDIN_FILENO
                                 : open(file, O_RDONLY | O_CLOEXEC);
@@ -1996,7 +2224,7 @@ static int cmd_import(const struct ctx *c, const struct args *a)
         bt_err("cannot read %s: %s", file, strerror(-rc));
         return EXIT_FAIL;
     }
-    rc = bt_import_parse(buf, len, fmt, set, &s);
+    rc = bt_import_parse(buf, len, fmt, &opts, &s);
     free(buf);
     if (rc) {
         bt_import_set_free(&s);
@@ -2015,17 +2243,181 @@ static int cmd_import(const struct ctx *c, const struct args *a)
         bt_err("%s holds no %s problems to import", file,
                bt_import_format_name(fmt));
         rc = EXIT_FAIL;
+    } else if ((rc = import_skip(c, file, &s, dry, &skipped))) {
+        /* said */
     } else if (dry) {
         for (size_t i = 0; i < s.nitems; i++)
-            printf("%s\n", s.items[i].task);
+            if (!s.items[i].dropped)
+                printf("%s\n", s.items[i].task);
         if (s.nproblems)
             bt_err("would skip %zu problem%s (see above)", s.nproblems,
                    s.nproblems == 1 ? "" : "s");
+    } else if (skipped == s.nitems) {
+        /* Safe to run again: nothing new is no failure. */
+        if (c->json)
+            rc = import_report_json(&s);
+        else
+            printf("imported no tasks: all %zu problem%s already in %s "
+                   "set\n", skipped, skipped == 1 ? " is" : "s are",
+                   skipped == 1 ? "its" : "their");
     } else {
         rc = import_write(c, file, &s, skip);
     }
     bt_import_set_free(&s);
     return rc;
+}
+
+/* ---- report ------------------------------------------------------------------------ */
+
+/* The set names under eval/, sorted. Returns 0 or an exit code. */
+static int list_sets(const struct ctx *c, char ***names, size_t *n)
+{
+    char *path = mpath(c, "eval");
+    size_t cap = 0;
+    struct dirent *d;
+    DIR *dir;
+
+    *names = NULL;
+    *n = 0;
+    if (!path)
+        return oom();
+    if (!(dir = opendir(path))) {
+        int e = errno;
+        free(path);
+        if (e == ENOENT)
+            return 0;   /* a btfs from before sets: there are none */
+        bt_err("cannot list %s/eval: %s", c->mount, strerror(e));
+        return EXIT_FAIL;
+    }
+    free(path);
+    while ((d = readdir(dir))) {
+        size_t len = strlen(d->d_name);
+        if (len <= 5 || strcmp(d->d_name + len - 5, ".json") != 0)
+            continue;
+        if (*n == cap) {
+            size_t ncap = cap ? cap * 2 : 16;
+            char **nn = realloc(*names, ncap * sizeof(*nn));
+            if (!nn)
+                goto nomem;
+            *names = nn;
+            cap = ncap;
+        }
+        if (!((*names)[*n] = strndup(d->d_name, len - 5)))
+            goto nomem;
+        (*n)++;
+    }
+    closedir(dir);
+    if (*n)
+        qsort(*names, *n, sizeof(**names), cmp_str);
+    return 0;
+nomem:
+    closedir(dir);
+    for (size_t i = 0; i < *n; i++)
+        free((*names)[i]);
+    free(*names);
+    *names = NULL;
+    *n = 0;
+    return oom();
+}
+
+/* bt report: one row per set, from eval/SET.json; --set picks sets. */
+static int cmd_report(const struct ctx *c, const struct args *a)
+{
+    struct table t = { .ncols = BT_REPORT_NCOLS, .align = bt_report_align };
+    char **names = NULL;
+    size_t n = 0, rows = 0;
+    cJSON *list = NULL;
+    int rc = 0, failed = 0;
+
+    if (a->nsets) {
+        if (!(names = calloc(a->nsets, sizeof(*names))))
+            return oom();
+        for (; n < a->nsets; n++) {
+            if (!task_set_name_ok(a->sets[n])) {
+                bt_err("--set must be 1 to %d characters of a-z, 0-9, '_', "
+                       "'-' and '.', the first a letter or digit, got '%s'",
+                       TASK_MAX_SET_LEN, a->sets[n]);
+                rc = EXIT_USAGE;
+                goto out;
+            }
+            if (!(names[n] = strdup(a->sets[n]))) {
+                rc = oom();
+                goto out;
+            }
+            for (char *p = names[n]; *p; p++)
+                *p = (char)tolower((unsigned char)*p);
+        }
+    } else if ((rc = list_sets(c, &names, &n))) {
+        goto out;
+    }
+    if (c->json && !(list = cJSON_CreateArray())) {
+        rc = oom();
+        goto out;
+    }
+    for (size_t i = 0; !c->json && i < BT_REPORT_NCOLS; i++)
+        if (table_put_str(&t, bt_report_header[i])) {
+            rc = oom();
+            goto out;
+        }
+    for (size_t i = 0; i < n; i++) {
+        char rel[TASK_MAX_SET_LEN + 16], *buf = NULL, *cells[BT_REPORT_NCOLS];
+        cJSON *doc;
+
+        snprintf(rel, sizeof(rel), "eval/%s.json", names[i]);
+        int e = read_rel(c, rel, &buf, NULL);
+        if (e == -ENOENT && a->nsets) {
+            bt_err("no set '%s' (bt report without --set lists them all)",
+                   names[i]);
+            failed = 1;
+            continue;
+        }
+        if (e) {
+            bt_err("cannot read %s/%s: %s", c->mount, rel, strerror(-e));
+            failed = 1;
+            continue;
+        }
+        doc = cJSON_Parse(buf);
+        free(buf);
+        if (!doc) {
+            bt_err("%s/%s is not valid JSON", c->mount, rel);
+            failed = 1;
+            continue;
+        }
+        if (c->json) {
+            cJSON_AddItemToArray(list, doc);
+            rows++;
+            continue;
+        }
+        e = bt_report_row(doc, cells);
+        cJSON_Delete(doc);
+        if (e == -EINVAL) {
+            bt_err("%s/%s names no set", c->mount, rel);
+            failed = 1;
+            continue;
+        }
+        for (size_t k = 0; k < BT_REPORT_NCOLS; k++)
+            if (e || table_put(&t, cells[k])) {
+                for (size_t j = k + 1; !e && j < BT_REPORT_NCOLS; j++)
+                    free(cells[j]);
+                rc = oom();
+                goto out;
+            }
+        rows++;
+    }
+    if (c->json)
+        rc = print_json(list);
+    else if (rows)
+        table_print(&t);
+    else if (!failed)
+        puts("no benchmark sets yet (bt import FILE --format humaneval "
+             "makes one)");
+out:
+    cJSON_Delete(list);
+    table_free(&t);
+    for (size_t i = 0; i < n; i++)
+        free(names[i]);
+    free(names);
+    return rc ? rc : failed ? EXIT_FAIL : 0;
 }
 
 /* ---- status, pause, resume --------------------------------------------------------- */
@@ -2307,7 +2699,8 @@ static const enum opt_id ADD_OPTS[] = { OPT_DIFFICULTY, OPT_PRIORITY,
 static const enum opt_id LIST_OPTS[] = { OPT_COUNT, -1 };
 static const enum opt_id TREND_OPTS[] = { OPT_SKILL, OPT_SET, -1 };
 static const enum opt_id IMPORT_OPTS[] = { OPT_FORMAT, OPT_SET, OPT_DRY_RUN,
-    OPT_SKIP_BAD, -1 };
+    OPT_SKIP_BAD, OPT_TRAIN, OPT_MAX_ATTEMPTS, OPT_NO_MEMORY, -1 };
+static const enum opt_id REPORT_OPTS[] = { OPT_SET, -1 };
 static const enum opt_id NO_OPTS[] = { -1 };
 static const enum opt_id WATCH_OPTS[] = { OPT_COUNT, -1 };
 static const enum opt_id LOGS_OPTS[] = { OPT_FOLLOW, OPT_TASK, -1 };
@@ -2321,6 +2714,7 @@ static const struct command COMMANDS[] = {
     { "get-skills",  cmd_get_skills,  NO_OPTS,   0, 0, NULL },
     { "get-trend",   cmd_get_trend,   TREND_OPTS, 0, 0, NULL },
     { "import",      cmd_import,      IMPORT_OPTS, 1, 1, "FILE.jsonl" },
+    { "report",      cmd_report,      REPORT_OPTS, 0, 0, NULL },
     { "status",      cmd_status,      NO_OPTS,   0, 0, NULL },
     { "pause",       cmd_pause,       NO_OPTS,   0, 0, NULL },
     { "resume",      cmd_resume,      NO_OPTS,   0, 0, NULL },
@@ -2360,7 +2754,8 @@ static int parse_args(int argc, char **argv, struct args *a,
     *cmdp = NULL;
     a->skills = calloc((size_t)argc, sizeof(*a->skills));
     a->pos = calloc((size_t)argc, sizeof(*a->pos));
-    if (!a->skills || !a->pos)
+    a->sets = calloc((size_t)argc, sizeof(*a->sets));
+    if (!a->skills || !a->pos || !a->sets)
         return oom();
     for (int i = 1; i < argc; i++) {
         const char *arg = argv[i], *val = NULL;
@@ -2406,6 +2801,8 @@ static int parse_args(int argc, char **argv, struct args *a,
         case OPT_HELP:    a->help = true; break;
         case OPT_VERSION: a->version = true; break;
         case OPT_SKILL:   a->skills[a->nskills++] = val; break;
+        case OPT_SET:     a->sets[a->nsets++] = val; a->opt[OPT_SET] = val;
+                          break;
         default:          a->opt[o->id] = val ? val : ""; break;
         }
     }
@@ -2514,5 +2911,6 @@ out:
     }
     free(a.skills);
     free(a.pos);
+    free(a.sets);
     return rc;
 }

@@ -37,25 +37,33 @@ static const struct bt_help HELP[] = {
       "" },
     { "get-trend", "[--skill S | --set S]",
       "pass rate and mean score per 10 finished tasks",
-      "  --skill S, --set S  instead: the status counts and pass rate of the\n"
-      "                      tasks with skill (or set) S\n" },
+      "  --skill S         instead: the status counts and pass rate of the\n"
+      "                    tasks with skill S\n"
+      "  --set S           instead: the same counts for exactly the tasks of\n"
+      "                    set S (read from eval/S.json)\n" },
     { "import",
       "FILE.jsonl [--format tasks|humaneval|mbpp] [--set NAME] [--train]\n"
-      "        [--dry-run] [--skip-bad]",
+      "        [--max-attempts N] [--no-memory] [--dry-run] [--skip-bad]",
       "enqueue a benchmark's problems as tasks",
       "  --format F        tasks (default: task lines), humaneval or mbpp\n"
-      "  --set NAME        the set the tasks belong to (to tell runs apart)\n"
+      "  --set NAME        the set the tasks belong to (default: the format's\n"
+      "                    name); a new name runs the problems again\n"
       "  --train           let the set's tasks appear in other prompts\n"
       "                    (imported sets are held out otherwise)\n"
+      "  --max-attempts N  attempts per task, 1 (single shot) to 100\n"
+      "  --no-memory       no recall of past tasks in these tasks' prompts\n"
       "  --dry-run         print the task lines instead of writing them\n"
       "                    (needs no mount)\n"
       "  --skip-bad        import the good problems when some cannot be\n"
       "                    (default: a file with a bad problem imports nothing)\n"
-      "\nFormats and limits: docs/import.md.\n" },
+      "\nA problem already in its set (eval/SET.json) is skipped with a note.\n"
+      "Formats and limits: docs/import.md; running a benchmark:\n"
+      "docs/evaluation.md.\n" },
     { "report", "[--set S]... [--json]",
       "one row per benchmark set: pass@1, pass after repair, 95% interval",
       "  --set S           only set S (repeatable)\n"
-      "\nReads eval/SET.json.\n" },
+      "\nReads eval/SET.json. Pass rates are over judged problems; errors are\n"
+      "counted apart. How to read it: docs/evaluation.md.\n" },
     { "status", "",
       "live state of the running btfs: state, queue, builders, LLM, sandbox",
       "" },

@@ -21,6 +21,7 @@
 #include <cjson/cJSON.h>
 
 #include "store/task.h"
+#include "tagger.h"
 
 /* ---- Small helpers ------------------------------------------------------- */
 
@@ -48,22 +49,12 @@ const char *bt_import_format_name(enum bt_import_format fmt)
     return "?";
 }
 
-static bool skill_char(int c)
-{
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-           (c >= '0' && c <= '9') || c == '_' || c == '-';
-}
+static const struct bt_import_opts NO_OPTS;
 
-int bt_import_set_name_check(const char *name)
+/* Whether any option asks to change a task line. */
+static bool opts_given(const struct bt_import_opts *o)
 {
-    size_t len = strlen(name);
-
-    if (len == 0 || len > TASK_MAX_SKILL_LEN)
-        return -EINVAL;
-    for (size_t i = 0; i < len; i++)
-        if (!skill_char((unsigned char)name[i]))
-            return -EINVAL;
-    return 0;
+    return o->set || o->train || o->max_attempts || o->no_memory;
 }
 
 static int refuse(char **reason, const char *fmt, ...)
@@ -83,6 +74,11 @@ static int refuse(char **reason, const char *fmt, ...)
         *reason = NULL;
         return -ENOMEM;
     }
+    /* A quoted value may hold a newline; the reason is one line
+     * (found by tests/fuzz/fuzz_import). */
+    for (char *c = *reason; *c; c++)
+        if ((unsigned char)*c < 0x20 || *c == 0x7f)
+            *c = ' ';
     return -EINVAL;
 }
 
@@ -382,10 +378,10 @@ static int get_string_array(const cJSON *o, const char *name, bool required,
 }
 
 /* Checks the text we built against the limits of tasks/new. */
-static int check_task_text(const char *goal, const char *hidden,
-                           char **reason)
+static int check_task_text(const char *goal, const char *tests,
+                           const char *hidden, char **reason)
 {
-    size_t g = trimmed_len(goal), h = strlen(hidden);
+    size_t g = trimmed_len(goal), h = strlen(hidden), v = strlen(tests);
     int rc;
 
     if (g == 0)
@@ -396,37 +392,113 @@ static int check_task_text(const char *goal, const char *hidden,
     if (h > TASK_MAX_TESTS)
         return refuse(reason, "the hidden tests would be %zu bytes, the "
                       "limit is %d", h, TASK_MAX_TESTS);
-    if ((rc = check_field_text("the goal", goal, reason)))
+    if (v > TASK_MAX_TESTS)
+        return refuse(reason, "the visible tests would be %zu bytes, the "
+                      "limit is %d", v, TASK_MAX_TESTS);
+    if ((rc = check_field_text("the goal", goal, reason)) ||
+        (rc = check_field_text("the visible tests", tests, reason)))
         return rc;
     return check_field_text("the hidden tests", hidden, reason);
 }
 
-/* Prints the task {goal, skills, language, tests, hidden_tests} as one
- * line. Returns 0, -EINVAL (too long) or -ENOMEM. */
-static int task_json(const char *goal, const char *skill, const char *set,
-                     const char *hidden, char **task, char **reason)
+/* The problem_id of a benchmark's problem: its task_id, trimmed; NULL
+ * (and 0) when it has none. A task_id that is not a fit problem_id is
+ * refused rather than dropped: it is what re-imports are matched by. */
+static int problem_id_of(const char *sid, const char **out, char **reason)
+{
+    size_t n;
+
+    *out = NULL;
+    if (!sid)
+        return 0;
+    while (*sid == ' ' || *sid == '\t')
+        sid++;
+    n = strlen(sid);
+    while (n && (sid[n - 1] == ' ' || sid[n - 1] == '\t'))
+        n--;
+    if (n == 0)
+        return 0;
+    if (n > TASK_MAX_PROBLEM_ID)
+        return refuse(reason, "field 'task_id' is %zu bytes, a problem id "
+                      "may be at most %d", n, TASK_MAX_PROBLEM_ID);
+    *out = sid;
+    return 0;
+}
+
+/* Sets the fields the import options ask for on a task object: set,
+ * held_out (removed with --train), max_attempts, memory. Returns 0 or
+ * -ENOMEM. */
+static int apply_opts(cJSON *t, const struct bt_import_opts *o,
+                      const char *set, bool held_out)
+{
+    if (set) {
+        cJSON *v = cJSON_CreateString(set);
+        if (!v)
+            return -ENOMEM;
+        /* btfs stores set names in lower case; so do we, to match them. */
+        for (char *p = v->valuestring; *p; p++)
+            *p = (char)tolower((unsigned char)*p);
+        cJSON_DeleteItemFromObjectCaseSensitive(t, "set");
+        cJSON_AddItemToObject(t, "set", v);
+    }
+    if (o->train)
+        cJSON_DeleteItemFromObjectCaseSensitive(t, "held_out");
+    else if (held_out) {
+        cJSON_DeleteItemFromObjectCaseSensitive(t, "held_out");
+        if (!cJSON_AddTrueToObject(t, "held_out"))
+            return -ENOMEM;
+    }
+    if (o->max_attempts) {
+        cJSON_DeleteItemFromObjectCaseSensitive(t, "max_attempts");
+        if (!cJSON_AddNumberToObject(t, "max_attempts", o->max_attempts))
+            return -ENOMEM;
+    }
+    if (o->no_memory) {
+        cJSON_DeleteItemFromObjectCaseSensitive(t, "memory");
+        if (!cJSON_AddFalseToObject(t, "memory"))
+            return -ENOMEM;
+    }
+    return 0;
+}
+
+/* Prints the task line of a benchmark's problem: goal, skills (from
+ * skill_text by the tagger), language, tests, hidden_tests, set (--set or
+ * the format's name), problem_id, held_out (unless --train), max_attempts,
+ * memory. Returns 0, -EINVAL (too long) or -ENOMEM. */
+static int task_json(const char *goal, const char *tests, const char *hidden,
+                     const char *skill_text, enum bt_import_format fmt,
+                     const char *sid, const struct bt_import_opts *o,
+                     char **task, char **reason)
 {
     cJSON *t = cJSON_CreateObject(), *sk;
+    const char *tags[TAGGER_MAX_SKILLS], *pid;
+    size_t ntags = tagger_tag(skill_text, tags, TAGGER_MAX_SKILLS);
     char *s;
+    int rc;
 
+    if ((rc = problem_id_of(sid, &pid, reason))) {
+        cJSON_Delete(t);
+        return rc;
+    }
     if (!t || !cJSON_AddStringToObject(t, "goal", goal) ||
         !(sk = cJSON_AddArrayToObject(t, "skills")))
         goto nomem;
-    cJSON_AddItemToArray(sk, cJSON_CreateString(skill));
-    if (set && strcasecmp(set, skill) != 0)
-        cJSON_AddItemToArray(sk, cJSON_CreateString(set));
-    if (cJSON_GetArraySize(sk) != (set && strcasecmp(set, skill) ? 2 : 1) ||
+    for (size_t i = 0; i < ntags; i++)
+        cJSON_AddItemToArray(sk, cJSON_CreateString(tags[i]));
+    if ((size_t)cJSON_GetArraySize(sk) != ntags ||
         !cJSON_AddStringToObject(t, "language", "python") ||
-        !cJSON_AddStringToObject(t, "tests", "") ||
-        !cJSON_AddStringToObject(t, "hidden_tests", hidden))
+        !cJSON_AddStringToObject(t, "tests", tests) ||
+        !cJSON_AddStringToObject(t, "hidden_tests", hidden) ||
+        (pid && !cJSON_AddStringToObject(t, "problem_id", pid)) ||
+        apply_opts(t, o, o->set ? o->set : bt_import_format_name(fmt), true))
         goto nomem;
     /* cJSON escapes every control character: the result is one line. */
     if (!(s = cJSON_PrintUnformatted(t)))
         goto nomem;
     cJSON_Delete(t);
     if (strlen(s) > TASK_MAX_LINE) {
-        int rc = refuse(reason, "the task line would be %zu bytes, the limit "
-                        "is %d", strlen(s), TASK_MAX_LINE);
+        rc = refuse(reason, "the task line would be %zu bytes, the limit "
+                    "is %d", strlen(s), TASK_MAX_LINE);
         cJSON_free(s);
         return rc;
     }
@@ -475,11 +547,183 @@ static bool is_identifier(const char *s)
     return true;
 }
 
-static int convert_humaneval(const cJSON *o, const char *set, char **task,
+static size_t call_end(const char *s, size_t open, size_t n);
+static size_t skip_string(const char *s, size_t i, size_t n);
+
+/* The line s[0..n) without the spaces and tabs around it. */
+static void strip(const char **s, size_t *n)
+{
+    while (*n && (**s == ' ' || **s == '\t')) {
+        (*s)++;
+        (*n)--;
+    }
+    while (*n && ((*s)[*n - 1] == ' ' || (*s)[*n - 1] == '\t' ||
+                  (*s)[*n - 1] == '\r'))
+        (*n)--;
+}
+
+/* Whether s[0..n) calls 'entry': the name, not part of a longer one or an
+ * attribute, then '('. */
+static bool calls(const char *s, size_t n, const char *entry)
+{
+    size_t e = strlen(entry);
+
+    for (size_t i = 0; i + e < n; i++) {
+        if (memcmp(s + i, entry, e) != 0 ||
+            (i && (isalnum((unsigned char)s[i - 1]) || s[i - 1] == '_' ||
+                   s[i - 1] == '.')))
+            continue;
+        size_t k = i + e;
+        while (k < n && s[k] == ' ')
+            k++;
+        if (k < n && s[k] == '(')
+            return true;
+    }
+    return false;
+}
+
+/* Whether the expression s[0..n) is exactly one call: NAME(...) with its
+ * ')' last, so that it needs no parentheses left of "==". */
+static bool one_call(const char *s, size_t n)
+{
+    size_t i = 0;
+
+    while (i < n && (isalnum((unsigned char)s[i]) || s[i] == '_'))
+        i++;
+    return i > 0 && i < n && s[i] == '(' && call_end(s, i, n) == n;
+}
+
+/* Whether s[0..n) holds a '#' outside string literals: "f(1)  # note"
+ * would turn "assert f(1) == 2" into "assert f(1)". */
+static bool has_comment(const char *s, size_t n)
+{
+    for (size_t i = 0; i < n; ) {
+        if (s[i] == '\'' || s[i] == '"') {
+            i = skip_string(s, i, n);
+            continue;
+        }
+        if (s[i] == '#')
+            return true;
+        i++;
+    }
+    return false;
+}
+
+/* Whether a doctest's expected output reads as a Python literal: a quote,
+ * bracket, number, True, False or None. Printed text, tracebacks and
+ * ellipses are not something an assert can compare with. */
+static bool literal_like(const char *s, size_t n)
+{
+    static const char *const words[] = { "True", "False", "None" };
+
+    if (n == 0 || memmem(s, n, "...", 3))
+        return false;
+    if (strchr("'\"[({-+0123456789.", s[0]))
+        return true;
+    for (size_t i = 0; i < 3; i++)
+        if (n == strlen(words[i]) && memcmp(s, words[i], n) == 0)
+            return true;
+    return false;
+}
+
+/* Whether s[0..n) is a float literal: the only outputs compared with a
+ * tolerance, since a docstring shows a float rounded. */
+static bool float_literal(const char *s, size_t n)
+{
+    bool dot = false, digit = false;
+    size_t i = s[0] == '-' || s[0] == '+';
+
+    for (; i < n; i++) {
+        if (isdigit((unsigned char)s[i]))
+            digit = true;
+        else if (s[i] == '.' || s[i] == 'e' || s[i] == 'E' ||
+                 ((s[i] == '-' || s[i] == '+') &&
+                  (s[i - 1] == 'e' || s[i - 1] == 'E')))
+            dot = true;
+        else
+            return false;
+    }
+    return dot && digit;
+}
+
+/* The docstring's doctest examples of a HumanEval prompt as visible tests,
+ * one assert a line: ">>> f(x)" then "y" becomes "assert f(x) == y". Only
+ * an example that calls the entry point on one line and whose expected
+ * output is one literal is taken; the others (set-up statements, printed
+ * text, "..." continuations) are left out, never guessed at. */
+static void he_examples(const char *prompt, const char *entry,
+                        struct sbuf *out)
+{
+    const char *p = prompt;
+
+    while (*p) {
+        const char *nl = strchr(p, '\n'), *l = p;
+        size_t n = nl ? (size_t)(nl - p) : strlen(p);
+        p = nl ? nl + 1 : p + n;
+        strip(&l, &n);
+        if (n < 5 || memcmp(l, ">>> ", 4) != 0)
+            continue;
+        const char *expr = l + 4;
+        size_t en = n - 4;
+        strip(&expr, &en);
+        /* The expected output: the lines up to a blank one, the next
+         * example or the end of the docstring. */
+        struct sbuf want = { 0 };
+        bool cont = false;
+        while (*p) {
+            const char *nl2 = strchr(p, '\n'), *w = p;
+            size_t wn = nl2 ? (size_t)(nl2 - p) : strlen(p);
+            strip(&w, &wn);
+            if (wn >= 3 && memcmp(w, "...", 3) == 0 && want.len == 0)
+                cont = true;
+            if (wn == 0 || memcmp(w, ">>>", wn < 3 ? wn : 3) == 0)
+                break;
+            const char *q = memmem(w, wn, "\"\"\"", 3);
+            if (!q)
+                q = memmem(w, wn, "\'\'\'", 3);
+            size_t take = q ? (size_t)(q - w) : wn;
+            while (take && (w[take - 1] == ' ' || w[take - 1] == '\t'))
+                take--;
+            if (take) {
+                if (want.len)
+                    sb_add(&want, " ", 1);
+                sb_add(&want, w, take);
+            }
+            p = nl2 ? nl2 + 1 : p + strlen(p);
+            if (q)
+                break;
+        }
+        if (!cont && !want.failed && calls(expr, en, entry) &&
+            !has_comment(expr, en) &&
+            literal_like(want.p ? want.p : "", want.len)) {
+            bool paren = !one_call(expr, en);
+            sb_adds(out, float_literal(want.p, want.len) ? "assert abs(" :
+                    "assert ");
+            sb_adds(out, paren ? "(" : "");
+            sb_add(out, expr, en);
+            sb_adds(out, paren ? ")" : "");
+            if (float_literal(want.p, want.len)) {
+                sb_adds(out, " - ");
+                sb_add(out, want.p, want.len);
+                sb_adds(out, ") < 1e-6\n");
+            } else {
+                sb_adds(out, " == ");
+                sb_add(out, want.p, want.len);
+                sb_adds(out, "\n");
+            }
+        }
+        if (want.failed)
+            out->failed = true;
+        free(want.p);
+    }
+}
+
+static int convert_humaneval(const cJSON *o, const char *sid,
+                             const struct bt_import_opts *opts, char **task,
                              char **reason)
 {
     const char *prompt, *test, *entry;
-    struct sbuf goal = { 0 }, hidden = { 0 };
+    struct sbuf goal = { 0 }, hidden = { 0 }, tests = { 0 };
     int rc;
 
     if ((rc = get_string(o, "prompt", true, HE_NEEDS, &prompt, reason)) ||
@@ -515,12 +759,17 @@ static int convert_humaneval(const cJSON *o, const char *set, char **task,
     sb_adds(&hidden, entry);
     sb_adds(&hidden, ")\n");
 
-    if (goal.failed || hidden.failed)
+    he_examples(prompt, entry, &tests);
+    sb_adds(&tests, "");    /* "" rather than NULL when there is none */
+
+    if (goal.failed || hidden.failed || tests.failed)
         rc = -ENOMEM;
-    else if (!(rc = check_task_text(goal.p, hidden.p, reason)))
-        rc = task_json(goal.p, "humaneval", set, hidden.p, task, reason);
+    else if (!(rc = check_task_text(goal.p, tests.p, hidden.p, reason)))
+        rc = task_json(goal.p, tests.p, hidden.p, prompt,
+                       BT_IMPORT_HUMANEVAL, sid, opts, task, reason);
     free(goal.p);
     free(hidden.p);
+    free(tests.p);
     return rc;
 }
 
@@ -669,12 +918,13 @@ static void add_lines(struct sbuf *b, const cJSON *arr)
     }
 }
 
-static int convert_mbpp(const cJSON *o, const char *set, char **task,
+static int convert_mbpp(const cJSON *o, const char *sid,
+                        const struct bt_import_opts *opts, char **task,
                         char **reason)
 {
     const char *text, *setup, *code;
     const cJSON *tests, *challenge, *imports;
-    struct sbuf goal = { 0 }, hidden = { 0 };
+    struct sbuf goal = { 0 }, hidden = { 0 }, visible = { 0 };
     struct call call;
     int rc;
 
@@ -716,22 +966,27 @@ static int convert_mbpp(const cJSON *o, const char *set, char **task,
             "helpers it needs, in one code block.");
 
     if (imports)
-        add_lines(&hidden, imports);
+        add_lines(&visible, imports);
     if (setup && trimmed_len(setup)) {
-        sb_add_text(&hidden, setup);
-        sb_end_line(&hidden);
+        sb_add_text(&visible, setup);
+        sb_end_line(&visible);
     }
-    /* One assert a line: each is one test under our protocol. */
-    add_lines(&hidden, tests);
+    /* One assert a line: each is one test under our protocol. test_list is
+     * what MBPP's own prompt shows the model, so it is shown here too and
+     * judges as well; challenge_test_list only judges. */
+    add_lines(&visible, tests);
+    sb_add(&hidden, visible.p ? visible.p : "", visible.len);
     if (challenge)
         add_lines(&hidden, challenge);
 
-    if (goal.failed || hidden.failed)
+    if (goal.failed || hidden.failed || visible.failed)
         rc = -ENOMEM;
-    else if (!(rc = check_task_text(goal.p, hidden.p, reason)))
-        rc = task_json(goal.p, "mbpp", set, hidden.p, task, reason);
+    else if (!(rc = check_task_text(goal.p, visible.p, hidden.p, reason)))
+        rc = task_json(goal.p, visible.p, hidden.p, goal.p, BT_IMPORT_MBPP,
+                       sid, opts, task, reason);
     free(goal.p);
     free(hidden.p);
+    free(visible.p);
     return rc;
 }
 
@@ -739,7 +994,8 @@ static int convert_mbpp(const cJSON *o, const char *set, char **task,
 
 static const char *const TASK_FIELDS[] = {
     "goal", "difficulty", "priority", "skills", "language", "tests",
-    "hidden_tests", "constraints", "timeout_s", NULL
+    "hidden_tests", "constraints", "timeout_s", "set", "problem_id",
+    "held_out", "max_attempts", "memory", NULL
 };
 
 /* A line with fields of a benchmark's format instead of a task's: the
@@ -761,32 +1017,8 @@ static const char *format_hint(const cJSON *o)
     return "";
 }
 
-/* Adds 'set' to the task's skills unless it is there; -EINVAL if the
- * skills field is not an array or is full. */
-static int add_set_skill(cJSON *o, const char *set, char **reason)
-{
-    cJSON *sk = cJSON_GetObjectItemCaseSensitive(o, "skills"), *e, *s;
-
-    if (!sk) {
-        if (!(sk = cJSON_AddArrayToObject(o, "skills")))
-            return -ENOMEM;
-    } else if (!cJSON_IsArray(sk)) {
-        return refuse(reason, "field 'skills' must be an array, got %s",
-                      type_name(sk));
-    }
-    cJSON_ArrayForEach(e, sk)
-        if (cJSON_IsString(e) && strcasecmp(e->valuestring, set) == 0)
-            return 0;
-    if (cJSON_GetArraySize(sk) >= TASK_MAX_SKILLS)
-        return refuse(reason, "field 'skills' already holds %d skills, no "
-                      "room for the set '%s'", TASK_MAX_SKILLS, set);
-    if (!(s = cJSON_CreateString(set)))
-        return -ENOMEM;
-    cJSON_AddItemToArray(sk, s);
-    return 0;
-}
-
-static int convert_task_object(const char *line, size_t len, const char *set,
+static int convert_task_object(const char *line, size_t len,
+                               const struct bt_import_opts *opts,
                                char **task, char **reason)
 {
     cJSON *o = NULL, *e, *f;
@@ -825,12 +1057,14 @@ static int convert_task_object(const char *line, size_t len, const char *set,
             goto out;
         }
     }
-    if (!set) {
+    if (!opts_given(opts)) {
         /* Passed through as written: btfs judges the values. */
         rc = (*task = strndup(line, len)) ? 0 : -ENOMEM;
         goto out;
     }
-    if ((rc = add_set_skill(o, set, reason)))
+    /* The options override the line's own fields; a task line is no
+     * benchmark's, so nothing is held out that the line does not say. */
+    if ((rc = apply_opts(o, opts, opts->set, false)))
         goto out;
     char *p = cJSON_PrintUnformatted(o);
     if (!p) {
@@ -848,8 +1082,9 @@ out:
     return rc;
 }
 
-static int convert_task(const char *line, size_t len, const char *set,
-                        char **task, char **reason)
+static int convert_task(const char *line, size_t len,
+                        const struct bt_import_opts *opts, char **task,
+                        char **reason)
 {
     size_t pos;
     uint32_t cp;
@@ -866,30 +1101,25 @@ static int convert_task(const char *line, size_t len, const char *set,
     while (b < e && (line[b] == ' ' || line[b] == '\t'))
         b++;
     if (line[b] == '{')
-        return convert_task_object(line, len, set, task, reason);
+        return convert_task_object(line, len, opts, task, reason);
     while (e > b && (line[e - 1] == ' ' || line[e - 1] == '\t'))
         e--;
     if (e - b > TASK_MAX_GOAL)
         return refuse(reason, "the goal is %zu bytes, the limit is %d",
                       e - b, TASK_MAX_GOAL);
-    if (!set)
+    if (!opts_given(opts))
         return (*task = strndup(line, len)) ? 0 : -ENOMEM;
-    /* A plain goal with a set becomes the JSON form of the same task. */
-    cJSON *o = cJSON_CreateObject(), *sk;
+    /* A plain goal with options becomes the JSON form of the same task. */
+    cJSON *o = cJSON_CreateObject();
     char *p;
     int rc = -ENOMEM;
     char *g = strndup(line + b, e - b);
     if (o && g && cJSON_AddStringToObject(o, "goal", g) &&
-        (sk = cJSON_AddArrayToObject(o, "skills"))) {
-        cJSON *s = cJSON_CreateString(set);
-        if (s) {
-            cJSON_AddItemToArray(sk, s);
-            if ((p = cJSON_PrintUnformatted(o))) {
-                *task = strdup(p);
-                rc = *task ? 0 : -ENOMEM;
-                cJSON_free(p);
-            }
-        }
+        apply_opts(o, opts, opts->set, false) == 0 &&
+        (p = cJSON_PrintUnformatted(o))) {
+        *task = strdup(p);
+        rc = *task ? 0 : -ENOMEM;
+        cJSON_free(p);
     }
     free(g);
     cJSON_Delete(o);
@@ -899,8 +1129,8 @@ static int convert_task(const char *line, size_t len, const char *set,
 /* ---- One line, a whole file -------------------------------------------------- */
 
 int bt_import_convert(enum bt_import_format fmt, const char *line,
-                      size_t len, const char *set, char **task,
-                      char **source_id, char **reason)
+                      size_t len, const struct bt_import_opts *opts,
+                      char **task, char **source_id, char **reason)
 {
     cJSON *o = NULL;
     size_t pos;
@@ -910,6 +1140,8 @@ int bt_import_convert(enum bt_import_format fmt, const char *line,
     *task = NULL;
     *source_id = NULL;
     *reason = NULL;
+    if (!opts)
+        opts = &NO_OPTS;
     if (len && line[len - 1] == '\r')
         len--;
     size_t i = 0;
@@ -918,7 +1150,7 @@ int bt_import_convert(enum bt_import_format fmt, const char *line,
     if (i == len)
         return 1;
     if (fmt == BT_IMPORT_TASKS) {
-        rc = convert_task(line, len, set, task, reason);
+        rc = convert_task(line, len, opts, task, reason);
         goto out;
     }
     if (!text_ok(line, len, true, &pos, &cp) && cp == UINT32_MAX)
@@ -928,9 +1160,9 @@ int bt_import_convert(enum bt_import_format fmt, const char *line,
         goto out;
     *source_id = source_id_of(o);
     if (fmt == BT_IMPORT_HUMANEVAL)
-        rc = convert_humaneval(o, set, task, reason);
+        rc = convert_humaneval(o, *source_id, opts, task, reason);
     else
-        rc = convert_mbpp(o, set, task, reason);
+        rc = convert_mbpp(o, *source_id, opts, task, reason);
 out:
     cJSON_Delete(o);
     if (rc == -ENOMEM) {
@@ -939,6 +1171,41 @@ out:
         free(*reason);
         *task = *source_id = *reason = NULL;
     }
+    return rc;
+}
+
+/* The (set, problem_id) of a task line, read back from what will be
+ * written (set lower-cased, problem_id trimmed, as btfs stores them).
+ * Plain-text lines have neither. Returns 0 or -ENOMEM. */
+static int item_key(struct bt_import_item *it)
+{
+    const char *p = it->task;
+    cJSON *o, *v;
+    int rc = 0;
+
+    while (*p == ' ' || *p == '\t')
+        p++;
+    if (*p != '{' || !(o = cJSON_Parse(p)))
+        return 0;   /* btfs says what is wrong with a bad line */
+    v = cJSON_GetObjectItemCaseSensitive(o, "set");
+    if (cJSON_IsString(v) && !(it->set = strdup(v->valuestring)))
+        rc = -ENOMEM;
+    for (char *q = it->set; q && *q; q++)
+        *q = (char)tolower((unsigned char)*q);
+    v = cJSON_GetObjectItemCaseSensitive(o, "problem_id");
+    if (!rc && cJSON_IsString(v)) {
+        const char *b = v->valuestring;
+        size_t n;
+        while (*b == ' ' || *b == '\t' || *b == '\n')
+            b++;
+        n = strlen(b);
+        while (n && (b[n - 1] == ' ' || b[n - 1] == '\t' ||
+                     b[n - 1] == '\n'))
+            n--;
+        if (n && !(it->problem_id = strndup(b, n)))
+            rc = -ENOMEM;
+    }
+    cJSON_Delete(o);
     return rc;
 }
 
@@ -953,10 +1220,15 @@ static int add_item(struct bt_import_set *s, size_t line, char *task,
         s->items = n;
         s->items_cap = ncap;
     }
-    s->items[s->nitems++] = (struct bt_import_item){
+    s->items[s->nitems] = (struct bt_import_item){
         .line = line, .task = task, .len = strlen(task),
         .source_id = source_id,
     };
+    if (item_key(&s->items[s->nitems])) {
+        free(s->items[s->nitems].set);
+        return -ENOMEM;
+    }
+    s->nitems++;
     return 0;
 }
 
@@ -978,7 +1250,8 @@ static int add_problem(struct bt_import_set *s, size_t line, char *reason,
 }
 
 int bt_import_parse(const char *buf, size_t len, enum bt_import_format fmt,
-                    const char *set, struct bt_import_set *out)
+                    const struct bt_import_opts *opts,
+                    struct bt_import_set *out)
 {
     size_t lineno = 0;
 
@@ -989,7 +1262,7 @@ int bt_import_parse(const char *buf, size_t len, enum bt_import_format fmt,
         int rc;
 
         lineno++;
-        rc = bt_import_convert(fmt, p, ll, set, &task, &sid, &reason);
+        rc = bt_import_convert(fmt, p, ll, opts, &task, &sid, &reason);
         p = nl ? nl + 1 : end;
         if (rc == 1) {
             out->blank++;
@@ -1018,6 +1291,9 @@ void bt_import_set_free(struct bt_import_set *s)
         free(s->items[i].source_id);
         free(s->items[i].id);
         free(s->items[i].refusal);
+        free(s->items[i].set);
+        free(s->items[i].problem_id);
+        free(s->items[i].present);
     }
     for (size_t i = 0; i < s->nproblems; i++) {
         free(s->problems[i].reason);
@@ -1026,6 +1302,92 @@ void bt_import_set_free(struct bt_import_set *s)
     free(s->items);
     free(s->problems);
     memset(s, 0, sizeof(*s));
+}
+
+static int cmp_present(const void *a, const void *b)
+{
+    const struct bt_import_present *x = a, *y = b;
+
+    return strcmp(x->problem_id, y->problem_id);
+}
+
+long bt_import_skip_present(struct bt_import_set *s, const char *set,
+                            const struct bt_import_present *p, size_t n)
+{
+    struct bt_import_present *sorted;
+    long dropped = 0;
+
+    if (n == 0)
+        return 0;
+    /* Sorted once, so that a 10,000-problem file against a 10,000-problem
+     * set costs n log n, not n * n. */
+    if (!(sorted = malloc(n * sizeof(*sorted))))
+        return -ENOMEM;
+    memcpy(sorted, p, n * sizeof(*sorted));
+    qsort(sorted, n, sizeof(*sorted), cmp_present);
+    for (size_t i = 0; i < s->nitems; i++) {
+        struct bt_import_item *it = &s->items[i];
+        struct bt_import_present key = { .problem_id = it->problem_id };
+        const struct bt_import_present *hit;
+
+        if (it->dropped || !it->set || !it->problem_id ||
+            strcmp(it->set, set) != 0)
+            continue;
+        hit = bsearch(&key, sorted, n, sizeof(*sorted), cmp_present);
+        if (!hit)
+            continue;
+        if (!(it->present = strdup(hit->task ? hit->task : "?"))) {
+            free(sorted);
+            return -ENOMEM;
+        }
+        it->dropped = true;
+        dropped++;
+    }
+    free(sorted);
+    return dropped;
+}
+
+/* Items by (set, problem_id), then line: equal keys end up side by side. */
+static int cmp_key(const void *a, const void *b, void *ctx)
+{
+    const struct bt_import_set *s = ctx;
+    const struct bt_import_item *x = &s->items[*(const size_t *)a],
+                                *y = &s->items[*(const size_t *)b];
+    int c = strcmp(x->set, y->set);
+
+    if (!c)
+        c = strcmp(x->problem_id, y->problem_id);
+    if (!c)
+        c = x->line < y->line ? -1 : x->line > y->line;
+    return c;
+}
+
+long bt_import_skip_repeats(struct bt_import_set *s)
+{
+    size_t *idx, n = 0;
+    long dropped = 0;
+
+    if (!(idx = malloc((s->nitems ? s->nitems : 1) * sizeof(*idx))))
+        return -ENOMEM;
+    for (size_t i = 0; i < s->nitems; i++)
+        if (s->items[i].set && s->items[i].problem_id)
+            idx[n++] = i;
+    qsort_r(idx, n, sizeof(*idx), cmp_key, s);
+    for (size_t k = 1, first = 0; k < n; k++) {
+        struct bt_import_item *a = &s->items[idx[first]],
+                              *b = &s->items[idx[k]];
+        if (strcmp(a->set, b->set) || strcmp(a->problem_id, b->problem_id)) {
+            first = k;
+            continue;
+        }
+        if (!b->dropped) {
+            b->dropped = true;
+            b->repeat_of = a->line;
+            dropped++;
+        }
+    }
+    free(idx);
+    return dropped;
 }
 
 size_t bt_import_batch_end(const struct bt_import_set *s, size_t first,

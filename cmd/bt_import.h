@@ -7,16 +7,22 @@
  * written; btfs still validates every line it is given.
  *
  * What the formats become (docs/import.md has the worked examples):
- *   tasks      a task line as tasks/new takes it, passed through;
+ *   tasks      a task line as tasks/new takes it, passed through unless an
+ *              import option (set, train, max_attempts, memory) applies;
  *   humaneval  {"task_id","prompt","test","entry_point",...}: a Python task
- *              whose goal holds the prompt verbatim and whose hidden tests
- *              are `test` plus a top-level test_check() calling
+ *              whose goal holds the prompt verbatim, whose visible tests
+ *              are the docstring's >>> examples and whose hidden tests are
+ *              `test` plus a top-level test_check() calling
  *              check(ENTRY_POINT); canonical_solution is never read;
  *   mbpp       {"task_id","text","test_list","test_setup_code",
  *              "challenge_test_list",...}: goal = text plus the function's
- *              name and a call taken from test_list[0]; hidden tests = the
- *              set-up code and every assert; `code` is only searched for the
- *              names it defines, never copied.
+ *              name and a call taken from test_list[0]; visible tests = the
+ *              set-up code and test_list (as MBPP's own prompt shows them);
+ *              hidden tests = those and challenge_test_list; `code` is only
+ *              searched for the names it defines, never copied.
+ * A benchmark's problem gets set (default: the format's name), problem_id
+ * (its task_id), held_out (unless --train) and skills from its text
+ * (tagger.h); set names never become skills.
  */
 #ifndef BT_IMPORT_H
 #define BT_IMPORT_H
@@ -30,6 +36,17 @@ enum bt_import_format {
     BT_IMPORT_MBPP,
 };
 
+/* The import options that become task fields. A zeroed struct is "no
+ * option given". */
+struct bt_import_opts {
+    const char *set;    /* --set NAME (must pass task_set_name_ok), or
+                           NULL: the format's name for humaneval and mbpp,
+                           the line's own for tasks                      */
+    bool train;         /* --train: the set is not held out              */
+    int max_attempts;   /* --max-attempts N, 1..TASK_MAX_ATTEMPTS; 0 none */
+    bool no_memory;     /* --no-memory: "memory": false                  */
+};
+
 /* One converted problem. */
 struct bt_import_item {
     size_t line;        /* 1-based line of the source file              */
@@ -40,7 +57,20 @@ struct bt_import_item {
                            set by the caller, freed with the set          */
     char *refusal;      /* why btfs refused it, or NULL; set by the
                            caller, freed with the set                    */
-    bool dropped;       /* the caller gave up on it (refused by btfs)    */
+    char *set;          /* the task's set (lower case), or NULL          */
+    char *problem_id;   /* the task's problem_id, or NULL                */
+    char *present;      /* the task already holding (set, problem_id), set
+                           by bt_import_skip_present, or NULL            */
+    size_t repeat_of;   /* line of an earlier item with the same (set,
+                           problem_id), or 0                             */
+    bool dropped;       /* the caller gave up on it (refused by btfs, or
+                           already present)                              */
+};
+
+/* One problem of a set as eval/SET.json lists it. */
+struct bt_import_present {
+    const char *problem_id;
+    const char *task;   /* "task_000042" */
 };
 
 /* One source line that could not be converted. */
@@ -66,14 +96,8 @@ int bt_import_format_parse(const char *name, enum bt_import_format *out);
 /* The name of a format, as bt_import_format_parse takes it. Never NULL. */
 const char *bt_import_format_name(enum bt_import_format fmt);
 
-/* Checks a set name given with --set: it becomes a skill, so it must be
- * 1..TASK_MAX_SKILL_LEN characters of a-z A-Z 0-9 _ -. Returns 0 or
- * -EINVAL. */
-int bt_import_set_name_check(const char *name);
-
 /* Converts one source line (len bytes, no '\n'; a trailing '\r' is
- * ignored) of format fmt. set, if not NULL, is added to the task's skills
- * (it must pass bt_import_set_name_check).
+ * ignored) of format fmt with the options opts (NULL: none given).
  *
  * Returns 0 and sets *task (malloc'd, NUL-terminated, no newline) and
  * *source_id (malloc'd, or NULL if the line names none); 1 for a blank
@@ -81,7 +105,8 @@ int bt_import_set_name_check(const char *name);
  * message naming the field and the problem (and *source_id set if the line
  * named one); -ENOMEM with nothing set. The caller frees what was set. */
 int bt_import_convert(enum bt_import_format fmt, const char *line,
-                      size_t len, const char *set, char **task,
+                      size_t len, const struct bt_import_opts *opts,
+                      char **task,
                       char **source_id, char **reason);
 
 /* Converts a whole file held in buf[0..len) into *out (which must be
@@ -90,7 +115,21 @@ int bt_import_convert(enum bt_import_format fmt, const char *line,
  * problem of a file is reported at once. Returns 0 (problems are in
  * out->problems, not an error here) or -ENOMEM. */
 int bt_import_parse(const char *buf, size_t len, enum bt_import_format fmt,
-                    const char *set, struct bt_import_set *out);
+                    const struct bt_import_opts *opts,
+                    struct bt_import_set *out);
+
+/* Re-import: drops every item of set 'set' whose problem_id is among the
+ * n problems already present (the "tasks" of eval/SET.json), setting its
+ * 'present' to the task that holds it. Items without a problem_id are
+ * never dropped (nothing tells them apart). Returns how many it dropped,
+ * or -ENOMEM (some may be dropped). */
+long bt_import_skip_present(struct bt_import_set *s, const char *set,
+                            const struct bt_import_present *p, size_t n);
+
+/* Drops every item whose (set, problem_id) repeats an earlier item's,
+ * setting its repeat_of to that item's line: one problem is one task of a
+ * set. Returns how many it dropped, or -ENOMEM (none dropped). */
+long bt_import_skip_repeats(struct bt_import_set *s);
 
 /* Frees what *s holds and zeroes it. Accepts a zeroed set. */
 void bt_import_set_free(struct bt_import_set *s);

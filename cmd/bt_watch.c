@@ -573,21 +573,10 @@ static int list_add(struct cancel_list *l, const char *id, const char *how)
     return 0;
 }
 
-static bool has_string(const cJSON *arr, const char *s)
-{
-    const cJSON *it;
-
-    cJSON_ArrayForEach(it, arr)
-        if (cJSON_IsString(it) && strcmp(it->valuestring, s) == 0)
-            return true;
-    return false;
-}
-
 /* Whether a task document matches --set and --source. */
 static bool task_matches(const cJSON *t, const char *set, const char *source)
 {
-    if (set && strcmp(jstr(t, "set", ""), set) != 0 &&
-        !has_string(jget(t, "skills"), set))
+    if (set && strcmp(jstr(t, "set", ""), set) != 0)
         return false;
     if (source && strcmp(jstr(t, "source", ""), source) != 0)
         return false;

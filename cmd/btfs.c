@@ -184,9 +184,14 @@ static char *prepare_data_dir(const char *path)
     if (!S_ISDIR(sb.st_mode))
         die(EXIT_REFUSED, "data directory %s is not a directory; pass "
             "--data with a directory (it is created if missing)", path);
-    if (access(path, R_OK | W_OK | X_OK) < 0)
+    if (access(path, R_OK | W_OK | X_OK) < 0) {
+        if (errno == EROFS)
+            die(EXIT_REFUSED, "data directory %s is on a read-only "
+                "filesystem; btfs writes its store there: remount it "
+                "read-write or pass another --data", path);
         die(EXIT_REFUSED, "data directory %s is not writable: %s", path,
             strerror(errno));
+    }
     if (!(abs = realpath(path, NULL)))
         die(EXIT_REFUSED, "cannot resolve data directory %s: %s", path,
             strerror(errno));

@@ -151,6 +151,11 @@ static int err_fmt(char *err, size_t errlen, const char *fmt, ...)
         va_start(ap, fmt);
         vsnprintf(err, errlen, fmt, ap);
         va_end(ap);
+        /* A quoted .env value may hold a newline ("a\nb"); the message is
+         * one line (found by tests/fuzz/fuzz_env). */
+        for (char *c = err; *c; c++)
+            if ((unsigned char)*c < 0x20 || *c == 0x7f)
+                *c = ' ';
     }
     return -EINVAL;
 }
@@ -162,6 +167,12 @@ static const struct setting *setting_by_env(const char *name, size_t len)
             memcmp(settings[i].env, name, len) == 0)
             return &settings[i];
     return NULL;
+}
+
+/* The index in settings[] of a variable the table holds. */
+static size_t index_of(const char *env)
+{
+    return (size_t)(setting_by_env(env, strlen(env)) - settings);
 }
 
 static int is_foreign(const char *name, size_t len)
@@ -316,7 +327,7 @@ static int load_env_file(const char *path, struct source *srcs, char *err,
 
 static void load_environment(struct source *srcs)
 {
-    for (char **e = environ; *e; e++) {
+    for (char **e = environ; e && *e; e++) {    /* NULL after clearenv() */
         const char *eq = strchr(*e, '=');
         const struct setting *set;
 
@@ -557,20 +568,19 @@ int config_load(struct config *cfg, int argc, char **argv,
     }
     for (size_t i = 0; i < NSETTINGS && rc == 0; i++)
         rc = apply(cfg, &settings[i], &srcs[i], err, errlen);
+    const struct source *key_src = &srcs[index_of("BT_LLM_API_KEY")];
+    const struct source *file_src = &srcs[index_of("BT_LLM_API_KEY_FILE")];
     if (rc == 0 && *cfg->llm_api_key_file) {
-        const struct setting *kf = setting_by_env("BT_LLM_API_KEY_FILE", 19);
-        const struct setting *k = setting_by_env("BT_LLM_API_KEY", 14);
-
         if (*cfg->llm_api_key)
             rc = err_fmt(err, errlen, "%s and %s both give the API key; "
-                         "keep one", source_what(&srcs[k - settings]),
-                         source_what(&srcs[kf - settings]));
+                         "keep one", source_what(key_src),
+                         source_what(file_src));
         else
-            rc = read_key_file(cfg, &srcs[kf - settings], err, errlen);
+            rc = read_key_file(cfg, file_src, err, errlen);
     }
+    /* Only an option shows in ps; the environment is private to us. */
     if (rc == 0 && *cfg->llm_api_key &&
-        strncmp(source_what(&srcs[setting_by_env("BT_LLM_API_KEY", 14) -
-                                  settings]), "option ", 7) == 0)
+        strncmp(source_what(key_src), "option ", 7) == 0)
         fprintf(stderr, "btfs: warning: --llm-api-key shows the key to every "
                 "local user (ps, /proc/PID/cmdline); use --llm-api-key-file "
                 "PATH or BT_LLM_API_KEY_FILE instead\n");

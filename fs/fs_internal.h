@@ -167,8 +167,9 @@ int fs_writer_new(struct fs_writer **out);
 /* Frees it. Accepts NULL. */
 void fs_writer_free(struct fs_writer *w);
 
-/* One write(2): returns size, or -EINVAL / -EFBIG / -EIO / -ENOMEM with
- * nothing enqueued (see tasks_new.c for the exact rules). */
+/* One write(2): returns size, or -EINVAL / -EFBIG / -EIO / -ENOMEM /
+ * -ENOSPC / -EDQUOT / -EROFS with nothing enqueued (see tasks_new.c for the
+ * exact rules). */
 int fs_writer_write(struct store *st, struct fs_writer *w, const char *buf,
                     size_t size);
 

@@ -474,11 +474,12 @@ static int add(cJSON *obj, const char *name, cJSON *item)
  * "waiting_for_llm" means it should pass by itself (the server is down or
  * busy). A paused btfs is paused whatever else is wrong. */
 static const char *status_state(struct fs_context *ctx,
-                                const struct status_snapshot *s)
+                                const struct status_snapshot *s, int disk)
 {
     if (store_paused(ctx->store))
         return "paused";
-    if (strcmp(s->sandbox, "unavailable") == 0 || s->nbuilders == 0 ||
+    /* Nothing can be saved: agents put their tasks back and wait. */
+    if (disk || strcmp(s->sandbox, "unavailable") == 0 || s->nbuilders == 0 ||
         strncmp(s->llm_error, "no_model", 8) == 0)
         return "stalled";
     if (s->llm_reachable == 0 || s->llm_error[0])
@@ -492,12 +493,17 @@ static const char *status_state(struct fs_context *ctx,
 /* Why the state is not "running", in words: NULL when it is. */
 static const char *status_reason(struct fs_context *ctx,
                                  const struct status_snapshot *s,
-                                 const char *state)
+                                 const char *state, int disk)
 {
     (void)ctx;
     if (strcmp(state, "paused") == 0)
         return "paused by control (write resume to it, or: bt resume)";
     if (strcmp(state, "stalled") == 0) {
+        if (disk == -ENOSPC || disk == -EDQUOT)
+            return "the disk of the data directory is full: nothing can be "
+                   "saved; free space there, work resumes by itself";
+        if (disk)
+            return "the store cannot write: see \"disk\"";
         if (strcmp(s->sandbox, "unavailable") == 0)
             return s->agents_note[0] ? s->agents_note
                                      : "the sandbox is unavailable";
@@ -508,6 +514,28 @@ static const char *status_reason(struct fs_context *ctx,
     if (strcmp(state, "waiting_for_llm") == 0)
         return s->llm_error[0] ? s->llm_error : "the LLM is not available";
     return NULL;
+}
+
+/* status.json's "disk": whether the store can write, and if not why and
+ * what to do. */
+static int add_disk(cJSON *o, int err, time_t since)
+{
+    cJSON *d = cJSON_CreateObject();
+    char why[200];
+
+    if (!d)
+        return 0;
+    if (err == -ENOSPC || err == -EDQUOT)
+        snprintf(why, sizeof why, "the disk of the data directory is %s: "
+                 "nothing can be saved; free space there, work resumes by "
+                 "itself", err == -ENOSPC ? "full" : "over quota");
+    else if (err)
+        snprintf(why, sizeof why, "the store cannot write (%s); check the "
+                 "data directory's disk", store_strerror(err));
+    int ok = add(d, "writable", cJSON_CreateBool(err == 0));
+    ok &= add(d, "error", err ? cJSON_CreateString(why) : cJSON_CreateNull());
+    ok &= add(d, "since", time_or_null(since));
+    return add(o, "disk", d) && ok;
 }
 
 static int render_status(struct fs_context *ctx, struct store_view *v,
@@ -522,8 +550,10 @@ static int render_status(struct fs_context *ctx, struct store_view *v,
     else
         s->llm_reachable = -1;
 
-    const char *state = status_state(ctx, s);
-    const char *reason = status_reason(ctx, s, state);
+    time_t disk_since;
+    int disk = store_write_health(ctx->store, &disk_since);
+    const char *state = status_state(ctx, s, disk);
+    const char *reason = status_reason(ctx, s, state, disk);
 
     time_t now = time(NULL);
     cJSON *o = cJSON_CreateObject();
@@ -532,6 +562,7 @@ static int render_status(struct fs_context *ctx, struct store_view *v,
     int ok = o && builders && llm;
     ok &= add(o, "state", cJSON_CreateString(state));
     ok &= add(o, "reason", str_or_null(reason));
+    ok &= add_disk(o, disk, disk_since);
     ok &= add(o, "started_at", time_or_null(s->started));
     ok &= add(o, "uptime_s", cJSON_CreateNumber(
                   s->started && now > s->started ? (double)(now - s->started)

@@ -168,7 +168,11 @@ static int commit(struct store *st, struct fs_writer *w, const char *text,
             char reason[160];
             snprintf(reason, sizeof reason, "store: %s", store_strerror(rc));
             reject(st, w, 0, reason);
-            rc = rc == -ENOMEM ? -ENOMEM : -EIO;
+            /* A full disk says so (df tells the user what to do); other
+             * failures of the store are its own. */
+            if (rc != -ENOMEM && rc != -ENOSPC && rc != -EDQUOT &&
+                rc != -EROFS)
+                rc = -EIO;
         }
     }
     if (rc == 0) {

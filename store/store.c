@@ -75,6 +75,7 @@
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 #define STORE_DEFAULT_MAP   ((size_t)1 << 30)
@@ -177,6 +178,9 @@ struct store {
                                       after that document is committed     */
     size_t log_keep;               /* lines kept per log (retention)        */
     size_t analyses_keep;          /* analyses kept (retention)             */
+    atomic_int write_err;          /* 0, or the disk's errno of the last
+                                      failed commit (store_write_health)    */
+    _Atomic time_t write_err_since; /* when commits began to fail, or 0     */
 };
 
 struct store_view {
@@ -270,6 +274,10 @@ static int store_mdb_err(int rc)
         return -EEXIST;
     case ENOMEM:
         return -ENOMEM;
+    case ENOSPC:
+    case EDQUOT:
+    case EROFS:
+        return -rc;
     default:
         fprintf(stderr, "btfs: store: LMDB error: %s\n", mdb_strerror(rc));
         return -EIO;
@@ -488,6 +496,62 @@ static void store_txn_abort(struct store *st, MDB_txn *txn)
     pthread_rwlock_unlock(&st->resize_lock);
 }
 
+/* Below this much free space, an EIO from a commit is taken for a full
+ * disk: LMDB reports a write the disk cut short as EIO, and a short write
+ * leaves the disk with less than a block or so. */
+#define STORE_FULL_BELOW    (64 * 1024)
+
+/* Says what a failed commit means for the store's health: ENOSPC for an
+ * EIO on a disk that is (nearly) full, and records it for
+ * store_write_health(). Returns the code to give the caller. */
+static int store_commit_failed(struct store *st, int rc)
+{
+    struct statvfs sv;
+    int fd;
+
+    if (rc == -EIO && mdb_env_get_fd(st->env, &fd) == 0 &&
+        fstatvfs(fd, &sv) == 0 &&
+        (unsigned long long)sv.f_bavail * sv.f_frsize < STORE_FULL_BELOW)
+        rc = -ENOSPC;
+    if (rc == -ENOSPC || rc == -EDQUOT || rc == -EROFS || rc == -EIO) {
+        time_t zero = 0;
+        atomic_store(&st->write_err, rc);
+        atomic_compare_exchange_strong(&st->write_err_since, &zero,
+                                       time(NULL));
+    }
+    return rc;
+}
+
+/* Free space under which a full disk still counts as full after a small
+ * commit succeeded: the free list of the map lets small writes through on a
+ * full disk, while anything larger still fails. */
+#define STORE_FREED_ABOVE   (4 * STORE_FULL_BELOW)
+
+static void store_commit_ok(struct store *st)
+{
+    int err = atomic_load(&st->write_err);
+    struct statvfs sv;
+    int fd;
+
+    if (!err)
+        return;
+    if (err == -ENOSPC && mdb_env_get_fd(st->env, &fd) == 0 &&
+        fstatvfs(fd, &sv) == 0 &&
+        (unsigned long long)sv.f_bavail * sv.f_frsize < STORE_FREED_ABOVE)
+        return;
+    atomic_store(&st->write_err, 0);
+    atomic_store(&st->write_err_since, 0);
+}
+
+int store_write_health(struct store *st, time_t *since)
+{
+    int rc = atomic_load(&st->write_err);
+
+    if (since)
+        *since = rc ? atomic_load(&st->write_err_since) : 0;
+    return rc;
+}
+
 /* Runs body in a write transaction and commits it; on a full map grows it
  * and runs body again from the start, so a body must compute everything it
  * writes from its arguments and the transaction alone. Returns 0 or what
@@ -499,14 +563,22 @@ static int store_write(struct store *st, store_body_fn body, void *arg)
         size_t seen = 0;
         int rc = store_txn_begin(st, 0, &txn, &seen);
 
+        /* After a failed meta page write LMDB refuses every transaction. */
         if (rc < 0)
-            return rc;
+            return rc == -EIO ? store_commit_failed(st, rc) : rc;
         rc = body(st, txn, arg);
         if (rc < 0) {
             store_txn_abort(st, txn);
+            /* A big transaction spills pages to disk before its commit. */
+            if (rc == -ENOSPC || rc == -EDQUOT)
+                return store_commit_failed(st, rc);
         } else {
             rc = store_mdb_err(mdb_txn_commit(txn));
             pthread_rwlock_unlock(&st->resize_lock);
+            if (rc == 0)
+                store_commit_ok(st);
+            else if (rc < 0 && rc != STORE_EMAPFULL && rc != STORE_ERESIZED)
+                return store_commit_failed(st, rc);
         }
         if (rc == STORE_EMAPFULL)
             rc = store_map_adjust(st, seen, 1);

@@ -24,8 +24,11 @@
  * Errors: every fallible function returns 0 on success, a negative errno, or
  * one of the STORE_E* codes below (all negative). store_strerror() names both.
  * LMDB's own codes never leave the store: MDB_NOTFOUND becomes -ENOENT,
- * MDB_MAP_FULL is handled by growing the map and retrying, anything else is
- * -EIO (and is logged to stderr once with LMDB's text).
+ * MDB_MAP_FULL is handled by growing the map and retrying, a full disk or
+ * quota is -ENOSPC / -EDQUOT (LMDB says EIO for a write cut short by a full
+ * disk; the store tells the two apart by the free space left), a read-only
+ * filesystem -EROFS, anything else is -EIO (logged to stderr with LMDB's
+ * text). A write that fails adds nothing: the transaction is aborted whole.
  *
  * Threads: a struct store may be used by any number of threads at once. A
  * struct store_view belongs to the thread that began it until it is ended.
@@ -399,6 +402,19 @@ void store_code_split(const char *val, size_t len, const char **ext,
 /* The durable pause switch. store_paused() is a cheap in-memory read. */
 int store_set_paused(struct store *st, int paused);
 int store_paused(struct store *st);
+
+/* ---- Health ---------------------------------------------------------------- */
+
+/* Whether the store can write: 0 when the last write transaction committed
+ * (or none has been tried yet), else the negative errno the last one failed
+ * with for a reason of the disk: -ENOSPC (full), -EDQUOT (over quota),
+ * -EROFS or -EIO. A full disk stays -ENOSPC until a commit succeeds with
+ * some space free again (small commits can pass on a full disk, reusing the
+ * map's free pages). Reads work either way. *since (may be NULL) gets the time
+ * the failures began, 0 when writes work. Failures of a write's own content
+ * (-EINVAL, -ENOENT, ...) do not count. A cheap in-memory read; can't
+ * fail. */
+int store_write_health(struct store *st, time_t *since);
 
 /* Formats t as RFC 3339 UTC ("2026-11-25T19:18:18Z") into buf (>= 32 bytes). */
 char *store_time_format(time_t t, char *buf);

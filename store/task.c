@@ -657,6 +657,33 @@ static int check_escapes(const char *s, size_t n, size_t base,
     return 0;
 }
 
+/* cJSON refuses arrays and objects nested deeper than CJSON_NESTING_LIMIT
+ * with the same NULL as a syntax error; this tells the two apart. Returns
+ * the offset of the bracket that goes too deep, or SIZE_MAX. */
+static size_t too_deep(const char *s, size_t n)
+{
+    size_t depth = 0;
+    bool in_str = false;
+
+    for (size_t i = 0; i < n; i++) {
+        char c = s[i];
+        if (in_str) {
+            if (c == '\\')
+                i++;
+            else if (c == '"')
+                in_str = false;
+        } else if (c == '"') {
+            in_str = true;
+        } else if (c == '{' || c == '[') {
+            if (++depth > CJSON_NESTING_LIMIT)
+                return i;
+        } else if ((c == '}' || c == ']') && depth > 0) {
+            depth--;
+        }
+    }
+    return SIZE_MAX;
+}
+
 static int lookup_field(const char *name)
 {
     int k;
@@ -684,9 +711,17 @@ static int parse_object(char *text, size_t n, size_t base, cJSON **rootp,
      * because it is process-global, while this parser must be thread-safe. */
     root = cJSON_ParseWithLengthOpts(text, n, &end, 0);
     *rootp = root;
-    if (root == NULL)
+    if (root == NULL) {
+        size_t deep = too_deep(text, n);
+        /* cJSON stops where it gives up: a syntax error before the deep
+         * part is a syntax error. */
+        if (deep != SIZE_MAX && (end == NULL || deep <= (size_t)(end - text)))
+            return fail(err, errlen, -EINVAL, "not valid JSON: nested "
+                        "deeper than %d levels at offset %zu (the JSON "
+                        "parser's limit)", CJSON_NESTING_LIMIT, base + deep);
         return fail(err, errlen, -EINVAL, "not valid JSON: syntax error at offset %zu",
                     base + (end != NULL ? (size_t)(end - text) : 0));
+    }
     if (!cJSON_IsObject(root))
         return fail(err, errlen, -EINVAL, "not valid JSON: not an object");
     stop = (size_t)(end - text);

@@ -8,6 +8,7 @@
  */
 #include <errno.h>
 #include <setjmp.h>
+#include <stdbool.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -92,12 +93,12 @@ struct conv {
     cJSON *json;        /* task parsed back, if it is JSON */
 };
 
-static struct conv convert(enum bt_import_format fmt, const char *line,
-                           const char *set)
+static struct conv convert_opts(enum bt_import_format fmt, const char *line,
+                                const struct bt_import_opts *o)
 {
     struct conv c = { 0 };
 
-    c.rc = bt_import_convert(fmt, line, strlen(line), set, &c.task, &c.sid,
+    c.rc = bt_import_convert(fmt, line, strlen(line), o, &c.task, &c.sid,
                              &c.reason);
     if (c.rc == 0) {
         assert_non_null(c.task);
@@ -105,6 +106,14 @@ static struct conv convert(enum bt_import_format fmt, const char *line,
         c.json = cJSON_Parse(c.task);
     }
     return c;
+}
+
+static struct conv convert(enum bt_import_format fmt, const char *line,
+                           const char *set)
+{
+    struct bt_import_opts o = { .set = set };
+
+    return convert_opts(fmt, line, &o);
 }
 
 static void conv_free(struct conv *c)
@@ -198,18 +207,29 @@ static void test_format_names(void **state)
     assert_int_equal(bt_import_format_parse("", &f), -EINVAL);
     assert_int_equal(f, BT_IMPORT_TASKS);
     assert_string_equal(bt_import_format_name(BT_IMPORT_MBPP), "mbpp");
+}
 
-    assert_int_equal(bt_import_set_name_check("humaneval-run_2"), 0);
-    assert_int_equal(bt_import_set_name_check("Run1"), 0);
-    assert_int_equal(bt_import_set_name_check(""), -EINVAL);
-    assert_int_equal(bt_import_set_name_check("run 1"), -EINVAL);
-    assert_int_equal(bt_import_set_name_check("run/1"), -EINVAL);
-    char *s = repeat('a', TASK_MAX_SKILL_LEN);
-    assert_int_equal(bt_import_set_name_check(s), 0);
-    free(s);
-    s = repeat('a', TASK_MAX_SKILL_LEN + 1);
-    assert_int_equal(bt_import_set_name_check(s), -EINVAL);
-    free(s);
+static bool bool_field(const cJSON *o, const char *name)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, name);
+
+    assert_true(cJSON_IsBool(v));
+    return cJSON_IsTrue(v);
+}
+
+static bool has_field(const cJSON *o, const char *name)
+{
+    return cJSON_GetObjectItemCaseSensitive(o, name) != NULL;
+}
+
+/* No skill is ever the set's or the benchmark's name. */
+static void no_set_skill(const cJSON *o)
+{
+    const char *sk = skills_of(o);
+
+    assert_null(strstr(sk, "humaneval"));
+    assert_null(strstr(sk, "mbpp"));
+    assert_null(strstr(sk, "run"));
 }
 
 /* ---- HumanEval --------------------------------------------------------------- */
@@ -232,10 +252,17 @@ static void test_humaneval_sample(void **state)
         assert_string_equal(c.sid, want);
         free(want);
         /* Exactly these fields: nothing else of the problem leaks. */
-        assert_int_equal(cJSON_GetArraySize(c.json), 5);
+        assert_int_equal(cJSON_GetArraySize(c.json), 8);
         assert_string_equal(str_field(c.json, "language"), "python");
-        assert_string_equal(str_field(c.json, "tests"), "");
-        assert_string_equal(skills_of(c.json), "humaneval");
+        assert_string_equal(str_field(c.json, "tests"), i == 0 ?
+                            "assert sum_of_squares([1, 2, 3]) == 14\n" : "");
+        no_set_skill(c.json);
+        /* A benchmark's problem: its set, its id, held out. */
+        assert_string_equal(str_field(c.json, "set"), "humaneval");
+        want = xasprintf("Sample/%zu", i);
+        assert_string_equal(str_field(c.json, "problem_id"), want);
+        free(want);
+        assert_true(bool_field(c.json, "held_out"));
         const char *goal = str_field(c.json, "goal");
         assert_non_null(strstr(goal, str_field(src, "prompt")));
         want = xasprintf("`%s`", entry[i]);
@@ -264,12 +291,137 @@ static void test_humaneval_set(void **state)
 
     (void)state;
     assert_int_equal(c.rc, 0);
-    assert_string_equal(skills_of(c.json), "humaneval,run-7");
+    assert_string_equal(str_field(c.json, "set"), "run-7");
+    /* The skills come from the text (sums of squares), not the set. */
+    assert_string_equal(skills_of(c.json), "math");
     conv_free(&c);
-    c = convert(BT_IMPORT_HUMANEVAL, HE[0], "HumanEval");
+    /* Stored as btfs stores set names: lower case. */
+    c = convert(BT_IMPORT_HUMANEVAL, HE[0], "He.Run-2");
     assert_int_equal(c.rc, 0);
-    assert_string_equal(skills_of(c.json), "humaneval");
+    assert_string_equal(str_field(c.json, "set"), "he.run-2");
+    no_set_skill(c.json);
     conv_free(&c);
+}
+
+/* The import options become task fields: --train, --max-attempts,
+ * --no-memory; and no problem of a benchmark without them says more than
+ * it must (defaults are left out, as btfs leaves them out). */
+static void test_options(void **state)
+{
+    struct bt_import_opts o = { .train = true, .max_attempts = 1,
+                                .no_memory = true };
+    struct conv c = convert_opts(BT_IMPORT_HUMANEVAL, HE[1], &o);
+
+    (void)state;
+    assert_int_equal(c.rc, 0);
+    assert_false(has_field(c.json, "held_out"));
+    assert_int_equal(cJSON_GetObjectItem(c.json, "max_attempts")->valueint,
+                     1);
+    assert_false(bool_field(c.json, "memory"));
+    assert_string_equal(str_field(c.json, "set"), "humaneval");
+    conv_free(&c);
+    c = convert_opts(BT_IMPORT_MBPP, MBPP[0], NULL);
+    assert_int_equal(c.rc, 0);
+    assert_true(bool_field(c.json, "held_out"));
+    assert_false(has_field(c.json, "max_attempts"));
+    assert_false(has_field(c.json, "memory"));
+    assert_string_equal(str_field(c.json, "set"), "mbpp");
+    conv_free(&c);
+    /* A task line is no benchmark's: not held out unless it says so; the
+     * options override what it says. */
+    o = (struct bt_import_opts){ .max_attempts = 3 };
+    c = convert_opts(BT_IMPORT_TASKS, "{\"goal\":\"g\",\"held_out\":true,"
+                     "\"max_attempts\":9,\"memory\":true}", &o);
+    assert_int_equal(c.rc, 0);
+    assert_true(bool_field(c.json, "held_out"));
+    assert_int_equal(cJSON_GetObjectItem(c.json, "max_attempts")->valueint,
+                     3);
+    assert_false(has_field(c.json, "set"));
+    conv_free(&c);
+    o = (struct bt_import_opts){ .train = true, .no_memory = true };
+    c = convert_opts(BT_IMPORT_TASKS, "{\"goal\":\"g\",\"held_out\":true}",
+                     &o);
+    assert_int_equal(c.rc, 0);
+    assert_false(has_field(c.json, "held_out"));
+    assert_false(bool_field(c.json, "memory"));
+    conv_free(&c);
+    o = (struct bt_import_opts){ .max_attempts = 2 };
+    c = convert_opts(BT_IMPORT_TASKS, "a plain goal", &o);
+    assert_int_equal(c.rc, 0);
+    assert_string_equal(c.task, "{\"goal\":\"a plain goal\","
+                        "\"max_attempts\":2}");
+    conv_free(&c);
+}
+
+/* A HumanEval prompt whose docstring holds EXAMPLES, with entry point f. */
+static struct conv he_with(const char *examples)
+{
+    cJSON *o = cJSON_CreateObject();
+    char *prompt = xasprintf("def f(x, y=0):\n    \"\"\" Does f.\n%s"
+                             "    \"\"\"\n", examples), *line;
+    struct conv c;
+
+    cJSON_AddStringToObject(o, "task_id", "T/1");
+    cJSON_AddStringToObject(o, "prompt", prompt);
+    cJSON_AddStringToObject(o, "test", "def check(c):\n    assert c(1)\n");
+    cJSON_AddStringToObject(o, "entry_point", "f");
+    line = cJSON_PrintUnformatted(o);
+    c = convert(BT_IMPORT_HUMANEVAL, line, NULL);
+    assert_int_equal(c.rc, 0);
+    free(line);
+    free(prompt);
+    cJSON_Delete(o);
+    return c;
+}
+
+static void examples_are(const char *examples, const char *want)
+{
+    struct conv c = he_with(examples);
+
+    if (strcmp(str_field(c.json, "tests"), want) != 0)
+        fail_msg("examples:\n%s\ngave tests:\n%s\nwant:\n%s", examples,
+                 str_field(c.json, "tests"), want);
+    conv_free(&c);
+}
+
+/* The docstring's >>> examples become visible tests; what cannot be
+ * compared with == (printed text, set-up statements, continuations, calls
+ * of other functions) is left out rather than guessed at. */
+static void test_humaneval_examples(void **state)
+{
+    (void)state;
+    examples_are("    >>> f(1)\n    2\n    >>> f([1, 2], y=3)\n"
+                 "    [1, 2, 3]\n",
+                 "assert f(1) == 2\nassert f([1, 2], y=3) == [1, 2, 3]\n");
+    examples_are("    >>> f('a b')\n    'b a'\n\n    >>> f(\"x\")\n"
+                 "    True\n", "assert f('a b') == 'b a'\n"
+                 "assert f(\"x\") == True\n");
+    /* A float is compared with a tolerance: docstrings round them. */
+    examples_are("    >>> f(3.5)\n    0.5\n    >>> round(f(2), 2)\n"
+                 "    -1e-3\n", "assert abs(f(3.5) - 0.5) < 1e-6\n"
+                 "assert abs(round(f(2), 2) - -1e-3) < 1e-6\n");
+    /* An expression that is more than one call is parenthesised, so that
+     * "==" cannot bind into it. */
+    examples_are("    >>> f(1) == 2\n    True\n    >>> not f(0)\n"
+                 "    False\n", "assert (f(1) == 2) == True\n"
+                 "assert (not f(0)) == False\n");
+    /* Left out: printed text, a statement, no expected output, another
+     * function, a continuation line, an ellipsis, a traceback. */
+    examples_are("    >>> f(1)\n    hello world\n"
+                 "    >>> x = f(2)\n    >>> g(3)\n    4\n"
+                 "    >>> f(4)\n\n    >>> f(5,\n    ... 6)\n    7\n"
+                 "    >>> f(6)\n    [1, ...]\n"
+                 "    >>> f(-1)\n    Traceback (most recent call last):\n"
+                 "    ValueError\n"
+                 "    >>> self.f(2)\n    1\n    >>> ff(2)\n    1\n"
+                 "    >>> f(7)  # a comment would cut the assert\n    0\n", "");
+    /* A '#' inside a string is no comment. */
+    examples_are("    >>> f('#')\n    1\n", "assert f('#') == 1\n");
+    /* The output may end the docstring on its own line. */
+    examples_are("    >>> f(2)\n    {'a': 1}\"\"\"\n", "assert f(2) == {'a': 1}\n");
+    /* A multi-line literal is joined. */
+    examples_are("    >>> f(3)\n    [1,\n     2]\n",
+                 "assert f(3) == [1, 2]\n");
 }
 
 static void test_humaneval_refused(void **state)
@@ -299,6 +451,12 @@ static void test_humaneval_refused(void **state)
     expect_refused(BT_IMPORT_HUMANEVAL, "{\"prompt\":\"def f():\\u0007\\n\","
                    "\"test\":\"def check(c):\\n    pass\\n\","
                    "\"entry_point\":\"f\"}", "control character U+0007");
+    /* A quoted value with a newline: the reason stays one line (found by
+     * tests/fuzz/fuzz_import). */
+    expect_refused(BT_IMPORT_HUMANEVAL, "{\"prompt\":\"def f():\\n\","
+                   "\"test\":\"def check(c):\\n    pass\\n\","
+                   "\"entry_point\":\"f(a):\\n  x\"}",
+                   "must be a Python name, got \"f(a):   x\"");
     /* The id is known even when the problem is refused. */
     struct conv c = convert(BT_IMPORT_HUMANEVAL, "{\"task_id\":\"HE/9\"}",
                             NULL);
@@ -357,6 +515,18 @@ static void test_mbpp_sample(void **state)
         "assert common_items([], [1]) == []\n"
         "assert set(common_items(list(range(9)), [8])) == {8}\n",
     };
+    /* test_list is shown, as MBPP's own prompt shows it; the challenge
+     * tests stay hidden. */
+    static const char *const visible[] = {
+        "assert count_upper('Hello World') == 2\n"
+        "assert count_upper('abc') == 0\n"
+        "assert count_upper('ABC') == 3\n",
+        "import math\n"
+        "assert math.isclose(circle_area(2), 12.566, rel_tol=1e-3)\n"
+        "assert circle_area(0) == 0\n",
+        "assert set(common_items([1, 2, 3], [2, 3, 4])) == set([2, 3])\n"
+        "assert common_items([], [1]) == []\n",
+    };
     static const char *const named[] = {
         "The function is called `count_upper`, called as "
         "`count_upper('Hello World')`",
@@ -374,15 +544,18 @@ static void test_mbpp_sample(void **state)
         assert_int_equal(c.rc, 0);
         assert_non_null(c.json);
         assert_string_equal(c.sid, sid[i]);
-        assert_int_equal(cJSON_GetArraySize(c.json), 5);
+        assert_int_equal(cJSON_GetArraySize(c.json), 8);
+        assert_string_equal(str_field(c.json, "problem_id"), sid[i]);
+        assert_string_equal(str_field(c.json, "set"), "mbpp");
+        assert_true(bool_field(c.json, "held_out"));
         const char *goal = str_field(c.json, "goal");
         const char *text = str_field(src, "text");
         assert_memory_equal(goal, text, strlen(text));
         assert_non_null(strstr(goal, named[i]));
         assert_int_not_equal(goal[strlen(goal) - 1], '\n');
         assert_string_equal(str_field(c.json, "hidden_tests"), hidden[i]);
-        assert_string_equal(str_field(c.json, "tests"), "");
-        assert_string_equal(skills_of(c.json), "mbpp");
+        assert_string_equal(str_field(c.json, "tests"), visible[i]);
+        no_set_skill(c.json);
         assert_null(strstr(c.task, "SECRET_CODE"));
         assert_null(strchr(c.task, '\r'));
         assert_null(strstr(c.task, "\\r"));
@@ -404,9 +577,13 @@ static void test_mbpp_sanitized(void **state)
     assert_int_equal(c.rc, 0);
     assert_string_equal(str_field(c.json, "hidden_tests"),
                         "import math\nassert sq(3) == 9\n");
+    assert_string_equal(str_field(c.json, "tests"),
+                        "import math\nassert sq(3) == 9\n");
     assert_non_null(strstr(str_field(c.json, "goal"),
                            "Write a function to square."));
-    assert_string_equal(skills_of(c.json), "mbpp,s1");
+    assert_string_equal(str_field(c.json, "set"), "s1");
+    assert_string_equal(str_field(c.json, "problem_id"), "2");
+    no_set_skill(c.json);
     conv_free(&c);
 }
 
@@ -501,30 +678,24 @@ static void test_tasks_passthrough(void **state)
     conv_free(&c);
 }
 
+/* --set on task lines sets the field 'set' (never a skill), replacing the
+ * line's own. */
 static void test_tasks_set(void **state)
 {
     struct conv c = convert(BT_IMPORT_TASKS, "  plain goal ", "mine");
 
     (void)state;
     assert_int_equal(c.rc, 0);
-    assert_string_equal(c.task, "{\"goal\":\"plain goal\",\"skills\":"
-                        "[\"mine\"]}");
+    assert_string_equal(c.task, "{\"goal\":\"plain goal\",\"set\":"
+                        "\"mine\"}");
     conv_free(&c);
-    c = convert(BT_IMPORT_TASKS, "{\"goal\":\"g\",\"skills\":[\"math\"]}",
-                "mine");
+    c = convert(BT_IMPORT_TASKS, "{\"goal\":\"g\",\"skills\":[\"math\"],"
+                "\"set\":\"theirs\",\"problem_id\":\"P/1\"}", "Mine");
     assert_int_equal(c.rc, 0);
-    assert_string_equal(skills_of(c.json), "math,mine");
-    conv_free(&c);
-    c = convert(BT_IMPORT_TASKS, "{\"goal\":\"g\",\"skills\":[\"MINE\"]}",
-                "mine");
-    assert_int_equal(c.rc, 0);
-    assert_string_equal(skills_of(c.json), "MINE");
-    conv_free(&c);
-    c = convert(BT_IMPORT_TASKS, "{\"goal\":\"g\",\"skills\":[\"a\",\"b\","
-                "\"c\",\"d\",\"e\",\"f\",\"g\",\"h\",\"i\",\"j\",\"k\",\"l\","
-                "\"m\",\"n\",\"o\",\"p\"]}", "mine");
-    assert_int_equal(c.rc, -EINVAL);
-    assert_non_null(strstr(c.reason, "'skills'"));
+    assert_string_equal(skills_of(c.json), "math");
+    assert_string_equal(str_field(c.json, "set"), "mine");
+    assert_string_equal(str_field(c.json, "problem_id"), "P/1");
+    assert_false(has_field(c.json, "held_out"));
     conv_free(&c);
 }
 
@@ -620,8 +791,9 @@ static void test_parse_file(void **state)
     struct bt_import_set s = { 0 };
 
     (void)state;
+    struct bt_import_opts o = { .set = "R" };
     assert_int_equal(bt_import_parse(file, strlen(file), BT_IMPORT_HUMANEVAL,
-                                     "r", &s), 0);
+                                     &o, &s), 0);
     assert_int_equal(s.nitems, 4);
     assert_int_equal(s.blank, 1);
     assert_int_equal(s.items[0].line, 1);
@@ -629,6 +801,9 @@ static void test_parse_file(void **state)
     assert_int_equal(s.items[2].line, 5);
     assert_int_equal(s.items[3].line, 7);   /* last line, no '\n' */
     assert_string_equal(s.items[2].source_id, "Sample/2");
+    /* Each item knows its (set, problem_id), as btfs will store them. */
+    assert_string_equal(s.items[2].set, "r");
+    assert_string_equal(s.items[2].problem_id, "Sample/2");
     for (size_t i = 0; i < s.nitems; i++) {
         assert_int_equal(s.items[i].len, strlen(s.items[i].task));
         assert_null(s.items[i].id);
@@ -646,6 +821,88 @@ static void test_parse_file(void **state)
     assert_int_equal(bt_import_parse("", 0, BT_IMPORT_MBPP, NULL, &s), 0);
     assert_int_equal(s.nitems + s.nproblems + s.blank, 0);
     bt_import_set_free(&s);
+}
+
+/* Re-import: the problems already in the set are dropped with the task
+ * that holds them; other sets, and items without an id, are not. */
+static void test_skip_present(void **state)
+{
+    char *file = xasprintf("%s\n%s\n%s\n", HE[0], HE[1], HE[2]);
+    struct bt_import_set s = { 0 };
+    struct bt_import_present he[] = {
+        { "Sample/2", "task_000007" }, { "Sample/0", "task_000005" },
+        { "Other/1", "task_000001" },
+    };
+
+    (void)state;
+    assert_int_equal(bt_import_parse(file, strlen(file), BT_IMPORT_HUMANEVAL,
+                                     NULL, &s), 0);
+    assert_int_equal(s.nitems, 3);
+    /* Another set's problems are not this set's. */
+    assert_int_equal(bt_import_skip_present(&s, "he-single", he, 3), 0);
+    assert_int_equal(bt_import_skip_present(&s, "humaneval", he, 0), 0);
+    assert_int_equal(bt_import_skip_present(&s, "humaneval", he, 3), 2);
+    assert_true(s.items[0].dropped);
+    assert_string_equal(s.items[0].present, "task_000005");
+    assert_false(s.items[1].dropped);
+    assert_null(s.items[1].present);
+    assert_true(s.items[2].dropped);
+    assert_string_equal(s.items[2].present, "task_000007");
+    /* Dropped items are never written: a batch of one line passes over
+     * both. */
+    assert_int_equal(bt_import_batch_end(&s, 0, 1, 1 << 20), 3);
+    /* Asking again drops nothing more. */
+    assert_int_equal(bt_import_skip_present(&s, "humaneval", he, 3), 0);
+    bt_import_set_free(&s);
+
+    /* Task lines: matched by their own set and problem_id; none, none. */
+    const char *tasks = "{\"goal\":\"a\",\"set\":\"HumanEval\","
+                        "\"problem_id\":\" Sample/0 \"}\nplain goal\n"
+                        "{\"goal\":\"b\",\"problem_id\":\"Sample/2\"}\n";
+    assert_int_equal(bt_import_parse(tasks, strlen(tasks), BT_IMPORT_TASKS,
+                                     NULL, &s), 0);
+    assert_int_equal(s.nitems, 3);
+    assert_string_equal(s.items[0].set, "humaneval");
+    assert_string_equal(s.items[0].problem_id, "Sample/0");
+    assert_null(s.items[1].set);
+    assert_null(s.items[2].set);
+    assert_int_equal(bt_import_skip_present(&s, "humaneval", he, 3), 1);
+    assert_true(s.items[0].dropped);
+    assert_false(s.items[2].dropped);
+    bt_import_set_free(&s);
+    free(file);
+}
+
+/* The same problem twice in one file is one task; under two sets, two. */
+static void test_skip_repeats(void **state)
+{
+    char *file = xasprintf("%s\n%s\n%s\n%s\n%s\n", HE[0], HE[1], HE[0],
+                           HE[2], HE[0]);
+    struct bt_import_set s = { 0 };
+
+    (void)state;
+    assert_int_equal(bt_import_parse(file, strlen(file), BT_IMPORT_HUMANEVAL,
+                                     NULL, &s), 0);
+    assert_int_equal(s.nitems, 5);
+    assert_int_equal(bt_import_skip_repeats(&s), 2);
+    for (size_t i = 0; i < 5; i++) {
+        assert_int_equal(s.items[i].dropped, i == 2 || i == 4);
+        assert_int_equal(s.items[i].repeat_of, i == 2 || i == 4 ? 1 : 0);
+    }
+    assert_int_equal(bt_import_skip_repeats(&s), 0);
+    bt_import_set_free(&s);
+    free(file);
+
+    const char *tasks = "{\"goal\":\"a\",\"set\":\"x\",\"problem_id\":\"1\"}\n"
+                        "{\"goal\":\"a\",\"set\":\"y\",\"problem_id\":\"1\"}\n"
+                        "{\"goal\":\"a\",\"problem_id\":\"1\"}\n"
+                        "{\"goal\":\"a\",\"problem_id\":\"1\"}\n";
+    assert_int_equal(bt_import_parse(tasks, strlen(tasks), BT_IMPORT_TASKS,
+                                     NULL, &s), 0);
+    /* Without a set nothing tells two problems apart. */
+    assert_int_equal(bt_import_skip_repeats(&s), 0);
+    bt_import_set_free(&s);
+    assert_int_equal(bt_import_skip_repeats(&s), 0);    /* empty set */
 }
 
 static void test_batches(void **state)
@@ -682,6 +939,8 @@ int main(void)
         cmocka_unit_test(test_format_names),
         cmocka_unit_test(test_humaneval_sample),
         cmocka_unit_test(test_humaneval_set),
+        cmocka_unit_test(test_options),
+        cmocka_unit_test(test_humaneval_examples),
         cmocka_unit_test(test_humaneval_refused),
         cmocka_unit_test(test_humaneval_goal_limit),
         cmocka_unit_test(test_mbpp_sample),
@@ -695,6 +954,8 @@ int main(void)
         cmocka_unit_test(test_bad_json),
         cmocka_unit_test(test_blank),
         cmocka_unit_test(test_parse_file),
+        cmocka_unit_test(test_skip_present),
+        cmocka_unit_test(test_skip_repeats),
         cmocka_unit_test(test_batches),
     };
 

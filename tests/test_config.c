@@ -1051,6 +1051,18 @@ static void test_key_file(void **state)
     assert_err_has(fx, "No such file");
 }
 
+/* A value with a newline (a double-quoted "\n" in .env) is quoted in the
+ * message, which must stay one line. Found by tests/fuzz/fuzz_env. */
+static void test_regression_message_one_line(void **state)
+{
+    struct fixture *fx = *state;
+
+    write_env(fx, "BT_SANDBOX=\"a\\nb\"\n");
+    assert_int_equal(LOAD(fx, fx->env_path, "/mnt"), -EINVAL);
+    assert_err_has(fx, "'a b' is not one of bubblewrap|none");
+    assert_null(strchr(fx->err, '\n'));
+}
+
 /* ---- usage and .env.example ------------------------------------------- */
 
 static char *capture_usage(void)
@@ -1232,6 +1244,7 @@ int main(void)
         T(test_json_redacts_api_key),
         T(test_json_redacts_url_credentials),
         T(test_key_file),
+        T(test_regression_message_one_line),
         T(test_usage_lists_every_setting),
         T(test_env_example_round_trip),
         T(test_free_zeroed_and_twice),

@@ -92,6 +92,11 @@ static const struct json_case json_cases[] = {
       "Sure! The task is {\"title\": \"Reverse a string\", \"level\": 2} "
       "and it should be easy. Let me know if you need more.",
       EXTRACT_JSON_EMBEDDED, "{\"title\":\"Reverse a string\",\"level\":2}" },
+    /* found by tests/fuzz/fuzz_extract: the tag is content here */
+    { "a think tag inside a string of a whole object",
+      "{\"lesson\": \"close every </think> tag\", \"n\": 1}",
+      EXTRACT_JSON_WHOLE,
+      "{\"lesson\":\"close every </think> tag\",\"n\":1}" },
     { "think block before",
       "<think>\nThe user wants JSON like {\"x\": 1}. I will answer 2.\n"
       "</think>\n\n{\"x\": 2}",

@@ -713,6 +713,38 @@ static void test_line_limit(void **state)
     free(g);
 }
 
+/* ---- nesting ---------------------------------------------------------- */
+
+/* cJSON's nesting limit (1000 levels) gets a message that says so, where
+ * it was hit; one level less is an ordinary wrong type. */
+static void test_nesting_limit(void **state)
+{
+    char *line;
+    size_t n;
+
+    (void)state;
+    for (n = 999; n <= 1001; n++) {
+        char *open = repeat('[', n), *close = repeat(']', n);
+        /* the object itself is one level */
+        line = xasprintf("{\"goal\":\"x\",\"skills\":%s%s}", open, close);
+        if (n + 1 <= 1000)
+            refuse_line("1000 levels", line, strlen(line), -EINVAL,
+                        "field 'skills'", NULL);
+        else
+            refuse_line("1001 levels", line, strlen(line), -EINVAL,
+                        "not valid JSON: nested deeper than 1000 levels at "
+                        "offset 1020 (the JSON parser's limit)", NULL);
+        free(line);
+        free(open);
+        free(close);
+    }
+    /* brackets inside a string are not nesting */
+    line = xasprintf("{\"goal\":\"%s\", x}", "[[[[");
+    refuse_line("syntax error", line, strlen(line), -EINVAL,
+                "not valid JSON: syntax error at offset", NULL);
+    free(line);
+}
+
 /* ---- the err buffer ------------------------------------------------- */
 
 static void test_err_buffer(void **state)
@@ -853,6 +885,7 @@ int main(void)
         cmocka_unit_test(test_priority_copy),
         cmocka_unit_test(test_field_limits),
         cmocka_unit_test(test_line_limit),
+        cmocka_unit_test(test_nesting_limit),
         cmocka_unit_test(test_err_buffer),
         cmocka_unit_test(test_def_free),
         cmocka_unit_test(test_eval_fields),

@@ -1,9 +1,12 @@
 #!/bin/bash
 # bt_import.sh -- bt import against a real mount: HumanEval- and MBPP-format
-# samples become tasks with their tests hidden and their reference solutions
+# samples become held-out tasks of a set, with the docstring examples (or
+# MBPP's test_list) as visible tests, the dataset's tests hidden, skills
+# from their text and never the set's name, and their reference solutions
 # nowhere; --dry-run, --set, --json, --skip-bad, batches of 100 lines, a
-# line btfs refuses, every kind of bad input (nothing imported), and
-# bt get-trend --skill over the imported set.
+# line btfs refuses, every kind of bad input (nothing imported); re-import
+# skips what the set holds; --train, --max-attempts, --no-memory; and
+# bt get-trend --skill / --set over the imported sets.
 . "${0%/*}/lib.sh" || exit 1
 
 : "${SRCDIR:?set SRCDIR to the source tree}"
@@ -34,9 +37,14 @@ assert_eq "... and prints one task line per problem" 3 "$(wc -l <<<"$dry_he")"
 assert_eq "... each a JSON object" "object object object" \
     "$(jq -r type <<<"$dry_he" 2>&1 | paste -sd' ')"
 assert_no_match "... holding no reference solution" "$SECRETS" "$dry_he"
-assert_eq "... with skill humaneval and no visible tests" \
-    '{"skills":["humaneval"],"tests":"","language":"python"}' \
-    "$(head -n1 <<<"$dry_he" | jq -c '{skills,tests,language}' 2>&1)"
+assert_eq "... of set humaneval, held out, with the problem's id" \
+    '{"set":"humaneval","held_out":true,"problem_id":"Sample/0","language":"python"}' \
+    "$(head -n1 <<<"$dry_he" | jq -c '{set,held_out,problem_id,language}' 2>&1)"
+assert_eq "... skills from the text, never the set's name" '[["math","lists"],["strings"],["lists"]]' \
+    "$(jq -sc 'map(.skills)' <<<"$dry_he" 2>&1)"
+assert_eq "... the docstring's examples as visible tests" \
+    "assert sum_of_squares([1, 2, 3]) == 14
+assert sum_of_squares([]) == 0" "$(head -n1 <<<"$dry_he" | jq -r .tests)"
 bt_err "import without --dry-run needs the mount" --mount "$T/nowhere" \
     import "$HE" --format humaneval
 assert_exit "... and exits 2, like every command without a mount" 2 \
@@ -65,13 +73,17 @@ for i in 0 1 2; do
     assert_eq "... the hidden tests are the dataset's test plus test_check()" \
         "$(jq -r .test <<<"$src")"$'\n\n\n'"def test_check():"$'\n'"    check($entry)" \
         "$(jq -r .hidden_tests "$M/tasks/$id.json")"
-    assert_eq "... python, no visible tests, skill humaneval, queued" \
-        '["python","",["humaneval"],"queued","user"]' \
-        "$(field "$id" '[.language,.tests,.skills,.status,.source]')"
+    assert_eq "... python, set humaneval, held out, its id, queued" \
+        "[\"python\",\"humaneval\",true,\"Sample/$i\",\"queued\",\"user\"]" \
+        "$(field "$id" '[.language,.set,.held_out,.problem_id,.status,.source]')"
+    assert_match "... the examples are visible tests of the entry point" \
+        "^assert $entry\(" "$(jq -r .tests "$M/tasks/$id.json")"
+    assert_no_match "... no skill is the set's name" "humaneval" \
+        "$(field "$id" .skills)"
 done
 assert_eq "the task files hold what --dry-run printed" \
-    "$(jq -c '{goal,hidden_tests}' <<<"$dry_he")" \
-    "$(for i in 1 2 3; do field task_00000$i '{goal,hidden_tests}'; done)"
+    "$(jq -c '{goal,tests,hidden_tests,skills}' <<<"$dry_he")" \
+    "$(for i in 1 2 3; do field task_00000$i '{goal,tests,hidden_tests,skills}'; done)"
 
 # ---- MBPP, with --set and --json --------------------------------------------------
 
@@ -81,8 +93,13 @@ assert_eq "... reports line, source id and task id of each" \
     '[{"line":1,"source_id":"901","id":"task_000004"},{"line":2,"source_id":"902","id":"task_000005"},{"line":3,"source_id":"903","id":"task_000006"}]' \
     "$(jq -c .imported <<<"$OUT" 2>&1)"
 assert_eq "... and skips none" '[]' "$(jq -c .skipped <<<"$OUT" 2>&1)"
-assert_eq "... the tasks carry skills mbpp and run1" '["mbpp","run1"]' \
-    "$(field task_000004 .skills)"
+assert_eq "... the tasks are of set run1, held out; skills from the text" \
+    '["run1",true,"901",["strings"]]' \
+    "$(field task_000004 '[.set,.held_out,.problem_id,.skills]')"
+assert_eq "... test_list is shown, as MBPP's own prompt shows it" \
+    "assert count_upper('Hello World') == 2
+assert count_upper('abc') == 0
+assert count_upper('ABC') == 3" "$(jq -r .tests "$M/tasks/task_000004.json")"
 assert_eq "... the goal is the text plus the function's name and a call" \
     "Write a function to count the upper case letters in a string.
 
@@ -95,6 +112,8 @@ assert math.isclose(circle_area(1), 3.1416, rel_tol=1e-3)
 assert circle_area(0) == 0" "$(jq -r .hidden_tests "$M/tasks/task_000005.json")"
 assert_eq "... challenge tests included" 4 \
     "$(jq -r .hidden_tests "$M/tasks/task_000006.json" | grep -c '^assert ')"
+assert_eq "... but not shown" 3 \
+    "$(jq -r .tests "$M/tasks/task_000006.json" | grep -c '^assert ')"
 
 # The reference solutions must reach nothing: no file of the mount, no byte
 # of the store.
@@ -152,7 +171,7 @@ assert_eq "none of these added a task" "$before" "$(task_count)"
 # ---- --skip-bad, and a line only btfs refuses --------------------------------------
 
 assert_ok "--skip-bad imports the good lines" \
-    "$BT" import "$T/nofield.jsonl" --format humaneval --skip-bad
+    "$BT" import "$T/nofield.jsonl" --format humaneval --skip-bad --set skipbad
 assert_eq "... one task" "imported 1 task: task_000259" "$OUT"
 assert_match "... and reports the skipped line" "line 2 \(Sample/1\): missing field 'entry_point'" "$ERR"
 assert_match "... and the count" "skipped 1 problem" "$ERR"
@@ -175,17 +194,71 @@ assert_eq "... and the two imported" '[1,3]' "$(jq -c '[.imported[].line]' <<<"$
 
 # ---- get-trend over an imported set -----------------------------------------------
 
-assert_ok "bt get-trend --skill humaneval" "$BT" get-trend --skill humaneval
-assert_match "... counts the set's tasks" "skill humaneval: 4 tasks" "$OUT"
-assert_match "... all queued" "queued +4" "$OUT"
+assert_ok "bt get-trend --set humaneval" "$BT" get-trend --set humaneval
+assert_match "... counts exactly the set's tasks" "set humaneval: 3 tasks" "$OUT"
+assert_match "... all queued" "queued +3" "$OUT"
 assert_match "... none judged yet" "pass rate +- " "$OUT"
-assert_ok "bt --json get-trend --set run1" "$BT" --json get-trend --set run1
+assert_ok "bt --json get-trend --set RUN1 (names are lower case)" "$BT" --json get-trend --set RUN1
 assert_eq "... counts the three MBPP tasks" \
-    '{"skill":"run1","tasks":3,"passed":0,"failed":0,"error":0,"running":0,"queued":3,"cancelled":0,"pass_rate":null,"mean_score":null}' \
+    '{"set":"run1","tasks":3,"passed":0,"failed":0,"error":0,"running":0,"queued":3,"cancelled":0,"pass_rate":null,"mean_score":null}' \
     "$(jq -c . <<<"$OUT" 2>&1)"
-assert_ok "get-trend --skill of an unknown set" "$BT" get-trend --skill nosuchset
-assert_eq "... says there is none" "no tasks with skill 'nosuchset'" "$OUT"
+bt_err "get-trend --set of an unknown set" get-trend --set nosuchset
+assert_match "... says there is none" "no set 'nosuchset'" "$ERR"
+assert_ok "get-trend --skill of a set's name" "$BT" get-trend --skill humaneval
+assert_eq "... finds no task: a set is not a skill" "no tasks with skill 'humaneval'" "$OUT"
 assert_exit "get-trend with both --skill and --set exits 2" 2 \
     "$BT" get-trend --skill a --set b
 assert_ok "bt get-trend without --skill still shows the score log" "$BT" get-trend
+
+# ---- Re-import: what the set holds is skipped ---------------------------------------
+
+before=$(task_count)
+assert_ok "importing the same file again" "$BT" import "$HE" --format humaneval
+assert_eq "... imports nothing, and says why" \
+    "imported no tasks: all 3 problems are already in their set" "$OUT"
+assert_match "... a note for each problem, naming its task" \
+    "line 2 \(Sample/1\): already in set humaneval as task_000002, skipped" "$ERR"
+assert_match "... and the count" "3 problems already in their sets were skipped" "$ERR"
+assert_eq "... no task added" "$before" "$(task_count)"
+{ cat "$HE"; sed -n 2p "$HE"; } >"$T/he_plus.jsonl"
+jq -nc --arg p 'def nine():
+    """ Return 9.
+    >>> nine()
+    9
+    """
+' '{task_id: "Sample/9", prompt: $p, test: "def check(c):\n    assert c() == 9\n", entry_point: "nine"}' >>"$T/he_plus.jsonl"
+assert_ok "a file with one new problem and one given twice" \
+    "$BT" --json import "$T/he_plus.jsonl" --format humaneval
+assert_eq "... imports only the new one" '[{"line":5,"source_id":"Sample/9"}]' \
+    "$(jq -c '[.imported[] | {line,source_id}]' <<<"$OUT" 2>&1)"
+assert_eq "... lists those already present with their tasks" \
+    '[["Sample/0","task_000001"],["Sample/1","task_000002"],["Sample/2","task_000003"]]' \
+    "$(jq -c '[.already_present[] | [.source_id,.task]]' <<<"$OUT" 2>&1)"
+assert_eq "... and the repeat as skipped" '[{"line":4,"error":"the same problem as line 2"}]' \
+    "$(jq -c '[.skipped[] | {line,error}]' <<<"$OUT" 2>&1)"
+assert_eq "... one task added" "$((before + 1))" "$(task_count)"
+assert_ok "the set's file lists it" \
+    test "$(jq -r '.problems' "$M/eval/humaneval.json")" = 4
+
+# ---- Loop settings per set: a new --set runs the problems again ----------------------
+
+before=$(task_count)
+assert_ok "bt import --set he-single --max-attempts 1 --no-memory" \
+    "$BT" import "$HE" --format humaneval --set He-Single --max-attempts 1 --no-memory
+assert_eq "... imports all three again, under the new set" 3 "$(( $(task_count) - before ))"
+last=$(task_ids | tail -n1)
+assert_eq "... with the settings as task fields" '["he-single",1,false,true]' \
+    "$(field "$last" '[.set,.max_attempts,.memory,.held_out]')"
+assert_ok "bt import --train --set he-train" \
+    "$BT" import "$HE" --format humaneval --set he-train --train
+last=$(task_ids | tail -n1)
+assert_eq "... is not held out" '["he-train",false]' \
+    "$(field "$last" '[.set,(.held_out // false)]')"
+assert_exit "--max-attempts 0 exits 2" 2 "$BT" import "$HE" --format humaneval --max-attempts 0
+assert_exit "--max-attempts 101 exits 2" 2 "$BT" import "$HE" --format humaneval --max-attempts 101
+assert_exit "a set name starting with '.' exits 2" 2 "$BT" import "$HE" --format humaneval --set .x
+assert_exit "two --set exit 2" 2 "$BT" import "$HE" --format humaneval --set a --set b
+assert_eq "eval/ has one file per set, no skill of any task is a set's name" \
+    "he-single.json he-train.json humaneval.json run1.json skipbad.json|" \
+    "$(ls "$M/eval" | paste -sd' ')|$(jq -r '.skills[]?' "$M"/tasks/task_*.json | grep -xE 'humaneval|mbpp|run1|skipbad|he-single|he-train' || true)"
 finish

@@ -190,8 +190,9 @@ assert_match "... builder 1 worked" "builder 1: task_0000(0[89]|1[0-3]): passed"
 # ---- a HumanEval-format file imports and runs ------------------------------------------
 
 reflection_rule
-# Imported problems have hidden tests only, so the Builder first writes
-# visible tests of its own; then it writes each function.
+# Imported problems show their docstring examples as visible tests, so the
+# Builder writes none of its own (the rule below must stay unused); then it
+# writes each function.
 fake_rule '{"kind":"reply","match":"You write tests","content":"{\"tests\": \"def test_runs():\\n    assert True\"}"}'
 fake_rule "{\"kind\":\"reply\",\"match\":\"sum_of_squares\",\"content\":$(answer 'def sum_of_squares(numbers):
     return sum(n * n for n in numbers)')}"
@@ -217,11 +218,12 @@ done
 assert_eq "... and the three problems are judged" 1 "$ok"
 assert_eq "... two right answers pass, the wrong one fails" "passed passed failed" \
     "$(for id in 14 15 16; do task_field "task_0000$id" .status; done | paste -sd' ')"
-assert_eq "... their own tests are marked self-written" true \
-    "$(task_field task_000014 .result.tests_self_written)"
+assert_eq "... the docstring's examples are their visible tests, not self-written" \
+    '["assert sum_of_squares([1, 2, 3]) == 14\nassert sum_of_squares([]) == 0\n",false]' \
+    "$(jq -c '[.tests, .result.tests_self_written]' "$M/tasks/task_000014.json")"
 assert_eq "... and the hidden tests decided" 1 "$(task_field task_000014 .result.hidden.total)"
-assert_match "bt get-trend --skill humaneval shows the pass rate" "2 passed.*1 failed|passed: *2.*failed: *1|2/3|66" \
-    "$("$BT" --mount "$M" get-trend --skill humaneval 2>&1)"
+assert_match "bt get-trend --set humaneval shows the pass rate" "2 of 3 judged" \
+    "$("$BT" --mount "$M" get-trend --set humaneval 2>&1)"
 REQS=$(curl -s "http://127.0.0.1:$FAKE_PORT/fake/requests")
 assert_eq "the HumanEval check() code never reached the LLM" false \
     "$(jq 'any(.[]; .body | contains("def check(candidate)"))' <<<"$REQS")"

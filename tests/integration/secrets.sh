@@ -58,6 +58,9 @@ assert_eq "config.json shows the URL masked" \
 echo "a task while the LLM is down" >"$M/tasks/new"
 sleep 1
 no_leak "the password is in no file of the tree, the store or btfs's output"
+# Control: the same grep finds the password where it really is.
+assert_eq "control: the check finds the password in btfs's environment" 1 \
+    "$(grep -ca "$PW" "/proc/$BTFS_PID/environ")"
 stop_btfs
 
 # ---- the same password with a server that answers ----------------------------
