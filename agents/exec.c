@@ -1066,7 +1066,9 @@ static int run_request(struct exec *ex, const struct exec_request *req,
     int nproc_inside = uid < 0 && iso == EXEC_BUBBLEWRAP;
 
     char nonce[40] = "";
-    char *workdir = NULL, *runner = NULL;
+    /* envhome is freed at out:, which the set-up below may jump to
+     * before it is made (clang -Wsometimes-uninitialized). */
+    char *workdir = NULL, *runner = NULL, *envhome = NULL;
     struct argv a = {0};
     struct step s = {0};
     int stdin_fd = -1, rc;
@@ -1115,8 +1117,8 @@ static int run_request(struct exec *ex, const struct exec_request *req,
     char *hostenv[5];
     char envpath[] = "PATH=" SANDBOX_PATH, envlang[] = "LANG=C.UTF-8",
          envtmp[] = "TMPDIR=/tmp";
-    char *envhome = NULL;
     if (asprintf(&envhome, "HOME=%s", iso == EXEC_NONE ? workdir : SANDBOX_WORK) < 0) {
+        envhome = NULL;             /* undefined after a failure */
         rc = -ENOMEM;
         goto out;
     }

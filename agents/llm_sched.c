@@ -17,6 +17,8 @@
 #include <string.h>
 #include <time.h>
 
+#include "redact.h"
+
 #define MAX_ENDPOINTS 64
 #define WHO_MAX 48
 
@@ -146,8 +148,11 @@ static cJSON *json_locked(struct llm_sched *q)
             cJSON_Delete(e);
             break;
         }
-        bad |= !(q->ep[i].url ? cJSON_AddStringToObject(e, "url", q->ep[i].url)
-                              : cJSON_AddNullToObject(e, "url"));
+        /* status.json shows it: never with its credentials. */
+        char *shown = redact_dup(q->ep[i].url);
+        bad |= !(shown ? cJSON_AddStringToObject(e, "url", shown)
+                       : cJSON_AddNullToObject(e, "url"));
+        free(shown);
         bad |= !cJSON_AddNumberToObject(e, "slots", q->ep[i].slots);
         bad |= !cJSON_AddNumberToObject(e, "in_flight", q->ep[i].in_flight);
         bad |= !cJSON_AddBoolToObject(e, "up", q->ep[i].up);

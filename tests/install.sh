@@ -8,6 +8,7 @@ command -v meson >/dev/null || skip "meson is not on PATH"
 
 T=$(mktemp -d /tmp/btfs-install.XXXXXX)
 trap 'rm -rf "$T"' EXIT
+trap 'exit 143' TERM    # meson's timeout: clean up all the same
 dest=$T/root
 
 if out=$(meson install -C "$BUILDDIR" --no-rebuild --destdir "$dest" 2>&1); then

@@ -30,6 +30,14 @@ wait_for() {
     return 1
 }
 
+# stop: the kernel sends a file's RELEASE after close(2) has returned, and
+# a btfs stopped before it comes frees nothing for that handle (LeakSanitizer
+# reports it in the sanitizer builds); give the last reads time to end.
+stop() {
+    sleep 1
+    stop_btfs
+}
+
 task_status() {
     jq -r .status "$M/tasks/$1.json"
 }
@@ -112,12 +120,12 @@ assert_ok "tasks/new takes tasks again" sh_c "echo 'after the disk was freed' > 
 assert_eq "nothing acknowledged is lost, nothing refused was added" \
     "Write square(x) returning x squared.|kept task 1|kept task 2|kept task 3|kept task 4|kept task 5|after the disk was freed" \
     "$(all_goals | paste -sd'|')"
-stop_btfs
+stop
 start_btfs --builders 0
 assert_eq "... and so it stays after a restart" 7 "$(task_count)"
 assert_eq "... with the task passed once" "passed 1" \
     "$(jq -r '"\(.status) \(.attempts)"' "$M/tasks/task_000001.json")"
-stop_btfs
+stop
 
 # ---- a read-only data directory ---------------------------------------------------
 
