@@ -700,6 +700,8 @@ static int commit(struct builder *b, const struct task *t, unsigned natt,
 
     struct memory_outcome mo = {
         .id = t->id, .status = v->status, .attempts = (int)natt,
+        .goal = t->goal, .tests = t->tests,
+        .held_out = t->held_out,
         .skills = t->skills, .nskills = t->nskills,
         .difficulty = t->difficulty, .final_attempt = v->final_attempt,
         .score_json = score_json, .result_json = result_json,
@@ -956,8 +958,11 @@ static enum build_end build(struct builder *b, uint64_t id, const char *json)
     prompt_fit_init(&fit, pt.goal, pt.tests);
 
     step(b, &t, "working", "recalling memory");
-    if (t.memory && memory_recall(p->st, t.skills, t.nskills, t.id, p->cfg.memory_items,
-                      &mem) < 0)
+    struct memory_query mq = {
+        .self = t.id, .goal = t.goal, .tests = t.tests, .skills = t.skills,
+        .nskills = t.nskills, .max_items = p->cfg.memory_items,
+    };
+    if (t.memory && memory_recall(p->st, &mq, &mem) < 0)
         memset(&mem, 0, sizeof mem);    /* memory helps; it is not needed */
 
     while (!passed_attempt && natt < max) {

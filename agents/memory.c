@@ -2,9 +2,15 @@
  *
  * A skill record (core/skill_map.json, one member per skill) is the rating
  * of rating.h plus "success_rate" and "recent": the last RECENT_MAX tasks
- * of the skill, newest first, as {"task": N, "passed": bool, "attempt": K}.
- * Recall follows "recent" to the tasks' reflections and archived code, so
- * it reads a few records whatever the history's length.
+ * of the skill, newest first, as {"task": N, "passed": bool, "attempt": K},
+ * for people and tools reading the skill map.
+ *
+ * Recall reads the store's text index: the postings of the query's words
+ * and skills, at most RECALL_POSTINGS of each (newest first), so a common
+ * word costs the same at 100 tasks as at 100,000; words held by more than
+ * half of a large memory say little and are not read at all. The best
+ * RECALL_CANDIDATES are then read whole (task, reflection) to choose what
+ * to show.
  */
 #include "memory.h"
 
@@ -19,6 +25,7 @@
 #include <cjson/cJSON.h>
 
 #include "rating.h"
+#include "recall.h"
 
 #define RECENT_MAX 8            /* tasks remembered per skill              */
 #define CONCEPT_TASKS_MAX 20    /* tasks listed per learned concept        */
@@ -26,6 +33,11 @@
 #define PROFILE_MIN_ATTEMPTS 3  /* a skill needs this many to be judged    */
 #define PROFILE_STRENGTH_RATE 0.6 /* pass rate a strength needs; below it a
                                      judged skill is a weakness            */
+#define RECALL_POSTINGS 128     /* postings read per query term            */
+#define RECALL_CANDIDATES 16    /* best candidates read whole              */
+#define COMMON_MIN_DOCS 16      /* from this memory size on, ...           */
+#define COMMON_SHARE 0.5        /* ... words in more than this share of the
+                                   tasks are skipped                       */
 
 /* Serialises commits: skill records and documents are read, changed and
  * written back, and two builders must not interleave that. */
@@ -140,47 +152,54 @@ static int code_cb(void *ctx, uint64_t key, const char *val, size_t len)
     return *out ? 0 : -ENOMEM;
 }
 
-/* A recent task of a skill, as listed in its record. */
-struct recent {
-    uint64_t task;
+/* What recall needs of a candidate task's document. */
+struct cand_doc {
+    uint64_t id;
+    char *goal;                     /* NULL: unusable (missing, held out) */
     int passed;
-    unsigned attempt;
+    unsigned final_attempt;         /* whose code was judged; 0: none     */
 };
 
-static size_t recent_of(const cJSON *rec, struct recent *out, size_t max)
+/* Reads a candidate's document. A held-out task is refused here as well
+ * as at indexing, so that an index written before a task was marked, or
+ * by an older version, cannot leak it. */
+static int cand_doc_read(struct store_view *v, uint64_t id,
+                         struct cand_doc *d)
 {
-    const cJSON *a = cJSON_GetObjectItemCaseSensitive(rec, "recent"), *it;
-    size_t n = 0;
-
-    cJSON_ArrayForEach(it, a) {
-        const cJSON *t = cJSON_GetObjectItemCaseSensitive(it, "task");
-        const cJSON *p = cJSON_GetObjectItemCaseSensitive(it, "passed");
-        const cJSON *k = cJSON_GetObjectItemCaseSensitive(it, "attempt");
-        if (n == max || !cJSON_IsNumber(t) || t->valuedouble < 1)
-            continue;
-        out[n++] = (struct recent){ (uint64_t)t->valuedouble,
-                                    cJSON_IsTrue(p),
-                                    cJSON_IsNumber(k) && k->valuedouble >= 1
-                                        ? (unsigned)k->valuedouble : 0 };
-    }
-    return n;
-}
-
-/* The goal of task id, or NULL. */
-static char *goal_of(struct store_view *v, uint64_t id)
-{
-    char *json = NULL, *goal = NULL;
+    char *json = NULL;
     cJSON *o;
+    const cJSON *g, *r, *k;
+    int rc = store_view_get(v, STORE_COLL_TASKS, id, copy_cb, &json);
 
-    if (store_view_get(v, STORE_COLL_TASKS, id, copy_cb, &json) != 0)
-        return NULL;
+    memset(d, 0, sizeof *d);
+    d->id = id;
+    if (rc == -ENOENT)
+        return 0;
+    if (rc < 0)
+        return rc;
     o = cJSON_Parse(json);
-    const cJSON *g = cJSON_GetObjectItemCaseSensitive(o, "goal");
-    if (cJSON_IsString(g))
-        goal = strdup(g->valuestring);
-    cJSON_Delete(o);
     free(json);
-    return goal;
+    g = cJSON_GetObjectItemCaseSensitive(o, "goal");
+    if (cJSON_IsString(g) &&
+        !cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(o, "held_out"))) {
+        if (!(d->goal = strdup(g->valuestring))) {
+            cJSON_Delete(o);
+            return -ENOMEM;
+        }
+        d->passed = cJSON_IsString(cJSON_GetObjectItemCaseSensitive(
+                        o, "status")) &&
+                    strcmp(cJSON_GetObjectItemCaseSensitive(o, "status")
+                               ->valuestring, "passed") == 0;
+        r = cJSON_GetObjectItemCaseSensitive(o, "result");
+        k = cJSON_GetObjectItemCaseSensitive(r, "final_attempt");
+        if (!cJSON_IsNumber(k))         /* a pass ends the attempts */
+            k = cJSON_GetObjectItemCaseSensitive(o, "attempts");
+        if (cJSON_IsNumber(k) && k->valuedouble >= 1 &&
+            k->valuedouble <= STORE_MAX_ATTEMPT)
+            d->final_attempt = (unsigned)k->valuedouble;
+    }
+    cJSON_Delete(o);
+    return 0;
 }
 
 /* The lessons of a task's reflection joined, or NULL when it has none. */
@@ -216,83 +235,174 @@ static char *lessons_of(struct store_view *v, uint64_t id)
     return text;
 }
 
-int memory_recall(struct store *st, const char *const *skills, size_t nskills,
-                  uint64_t self, size_t max_items, struct memory_recall *out)
+/* Scores the candidates of the query's terms (see recall.h) into sc,
+ * ranked. */
+static int recall_rank(struct store_view *v, const struct memory_query *q,
+                       const struct recall_bag *bag, struct recall_scores *sc)
 {
-    struct store_view *v = NULL;
-    struct skills all = { 0 };
-    struct recent rec[RECENT_MAX * 16];
-    size_t nrec = 0;
-    struct prompt_memory *lessons = NULL, *solved = NULL;
-    size_t nl = 0, ns = 0;
+    struct store_text_stats stats;
+    struct store_posting *post = NULL;
+    size_t *npost = NULL;
+    double *idf = NULL, idf_sum = 0, avglen;
+    size_t total = 0, nskills = 0, nwords = 0;
     int rc;
 
-    memset(out, 0, sizeof *out);
-    if (nskills == 0 || max_items == 0)
-        return 0;
-    if ((rc = store_view_begin(st, &v)) < 0)
+    memset(sc, 0, sizeof *sc);
+    if ((rc = store_view_text_stats(v, &stats)) < 0)
         return rc;
-    if ((rc = store_view_skills(v, skills_cb, &all)) < 0)
-        goto out;
-    /* Recent tasks of the task's skills, each once, skills in order. */
-    for (size_t i = 0; i < nskills && i < 16; i++) {
-        struct recent r[RECENT_MAX];
-        size_t n = recent_of(skills_find(&all, skills[i]), r, RECENT_MAX);
-        for (size_t k = 0; k < n; k++) {
-            int dup = r[k].task == self;
-            for (size_t j = 0; j < nrec && !dup; j++)
-                dup = rec[j].task == r[k].task;
-            if (!dup)
-                rec[nrec++] = r[k];
-        }
-    }
-    lessons = calloc(nrec + 1, sizeof *lessons);
-    solved = calloc(nrec + 1, sizeof *solved);
-    if (!lessons || !solved) {
+    if (stats.docs == 0 || bag->n == 0)
+        return 0;
+    avglen = (double)stats.length / (double)stats.docs;
+    post = malloc(bag->n * RECALL_POSTINGS * sizeof *post);
+    npost = calloc(bag->n, sizeof *npost);
+    idf = calloc(bag->n, sizeof *idf);
+    if (!post || !npost || !idf) {
         rc = -ENOMEM;
         goto out;
     }
-    for (size_t i = 0; i < nrec && (nl < max_items || ns < max_items); i++) {
-        char *goal = goal_of(v, rec[i].task), *text;
-        if (!goal || (rc = keep(out, goal)) < 0) {
-            if (!goal)
-                continue;
+    for (size_t i = 0; i < bag->n; i++) {
+        const struct recall_term *t = &bag->terms[i];
+        struct store_posting *p = post + i * RECALL_POSTINGS;
+        uint64_t df;
+
+        rc = store_view_text_postings(v, t->text, p, RECALL_POSTINGS,
+                                      &npost[i], &df);
+        if (rc < 0)
             goto out;
+        if (t->skill) {
+            nskills++;
+            continue;
         }
-        if (nl < max_items && (text = lessons_of(v, rec[i].task))) {
-            if ((rc = keep(out, text)) < 0)
-                goto out;
-            lessons[nl++] = (struct prompt_memory){ "lesson", goal, text };
-        }
-        text = NULL;
-        if (ns < max_items && rec[i].passed && rec[i].attempt &&
-            store_view_get(v, STORE_COLL_CODE,
-                           STORE_CODE_KEY(rec[i].task, rec[i].attempt),
-                           code_cb, &text) == 0 && text) {
-            if ((rc = keep(out, text)) < 0)
-                goto out;
-            solved[ns++] = (struct prompt_memory){ "solved", goal, text };
-        }
+        /* Every word weighs in W, those no task holds too: matching two
+         * words of a query that is mostly new is a weak match. */
+        nwords++;
+        idf[i] = recall_idf(stats.docs, df);
+        idf_sum += idf[i];
+        /* A word most tasks share ranks nothing and costs the most. */
+        if (stats.docs >= COMMON_MIN_DOCS &&
+            (double)df > COMMON_SHARE * (double)stats.docs)
+            npost[i] = 0;
     }
-    /* Interleave, lessons first: they are short and general, code is
-     * long and specific, and the prompt drops items from the end. */
-    out->items = calloc(max_items, sizeof *out->items);
+    for (size_t i = 0; i < bag->n; i++)
+        total += npost[i];
+    if ((rc = recall_scores_init(sc, total)) < 0)
+        goto out;
+    for (size_t i = 0; i < bag->n; i++) {
+        const struct recall_term *t = &bag->terms[i];
+        const struct store_posting *p = post + i * RECALL_POSTINGS;
+
+        for (size_t k = 0; k < npost[i]; k++)
+            recall_scores_add(sc, p[k].doc,
+                              t->skill ? 0
+                                       : recall_bm25(idf[i], p[k].tf,
+                                                     p[k].length, avglen),
+                              t->skill);
+    }
+    recall_scores_rank(sc, idf_sum, nwords, nskills, q->self);
+    /* The word part of each score, for recall_choose. */
+    for (size_t i = 0; i < sc->n; i++)
+        sc->c[i].words = idf_sum > 0 ? sc->c[i].words / idf_sum : 0;
+    rc = 0;
+out:
+    free(post);
+    free(npost);
+    free(idf);
+    if (rc < 0)
+        recall_scores_free(sc);
+    return rc;
+}
+
+int memory_recall(struct store *st, const struct memory_query *q,
+                  struct memory_recall *out)
+{
+    struct store_view *v = NULL;
+    struct recall_bag bag = { 0 };
+    struct recall_scores sc = { 0 };
+    struct recall_offer offer[RECALL_CANDIDATES];
+    struct cand_doc docs[RECALL_CANDIDATES];
+    char *lesson[RECALL_CANDIDATES] = { 0 };
+    size_t lessons[RECALL_CANDIDATES], code[RECALL_CANDIDATES];
+    size_t n = 0, nl = 0, nc = 0, max;
+    int rc;
+
+    memset(out, 0, sizeof *out);
+    memset(docs, 0, sizeof docs);
+    if (!q || q->max_items == 0 || !q->goal)
+        return 0;
+    max = q->max_items < RECALL_CANDIDATES ? q->max_items : RECALL_CANDIDATES;
+    if ((rc = recall_bag_init(&bag, RECALL_QUERY_TERMS)) < 0)
+        return rc;
+    recall_bag_text(&bag, q->goal);
+    recall_bag_text(&bag, q->tests);
+    for (size_t i = 0; i < q->nskills; i++)
+        recall_bag_skill(&bag, q->skills[i]);
+    if ((rc = store_view_begin(st, &v)) < 0)
+        goto out;
+    if ((rc = recall_rank(v, q, &bag, &sc)) < 0)
+        goto out;
+    /* The best candidates, whole; held-out and vanished ones drop out. */
+    for (size_t i = 0; i < sc.n && n < RECALL_CANDIDATES; i++) {
+        struct cand_doc d;
+
+        if ((rc = cand_doc_read(v, sc.c[i].doc, &d)) < 0)
+            goto out;
+        if (!d.goal)
+            continue;
+        docs[n] = d;
+        lesson[n] = lessons_of(v, sc.c[i].doc);
+        offer[n] = (struct recall_offer){
+            .score = sc.c[i].score, .words = sc.c[i].words,
+            .has_lesson = lesson[n] != NULL,
+            .has_code = d.passed && d.final_attempt > 0,
+        };
+        n++;
+    }
+    recall_choose(offer, n, max, lessons, &nl, code, &nc);
+    out->items = calloc(max, sizeof *out->items);
     if (!out->items) {
         rc = -ENOMEM;
         goto out;
     }
-    for (size_t a = 0, b = 0; out->n < max_items && (a < nl || b < ns);) {
-        if (a < nl)
-            out->items[out->n++] = lessons[a++];
-        if (out->n < max_items && b < ns)
-            out->items[out->n++] = solved[b++];
+    /* Lessons first: short and general; code last, as the prompt drops
+     * items from the end when its budget is short. */
+    for (size_t i = 0; i < nl; i++) {
+        size_t k = lessons[i];
+        char *goal = strdup(docs[k].goal), *text = lesson[k];
+
+        lesson[k] = NULL;               /* out owns it now, or keep() freed */
+        if ((rc = keep(out, goal)) < 0) {
+            free(text);
+            goto out;
+        }
+        if ((rc = keep(out, text)) < 0)
+            goto out;
+        out->items[out->n++] = (struct prompt_memory){ "lesson", goal, text };
+    }
+    for (size_t i = 0; i < nc; i++) {
+        const struct cand_doc *d = &docs[code[i]];
+        char *text = NULL, *goal;
+
+        rc = store_view_get(v, STORE_COLL_CODE,
+                            STORE_CODE_KEY(d->id, d->final_attempt), code_cb,
+                            &text);
+        if (rc == -ENOENT || (rc == 0 && !text))
+            continue;                   /* passed without archived code */
+        if (rc < 0)
+            goto out;
+        if ((rc = keep(out, text)) < 0 ||
+            (rc = keep(out, goal = strdup(d->goal))) < 0)
+            goto out;
+        out->items[out->n++] = (struct prompt_memory){ "solved", goal, text };
     }
     rc = 0;
 out:
     store_view_end(v);
-    skills_free(&all);
-    free(lessons);
-    free(solved);
+    for (size_t i = 0; i < RECALL_CANDIDATES; i++) {
+        free(docs[i].goal);
+        free(lesson[i]);
+    }
+    recall_scores_free(&sc);
+    recall_bag_free(&bag);
     if (rc < 0)
         memory_recall_free(out);
     return rc;
@@ -310,7 +420,8 @@ void memory_recall_free(struct memory_recall *r)
 /* --- commit ------------------------------------------------------------------- */
 
 /* The skill's new record: rating updated (passed/failed only: an error
- * says nothing of ability), counts and recent list. */
+ * says nothing of ability), counts and recent list (which a held-out task
+ * never enters). */
 static cJSON *skill_update(const cJSON *old, const struct memory_outcome *o,
                            int judged)
 {
@@ -331,15 +442,24 @@ static cJSON *skill_update(const cJSON *old, const struct memory_outcome *o,
                             r.attempts ? (double)r.successes /
                                              (double)r.attempts : 0);
     recent = cJSON_AddArrayToObject(rec, "recent");
-    item = cJSON_CreateObject();
-    if (!recent || !item || !cJSON_AddItemToArray(recent, item)) {
-        cJSON_Delete(item);
+    if (!recent) {
         cJSON_Delete(rec);
         return NULL;
     }
-    cJSON_AddNumberToObject(item, "task", (double)o->id);
-    cJSON_AddBoolToObject(item, "passed", strcmp(o->status, "passed") == 0);
-    cJSON_AddNumberToObject(item, "attempt", o->final_attempt);
+    if (o->held_out) {
+        n = 0;                  /* the list as it was, without this task */
+    } else {
+        item = cJSON_CreateObject();
+        if (!item || !cJSON_AddItemToArray(recent, item)) {
+            cJSON_Delete(item);
+            cJSON_Delete(rec);
+            return NULL;
+        }
+        cJSON_AddNumberToObject(item, "task", (double)o->id);
+        cJSON_AddBoolToObject(item, "passed",
+                              strcmp(o->status, "passed") == 0);
+        cJSON_AddNumberToObject(item, "attempt", o->final_attempt);
+    }
     cJSON_ArrayForEach(it, cJSON_GetObjectItemCaseSensitive(old, "recent")) {
         const cJSON *t = cJSON_GetObjectItemCaseSensitive(it, "task");
         if (n >= RECENT_MAX)
@@ -520,8 +640,39 @@ static char *score_entry(const struct memory_outcome *o)
     return s;
 }
 
+/* The task's words and skills for the text index, or -ENODATA when it is
+ * not to be indexed (held out, or nothing to index). */
+static int text_of(const struct memory_outcome *o, struct recall_bag *bag,
+                   struct store_term **terms, struct store_text *text)
+{
+    int rc;
+
+    *terms = NULL;
+    if (o->held_out || !o->goal)
+        return -ENODATA;
+    if ((rc = recall_bag_init(bag, RECALL_DOC_TERMS)) < 0)
+        return rc;
+    recall_bag_text(bag, o->goal);
+    recall_bag_text(bag, o->tests);
+    for (size_t i = 0; i < o->nskills; i++)
+        recall_bag_skill(bag, o->skills[i]);
+    if (bag->n == 0)
+        return -ENODATA;
+    if (!(*terms = calloc(bag->n, sizeof **terms)))
+        return -ENOMEM;
+    for (size_t i = 0; i < bag->n; i++)
+        (*terms)[i] = (struct store_term){ bag->terms[i].text,
+                                           bag->terms[i].tf };
+    *text = (struct store_text){ *terms, bag->n, bag->length };
+    return 0;
+}
+
 int memory_commit(struct store *st, const struct memory_outcome *o)
 {
+    struct recall_bag bag = { 0 };
+    struct store_term *terms = NULL;
+    struct store_text text;
+    int indexed;
     struct store_view *v = NULL;
     struct skills all = { 0 };
     cJSON *profile = NULL, *concepts = NULL;
@@ -532,6 +683,11 @@ int memory_commit(struct store *st, const struct memory_outcome *o)
                  strcmp(o->status, "failed") == 0;
     int rc;
 
+    indexed = text_of(o, &bag, &terms, &text);
+    if (indexed == -ENOMEM) {
+        recall_bag_free(&bag);
+        return -ENOMEM;
+    }
     pthread_mutex_lock(&commit_lock);
     if ((rc = store_view_begin(st, &v)) < 0)
         goto out;
@@ -602,6 +758,7 @@ int memory_commit(struct store *st, const struct memory_outcome *o)
         .ndocs = 2,
         .logs = o->logs,
         .nlogs = o->nlogs,
+        .text = indexed == 0 ? &text : NULL,
     };
     rc = store_task_finish(st, o->id, &so);
 out:
@@ -614,5 +771,7 @@ out:
     cJSON_Delete(profile);
     cJSON_Delete(concepts);
     skills_free(&all);
+    free(terms);
+    recall_bag_free(&bag);
     return rc;
 }

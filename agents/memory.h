@@ -1,10 +1,15 @@
 /* memory.h -- what the Builder remembers between tasks, in the store.
  *
- * Recall: for a task's skills, the most recent reflections' lessons and the
- * code of recently passed tasks of the same skills (the skill library),
- * newest first, a few items. Each skill record keeps the ids of its last
- * tasks ("recent") so that recall reads a handful of records, never the
- * whole history.
+ * Recall: the past tasks closest to this one by their goal and visible
+ * tests (BM25 over the store's text index, the task's skills as a boost:
+ * see recall.h), shown as their lessons first and then, for the few most
+ * relevant passed tasks, their solved code. The index is read through
+ * capped postings, so recall costs about the same at any history length.
+ *
+ * Held-out (evaluation) tasks are never indexed and never enter a skill
+ * record's "recent" list: nothing of their text, tests or code reaches
+ * another task's prompt. Their results still count in the ratings,
+ * success rates, score log and profile.
  *
  * Commit: a finished task's result, code, score, reflection and summary
  * go to the store together with the updated skill records (rating, counts,
@@ -31,12 +36,22 @@ struct memory_recall {
     size_t nstrings;
 };
 
-/* Recalls up to max_items for the given skills (lessons and solved code,
- * alternating, newest first; nothing from task 'self'). No skills, or
- * skills never practised, give an empty recall. Returns 0, -ENOMEM, or a
- * store error. */
-int memory_recall(struct store *st, const char *const *skills, size_t nskills,
-                  uint64_t self, size_t max_items, struct memory_recall *out);
+/* What recall looks for. */
+struct memory_query {
+    uint64_t self;                  /* the asking task: never recalled    */
+    const char *goal;
+    const char *tests;              /* visible tests; NULL or "" if none  */
+    const char *const *skills;
+    size_t nskills;
+    size_t max_items;               /* items returned, at most            */
+};
+
+/* Recalls up to q->max_items: lessons of the most relevant past tasks,
+ * best first, then the solved code of at most RECALL_CODE_MAX of them
+ * (recall.h says which). An empty memory, or nothing close enough, gives
+ * an empty recall. Returns 0, -ENOMEM, or a store error. */
+int memory_recall(struct store *st, const struct memory_query *q,
+                  struct memory_recall *out);
 
 void memory_recall_free(struct memory_recall *r);
 
@@ -44,6 +59,10 @@ void memory_recall_free(struct memory_recall *r);
 struct memory_outcome {
     uint64_t id;
     const char *status;             /* "passed", "failed" or "error"      */
+    const char *goal;               /* indexed for recall                 */
+    const char *tests;              /* visible tests, indexed; may be NULL */
+    int held_out;                   /* 1: an evaluation task: not indexed,
+                                       not in "recent"                    */
     int attempts;
     const char *const *skills;
     size_t nskills;

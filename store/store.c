@@ -24,6 +24,15 @@
  *   docs         name -> JSON
  *   meta         "schema"  -> u32 big-endian (STORE_SCHEMA_VERSION)
  *                "next_id" -> u64 big-endian, the next task id (first 1)
+ *                "text_docs", "text_length" -> u64 big-endian, the text
+ *                index's totals (absent: 0)
+ *   text         term -> 16-byte postings, MDB_DUPSORT | MDB_DUPFIXED:
+ *                  [0..7]   big-endian (UINT64_MAX - id): LMDB sorts the
+ *                           duplicates of a key, so the newest document
+ *                           comes first and a capped read is one forward
+ *                           MDB_GET_MULTIPLE (0.9 has no backward one)
+ *                  [8..11]  big-endian term frequency
+ *                  [12..15] big-endian document length
  *
  * Documents created with the schema record, in the same transaction, on the
  * first open of an empty directory:
@@ -97,6 +106,7 @@ enum store_db {
     DB_DOCS,
     DB_META,
     DB_SETS,
+    DB_TEXT,
     DB_COUNT
 };
 
@@ -115,6 +125,12 @@ static const char *const db_names[DB_COUNT] = {
     [DB_DOCS] = "docs",
     [DB_META] = "meta",
     [DB_SETS] = "sets",
+    [DB_TEXT] = "text",
+};
+
+/* Flags beyond MDB_CREATE. */
+static const unsigned db_flags[DB_COUNT] = {
+    [DB_TEXT] = MDB_DUPSORT | MDB_DUPFIXED,
 };
 
 static const enum store_db coll_db[STORE_COLL_COUNT] = {
@@ -1053,7 +1069,8 @@ static int init_body(struct store *st, MDB_txn *txn, void *varg)
             return STORE_ECORRUPT;
     }
     for (int i = 0; i < DB_COUNT; i++) {
-        rc = mdb_dbi_open(txn, db_names[i], MDB_CREATE, &st->dbi[i]);
+        rc = mdb_dbi_open(txn, db_names[i], MDB_CREATE | db_flags[i],
+                          &st->dbi[i]);
         if (rc == MDB_INCOMPATIBLE)
             return STORE_ECORRUPT;
         if ((rc = store_mdb_err(rc)) < 0)
@@ -1785,6 +1802,101 @@ int store_task_set_attempts(struct store *st, uint64_t id, int attempts)
     return store_write(st, attempts_body, &a);
 }
 
+/* ---- Text index ------------------------------------------------------------ */
+
+#define POSTING_LEN 16
+
+static void posting_make(unsigned char p[POSTING_LEN], uint64_t id,
+                         uint32_t tf, uint32_t length)
+{
+    be64_put(p, UINT64_MAX - id);
+    be32_put(p + 8, tf);
+    be32_put(p + 12, length);
+}
+
+static void posting_read(const unsigned char *p, struct store_posting *out)
+{
+    out->doc = UINT64_MAX - be64_get(p);
+    out->tf = be32_get(p + 8);
+    out->length = be32_get(p + 12);
+}
+
+/* A meta counter that older stores lack: absent reads as 0. */
+static int meta_counter(struct store *st, MDB_txn *txn, const char *name,
+                        uint64_t *out)
+{
+    MDB_val v;
+    int rc = meta_get(st, txn, name, &v);
+
+    *out = 0;
+    if (rc == -ENOENT)
+        return 0;
+    if (rc < 0)
+        return rc;
+    if (v.mv_size != 8)
+        return STORE_ECORRUPT;
+    *out = be64_get(v.mv_data);
+    return 0;
+}
+
+static int by_term(const void *a, const void *b)
+{
+    return strcmp(((const struct store_term *)a)->term,
+                  ((const struct store_term *)b)->term);
+}
+
+/* Checks a document of the index before any write. */
+static int text_check(const struct store_text *t)
+{
+    struct store_term *sorted;
+    int rc = 0;
+
+    if (t->terms == NULL || t->nterms == 0 ||
+        t->nterms > STORE_TEXT_TERMS_MAX)
+        return -EINVAL;
+    for (size_t i = 0; i < t->nterms; i++) {
+        const char *w = t->terms[i].term;
+        size_t n = w ? strnlen(w, STORE_TERM_MAX + 1) : 0;
+
+        if (n == 0 || n > STORE_TERM_MAX || t->terms[i].tf == 0)
+            return -EINVAL;
+    }
+    /* A term twice would be two postings of one document. */
+    sorted = malloc(t->nterms * sizeof *sorted);
+    if (sorted == NULL)
+        return -ENOMEM;
+    memcpy(sorted, t->terms, t->nterms * sizeof *sorted);
+    qsort(sorted, t->nterms, sizeof *sorted, by_term);
+    for (size_t i = 1; i < t->nterms && rc == 0; i++)
+        if (strcmp(sorted[i - 1].term, sorted[i].term) == 0)
+            rc = -EINVAL;
+    free(sorted);
+    return rc;
+}
+
+/* Adds document 'id' to the index and to the totals, within txn. */
+static int text_put(struct store *st, MDB_txn *txn, uint64_t id,
+                    const struct store_text *t)
+{
+    uint64_t docs, length;
+    int rc;
+
+    for (size_t i = 0; i < t->nterms; i++) {
+        unsigned char p[POSTING_LEN];
+        MDB_val k = { strlen(t->terms[i].term), (void *)t->terms[i].term };
+        MDB_val v = { sizeof p, p };
+
+        posting_make(p, id, t->terms[i].tf, t->length);
+        if ((rc = store_mdb_err(mdb_put(txn, st->dbi[DB_TEXT], &k, &v, 0))) < 0)
+            return rc;
+    }
+    if ((rc = meta_counter(st, txn, "text_docs", &docs)) < 0 ||
+        (rc = meta_counter(st, txn, "text_length", &length)) < 0 ||
+        (rc = meta_put_u64(st, txn, "text_docs", docs + 1)) < 0)
+        return rc;
+    return meta_put_u64(st, txn, "text_length", length + t->length);
+}
+
 /* A finish call's inputs, validated and made compact before the write. */
 struct finish_arg {
     uint64_t id;
@@ -1821,6 +1933,8 @@ static int finish_prepare(struct finish_arg *a)
             c->ext == NULL || (c->text == NULL && c->len > 0))
             return -EINVAL;
     }
+    if (o->text && (rc = text_check(o->text)) < 0)
+        return rc;
     if (o->score_json && (a->score = json_parse(o->score_json, 1, &rc)) == NULL)
         return rc;
     if (o->result_json &&
@@ -1913,6 +2027,8 @@ static int finish_artefacts(struct store *st, MDB_txn *txn,
                        strlen(a->docs[i]));
     if (rc == 0)
         rc = put_entries(st, txn, o->logs, o->nlogs);
+    if (rc == 0 && o->text)
+        rc = text_put(st, txn, a->id, o->text);
     return rc;
 }
 
@@ -2675,4 +2791,68 @@ int store_view_doc(struct store_view *v, const char *name, store_each_fn fn,
     if (rc < 0)
         return rc;
     return fn(ctx, 0, val.mv_data, val.mv_size);
+}
+
+int store_view_text_stats(struct store_view *v, struct store_text_stats *out)
+{
+    int rc;
+
+    if (v == NULL || out == NULL)
+        return -EINVAL;
+    memset(out, 0, sizeof *out);
+    if ((rc = meta_counter(v->st, v->txn, "text_docs", &out->docs)) < 0 ||
+        (rc = meta_counter(v->st, v->txn, "text_length", &out->length)) < 0)
+        memset(out, 0, sizeof *out);
+    return rc;
+}
+
+int store_view_text_postings(struct store_view *v, const char *term,
+                             struct store_posting *out, size_t max,
+                             size_t *n, uint64_t *df)
+{
+    MDB_cursor *cur;
+    MDB_val k, val;
+    size_t count = 0;
+    size_t got = 0;
+    int rc;
+
+    if (n)
+        *n = 0;
+    if (df)
+        *df = 0;
+    if (v == NULL || term == NULL || *term == '\0' || n == NULL ||
+        df == NULL || (max > 0 && out == NULL))
+        return -EINVAL;
+    if (strlen(term) > STORE_TERM_MAX)
+        return 0;                   /* never stored */
+    rc = store_mdb_err(mdb_cursor_open(v->txn, v->st->dbi[DB_TEXT], &cur));
+    if (rc < 0)
+        return rc;
+    k.mv_size = strlen(term);
+    k.mv_data = (void *)term;
+    rc = store_mdb_err(mdb_cursor_get(cur, &k, &val, MDB_SET));
+    if (rc == 0)
+        rc = store_mdb_err(mdb_cursor_count(cur, &count));
+    /* Whole pages of postings at a time, from the first (newest). */
+    for (MDB_cursor_op op = MDB_GET_MULTIPLE; rc == 0 && got < max;
+         op = MDB_NEXT_MULTIPLE) {
+        rc = store_mdb_err(mdb_cursor_get(cur, &k, &val, op));
+        if (rc < 0)
+            break;
+        if (val.mv_size % POSTING_LEN != 0) {
+            rc = STORE_ECORRUPT;
+            break;
+        }
+        for (size_t i = 0; i < val.mv_size / POSTING_LEN && got < max; i++)
+            posting_read((const unsigned char *)val.mv_data + i * POSTING_LEN,
+                         &out[got++]);
+    }
+    mdb_cursor_close(cur);
+    if (rc == -ENOENT)
+        rc = 0;
+    if (rc < 0)
+        return rc;
+    *n = got;
+    *df = count;
+    return 0;
 }

@@ -17,6 +17,9 @@
  *   meta         "schema", "next_id", ... -> little records
  *   sets         "SET\0" + u64 id -> empty; the tasks of each set (field
  *                "set" of the definition), written at enqueue
+ *   text         term -> postings (duplicates, newest document first); a
+ *                generic inverted index for lexical search, written with
+ *                a task's result (see "Text index" below)
  *
  * Errors: every fallible function returns 0 on success, a negative errno, or
  * one of the STORE_E* codes below (all negative). store_strerror() names both.
@@ -208,6 +211,29 @@ struct store_log_entry {
     const char *line;
 };
 
+/* ---- Text index ------------------------------------------------------------ */
+
+/* The store keeps an inverted index of documents given to it as bags of
+ * terms: for each term, the documents that hold it (a document is a task,
+ * by id) with the term's frequency and the document's length, plus the
+ * number of documents and their total length -- what BM25-style ranking
+ * needs. The store does not tokenize or rank: callers do. */
+#define STORE_TERM_MAX       64     /* bytes in one term                  */
+#define STORE_TEXT_TERMS_MAX 1024   /* distinct terms of one document     */
+
+struct store_term {
+    const char *term;              /* 1..STORE_TERM_MAX bytes, NUL-ended  */
+    uint32_t tf;                   /* occurrences in the document, >= 1   */
+};
+
+/* One document of the index: each term at most once. */
+struct store_text {
+    const struct store_term *terms;
+    size_t nterms;                 /* 1..STORE_TEXT_TERMS_MAX             */
+    uint32_t length;               /* the document's length in terms, as
+                                      the caller counts it (BM25's |d|)   */
+};
+
 /* Everything a finished task produced, committed in one transaction. Any
  * pointer may be NULL / count 0 when there is nothing of that kind. */
 struct store_task_outcome {
@@ -226,6 +252,7 @@ struct store_task_outcome {
     size_t ndocs;
     const struct store_log_entry *logs; /* appended to their logs, in order */
     size_t nlogs;
+    const struct store_text *text; /* index the task under these terms   */
 };
 
 /* Records the end of a task (queued or running; a task already finished is
@@ -233,7 +260,8 @@ struct store_task_outcome {
  * result in its document, removes it from the running set (and the queue, if
  * it was cancelled while queued), and stores everything else in 'out', in one
  * durable transaction. Errors: -ENOENT (no such task), -EINVAL (bad status or
- * JSON, attempt out of range), -ENOMEM, -EIO. */
+ * JSON, attempt out of range, a text with no terms, too many, an empty or
+ * too long term, a term twice, a zero frequency), -ENOMEM, -EIO. */
 int store_task_finish(struct store *st, uint64_t id,
                       const struct store_task_outcome *out);
 
@@ -373,6 +401,31 @@ void store_named_split(const char *val, size_t len, const char **name,
 /* Fetches document 'name' within the view; fn called once. -ENOENT if none. */
 int store_view_doc(struct store_view *v, const char *name, store_each_fn fn,
                    void *ctx);
+
+/* Totals of the text index. */
+struct store_text_stats {
+    uint64_t docs;                 /* documents indexed                   */
+    uint64_t length;               /* sum of their lengths                */
+};
+
+/* Reads the totals (zeros for an empty index). Returns 0 or -EIO. */
+int store_view_text_stats(struct store_view *v, struct store_text_stats *out);
+
+/* One document holding a term. */
+struct store_posting {
+    uint64_t doc;                  /* the task id                         */
+    uint32_t tf;                   /* the term's frequency in it          */
+    uint32_t length;               /* the document's length               */
+};
+
+/* The documents holding 'term', newest (highest id) first: up to max of
+ * them into out[0..*n), and in *df how many there are in all (O(1): the
+ * cost is bounded by max, not by df). An unknown term gives *n = *df = 0.
+ * Returns 0, -EINVAL (no term, out NULL with max > 0), STORE_ECORRUPT or
+ * -EIO. */
+int store_view_text_postings(struct store_view *v, const char *term,
+                             struct store_posting *out, size_t max,
+                             size_t *n, uint64_t *df);
 
 /* Code archive values: 'ext' NUL 'text'. */
 #define STORE_CODE_KEY(id, attempt) (((uint64_t)(id) << 8) | (attempt))

@@ -1418,6 +1418,135 @@ static void test_sets(void **state)
     store_view_end(v);
 }
 
+/* Finishes task id with a text of the given terms (tf i + 1 each). */
+static int finish_text(struct store *st, uint64_t id, const char *const *w,
+                       size_t n, uint32_t length)
+{
+    struct store_term terms[8];
+    struct store_text text = { terms, n, length };
+    struct store_task_outcome o = { .status = "passed", .attempts = 1,
+                                    .text = &text };
+
+    for (size_t i = 0; i < n; i++)
+        terms[i] = (struct store_term){ w[i], (uint32_t)i + 1 };
+    return store_task_finish(st, id, &o);
+}
+
+static void test_text_index(void **state)
+{
+    struct fixture *f = *state;
+    struct store_view *v;
+    struct store_text_stats stats;
+    struct store_posting p[300];
+    size_t n;
+    uint64_t df, ids[260];
+    static const char *const ab[] = { "alpha", "beta" };
+    static const char *const bc[] = { "beta", "gamma" };
+
+    /* An empty index. */
+    assert_int_equal(store_view_begin(f->st, &v), 0);
+    assert_int_equal(store_view_text_stats(v, &stats), 0);
+    assert_int_equal(stats.docs, 0);
+    assert_int_equal(stats.length, 0);
+    assert_int_equal(store_view_text_postings(v, "alpha", p, 4, &n, &df), 0);
+    assert_int_equal(n, 0);
+    assert_int_equal(df, 0);
+    store_view_end(v);
+
+    /* No fsync: 260 commits would cost seconds on a busy disk, and
+     * durability is checked by the reopen below, not by a crash. */
+    struct store_options fast = { .no_sync = 1 };
+    struct store_task_new many[260];
+    reopen(f, &fast);
+    for (int i = 0; i < 260; i++)
+        many[i] = (struct store_task_new){ "{\"goal\":\"t\"}", 0,
+                                           STORE_SOURCE_USER };
+    assert_int_equal(store_task_enqueue(f->st, many, 260, ids), 0);
+    assert_int_equal(finish_text(f->st, ids[0], ab, 2, 7), 0);
+    assert_int_equal(finish_text(f->st, ids[1], bc, 2, 5), 0);
+    /* A task finished without a text is not indexed. */
+    struct store_task_outcome plain = { .status = "failed", .attempts = 1 };
+    assert_int_equal(store_task_finish(f->st, ids[2], &plain), 0);
+
+    assert_int_equal(store_view_begin(f->st, &v), 0);
+    assert_int_equal(store_view_text_stats(v, &stats), 0);
+    assert_int_equal(stats.docs, 2);
+    assert_int_equal(stats.length, 12);
+    assert_int_equal(store_view_text_postings(v, "beta", p, 10, &n, &df), 0);
+    assert_int_equal(df, 2);
+    assert_int_equal(n, 2);
+    /* Newest first, with each document's frequency and length. */
+    assert_int_equal(p[0].doc, ids[1]);
+    assert_int_equal(p[0].tf, 1);
+    assert_int_equal(p[0].length, 5);
+    assert_int_equal(p[1].doc, ids[0]);
+    assert_int_equal(p[1].tf, 2);
+    assert_int_equal(p[1].length, 7);
+    /* Capped, and df alone. */
+    assert_int_equal(store_view_text_postings(v, "beta", p, 1, &n, &df), 0);
+    assert_int_equal(n, 1);
+    assert_int_equal(df, 2);
+    assert_int_equal(p[0].doc, ids[1]);
+    assert_int_equal(store_view_text_postings(v, "gamma", NULL, 0, &n, &df),
+                     0);
+    assert_int_equal(n, 0);
+    assert_int_equal(df, 1);
+    assert_int_equal(store_view_text_postings(v, "delta", p, 10, &n, &df), 0);
+    assert_int_equal(df, 0);
+    assert_int_equal(store_view_text_postings(v, "", p, 10, &n, &df),
+                     -EINVAL);
+    assert_int_equal(store_view_text_postings(v, "beta", NULL, 1, &n, &df),
+                     -EINVAL);
+    store_view_end(v);
+
+    /* Bad texts are refused whole: nothing of the task is written. */
+    struct store_term dup[2] = { { "x", 1 }, { "x", 2 } };
+    struct store_term zero[1] = { { "x", 0 } };
+    struct store_term empty[1] = { { "", 1 } };
+    char longw[STORE_TERM_MAX + 2];
+    memset(longw, 'l', sizeof longw - 1);
+    longw[sizeof longw - 1] = '\0';
+    struct store_term toolong[1] = { { longw, 1 } };
+    struct store_term nul[1] = { { NULL, 1 } };
+    const struct store_text bad[] = {
+        { dup, 2, 3 }, { zero, 1, 1 }, { empty, 1, 1 }, { toolong, 1, 1 },
+        { nul, 1, 1 }, { dup, 0, 1 }, { NULL, 1, 1 },
+        { dup, STORE_TEXT_TERMS_MAX + 1, 1 },
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        struct store_task_outcome o = { .status = "passed", .attempts = 1,
+                                        .text = &bad[i] };
+        assert_int_equal(store_task_finish(f->st, ids[3], &o), -EINVAL);
+    }
+    /* A term of exactly STORE_TERM_MAX bytes is fine. */
+    longw[STORE_TERM_MAX] = '\0';
+    const char *const edge[] = { longw };
+    assert_int_equal(finish_text(f->st, ids[3], edge, 1, 1), 0);
+
+    /* Many documents: a capped read is the newest ones. */
+    static const char *const common[] = { "common" };
+    for (int i = 4; i < 260; i++)
+        assert_int_equal(finish_text(f->st, ids[i], common, 1, 1), 0);
+    reopen(f, NULL);                /* and it is durable */
+    assert_int_equal(store_view_begin(f->st, &v), 0);
+    assert_int_equal(store_view_text_stats(v, &stats), 0);
+    assert_int_equal(stats.docs, 3 + 256);
+    assert_int_equal(store_view_text_postings(v, "common", p, 300, &n, &df),
+                     0);
+    assert_int_equal(df, 256);
+    assert_int_equal(n, 256);
+    for (size_t i = 0; i < n; i++)
+        assert_int_equal(p[i].doc, ids[259 - i]);
+    assert_int_equal(store_view_text_postings(v, "common", p, 100, &n, &df),
+                     0);
+    assert_int_equal(n, 100);
+    assert_int_equal(p[99].doc, ids[160]);
+    assert_int_equal(store_view_text_postings(v, longw, p, 4, &n, &df), 0);
+    assert_int_equal(df, 1);
+    assert_int_equal(p[0].doc, ids[3]);
+    store_view_end(v);
+}
+
 /* store_docs_put: several documents, all or none. */
 static void test_docs_put(void **state)
 {
@@ -1614,6 +1743,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         T(test_queue_order),
+        T(test_text_index),
         T(test_atomic_batch),
         T(test_dequeue_running),
         T(test_requeue),

@@ -97,7 +97,7 @@ rule "add_alpha(" 'def add_alpha(a, b):
 rule "neg_beta(" 'def neg_beta(x):
     return x'
 rule "twice_gamma(" 'def twice_gamma(x):
-    return x + 2'
+    return x * 3'
 problems heval-wrong
 assert_ok "wrong answers: the set is judged" wait_set heval-wrong 3 120
 assert_eq "... 0 of 3 pass" '[3,0,0,0,0]' \
