@@ -1613,10 +1613,53 @@ static unsigned num(const cJSON *o, const char *name)
                    v->valuedouble < 1e9 ? (unsigned)v->valuedouble : 0;
 }
 
+/* Ollama's context for our model: /api/show's "parameters" text holds a
+ * line "num_ctx N" when the model or the user set one. Without it Ollama
+ * uses its own default (OLLAMA_CONTEXT_LENGTH), which it does not show:
+ * 0, and the setting stays. */
+static unsigned ollama_context(struct llm_session *s, struct endpoint *e)
+{
+    char model[sizeof e->model], *url, *post = NULL;
+    cJSON *req = cJSON_CreateObject(), *root = NULL;
+    const cJSON *params;
+    struct xfer x;
+    unsigned ctx = 0;
+
+    pthread_mutex_lock(&s->llm->lock);
+    memcpy(model, e->model, sizeof model);
+    pthread_mutex_unlock(&s->llm->lock);
+    if (req && cJSON_AddStringToObject(req, "model", model))
+        post = cJSON_PrintUnformatted(req);
+    cJSON_Delete(req);
+    url = post ? join_url(e->root, "/api/show") : NULL;
+    if (url) {
+        root = probe(s, url, post, &x);
+        buf_free(&x.body);
+        buf_free(&x.content);
+    }
+    params = cJSON_GetObjectItemCaseSensitive(root, "parameters");
+    if (cJSON_IsString(params)) {
+        for (const char *p = params->valuestring; (p = strstr(p, "num_ctx"));
+             p += 7) {
+            char *end;
+            unsigned long n;
+            if (p != params->valuestring && p[-1] != '\n')
+                continue;           /* not at the start of a line */
+            n = strtoul(p + 7, &end, 10);
+            if (end != p + 7 && n > 0 && n < 1000000000UL)
+                ctx = (unsigned)n;
+        }
+    }
+    cJSON_Delete(root);
+    free(url);
+    cJSON_free(post);
+    return ctx;
+}
+
 /* Asks an endpoint that has just come up what it is: llama-server's
  * /props (total_slots; n_ctx per slot), else LM Studio's /api/v0/models
- * (loaded_context_length of our model). Servers without either keep the
- * settings. */
+ * (loaded_context_length of our model), else Ollama's /api/show (num_ctx
+ * of our model). Servers without any of them keep the settings. */
 static void learn_server(struct llm_session *s, int ep)
 {
     struct llm *llm = s->llm;
@@ -1657,6 +1700,8 @@ static void learn_server(struct llm_session *s, int ep)
         buf_free(&x.body);
         buf_free(&x.content);
     }
+    if (!llamacpp && !ctx)
+        ctx = ollama_context(s, e);
     pthread_mutex_lock(&llm->lock);
     e->llamacpp = llamacpp;
     if (ctx >= MIN_CONTEXT)

@@ -214,6 +214,25 @@ static void test_slots_from_props(void **state)
     assert_int_equal(h.context, 2048);
 }
 
+/* Ollama states a model's context only as "num_ctx" in /api/show's
+ * parameters; a line that merely mentions it elsewhere does not count. */
+static void test_context_from_ollama(void **state)
+{
+    struct fixture *f = *state;
+    struct llm_health h;
+
+    start(f, 1);
+    add(f->fake[0], (struct fakellm_rule){ .kind = FAKE_STATUS,
+        .method = "POST", .path = "/api/show", .status = 200,
+        .body = "{\"parameters\":\"stop \\\"<|im_end|>\\\"\\n"
+                "num_ctx                        8192\\n"
+                "temperature                    0.2\","
+                "\"model_info\":{\"qwen2.context_length\":32768}}" });
+    assert_int_equal(llm_health(f->s, &h), LLM_OK);
+    assert_int_equal(llm_context(f->llm), 8192);
+    assert_string_equal(llm_context_source(f->llm), "server");
+}
+
 /* ---- priorities ------------------------------------------------------------- */
 
 /* While a Trainer call holds the only slot, another Trainer call queues,
@@ -623,6 +642,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         T(test_one_slot_no_idle_timeout),
         T(test_slots_from_props),
+        T(test_context_from_ollama),
         T(test_user_overtakes_trainer),
         T(test_endpoints_spread_and_one_dies),
         cmocka_unit_test(test_endpoint_list_checked),
