@@ -124,8 +124,9 @@ static void publish_info(struct llm_monitor *m, const struct llm_health *h)
     if (!o)
         return;
     if (m->trainer) {
-        char err[700];
-        cJSON_AddStringToObject(o, "url", llm_config(m->llm)->url);
+        char err[700], url[1024];
+        redact_buf(url, sizeof url, llm_config(m->llm)->url);
+        cJSON_AddStringToObject(o, "url", url);
         cJSON_AddStringToObject(o, "model", llm_config(m->llm)->model);
         cJSON_AddBoolToObject(o, "reachable", h->reachable);
         if (h->err != LLM_OK)

@@ -29,6 +29,7 @@
 
 #include <cjson/cJSON.h>
 
+#include "bt_err.h"
 #include "bt_help.h"
 #include "bt_import.h"
 #include "bt_report.h"
@@ -51,10 +52,8 @@
 
 /* ---- Messages -------------------------------------------------------------- */
 
-static void bt_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-
 /* Every diagnostic goes through here so that each starts with "bt: ". */
-static void bt_err(const char *fmt, ...)
+void bt_err(const char *fmt, ...)
 {
     va_list ap;
 

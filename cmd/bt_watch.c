@@ -14,7 +14,6 @@
 #include <math.h>
 #include <poll.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -26,23 +25,13 @@
 
 #include <cjson/cJSON.h>
 
+#include "bt_err.h"
+
 #define EXIT_FAIL  1
 #define EXIT_USAGE 2
 #define WATCH_RESULTS 5         /* last results shown by watch           */
 #define CANCEL_BATCH 200        /* ids per write to control              */
 
-static void werr(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-
-static void werr(const char *fmt, ...)
-{
-    va_list ap;
-
-    fputs("bt: ", stderr);
-    va_start(ap, fmt);
-    vfprintf(stderr, fmt, ap);
-    va_end(ap);
-    fputc('\n', stderr);
-}
 
 /* ---- Files under the mount ------------------------------------------------- */
 
@@ -485,14 +474,14 @@ int bt_logs(const char *mount, bool json, bool follow, const char *task)
     int fd, rc = 0;
 
     if (task && canonical_id(task, id, sizeof id) < 0) {
-        werr("'%s' is not a task id (task_000042, 000042 or 42)", task);
+        bt_err("'%s' is not a task id (task_000042, 000042 or 42)", task);
         return EXIT_USAGE;
     }
     if (asprintf(&path, "%s/%s", mount, rel) < 0)
         return EXIT_FAIL;
     fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0) {
-        werr("cannot open %s: %s", path, strerror(errno));
+        bt_err("cannot open %s: %s", path, strerror(errno));
         free(path);
         return EXIT_FAIL;
     }
@@ -515,7 +504,7 @@ int bt_logs(const char *mount, bool json, bool follow, const char *task)
         if (n < 0 && errno == EINTR)
             continue;
         if (n < 0) {
-            werr("cannot read %s: %s", path, strerror(errno));
+            bt_err("cannot read %s: %s", path, strerror(errno));
             rc = EXIT_FAIL;
             break;
         }
@@ -533,7 +522,7 @@ int bt_logs(const char *mount, bool json, bool follow, const char *task)
         emit_lines(buf, &len, task ? id : NULL);
     }
     if (!buf) {
-        werr("out of memory");
+        bt_err("out of memory");
         rc = EXIT_FAIL;
     }
     free(buf);
@@ -658,25 +647,25 @@ int bt_cancel(const char *mount, bool json, const char *const *ids,
     cJSON *queue = NULL, *status = NULL;
 
     if (!nids && !set && !source) {
-        werr("cancel needs task ids, --set S or --source SOURCE");
+        bt_err("cancel needs task ids, --set S or --source SOURCE");
         return EXIT_USAGE;
     }
     if (source && strcmp(source, "user") != 0 &&
         strcmp(source, "trainer") != 0 && strcmp(source, "seed") != 0) {
-        werr("--source must be user, trainer or seed, not '%s'", source);
+        bt_err("--source must be user, trainer or seed, not '%s'", source);
         return EXIT_USAGE;
     }
     for (size_t i = 0; i < nids; i++) {
         char id[40];
         if (canonical_id(ids[i], id, sizeof id) < 0) {
-            werr("'%s' is not a task id (task_000042, 000042 or 42)",
+            bt_err("'%s' is not a task id (task_000042, 000042 or 42)",
                  ids[i]);
             rc = EXIT_USAGE;
             goto out;
         }
         const char *st = task_status(mount, id, &err);
         if (!st) {
-            werr("no task %s: %s", id, err == -ENOENT ? "it does not exist"
+            bt_err("no task %s: %s", id, err == -ENOENT ? "it does not exist"
                                                       : strerror(-err));
             rc = EXIT_FAIL;
             goto out;
@@ -688,7 +677,7 @@ int bt_cancel(const char *mount, bool json, const char *const *ids,
         const cJSON *t, *b;
         if (!(queue = load(mount, "tasks/task_queue.json", &err)) ||
             !(status = load(mount, "status.json", &err))) {
-            werr("cannot read the queue or status.json under %s: %s", mount,
+            bt_err("cannot read the queue or status.json under %s: %s", mount,
                  strerror(-err));
             rc = EXIT_FAIL;
             goto out;
@@ -715,7 +704,7 @@ int bt_cancel(const char *mount, bool json, const char *const *ids,
         }
     }
     if ((err = control_send(mount, &l)) < 0) {
-        werr("cannot write %s/control: %s", mount, strerror(-err));
+        bt_err("cannot write %s/control: %s", mount, strerror(-err));
         rc = EXIT_FAIL;
         goto out;
     }
@@ -749,12 +738,12 @@ int bt_cancel(const char *mount, bool json, const char *const *ids,
     for (size_t i = 0; i < l.n; i++)
         if (strcmp(l.how[i], "queued") != 0 &&
             strcmp(l.how[i], "running") != 0) {
-            werr("%s is %s already: left as it is", l.id[i], l.how[i]);
+            bt_err("%s is %s already: left as it is", l.id[i], l.how[i]);
             rc = EXIT_FAIL;
         }
     goto out;
 nomem:
-    werr("out of memory");
+    bt_err("out of memory");
     rc = EXIT_FAIL;
 out:
     cJSON_Delete(queue);

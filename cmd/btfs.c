@@ -343,7 +343,9 @@ static int start_trainer_llm(const struct config *cfg, struct status *status,
                           !cfg->trainer_llm_model[0] &&
                           !cfg->trainer_llm_api_key[0])) {
         cJSON *o = cJSON_CreateObject();
-        cJSON_AddStringToObject(o, "url", cfg->llm_url);
+        char *url = redact_dup(cfg->llm_url);
+        cJSON_AddStringToObject(o, "url", url ? url : "");
+        free(url);
         cJSON_AddStringToObject(o, "model", cfg->llm_model);
         cJSON_AddTrueToObject(o, "shared_with_builders");
         if ((shared = cJSON_PrintUnformatted(o)))

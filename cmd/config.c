@@ -61,7 +61,7 @@ static const struct setting settings[] = {
      "seconds a whole request may take"},
     {"BT_LLM_CONTEXT", "llm-context", T_INT, F(llm_context), "0", 0,
      1048576, NULL, 0, "context window of the model, in tokens; 0: as the "
-     "server says (llama-server, LM Studio), else 4096; any value >= 128 "
+     "server says (llama-server, LM Studio, Ollama), else 4096; any value >= 128 "
      "overrides the server"},
     {"BT_LLM_SLOTS", "llm-slots", T_INT, F(llm_slots), "1", 1, 256, NULL, 0,
      "requests each endpoint runs at once when the server does not say "

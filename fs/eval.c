@@ -234,7 +234,6 @@ int eval_render(struct store_view *v, const char *set, struct fs_buf *out)
 {
     struct eval_acc a;
     cJSON *o;
-    char *s;
     int rc;
 
     eval_acc_init(&a);
@@ -245,13 +244,7 @@ int eval_render(struct store_view *v, const char *set, struct fs_buf *out)
     }
     o = eval_acc_json(&a, set);
     eval_acc_free(&a);
-    s = o ? cJSON_Print(o) : NULL;
+    rc = o ? fs_buf_add_json(out, o, 1) : -ENOMEM;
     cJSON_Delete(o);
-    if (!s)
-        return -ENOMEM;
-    rc = fs_buf_adds(out, s);
-    if (rc == 0)
-        rc = fs_buf_add(out, "\n", 1);
-    cJSON_free(s);
     return rc;
 }

@@ -199,7 +199,6 @@ int fs_event_render(const char *line, size_t len, struct fs_buf *out)
 {
     char *copy = strndup(line, len);
     cJSON *o;
-    char *s;
     int rc;
 
     if (!copy)
@@ -207,13 +206,7 @@ int fs_event_render(const char *line, size_t len, struct fs_buf *out)
     pthread_once(&shapes_once, shapes_compile);
     o = event_of(copy);
     free(copy);
-    s = o ? cJSON_PrintUnformatted(o) : NULL;
+    rc = o ? fs_buf_add_json(out, o, 0) : -ENOMEM;
     cJSON_Delete(o);
-    if (!s)
-        return -ENOMEM;
-    rc = fs_buf_adds(out, s);
-    if (rc == 0)
-        rc = fs_buf_add(out, "\n", 1);
-    cJSON_free(s);
     return rc;
 }

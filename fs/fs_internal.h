@@ -35,6 +35,11 @@ int fs_buf_add(struct fs_buf *b, const void *data, size_t n);
 /* Appends a NUL-terminated string. Same errors as fs_buf_add. */
 int fs_buf_adds(struct fs_buf *b, const char *s);
 
+/* Appends j printed (pretty when 'pretty', else compact) and a newline.
+ * Returns 0 or -ENOMEM. */
+struct cJSON;
+int fs_buf_add_json(struct fs_buf *b, const struct cJSON *j, int pretty);
+
 /* Frees the bytes and leaves an empty buffer. Accepts an empty buffer. */
 void fs_buf_free(struct fs_buf *b);
 

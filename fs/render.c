@@ -299,10 +299,9 @@ int fs_node_parse(const char *path, struct fs_node *n)
 
 /* ---- JSON helpers -------------------------------------------------------- */
 
-/* Pretty-prints j + "\n" into out (documents built here, not stored). */
-static int put_json(struct fs_buf *out, const cJSON *j)
+int fs_buf_add_json(struct fs_buf *out, const cJSON *j, int pretty)
 {
-    char *s = cJSON_Print(j);
+    char *s = pretty ? cJSON_Print(j) : cJSON_PrintUnformatted(j);
     if (!s)
         return -ENOMEM;
     int rc = fs_buf_adds(out, s);
@@ -310,6 +309,12 @@ static int put_json(struct fs_buf *out, const cJSON *j)
         rc = fs_buf_add(out, "\n", 1);
     cJSON_free(s);
     return rc;
+}
+
+/* Pretty-prints j + "\n" into out (documents built here, not stored). */
+static int put_json(struct fs_buf *out, const cJSON *j)
+{
+    return fs_buf_add_json(out, j, 1);
 }
 
 /* store_each_fn that parses one record into *(cJSON **)c. */
