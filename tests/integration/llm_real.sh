@@ -99,9 +99,14 @@ assert_match "system.log says requests succeed again" "llm: requests succeed aga
 # ---- 429, 503, 404: the reason on every sample while waiting ------------------------
 
 N=3
-for kind in 429:rate_limited 503:loading 404:no_model; do
+# A missing model needs someone to act (load or pull it): "stalled"; the
+# others pass by themselves: "waiting_for_llm". Either way the reason stays.
+for kind in 429:rate_limited:waiting_for_llm 503:loading:waiting_for_llm \
+            404:no_model:stalled; do
     status=${kind%%:*}
-    name=${kind#*:}
+    rest=${kind#*:}
+    name=${rest%%:*}
+    state=${rest#*:}
     fake_clear
     if [ "$status" = 404 ]; then
         fake_rule '{"kind":"status","status":404,"body":"{\"error\":{\"message\":\"model \\\"deepseek-coder-7b-instruct\\\" not found, try pulling it first\"}}"}'
@@ -110,12 +115,12 @@ for kind in 429:rate_limited 503:loading 404:no_model; do
     fi
     add_task "{\"goal\": \"Write f$N() returning $N.\", \"tests\": \"assert f$N() == $N\"}"
     id=$(printf 'task_%06d' "$N")
-    wait_json "(.llm.last_error // \"\" | test(\"^$name: \")) and .state == \"waiting_for_llm\"" 40 ||
+    wait_json "(.llm.last_error // \"\" | test(\"^$name: \")) and .state == \"$state\"" 40 ||
         fail "$status: the reason reaches status.json"
     bad=0
     for ((i = 0; i < 10; i++)); do
         s=$(jq -c '[.state, .llm.last_error]' "$M/status.json")
-        [[ "$s" == "[\"waiting_for_llm\",\"$name: "* ]] || { bad=1; echo "sample $i: $s"; }
+        [[ "$s" == "[\"$state\",\"$name: "* ]] || { bad=1; echo "sample $i: $s"; }
         sleep 0.5
     done
     assert_eq "$status: every sample while waiting says $name" 0 "$bad"
