@@ -15,6 +15,7 @@ RUN apt-get update \
  && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
 COPY meson.build meson_options.txt ./
+COPY util/ util/
 COPY store/ store/
 COPY fs/ fs/
 COPY agents/ agents/

@@ -502,6 +502,23 @@ static int task_json(const char *goal, const char *tests, const char *hidden,
         cJSON_free(s);
         return rc;
     }
+    /* The file is judged before anything is written: the line must be one
+     * btfs takes (the same parser), e.g. an id that is not UTF-8 is not. */
+    {
+        struct task_def def = { 0 };
+        char err[300];
+        rc = task_parse_line(s, strlen(s), &def, err, sizeof err);
+        task_def_free(&def);
+        if (rc == -ENOMEM) {
+            cJSON_free(s);
+            return rc;
+        }
+        if (rc < 0) {
+            rc = refuse(reason, "btfs would refuse the task: %s", err);
+            cJSON_free(s);
+            return rc;
+        }
+    }
     /* cJSON_free is free() unless hooks were installed; we install none,
      * but the caller frees with free(), so copy to be exact. */
     *task = strdup(s);

@@ -1,8 +1,9 @@
 /* fuzz_import.c -- libFuzzer target for the HumanEval and MBPP line
  * converters of `bt import` (cmd/bt_import.c).
  *
- * The first byte picks the format (even: humaneval, odd: mbpp) and whether
- * a set name is added; the rest is one source line. Invariants: a line is
+ * The first byte picks the format (even: humaneval, odd: mbpp) and the
+ * import options (a set name, --train, --max-attempts, --no-memory); the
+ * rest is one source line. Invariants: a line is
  * converted, blank, or refused with a one-line reason; a converted line is
  * one line that btfs's own parser (store/task.c) accepts, since bt_import
  * promises to judge a file before anything is written. */
@@ -20,16 +21,19 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     enum bt_import_format fmt;
-    const char *set;
+    struct bt_import_opts opts = { 0 };
     char *task = NULL, *sid = NULL, *reason = NULL;
     int rc;
 
     if (size < 1)
         return 0;
     fmt = data[0] & 1 ? BT_IMPORT_MBPP : BT_IMPORT_HUMANEVAL;
-    set = data[0] & 2 ? "fuzz-set" : NULL;
-    rc = bt_import_convert(fmt, (const char *)data + 1, size - 1, set, &task,
-                           &sid, &reason);
+    opts.set = data[0] & 2 ? "fuzz-set" : NULL;
+    opts.train = (data[0] & 4) != 0;
+    opts.max_attempts = data[0] & 8 ? 1 : 0;
+    opts.no_memory = (data[0] & 16) != 0;
+    rc = bt_import_convert(fmt, (const char *)data + 1, size - 1, &opts,
+                           &task, &sid, &reason);
     if (rc == 0) {
         struct task_def def = {0};
         char err[512] = "";
