@@ -40,6 +40,25 @@ static void check_code(const char *text, const char *lang)
     free(code);
 }
 
+/* Whether an object (at any depth) names a member twice. cJSON keeps both
+ * and cJSON_Compare looks each name up, so such an object need not compare
+ * equal to an exact copy of itself: the round trip is checked without. */
+static int has_duplicate_keys(const cJSON *o)
+{
+    const cJSON *a, *b;
+
+    for (a = o ? o->child : NULL; a; a = a->next) {
+        if (has_duplicate_keys(a))
+            return 1;
+        if (!cJSON_IsObject(o) || !a->string)
+            continue;
+        for (b = a->next; b; b = b->next)
+            if (b->string && strcmp(a->string, b->string) == 0)
+                return 1;
+    }
+    return 0;
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     char *text = malloc(size + 1);
@@ -74,7 +93,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             enum extract_json_rule r2;
             cJSON *again = extract_json(printed, &r2);
             if (!again || r2 != EXTRACT_JSON_WHOLE ||
-                !cJSON_Compare(obj, again, 1)) {
+                (!has_duplicate_keys(obj) && !cJSON_Compare(obj, again, 1))) {
                 fprintf(stderr, "re-extracting the printed object gave %s "
                         "(rule %s):\n%s\n", again ? "another" : "nothing",
                         extract_json_rule_name(r2), printed);
