@@ -466,7 +466,9 @@ struct step {
 static void set_rlimit(int res, rlim_t v)
 {
     struct rlimit rl = {v, v};
-    setrlimit(res, &rl);    /* in the child: nothing to report to */
+    /* a bare system call: see the end of child_exec; in the child there is
+     * nothing to report a failure to */
+    syscall(SYS_prlimit64, 0, res, &rl, NULL);
 }
 
 /* Runs in the forked child of a multithreaded process: async-signal-safe
@@ -503,12 +505,6 @@ child_exec(const struct step *s, int in, int outw, int errw, int resw,
     }
     /* our own process group, so a timeout can kill bwrap and its kin at once */
     setpgid(0, 0);
-    const struct exec_limits *l = s->lim;
-    set_rlimit(RLIMIT_CORE, 0);
-    set_rlimit(RLIMIT_CPU, (rlim_t)l->cpu_s);
-    set_rlimit(RLIMIT_AS, (rlim_t)l->memory_mb << 20);
-    set_rlimit(RLIMIT_FSIZE, (rlim_t)l->file_mb << 20);
-    set_rlimit(RLIMIT_NOFILE, (rlim_t)l->nofile);
     if (s->uid >= 0) {
         /* RLIMIT_NPROC is never enforced for uid 0; a uid of the run's own
          * makes it count only this run's processes */
@@ -516,15 +512,25 @@ child_exec(const struct step *s, int in, int outw, int errw, int resw,
             setuid((uid_t)s->uid) < 0)
             goto fail;
     }
-    if (s->set_nproc)
-        set_rlimit(RLIMIT_NPROC, (rlim_t)l->procs);
     if (s->cwd && chdir(s->cwd) < 0)
         goto fail;
     signal(SIGPIPE, SIG_DFL);
     sigset_t none;
     sigemptyset(&none);
     sigprocmask(SIG_SETMASK, &none, NULL);
-    execve(s->argv[0], s->argv, s->envp);
+    /* The limits come last and execve is made as a bare system call: under a
+     * sanitizer every libc call here may map memory for its own books, and
+     * with RLIMIT_AS already lowered that fails inside the child (seen with
+     * ThreadSanitizer, whose shadow is far above any run's limit). */
+    const struct exec_limits *l = s->lim;
+    set_rlimit(RLIMIT_CORE, 0);
+    set_rlimit(RLIMIT_CPU, (rlim_t)l->cpu_s);
+    set_rlimit(RLIMIT_FSIZE, (rlim_t)l->file_mb << 20);
+    set_rlimit(RLIMIT_NOFILE, (rlim_t)l->nofile);
+    if (s->set_nproc)
+        set_rlimit(RLIMIT_NPROC, (rlim_t)l->procs);
+    set_rlimit(RLIMIT_AS, (rlim_t)l->memory_mb << 20);
+    syscall(SYS_execve, s->argv[0], s->argv, s->envp);
 fail:;
     int e = errno;
     if (write(errpipe, &e, sizeof e) < 0) {
