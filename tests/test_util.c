@@ -1,0 +1,136 @@
+/* test_util.c -- util/: the growable buffer and the clocks. */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "buf.h"
+#include "clock.h"
+
+static void test_buf_grows_and_takes(void **state)
+{
+    struct buf b = { 0 };
+    (void)state;
+
+    for (int i = 0; i < 1000; i++)
+        assert_int_equal(buf_add(&b, "abc", 3), 0);
+    assert_int_equal(b.len, 3000);
+    assert_int_equal(strlen(b.p), 3000);
+    assert_int_equal(buf_printf(&b, "%d-%s", 42, "x"), 0);
+    assert_string_equal(b.p + 3000, "42-x");
+    char *s = buf_take(&b);
+    assert_non_null(s);
+    assert_int_equal(strlen(s), 3004);
+    assert_null(b.p);
+    assert_int_equal(b.len, 0);
+    free(s);
+}
+
+static void test_buf_empty_take(void **state)
+{
+    struct buf b = { 0 };
+    (void)state;
+    char *s = buf_take(&b);
+    assert_non_null(s);
+    assert_string_equal(s, "");
+    free(s);
+}
+
+static void test_buf_binary(void **state)
+{
+    struct buf b = { 0 };
+    (void)state;
+    assert_int_equal(buf_add(&b, "a\0b", 3), 0);
+    assert_int_equal(b.len, 3);
+    assert_memory_equal(b.p, "a\0b", 4);
+    buf_free(&b);
+    assert_null(b.p);
+}
+
+static void test_buf_failure_latches(void **state)
+{
+    struct buf b = { 0 };
+    (void)state;
+    assert_int_equal(buf_adds(&b, "x"), 0);
+    /* more than any allocation can give: the buffer fails and stays so */
+    assert_int_equal(buf_reserve(&b, SIZE_MAX - 1), -ENOMEM);
+    assert_true(b.failed);
+    assert_null(b.p);
+    assert_int_equal(buf_adds(&b, "y"), -ENOMEM);
+    assert_null(buf_take(&b));
+    /* taken: usable again */
+    assert_int_equal(buf_adds(&b, "z"), 0);
+    assert_string_equal(b.p, "z");
+    buf_free(&b);
+}
+
+static void test_mono_ms_advances(void **state)
+{
+    (void)state;
+    double a = clock_mono_ms();
+    struct timespec ts = { 0, 2000000 };
+    nanosleep(&ts, NULL);
+    double b = clock_mono_ms();
+    assert_true(b - a >= 2.0);
+}
+
+static void test_rfc3339_round_trip(void **state)
+{
+    char s[CLOCK_RFC3339_SIZE];
+    time_t t;
+    (void)state;
+
+    assert_int_equal(clock_rfc3339(0, s), 0);
+    assert_string_equal(s, "1970-01-01T00:00:00Z");
+    assert_int_equal(clock_rfc3339(1764667200, s), 0);
+    assert_string_equal(s, "2025-12-02T09:20:00Z");
+    assert_int_equal(clock_parse_rfc3339(s, 1, &t), 0);
+    assert_int_equal(t, 1764667200);
+}
+
+static void test_rfc3339_forms(void **state)
+{
+    time_t t;
+    (void)state;
+
+    /* offsets, fractions and lower case only when not strict */
+    assert_int_equal(clock_parse_rfc3339("2025-12-02T10:20:00.123+01:00", 0,
+                                         &t), 0);
+    assert_int_equal(t, 1764667200);
+    assert_int_equal(clock_parse_rfc3339("2025-12-02t09:20:00z", 0, &t), 0);
+    assert_int_equal(t, 1764667200);
+    assert_int_equal(clock_parse_rfc3339("2025-12-02T10:20:00+01:00", 1, &t),
+                     -EINVAL);
+    assert_int_equal(clock_parse_rfc3339("2025-12-02T09:20:00.5Z", 1, &t),
+                     -EINVAL);
+    /* out of range, cut short, trailing text, not a time */
+    assert_int_equal(clock_parse_rfc3339("2025-13-02T09:20:00Z", 0, &t),
+                     -EINVAL);
+    assert_int_equal(clock_parse_rfc3339("2025-02-30T09:20:00Z", 0, &t),
+                     -EINVAL);
+    assert_int_equal(clock_parse_rfc3339("2025-12-02T24:00:00Z", 0, &t),
+                     -EINVAL);
+    assert_int_equal(clock_parse_rfc3339("2025-12-02T09:20", 0, &t), -EINVAL);
+    assert_int_equal(clock_parse_rfc3339("2025-12-02T09:20:00Zx", 0, &t),
+                     -EINVAL);
+    assert_int_equal(clock_parse_rfc3339("yesterday", 0, &t), -EINVAL);
+    assert_int_equal(clock_parse_rfc3339(NULL, 0, &t), -EINVAL);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_buf_grows_and_takes),
+        cmocka_unit_test(test_buf_empty_take),
+        cmocka_unit_test(test_buf_binary),
+        cmocka_unit_test(test_buf_failure_latches),
+        cmocka_unit_test(test_mono_ms_advances),
+        cmocka_unit_test(test_rfc3339_round_trip),
+        cmocka_unit_test(test_rfc3339_forms),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
