@@ -59,6 +59,11 @@
  * long, since names never go away and changes are invalidated. */
 #define FS_TTL 86400.0
 
+/* An open file's snapshot larger than this goes to an unlinked file in the
+ * data directory (fs_buf spilling), so that reading a collection of a
+ * million tasks costs btfs at most this much memory per open file. */
+#define FS_SPILL_AT ((size_t)1 << 20)
+
 /* When the filesystem was mounted: the mtime of files that have no better
  * one. Shared by every mount of this process (there is one in btfs). */
 static _Atomic long long fs_mount_time;
@@ -773,7 +778,12 @@ static int fs_open_node(fuse_req_t req, const struct fs_node *n,
         rc = fs_writer_new(&h->writer);
         fi->direct_io = 1;
     } else {
-        rc = fs_render_now(fuse_req_userdata(req), n, &h->buf, &meta);
+        struct fs_context *ctx = fuse_req_userdata(req);
+        h->buf.spill_at = FS_SPILL_AT;
+        h->buf.spill_dir = ctx->data_dir;
+        rc = fs_render_now(ctx, n, &h->buf, &meta);
+        if (rc == 0)
+            rc = fs_buf_finish(&h->buf);
         h->log_next = meta.log_next;
         h->mtime = meta.mtime;
         if (rc == 0 && meta.immutable)
@@ -847,8 +857,8 @@ static int fs_log_refresh(struct fs_context *ctx, struct fs_handle *h)
     rc = fs_render_log_from(v, h->kind, h->log_next, &h->buf, &h->log_next,
                             &h->mtime);
     store_view_end(v);
-    if (rc)
-        h->buf.len = old;   /* drop a half-fetched tail; retried next read */
+    if (rc)     /* drop a half-fetched tail; retried next read */
+        (void)fs_buf_truncate(&h->buf, old);
     return fs_errno(rc);
 }
 
@@ -867,12 +877,21 @@ static void fs_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
     (void)ino;
     if (h->kind != FS_SYSLOG && h->kind != FS_SHELLLOG &&
         h->kind != FS_EVENTS && h->kind != FS_NEW) {
-        /* A snapshot never changes after open: no lock, no copy. */
+        /* A snapshot never changes after open: no lock, no copy from
+         * memory; a spilled one is sent from its file. */
         if (off >= 0 && (size_t)off < h->buf.len)
             n = h->buf.len - (size_t)off < size ? h->buf.len - (size_t)off
                                                 : size;
         atomic_fetch_add(&h->refs, 1);
-        fuse_reply_buf(req, n ? h->buf.p + off : NULL, n);
+        if (n && h->buf.has_file) {
+            struct fuse_bufvec bv = FUSE_BUFVEC_INIT(n);
+            bv.buf[0].flags = FUSE_BUF_IS_FD | FUSE_BUF_FD_SEEK;
+            bv.buf[0].fd = h->buf.spill_fd;
+            bv.buf[0].pos = off;
+            fuse_reply_data(req, &bv, FUSE_BUF_SPLICE_MOVE);
+        } else {
+            fuse_reply_buf(req, n ? h->buf.p + off : NULL, n);
+        }
         fs_handle_free(h);
         return;
     }
@@ -888,10 +907,12 @@ static void fs_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
         pthread_mutex_lock(&h->lock);
         if (off >= 0 && (size_t)off >= h->buf.len)
             rc = fs_log_refresh(fuse_req_userdata(req), h);
-        if (rc == 0 && off >= 0 && (size_t)off < h->buf.len) {
-            n = h->buf.len - (size_t)off < size ? h->buf.len - (size_t)off
-                                                : size;
-            memcpy(copy, h->buf.p + off, n);
+        if (rc == 0 && off >= 0) {
+            ssize_t got = fs_buf_read(&h->buf, (size_t)off, copy, size);
+            if (got < 0)
+                rc = (int)got;
+            else
+                n = (size_t)got;
         }
         pthread_mutex_unlock(&h->lock);
     }
@@ -1043,6 +1064,10 @@ static void fs_init(void *userdata, struct fuse_conn_info *conn)
     /* ls -l gets names and attributes in one request per page. */
     if (conn->capable & FUSE_CAP_READDIRPLUS)
         conn->want |= FUSE_CAP_READDIRPLUS | FUSE_CAP_READDIRPLUS_AUTO;
+    /* A spilled snapshot goes from its file to the kernel by splice(2),
+     * not through a copy in btfs. */
+    if (conn->capable & FUSE_CAP_SPLICE_WRITE)
+        conn->want |= FUSE_CAP_SPLICE_WRITE | FUSE_CAP_SPLICE_MOVE;
     /* Writes go straight to fs_write: tasks/new must see each write(2) as
      * it was made, and report its errors to it. */
     conn->want &= ~FUSE_CAP_WRITEBACK_CACHE;

@@ -23,13 +23,25 @@ struct store_view;
 
 struct fs_buf {
     char *p;        /* malloc'd bytes, not NUL-terminated; NULL when empty */
-    size_t len;     /* bytes used (counting mode: bytes that would be)     */
+    size_t len;     /* bytes in all (counting mode: bytes that would be)   */
     size_t cap;     /* bytes allocated                                     */
     int count_only; /* 1: only count, store nothing (p stays NULL): the
                        size of a rendering without holding it            */
+    /* Spilling: a rendering that outgrows spill_at bytes moves to an
+     * unlinked file in spill_dir, so that an open collection of any size
+     * holds at most spill_at bytes of btfs's memory (the rest is page
+     * cache the kernel can write back). p then holds only the bytes after
+     * 'spilled'; fs_buf_finish() writes those out too. */
+    size_t spill_at;        /* 0: never spill                             */
+    const char *spill_dir;  /* where the file goes (the data directory)   */
+    int has_file;           /* 1: spill_fd is open                        */
+    int spill_fd;
+    size_t spilled;         /* bytes [0, spilled) are in the file         */
 };
 
-/* Appends n bytes. Returns 0 or -ENOMEM (the buffer is then unchanged). */
+/* Appends n bytes. Returns 0 or -ENOMEM (the buffer is then unchanged). A
+ * buffer that cannot spill (no file can be made or written) goes on in
+ * memory: a full disk does not make a file unreadable. */
 int fs_buf_add(struct fs_buf *b, const void *data, size_t n);
 
 /* Appends a NUL-terminated string. Same errors as fs_buf_add. */
@@ -40,12 +52,27 @@ int fs_buf_adds(struct fs_buf *b, const char *s);
 struct cJSON;
 int fs_buf_add_json(struct fs_buf *b, const struct cJSON *j, int pretty);
 
-/* Frees the bytes and leaves an empty buffer. Accepts an empty buffer. */
+/* Frees the bytes (and closes a spill file) and leaves an empty buffer.
+ * Accepts an empty buffer. */
 void fs_buf_free(struct fs_buf *b);
 
 /* Grows the allocation to n bytes ahead of appends known to come, so that a
- * large rendering is not copied on each doubling. Best effort: can't fail. */
+ * large rendering is not copied on each doubling. Best effort: can't fail.
+ * Does nothing for a buffer that may spill. */
 void fs_buf_reserve(struct fs_buf *b, size_t n);
+
+/* After the last append of a spilled buffer: writes the bytes still in
+ * memory to the file and frees them (or, if the file cannot take them,
+ * keeps everything in memory). 0 or -ENOMEM. Nothing to do (0) for a
+ * buffer that did not spill. */
+int fs_buf_finish(struct fs_buf *b);
+
+/* Copies up to n bytes from offset off into dst, from memory or the spill
+ * file. Returns the bytes copied (0 at or past the end) or -errno. */
+ssize_t fs_buf_read(const struct fs_buf *b, size_t off, void *dst, size_t n);
+
+/* Drops the bytes after len (len <= b->len): a half-done append undone. */
+int fs_buf_truncate(struct fs_buf *b, size_t len);
 
 /* ---- Stored JSON as shown (pretty.c) ------------------------------------- */
 

@@ -8,9 +8,11 @@
  * config.json are built as cJSON trees. Text files are as stored.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <cJSON.h>
 
@@ -22,6 +24,89 @@
 
 /* ---- Buffers ------------------------------------------------------------- */
 
+/* Writes all of data to fd at its end. 0 or -errno. */
+static int write_all(int fd, const char *data, size_t n)
+{
+    while (n > 0) {
+        ssize_t w = write(fd, data, n);
+        if (w < 0) {
+            if (errno == EINTR)
+                continue;
+            return -errno;
+        }
+        data += w;
+        n -= (size_t)w;
+    }
+    return 0;
+}
+
+/* Opens the file a buffer spills to: unlinked from the start (O_TMPFILE),
+ * so that nothing is left behind by a crash. */
+static int spill_open(const struct fs_buf *b)
+{
+    int fd = open(b->spill_dir ? b->spill_dir : "/var/tmp",
+                  O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+    return fd < 0 ? -errno : fd;
+}
+
+/* Gives up spilling (no file can be made or written: a full or read-only
+ * disk): what went to the file comes back into memory and the buffer goes
+ * on there, so that a reader still gets the file. 0 or -ENOMEM. */
+static int unspill(struct fs_buf *b)
+{
+    size_t held = b->len - b->spilled;
+    char *p = NULL;
+
+    if (b->spilled > 0) {
+        p = malloc(b->len > b->cap ? b->len : b->cap);
+        if (!p)
+            return -ENOMEM;
+        for (size_t off = 0; off < b->spilled;) {
+            ssize_t r = pread(b->spill_fd, p + off, b->spilled - off,
+                              (off_t)off);
+            if (r < 0 && errno == EINTR)
+                continue;
+            if (r <= 0) {
+                free(p);
+                return r < 0 ? -errno : -EIO;
+            }
+            off += (size_t)r;
+        }
+        if (held)
+            memcpy(p + b->spilled, b->p, held);
+        free(b->p);
+        b->p = p;
+        if (b->cap < b->len)
+            b->cap = b->len;
+    }
+    if (b->has_file)
+        close(b->spill_fd);
+    b->has_file = 0;
+    b->spilled = 0;
+    b->spill_at = 0;
+    return 0;
+}
+
+/* Moves what the buffer holds in memory to its file (opened on the first
+ * call). Called when the memory would grow past spill_at. If that cannot
+ * be done the buffer stays in memory (unspill). */
+static int spill(struct fs_buf *b)
+{
+    size_t held = b->len - b->spilled;
+
+    if (!b->has_file) {
+        int fd = spill_open(b);
+        if (fd < 0)
+            return unspill(b);
+        b->spill_fd = fd;
+        b->has_file = 1;
+    }
+    if (write_all(b->spill_fd, b->p, held) != 0)
+        return unspill(b);
+    b->spilled = b->len;
+    return 0;
+}
+
 int fs_buf_add(struct fs_buf *b, const void *data, size_t n)
 {
     if (n == 0)
@@ -32,17 +117,35 @@ int fs_buf_add(struct fs_buf *b, const void *data, size_t n)
         b->len += n;
         return 0;
     }
-    if (b->len + n > b->cap) {
+    size_t held = b->len - b->spilled;
+    if (b->spill_at && held + n > b->spill_at) {
+        int rc = spill(b);
+        if (rc)
+            return rc;
+        held = b->len - b->spilled;     /* 0, unless it gave up spilling */
+        if (b->spill_at && n >= b->spill_at) {
+            /* too big to gather: straight out */
+            if (write_all(b->spill_fd, data, n) == 0) {
+                b->len += n;
+                b->spilled = b->len;
+                return 0;
+            }
+            if ((rc = unspill(b)))
+                return rc;
+            held = b->len;
+        }
+    }
+    if (held + n > b->cap) {
         size_t cap = b->cap ? b->cap : 256;
-        while (cap < b->len + n)
-            cap = cap > SIZE_MAX / 2 ? b->len + n : cap * 2;
+        while (cap < held + n)
+            cap = cap > SIZE_MAX / 2 ? held + n : cap * 2;
         char *p = realloc(b->p, cap);
         if (!p)
             return -ENOMEM;
         b->p = p;
         b->cap = cap;
     }
-    memcpy(b->p + b->len, data, n);
+    memcpy(b->p + held, data, n);
     b->len += n;
     return 0;
 }
@@ -55,19 +158,77 @@ int fs_buf_adds(struct fs_buf *b, const char *s)
 void fs_buf_free(struct fs_buf *b)
 {
     free(b->p);
+    if (b->has_file)
+        close(b->spill_fd);
     b->p = NULL;
-    b->len = b->cap = 0;
+    b->len = b->cap = b->spilled = 0;
+    b->has_file = 0;
 }
 
 void fs_buf_reserve(struct fs_buf *b, size_t n)
 {
-    if (b->count_only || n <= b->cap)
+    if (b->count_only || b->spill_at || n <= b->cap)
         return;
     char *p = realloc(b->p, n);
     if (p) {
         b->p = p;
         b->cap = n;
     }
+}
+
+int fs_buf_finish(struct fs_buf *b)
+{
+    if (!b->has_file)
+        return 0;
+    int rc = spill(b);
+    if (rc == 0 && b->has_file) {
+        free(b->p);
+        b->p = NULL;
+        b->cap = 0;
+    }
+    return rc;
+}
+
+ssize_t fs_buf_read(const struct fs_buf *b, size_t off, void *dst, size_t n)
+{
+    size_t done = 0;
+
+    if (off >= b->len)
+        return 0;
+    if (n > b->len - off)
+        n = b->len - off;
+    while (off < b->spilled && done < n) {
+        size_t want = b->spilled - off < n - done ? b->spilled - off
+                                                  : n - done;
+        ssize_t r = pread(b->spill_fd, (char *)dst + done, want, (off_t)off);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r < 0)
+            return -errno;
+        if (r == 0)
+            return -EIO;    /* the file is shorter than what was written */
+        done += (size_t)r;
+        off += (size_t)r;
+    }
+    if (done < n) {
+        memcpy((char *)dst + done, b->p + (off - b->spilled), n - done);
+        done = n;
+    }
+    return (ssize_t)done;
+}
+
+int fs_buf_truncate(struct fs_buf *b, size_t len)
+{
+    if (len >= b->len)
+        return 0;
+    if (len < b->spilled) {
+        if (ftruncate(b->spill_fd, (off_t)len) < 0 ||
+            lseek(b->spill_fd, 0, SEEK_END) < 0)
+            return -errno;
+        b->spilled = len;
+    }
+    b->len = len;
+    return 0;
 }
 
 /* ---- Errors, time -------------------------------------------------------- */
