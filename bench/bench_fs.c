@@ -25,6 +25,7 @@
 #include <ftw.h>
 #include <getopt.h>
 #include <pthread.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdatomic.h>
@@ -55,6 +56,7 @@ static pid_t g_pid;            /* running btfs, 0 if none                   */
 static const char *g_mnt;      /* its mountpoint                            */
 static int g_repeat = 3;
 static int g_keep;              /* --keep: leave every tree in place       */
+static int g_pin_cpu = -1;      /* >= 0: btfs_start pins btfs to this CPU   */
 
 static void btfs_stop(void);
 
@@ -371,6 +373,13 @@ static void btfs_start(const char *data, const char *mnt,
             setenv("BT_BUILDERS", "0", 1) < 0 ||
             setenv("BT_TRAINER", "0", 1) < 0)
             _exit(127);
+        if (g_pin_cpu >= 0) {
+            cpu_set_t set;
+            CPU_ZERO(&set);
+            CPU_SET(g_pin_cpu, &set);
+            if (sched_setaffinity(0, sizeof set, &set) < 0)
+                _exit(127);
+        }
         execl(g_btfs, "btfs", "-f", "--data", data, mnt, (char *)NULL);
         fprintf(stderr, "bench_fs: exec %s: %s\n", g_btfs, strerror(errno));
         _exit(127);
@@ -1338,6 +1347,94 @@ static void bench_startup(const char *data, const char *mnt, size_t ntasks,
     free(c);
 }
 
+/* ---- g. The cost of one open (issue #12) -----------------------------------
+ * What is left of a warm read once the kernel caches names, attributes and
+ * pages is the OPEN request (RELEASE is sent in the background): one round
+ * trip to btfs. These rows measure it alone, against a local open, with the
+ * reader and btfs free to run on any CPU and then both on one CPU, because
+ * on a VM a wake-up on another CPU costs far more than the work. */
+
+/* Microseconds per open+close (with read: open, read to EOF, close) of
+ * path, over n rounds. */
+static double open_us(const char *path, int with_read, int n)
+{
+    char buf[65536];
+    double t0 = now_s();
+
+    for (int i = 0; i < n; i++) {
+        int fd = open(path, O_RDONLY);
+        if (fd < 0)
+            die("open %s: %s", path, strerror(errno));
+        if (with_read)
+            while (read(fd, buf, sizeof buf) > 0) {}
+        close(fd);
+    }
+    return (now_s() - t0) * 1e6 / n;
+}
+
+static double open_us_median(const char *path, int with_read)
+{
+    double v[99];
+    for (int r = 0; r < g_repeat; r++)
+        v[r] = open_us(path, with_read, 20000);
+    return median(v, (size_t)g_repeat);
+}
+
+static void bench_rtt(void)
+{
+    char *dir = fmt("%s/rtt", g_work), *data = fmt("%s/data", dir);
+    char *mnt = fmt("%s/mnt", dir), *local = fmt("%s/local.json", dir);
+    char *file = fmt("%s/tasks/task_000001.json", mnt);
+    struct start_info si;
+    cpu_set_t all, one;
+    int pinned;
+
+    make_dir(dir);
+    make_dir(data);
+    make_dir(mnt);
+    fill(data, 10, 1);
+    if (sched_getaffinity(0, sizeof all, &all) < 0)
+        die("sched_getaffinity: %s", strerror(errno));
+    for (pinned = 0; pinned < 2; pinned++) {
+        const char *how = pinned ? "btfs and the reader on one CPU"
+                                 : "any CPU";
+        if (pinned) {
+            if (CPU_COUNT(&all) < 2)
+                break;
+            CPU_ZERO(&one);
+            CPU_SET(0, &one);
+            if (sched_setaffinity(0, sizeof one, &one) < 0)
+                die("sched_setaffinity: %s", strerror(errno));
+            g_pin_cpu = 0;
+        }
+        btfs_start(data, mnt, &si);
+        if (!pinned)
+            copy_file(file, local);
+        note("open+close, %s", how);
+        open_us(file, 1, 2000);         /* names, attributes, pages cached */
+        open_us(local, 1, 2000);
+        for (int with_read = 0; with_read < 2; with_read++) {
+            double ours = open_us_median(file, with_read);
+            double base = open_us_median(local, with_read);
+            row_add(fmt("open%s+close of a finished task's cached file, %s",
+                        with_read ? "+read" : "", how),
+                    fmt("%.1f us", ours), fmt("%.2f us (local file)", base),
+                    fmt("%.1fx", ours / base), fmt("-"), fmt("info"));
+        }
+        btfs_stop();
+        g_pin_cpu = -1;
+        if (pinned && sched_setaffinity(0, sizeof all, &all) < 0)
+            die("sched_setaffinity: %s", strerror(errno));
+    }
+    if (!g_keep)
+        rm_rf(dir);
+    free(dir);
+    free(data);
+    free(mnt);
+    free(local);
+    free(file);
+}
+
 static int has_size(const size_t *v, size_t n, size_t x)
 {
     size_t i;
@@ -1424,7 +1521,8 @@ static void usage(FILE *out)
           "  --repeat N            runs per small measurement, median "
           "reported (default 3)\n"
           "  --only LIST           some of read,enqueue,live,tree,dir,"
-          "startup (default all)\n"
+          "startup,rtt\n"
+          "                        (default all)\n"
           "  --read-tasks N        finished tasks read in full (default "
           "10k)\n"
           "  --enqueue-tasks N     tasks enqueued per run (default 10k)\n"
@@ -1471,13 +1569,14 @@ int main(int argc, char **argv)
         {NULL, 0, NULL, 0},
     };
     const char *work = "/var/tmp",
-               *only = "read,enqueue,live,tree,dir,startup";
+               *only = "read,enqueue,live,tree,dir,startup,rtt";
     char *btfs = NULL, *tmpl;
     size_t read_n = 10000, enq_n = 10000, cnt;
     size_t dirs[MAX_SIZES] = {10000, 100000}, ndirs = 2;
     size_t starts[MAX_SIZES] = {100000, 1000000}, nstarts = 2;
     size_t trees[MAX_SIZES] = {100000, 1000000}, ntrees = 2;
-    int c, keep = 0, do_read, do_enq, do_dir, do_start, do_live, do_tree;
+    int c, keep = 0, do_read, do_enq, do_dir, do_start, do_live, do_tree,
+        do_rtt;
     double t0 = now_s(), load0 = loadavg();
 
     while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
@@ -1536,9 +1635,11 @@ int main(int argc, char **argv)
     do_start = strstr(only, "startup") != NULL;
     do_live = strstr(only, "live") != NULL;
     do_tree = strstr(only, "tree") != NULL;
-    if (!do_read && !do_enq && !do_dir && !do_start && !do_live && !do_tree)
-        die("--only wants some of read,enqueue,live,tree,dir,startup, got "
-            "'%s'", only);
+    do_rtt = strstr(only, "rtt") != NULL;
+    if (!do_read && !do_enq && !do_dir && !do_start && !do_live && !do_tree &&
+        !do_rtt)
+        die("--only wants some of read,enqueue,live,tree,dir,startup,rtt, "
+            "got '%s'", only);
     if (!do_dir)
         ndirs = 0;
     if (!do_start)
@@ -1559,6 +1660,8 @@ int main(int argc, char **argv)
 
     if (do_read)
         bench_read(read_n);
+    if (do_rtt)
+        bench_rtt();
     if (do_enq)
         bench_enqueue(enq_n);
     if (do_live)
