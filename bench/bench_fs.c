@@ -1138,6 +1138,31 @@ static void bench_live(size_t n)
     free(status);
 }
 
+/* One row of the tree: command ours (through btfs) against command base (on
+ * the local copy), warm (one priming run, median of g_repeat) or once, with
+ * btfs's peak RssAnon during ours. Frees what, ours and base. */
+static void tree_row(char *what, char *ours_cmd, char *base_cmd, int warm)
+{
+    double ours, base;
+    long anon, hwm;
+
+    note("%s", what);
+    sampler_start(g_pid);
+    ours = warm ? time_sh_warm(ours_cmd, 1) : time_sh(ours_cmd, 1);
+    anon = sampler_stop();
+    hwm = hwm_kib(g_pid);
+    sync();
+    base = warm ? time_sh_warm(base_cmd, 1) : time_sh(base_cmd, 1);
+    row_add(fmt("%s (btfs peak RssAnon %s, VmHWM %s)", what, mstr(anon).s,
+                mstr(hwm).s),
+            fmt("%s", tstr(ours).s), fmt("%s (local copy)", tstr(base).s),
+            fmt("%.2fx", ours / base), fmt("<= 3x; RSS <= 64 MiB"),
+            verdict(ours / base <= 3.0 && anon <= 65536));
+    free(what);
+    free(ours_cmd);
+    free(base_cmd);
+}
+
 /* ---- f. The tree at scale (issue #16) --------------------------------------
  * With N queued tasks: ls -l, find -name, cp -r of tasks/ and cat of
  * task_queue.json, against the cp -r copy of the same files on the local
@@ -1147,9 +1172,9 @@ static void bench_tree(size_t ntasks)
     char *dir = fmt("%s/tree-%zu", g_work, ntasks), *data = fmt("%s/data", dir);
     char *mnt = fmt("%s/mnt", dir), *mtasks = fmt("%s/tasks", mnt);
     char *local = fmt("%s/local", dir), *local2 = fmt("%s/local2", dir);
-    char *queue = fmt("%s/task_queue.json", mtasks), *cmd;
+    char *queue = fmt("%s/task_queue.json", mtasks), *cmd, *cmd2;
     struct start_info si;
-    double ours, base, t0;
+    double ours, t0;
     uint64_t bytes = 0;
     long hwm, anon;
     const char *what = ntasks >= 1000000 ? "1M" : NULL;
@@ -1161,60 +1186,23 @@ static void bench_tree(size_t ntasks)
     fill(data, ntasks, 0);
     btfs_start(data, mnt, &si);
 
-    note("cp -r tasks/ with %zu tasks", ntasks);
+    /* cp -r makes the local copy the other rows compare with; its own
+     * baseline is a cp -r of that copy. A fresh btfs for each row, so that
+     * each VmHWM is its own (cp -r also reads task_queue.json whole). */
     cmd = fmt("cp -r '%s' '%s'", mtasks, local);
-    sampler_start(g_pid);
-    ours = time_sh(cmd, 1);
-    anon = sampler_stop();
-    free(cmd);
-    hwm = hwm_kib(g_pid);
-    sync();
-    cmd = fmt("cp -r '%s' '%s'", local, local2);
-    base = time_sh(cmd, 1);
-    free(cmd);
-    row_add(fmt("cp -r tasks/, %s tasks (btfs peak RssAnon %s, VmHWM %s)",
-                label, mstr(anon).s, mstr(hwm).s),
-            fmt("%s", tstr(ours).s), fmt("%s (local copy)", tstr(base).s),
-            fmt("%.2fx", ours / base), fmt("<= 3x; RSS <= 64 MiB"),
-            verdict(ours / base <= 3.0 && anon <= 65536));
-
-    /* A fresh btfs for each measurement, so that each VmHWM is its own
-     * (cp -r also reads task_queue.json whole). */
+    cmd2 = fmt("cp -r '%s' '%s'", local, local2);
+    tree_row(fmt("cp -r tasks/, %s tasks", label), cmd, cmd2, 0);
     btfs_stop();
     btfs_start(data, mnt, &si);
-    note("ls -l tasks/");
     cmd = fmt("ls -l '%s' >/dev/null", mtasks);
-    sampler_start(g_pid);
-    ours = time_sh_warm(cmd, 1);
-    anon = sampler_stop();
-    free(cmd);
-    hwm = hwm_kib(g_pid);
-    cmd = fmt("ls -l '%s' >/dev/null", local);
-    base = time_sh_warm(cmd, 1);
-    free(cmd);
-    row_add(fmt("ls -l tasks/, %s tasks, warm (btfs peak RssAnon %s, "
-                "VmHWM %s)", label, mstr(anon).s, mstr(hwm).s),
-            fmt("%s", tstr(ours).s), fmt("%s (local copy)", tstr(base).s),
-            fmt("%.2fx", ours / base), fmt("<= 3x; RSS <= 64 MiB"),
-            verdict(ours / base <= 3.0 && anon <= 65536));
-
+    cmd2 = fmt("ls -l '%s' >/dev/null", local);
+    tree_row(fmt("ls -l tasks/, %s tasks, warm", label), cmd, cmd2, 1);
     btfs_stop();
     btfs_start(data, mnt, &si);
-    note("find tasks -name");
     cmd = fmt("find '%s' -name 'task_0999*' >/dev/null", mtasks);
-    sampler_start(g_pid);
-    ours = time_sh_warm(cmd, 1);
-    anon = sampler_stop();
-    free(cmd);
-    hwm = hwm_kib(g_pid);
-    cmd = fmt("find '%s' -name 'task_0999*' >/dev/null", local);
-    base = time_sh_warm(cmd, 1);
-    free(cmd);
-    row_add(fmt("find tasks -name 'task_0999*', %s tasks, warm (btfs peak "
-                "RssAnon %s, VmHWM %s)", label, mstr(anon).s, mstr(hwm).s),
-            fmt("%s", tstr(ours).s), fmt("%s (local copy)", tstr(base).s),
-            fmt("%.2fx", ours / base), fmt("<= 3x; RSS <= 64 MiB"),
-            verdict(ours / base <= 3.0 && anon <= 65536));
+    cmd2 = fmt("find '%s' -name 'task_0999*' >/dev/null", local);
+    tree_row(fmt("find tasks -name 'task_0999*', %s tasks, warm", label), cmd,
+             cmd2, 1);
 
     btfs_stop();
     btfs_start(data, mnt, &si);
