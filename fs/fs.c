@@ -176,6 +176,88 @@ static int fs_render_now(struct fs_context *ctx, const struct fs_node *n,
 
 /* ---- Attributes ---------------------------------------------------------- */
 
+/* Files whose size is a pass over every task or log line: the queue, the
+ * score log and the logs (550 MB of counting for a queue of a million
+ * tasks). Their size is remembered per store version, and a listing gives
+ * their names without attributes (fs_dir_add), so that `ls` of tasks/ does
+ * not count the queue; `ls -l` or `stat` of the file does, once. */
+static int fs_size_costly(enum fs_kind kind)
+{
+    return kind == FS_QUEUE || kind == FS_SCORES || kind == FS_SYSLOG ||
+           kind == FS_SHELLLOG || kind == FS_EVENTS;
+}
+
+#define FS_SIZE_SLOTS (FS_SVG_SKILLS + 1)
+
+/* The last size counted for each costly kind, with the store version it
+ * was counted at. One mount per process (like fs_mount_time); fs_init
+ * empties it. */
+static struct {
+    pthread_mutex_t lock;
+    struct {
+        int valid;
+        uint64_t version;
+        size_t size;
+        time_t mtime;
+    } slot[FS_SIZE_SLOTS];
+} fs_sizes = { .lock = PTHREAD_MUTEX_INITIALIZER };
+
+static int fs_size_cached(enum fs_kind kind, uint64_t version, size_t *size,
+                          time_t *mtime)
+{
+    int hit;
+
+    pthread_mutex_lock(&fs_sizes.lock);
+    hit = fs_sizes.slot[kind].valid && fs_sizes.slot[kind].version == version;
+    if (hit) {
+        *size = fs_sizes.slot[kind].size;
+        *mtime = fs_sizes.slot[kind].mtime;
+    }
+    pthread_mutex_unlock(&fs_sizes.lock);
+    return hit;
+}
+
+static void fs_size_remember(enum fs_kind kind, uint64_t version, size_t size,
+                             time_t mtime)
+{
+    pthread_mutex_lock(&fs_sizes.lock);
+    fs_sizes.slot[kind].valid = 1;
+    fs_sizes.slot[kind].version = version;
+    fs_sizes.slot[kind].size = size;
+    fs_sizes.slot[kind].mtime = mtime;
+    pthread_mutex_unlock(&fs_sizes.lock);
+}
+
+static void fs_sizes_forget(void)
+{
+    pthread_mutex_lock(&fs_sizes.lock);
+    memset(fs_sizes.slot, 0, sizeof fs_sizes.slot);
+    pthread_mutex_unlock(&fs_sizes.lock);
+}
+
+/* The size of file node n as of view v: counted (the same rendering, in
+ * counting mode), or remembered for a costly kind. */
+static int fs_size_in(struct fs_context *ctx, struct store_view *v,
+                      const struct fs_node *n, size_t *size, time_t *mtime)
+{
+    int costly = fs_size_costly(n->kind);
+    uint64_t version = costly ? store_view_version(v) : 0;
+    struct fs_buf count = { .count_only = 1 };
+    struct fs_meta meta;
+    int rc;
+
+    if (costly && fs_size_cached(n->kind, version, size, mtime))
+        return 0;
+    rc = fs_render(ctx, v, n, &count, &meta);
+    if (rc)
+        return rc;
+    *size = count.len;
+    *mtime = meta.mtime;
+    if (costly)
+        fs_size_remember(n->kind, version, count.len, meta.mtime);
+    return 0;
+}
+
 static nlink_t fs_dir_nlink(enum fs_kind kind)
 {
     switch (kind) {
@@ -235,12 +317,10 @@ static int fs_stat_in(struct fs_context *ctx, struct store_view *v,
          * file it is empty. */
         rc = 0;
     } else {
-        struct fs_buf count = { .count_only = 1 };
-        struct fs_meta meta;
-        rc = fs_render(ctx, v, n, &count, &meta);
-        st->st_size = (off_t)count.len;
-        st->st_blocks = (blkcnt_t)((count.len + 511) / 512);
-        mtime = meta.mtime;
+        size_t size = 0;
+        rc = fs_size_in(ctx, v, n, &size, &mtime);
+        st->st_size = (off_t)size;
+        st->st_blocks = (blkcnt_t)((size + 511) / 512);
     }
     if (rc)
         return fs_errno(rc);
@@ -415,7 +495,12 @@ static int fs_dir_add(struct fs_dir_fill *d, const char *name,
         return 0;               /* an id beyond what inodes encode */
     if (d->plus) {
         struct fuse_entry_param e;
-        if (n) {
+        if (n && fs_size_costly(n->kind)) {
+            /* No inode: the name only, attributes when asked for. */
+            memset(&e, 0, sizeof e);
+            e.attr.st_ino = (ino_t)ino;
+            e.attr.st_mode = S_IFREG;
+        } else if (n) {
             int rc = fs_stat_in(d->ctx, d->v, n, ino, &st);
             if (rc == -ENOENT)
                 return 0;
@@ -1077,6 +1162,7 @@ static void fs_init(void *userdata, struct fuse_conn_info *conn)
         conn->max_write = FS_MAX_WRITE;
 
     atomic_store(&fs_mount_time, (long long)time(NULL));
+    fs_sizes_forget();
     if (ctx && ctx->store)
         store_set_commit_hook(ctx->store, fs_on_commit, ctx);
 }

@@ -2856,3 +2856,8 @@ int store_view_text_postings(struct store_view *v, const char *term,
     *df = count;
     return 0;
 }
+
+uint64_t store_view_version(const struct store_view *v)
+{
+    return (uint64_t)mdb_txn_id(v->txn);
+}

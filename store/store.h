@@ -337,6 +337,11 @@ int store_view_begin(struct store *st, struct store_view **out);
 /* Ends a view. Accepts NULL. */
 void store_view_end(struct store_view *v);
 
+/* The version of the store a view sees: the id of the last commit it
+ * includes. Two views with the same version see the same data, so what was
+ * computed from one (the size of a rendering) holds for the other. */
+uint64_t store_view_version(const struct store_view *v);
+
 /* Collections keyed by a 64-bit number, iterated in key order. */
 enum store_coll {
     STORE_COLL_TASKS = 0,       /* key: task id           value: task JSON  */
