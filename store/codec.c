@@ -8,6 +8,8 @@
  */
 #include "store_internal.h"
 
+#include "clock.h"
+
 #include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -182,10 +184,9 @@ const char *json_str(const cJSON *doc, const char *key)
 
 char *store_time_format(time_t t, char *buf)
 {
-    struct tm tm;
-
-    if (gmtime_r(&t, &tm) == NULL ||
-        strftime(buf, 32, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
+    /* A time with no such form (outside the years 0..9999) reads as the
+     * epoch rather than as nothing: every stamp the store writes parses. */
+    if (clock_rfc3339(t, buf) < 0)
         strcpy(buf, "1970-01-01T00:00:00Z");
     return buf;
 }

@@ -26,6 +26,8 @@
  */
 #include "store_internal.h"
 
+#include "buf.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -130,8 +132,8 @@ static int init_recover(struct store *st, MDB_txn *txn)
 {
     MDB_cursor *cur;
     MDB_val k, v;
-    uint64_t *ids = NULL;
-    size_t n = 0, cap = 0;
+    struct buf ids = { 0 };        /* the ids found, uint64_t each       */
+    size_t n;
     int rc = store_mdb_err(mdb_cursor_open(txn, st->dbi[DB_RUNNING], &cur));
 
     if (rc < 0)
@@ -143,42 +145,39 @@ static int init_recover(struct store *st, MDB_txn *txn)
             rc = STORE_ECORRUPT;
             break;
         }
-        if (n == cap) {
-            size_t ncap = cap ? cap * 2 : 16;
-            uint64_t *nids = realloc(ids, ncap * sizeof *ids);
+        uint64_t id = be64_get(k.mv_data);
 
-            if (nids == NULL) {
-                rc = -ENOMEM;
-                break;
-            }
-            ids = nids;
-            cap = ncap;
+        if (buf_add(&ids, &id, sizeof id) < 0) {
+            rc = -ENOMEM;
+            break;
         }
-        ids[n++] = be64_get(k.mv_data);
     }
     mdb_cursor_close(cur);
     if (rc != -ENOENT)
         goto out;
     rc = 0;
+    n = ids.len / sizeof(uint64_t);
     for (size_t i = 0; i < n && rc == 0; i++) {
         char name[STORE_ID_MAX];
         char line[STORE_ID_MAX + 64];
+        uint64_t id;
 
-        rc = task_requeue_txn(st, txn, ids[i]);
+        memcpy(&id, ids.p + i * sizeof id, sizeof id);
+        rc = task_requeue_txn(st, txn, id);
         if (rc == -ENOENT || rc == -EINVAL) {
             /* The set names a task that is gone or not running: drop the
              * stale entry rather than refuse to start. */
-            rc = del_u64key(txn, st->dbi[DB_RUNNING], ids[i]);
+            rc = del_u64key(txn, st->dbi[DB_RUNNING], id);
             continue;
         }
         if (rc < 0)
             break;
         snprintf(line, sizeof line, "recovered %s left running by a crash",
-                 store_id_format(ids[i], name));
+                 store_id_format(id, name));
         rc = log_put(st, txn, DB_SYSLOG, line, 0);
     }
 out:
-    free(ids);
+    buf_free(&ids);
     return rc;
 }
 

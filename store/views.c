@@ -4,6 +4,8 @@
  */
 #include "store_internal.h"
 
+#include "buf.h"
+
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -293,8 +295,6 @@ int store_view_skills(struct store_view *v, store_each_fn fn, void *ctx)
 {
     MDB_cursor *cur;
     MDB_val k, val;
-    char *buf = NULL;
-    size_t cap = 0;
     uint64_t idx = 0;
     int rc;
 
@@ -305,32 +305,25 @@ int store_view_skills(struct store_view *v, store_each_fn fn, void *ctx)
         return rc;
     for (rc = store_mdb_err(mdb_cursor_get(cur, &k, &val, MDB_FIRST)); rc == 0;
          rc = store_mdb_err(mdb_cursor_get(cur, &k, &val, MDB_NEXT))) {
-        /* name NUL json NUL: the last NUL is not counted in the length. */
-        size_t need = k.mv_size + 1 + val.mv_size + 1;
+        /* name NUL json, and buf's own NUL after it, not counted. */
+        struct buf rec = { 0 };
         int r;
 
-        if (need > cap) {
-            char *nb = realloc(buf, need);
-
-            if (nb == NULL) {
-                rc = -ENOMEM;
-                break;
-            }
-            buf = nb;
-            cap = need;
+        buf_add(&rec, k.mv_data, k.mv_size);
+        buf_add(&rec, "", 1);
+        buf_add(&rec, val.mv_data, val.mv_size);
+        if (rec.failed) {
+            rc = -ENOMEM;
+            break;
         }
-        memcpy(buf, k.mv_data, k.mv_size);
-        buf[k.mv_size] = '\0';
-        memcpy(buf + k.mv_size + 1, val.mv_data, val.mv_size);
-        buf[need - 1] = '\0';
-        r = fn(ctx, idx++, buf, need - 1);
+        r = fn(ctx, idx++, rec.p, rec.len);
+        buf_free(&rec);
         if (r != 0) {
             rc = r;
             break;
         }
     }
     mdb_cursor_close(cur);
-    free(buf);
     return rc == -ENOENT ? 0 : rc;
 }
 
