@@ -177,7 +177,7 @@ static inline uint32_t be32_get(const unsigned char *p)
  * contiguous and sorted by id. */
 #define SET_KEY_MAX 256
 
-#define POSTING_LEN 16 /* bytes of one text posting              */
+#define POSTING_LEN         16      /* bytes of a text posting (layout above) */
 
 /* ---- codec.c ------------------------------------------------------------- */
 
