@@ -35,7 +35,7 @@
 #include "bt_report.h"
 #include "bt_watch.h"
 #include "bt_version.h"
-#include "store/task.h"   /* limits and name rules; bt opens no store */
+#include "task/task.h"   /* limits and name rules; bt opens no store */
 
 #define EXIT_FAIL  1
 #define EXIT_USAGE 2

@@ -20,7 +20,7 @@
 
 #include <cjson/cJSON.h>
 
-#include "store/task.h"
+#include "task/task.h"
 #include "tagger.h"
 
 /* ---- Small helpers ------------------------------------------------------- */

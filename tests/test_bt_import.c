@@ -20,7 +20,7 @@
 #include <cjson/cJSON.h>
 
 #include "bt_import.h"
-#include "store/task.h"
+#include "task/task.h"
 
 /* ---- Samples --------------------------------------------------------------- */
 

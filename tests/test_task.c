@@ -1,4 +1,4 @@
-/* test_task.c -- unit tests of the task-line parser (store/task.c).
+/* test_task.c -- unit tests of the task-line parser (task/task.c).
  *
  * Mostly tables: lines that must be refused (with the errno and the words
  * the message must hold, always the field's name), lines that must be
