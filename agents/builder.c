@@ -30,6 +30,7 @@
 #include "prompt_fit.h"
 #include "resume.h"
 #include "stopper.h"
+#include "task.h"
 
 #define BACKOFF_MAX_MS 30000    /* longest pause after the LLM went away */
 #define LOG_LINE 1024
@@ -287,6 +288,15 @@ static int task_parse(uint64_t id, const char *json, long default_timeout_ms,
                  &t->nconstraints) < 0)
         return -ENOMEM;
     return 0;
+}
+
+/* The extension of the task's archived code; a language the parser would
+ * not take (a document from elsewhere) is archived as the default's. */
+static const char *code_ext(const struct task *t)
+{
+    const char *ext = task_language_ext(t->language);
+
+    return ext ? ext : task_language_ext(TASK_DEFAULT_LANGUAGE);
 }
 
 static void prompt_task_of(const struct task *t, const char *tests,
@@ -628,9 +638,7 @@ static int commit(struct builder *b, const struct task *t, unsigned natt,
     size_t ncode = 0;
     const char *concepts[32];
     size_t nconcepts = concepts_of(reflection, concepts, 32);
-    const char *ext = strcmp(t->language, "c") == 0    ? "c"
-                      : strcmp(t->language, "sh") == 0 ? "sh"
-                                                       : "py";
+    const char *ext = code_ext(t);
     cJSON *result = cJSON_CreateObject(), *summary = cJSON_CreateObject();
     char *result_json, *summary_json, *reflection_json;
     char tests[64];
@@ -799,9 +807,7 @@ static enum build_end cancel(struct builder *b, const struct task *t,
 {
     struct store_code code[STORE_MAX_ATTEMPT];
     size_t ncode = 0;
-    const char *ext = strcmp(t->language, "c") == 0    ? "c"
-                      : strcmp(t->language, "sh") == 0 ? "sh"
-                                                       : "py";
+    const char *ext = code_ext(t);
     char result[256];
     int rc;
 

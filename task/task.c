@@ -78,6 +78,8 @@
 
 #include <cjson/cJSON.h>
 
+#include "task_lang.h"
+
 /* How much of a bad value or name an error message quotes. */
 #define TASK_QUOTE_MAX 40
 
@@ -439,21 +441,16 @@ static int parse_difficulty(const cJSON *v, double *out, char *err, size_t errle
 
 static int parse_language(const cJSON *v, const char **out, char *err, size_t errlen)
 {
-    static const char *const languages[] = { "python", "c", "sh" };
     char got[QUOTE_BUF];
-    size_t i;
+    enum task_lang lang;
 
-    if (cJSON_IsString(v)) {
-        for (i = 0; i < sizeof(languages) / sizeof(languages[0]); i++) {
-            if (strcmp(v->valuestring, languages[i]) == 0) {
-                *out = languages[i];
-                return 0;
-            }
-        }
+    if (cJSON_IsString(v) && task_lang_from_name(v->valuestring, &lang) == 0) {
+        *out = task_lang_name(lang);
+        return 0;
     }
     return fail(err, errlen, -EINVAL,
-                "field 'language' must be one of \"python\", \"c\", \"sh\", got %s",
-                describe(v, got, sizeof(got)));
+                "field 'language' must be one of %s, got %s",
+                task_lang_list(true), describe(v, got, sizeof(got)));
 }
 
 static bool skill_ok(const char *s)
@@ -961,13 +958,9 @@ void task_def_free(struct task_def *def)
 
 const char *task_language_ext(const char *language)
 {
-    if (language == NULL)
+    enum task_lang lang;
+
+    if (task_lang_from_name(language, &lang) < 0)
         return NULL;
-    if (strcmp(language, "python") == 0)
-        return "py";
-    if (strcmp(language, "c") == 0)
-        return "c";
-    if (strcmp(language, "sh") == 0)
-        return "sh";
-    return NULL;
+    return task_lang_ext(lang);
 }

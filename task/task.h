@@ -12,6 +12,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "task_lang.h"
+
 /* Limits of one task. A line longer than TASK_MAX_LINE is "too large"
  * (EFBIG); the others are validation errors (EINVAL). */
 #define TASK_MAX_LINE        (256 * 1024)  /* bytes of one line            */

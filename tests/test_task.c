@@ -876,6 +876,62 @@ static void test_language_ext(void **state)
     assert_null(task_language_ext(NULL));
 }
 
+/* The one table of languages: names, extensions, fence tags, and the
+ * list the parser's message quotes matches the table. */
+static void test_languages(void **state)
+{
+    enum task_lang l = TASK_LANG_C;
+    char list[128] = "", plain[128] = "";
+
+    (void)state;
+    for (int i = 0; i < TASK_LANG_COUNT; i++) {
+        const struct task_lang_info *info = task_lang_info((enum task_lang)i);
+        assert_non_null(info);
+        assert_int_equal(info->lang, i);
+        assert_string_equal(info->tags[0], info->name);
+        assert_int_equal(task_lang_from_name(info->name, &l), 0);
+        assert_int_equal(l, i);
+        for (const char *const *t = info->tags; *t; t++) {
+            l = TASK_LANG_COUNT;
+            assert_int_equal(task_lang_from_tag(*t, strlen(*t), false, &l), 0);
+            assert_int_equal(l, i);
+        }
+        snprintf(list + strlen(list), sizeof(list) - strlen(list), "%s\"%s\"",
+                 i ? ", " : "", info->name);
+        snprintf(plain + strlen(plain), sizeof(plain) - strlen(plain), "%s%s",
+                 i ? ", " : "", info->name);
+    }
+    assert_string_equal(task_lang_list(true), list);
+    assert_string_equal(task_lang_list(false), plain);
+    assert_null(task_lang_info(TASK_LANG_COUNT));
+    assert_string_equal(task_lang_name((enum task_lang)TASK_LANG_COUNT), "?");
+    assert_string_equal(task_lang_ext((enum task_lang)-1), "?");
+    assert_string_equal(task_lang_ext(TASK_LANG_PYTHON), "py");
+    assert_string_equal(task_lang_info(TASK_LANG_SH)->fence, "bash");
+
+    /* Names are exact; tags may ignore case, and only count whole. */
+    l = TASK_LANG_C;
+    assert_int_equal(task_lang_from_name("py", &l), -EINVAL);
+    assert_int_equal(task_lang_from_name("Python", &l), -EINVAL);
+    assert_int_equal(task_lang_from_name(NULL, &l), -EINVAL);
+    assert_int_equal(l, TASK_LANG_C);
+    assert_int_equal(task_lang_from_tag("Python3", 7, false, &l), -EINVAL);
+    assert_int_equal(task_lang_from_tag("Python3", 7, true, &l), 0);
+    assert_int_equal(l, TASK_LANG_PYTHON);
+    assert_int_equal(task_lang_from_tag("ZSH", 3, true, &l), 0);
+    assert_int_equal(l, TASK_LANG_SH);
+    assert_int_equal(task_lang_from_tag("hx", 1, false, &l), 0);
+    assert_int_equal(l, TASK_LANG_C);
+    assert_int_equal(task_lang_from_tag("pyt", 3, true, &l), -EINVAL);
+    assert_int_equal(task_lang_from_tag("", 0, true, &l), -EINVAL);
+    assert_int_equal(task_lang_from_tag(NULL, 0, true, &l), -EINVAL);
+
+    /* The parser takes exactly the names, and its message lists them. */
+    const char *py = "{\"goal\":\"g\",\"language\":\"py\"}";
+    refuse_line("language py", py, strlen(py), -EINVAL, "field 'language' must be one of \"python\", \"c\", "
+                "\"sh\"", "got \"py\"");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -890,6 +946,7 @@ int main(void)
         cmocka_unit_test(test_def_free),
         cmocka_unit_test(test_eval_fields),
         cmocka_unit_test(test_language_ext),
+        cmocka_unit_test(test_languages),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
