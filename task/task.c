@@ -98,26 +98,35 @@ enum task_field {
     F_HELD_OUT,
     F_MAX_ATTEMPTS,
     F_MEMORY,
+    F_REFERENCE,
+    F_ID_HINT,
+    F_TRAINER,
     F_COUNT
 };
 
-/* In canonical output order. */
-static const char *const field_names[F_COUNT] = {
-    [F_GOAL] = "goal",
-    [F_DIFFICULTY] = "difficulty",
-    [F_PRIORITY] = "priority",
-    [F_SKILLS] = "skills",
-    [F_LANGUAGE] = "language",
-    [F_TESTS] = "tests",
-    [F_HIDDEN_TESTS] = "hidden_tests",
-    [F_CONSTRAINTS] = "constraints",
-    [F_TIMEOUT_S] = "timeout_s",
-    [F_SET] = "set",
-    [F_PROBLEM_ID] = "problem_id",
-    [F_HELD_OUT] = "held_out",
-    [F_MAX_ATTEMPTS] = "max_attempts",
-    [F_MEMORY] = "memory",
+/* The field table, in canonical output order (task.h). */
+static const struct task_field_info fields[F_COUNT] = {
+    [F_GOAL] = { "goal", 0 },
+    [F_DIFFICULTY] = { "difficulty", 0 },
+    [F_PRIORITY] = { "priority", 0 },
+    [F_SKILLS] = { "skills", 0 },
+    [F_LANGUAGE] = { "language", 0 },
+    [F_TESTS] = { "tests", TASK_FIELD_CODE },
+    [F_HIDDEN_TESTS] = { "hidden_tests", TASK_FIELD_CODE },
+    [F_CONSTRAINTS] = { "constraints", 0 },
+    [F_TIMEOUT_S] = { "timeout_s", 0 },
+    [F_SET] = { "set", TASK_FIELD_OPTIONAL },
+    [F_PROBLEM_ID] = { "problem_id", TASK_FIELD_OPTIONAL },
+    [F_HELD_OUT] = { "held_out", TASK_FIELD_OPTIONAL },
+    [F_MAX_ATTEMPTS] = { "max_attempts", TASK_FIELD_OPTIONAL },
+    [F_MEMORY] = { "memory", TASK_FIELD_OPTIONAL },
+    [F_REFERENCE] = { "reference", TASK_FIELD_OPTIONAL | TASK_FIELD_CODE |
+                                   TASK_FIELD_INTERNAL },
+    [F_ID_HINT] = { "id_hint", TASK_FIELD_OPTIONAL | TASK_FIELD_INTERNAL },
+    [F_TRAINER] = { "trainer", TASK_FIELD_OPTIONAL | TASK_FIELD_INTERNAL },
 };
+
+_Static_assert(F_COUNT == TASK_FIELD_COUNT, "task.h counts the fields");
 
 /* A definition being validated. Strings point into the parsed cJSON tree
  * (or at string constants for defaults); they live as long as that tree. */
@@ -136,6 +145,9 @@ struct task_fields {
     bool held_out;
     int max_attempts;          /* 0 means the Builder's setting           */
     bool memory;
+    const char *reference;     /* NULL means none                         */
+    const char *id_hint;       /* trimmed; NULL means none                */
+    const cJSON *trainer;      /* checked object; NULL means none         */
 };
 
 enum text_scan {
@@ -574,6 +586,52 @@ static int parse_constraints(cJSON *v, const cJSON **out, char *err, size_t errl
     return 0;
 }
 
+/* The Trainer's note on why it made the task: {"strategy", "reason",
+ * "fallback"}, each optional, nothing else. */
+static int parse_trainer(const cJSON *v, char *err, size_t errlen)
+{
+    char got[QUOTE_BUF];
+    const cJSON *it, *prev;
+    size_t len;
+
+    if (!cJSON_IsObject(v))
+        return fail(err, errlen, -EINVAL,
+                    "field 'trainer' must be an object, got %s",
+                    describe(v, got, sizeof(got)));
+    cJSON_ArrayForEach(it, v) {
+        for (prev = v->child; prev != it; prev = prev->next)
+            if (strcmp(prev->string, it->string) == 0)
+                return fail(err, errlen, -EINVAL,
+                            "field 'trainer' member '%s' given twice",
+                            it->string);
+        if (strcmp(it->string, "fallback") == 0) {
+            if (!cJSON_IsBool(it))
+                return fail(err, errlen, -EINVAL, "field 'trainer' member "
+                            "'fallback' must be true or false, got %s",
+                            describe(it, got, sizeof(got)));
+        } else if (strcmp(it->string, "strategy") == 0 ||
+                   strcmp(it->string, "reason") == 0) {
+            if (!cJSON_IsString(it))
+                return fail(err, errlen, -EINVAL, "field 'trainer' member "
+                            "'%s' must be a string, got %s", it->string,
+                            describe(it, got, sizeof(got)));
+            len = strlen(it->valuestring);
+            if (len > TASK_MAX_TRAINER_NOTE)
+                return fail(err, errlen, -EINVAL, "field 'trainer' member "
+                            "'%s' must be at most %d bytes, got %zu",
+                            it->string, TASK_MAX_TRAINER_NOTE, len);
+            if (check_text("field 'trainer'", it->valuestring, err,
+                           errlen) < 0)
+                return -EINVAL;
+        } else {
+            quote_text(it->string, '\'', got, sizeof(got));
+            return fail(err, errlen, -EINVAL,
+                        "field 'trainer' has unknown member %s", got);
+        }
+    }
+    return 0;
+}
+
 static bool hex4(const char *s, unsigned *out)
 {
     unsigned v = 0;
@@ -686,15 +744,16 @@ static int lookup_field(const char *name)
     int k;
 
     for (k = 0; k < F_COUNT; k++)
-        if (strcmp(name, field_names[k]) == 0)
+        if (strcmp(name, fields[k].name) == 0)
             return k;
     return -1;
 }
 
 /* Parses the object in text[0..n) (text[n] is NUL) into *f. The values
  * point into *rootp, which the caller deletes whatever happens. */
-static int parse_object(char *text, size_t n, size_t base, cJSON **rootp,
-                        struct task_fields *f, char *err, size_t errlen)
+static int parse_object(char *text, size_t n, size_t base, unsigned flags,
+                        cJSON **rootp, struct task_fields *f,
+                        char *err, size_t errlen)
 {
     bool seen[F_COUNT] = { false };
     char got[QUOTE_BUF];
@@ -738,8 +797,13 @@ static int parse_object(char *text, size_t n, size_t base, cJSON **rootp,
             quote_text(it->string, '\'', got, sizeof(got));
             return fail(err, errlen, -EINVAL, "unknown field %s", got);
         }
+        if ((fields[k].flags & TASK_FIELD_INTERNAL) &&
+            !(flags & TASK_PARSE_INTERNAL))
+            return fail(err, errlen, -EINVAL, "field '%s' is internal: only "
+                        "the Trainer and the seed curriculum set it",
+                        fields[k].name);
         if (seen[k])
-            return fail(err, errlen, -EINVAL, "field '%s' given twice", field_names[k]);
+            return fail(err, errlen, -EINVAL, "field '%s' given twice", fields[k].name);
         seen[k] = true;
         switch ((enum task_field)k) {
         case F_GOAL:
@@ -790,6 +854,18 @@ static int parse_object(char *text, size_t n, size_t base, cJSON **rootp,
         case F_MEMORY:
             rc = parse_bool(it, "memory", &f->memory, err, errlen);
             break;
+        case F_REFERENCE:
+            rc = parse_code(it, "reference", &f->reference, err, errlen);
+            break;
+        case F_ID_HINT:
+            rc = parse_phrase(it, "field 'id_hint'", TASK_MAX_ID_HINT,
+                              err, errlen);
+            f->id_hint = it->valuestring;
+            break;
+        case F_TRAINER:
+            rc = parse_trainer(it, err, errlen);
+            f->trainer = it;
+            break;
         case F_COUNT:
             break;
         }
@@ -825,6 +901,24 @@ static bool add_strings(cJSON *o, const char *name, const cJSON *src, bool dedup
     return true;
 }
 
+/* Adds the checked trainer note with its members in canonical order. */
+static bool add_trainer(cJSON *o, const cJSON *src)
+{
+    static const char *const order[] = { "strategy", "reason", "fallback" };
+    cJSON *t = cJSON_AddObjectToObject(o, "trainer");
+    const cJSON *v;
+
+    if (t == NULL)
+        return false;
+    for (size_t i = 0; i < sizeof(order) / sizeof(order[0]); i++) {
+        v = cJSON_GetObjectItemCaseSensitive(src, order[i]);
+        if (v != NULL && !cJSON_AddItemToObject(t, order[i],
+                                                cJSON_Duplicate(v, false)))
+            return false;
+    }
+    return true;
+}
+
 /* Renders f as canonical JSON into a malloc'd string. */
 static int render(const struct task_fields *f, char **out)
 {
@@ -850,7 +944,12 @@ static int render(const struct task_fields *f, char **out)
          (!f->held_out || cJSON_AddTrueToObject(o, "held_out") != NULL) &&
          (f->max_attempts == 0 ||
           cJSON_AddNumberToObject(o, "max_attempts", f->max_attempts) != NULL) &&
-         (f->memory || cJSON_AddFalseToObject(o, "memory") != NULL);
+         (f->memory || cJSON_AddFalseToObject(o, "memory") != NULL) &&
+         (f->reference == NULL ||
+          cJSON_AddStringToObject(o, "reference", f->reference) != NULL) &&
+         (f->id_hint == NULL ||
+          cJSON_AddStringToObject(o, "id_hint", f->id_hint) != NULL) &&
+         (f->trainer == NULL || add_trainer(o, f->trainer));
     printed = ok ? cJSON_PrintUnformatted(o) : NULL;
     cJSON_Delete(o);
     if (printed == NULL)
@@ -866,6 +965,12 @@ static int render(const struct task_fields *f, char **out)
 
 int task_parse_line(const char *line, size_t len, struct task_def *out,
                     char *err, size_t errlen)
+{
+    return task_parse_line_flags(line, len, 0, out, err, errlen);
+}
+
+int task_parse_line_flags(const char *line, size_t len, unsigned flags,
+                          struct task_def *out, char *err, size_t errlen)
 {
     struct task_fields f = {
         .difficulty = TASK_DEFAULT_DIFFICULTY,
@@ -924,7 +1029,7 @@ int task_parse_line(const char *line, size_t len, struct task_def *out,
     text[e - b] = '\0';
 
     if (text[0] == '{') {
-        rc = parse_object(text, e - b, b, &root, &f, err, errlen);
+        rc = parse_object(text, e - b, b, flags, &root, &f, err, errlen);
         if (rc < 0)
             goto out;
     } else {
@@ -963,4 +1068,16 @@ const char *task_language_ext(const char *language)
     if (task_lang_from_name(language, &lang) < 0)
         return NULL;
     return task_lang_ext(lang);
+}
+
+const struct task_field_info *task_field(size_t i)
+{
+    return i < F_COUNT ? &fields[i] : NULL;
+}
+
+const struct task_field_info *task_field_find(const char *name)
+{
+    int k = name != NULL ? lookup_field(name) : -1;
+
+    return k >= 0 ? &fields[k] : NULL;
 }

@@ -932,6 +932,123 @@ static void test_languages(void **state)
                 "\"sh\"", "got \"py\"");
 }
 
+/* Parses with flags; returns the JSON (caller frees) or NULL with err. */
+static char *parse_flags(const char *line, unsigned flags, char *err, size_t errlen)
+{
+    struct task_def def = { 0 };
+    char *json;
+    int rc = task_parse_line_flags(line, strlen(line), flags, &def, err, errlen);
+
+    if (rc < 0) {
+        assert_null(def.json);
+        return NULL;
+    }
+    json = def.json;
+    def.json = NULL;
+    return json;
+}
+
+/* The internal fields: refused from users by name, taken with the flag,
+ * checked like the others, rendered last in canonical order. */
+static void test_internal_fields(void **state)
+{
+    static const char *const internal[] = {
+        "{\"goal\":\"g\",\"reference\":\"def f(): pass\"}",
+        "{\"goal\":\"g\",\"id_hint\":\"strings-1\"}",
+        "{\"goal\":\"g\",\"trainer\":{\"strategy\":\"weakness\"}}",
+    };
+    static const char *const names[] = { "reference", "id_hint", "trainer" };
+    static const struct bad_case bad[] = {
+        { "{\"goal\":\"g\",\"reference\":5}", 0,
+          "field 'reference' must be a string", NULL },
+        { "{\"goal\":\"g\",\"reference\":\"a\\u0007\"}", 0,
+          "field 'reference' must not contain control character U+0007", NULL },
+        { "{\"goal\":\"g\",\"id_hint\":\"  \"}", 0,
+          "field 'id_hint' must not be empty", NULL },
+        { "{\"goal\":\"g\",\"trainer\":[]}", 0,
+          "field 'trainer' must be an object, got an array", NULL },
+        { "{\"goal\":\"g\",\"trainer\":{\"mood\":1}}", 0,
+          "field 'trainer' has unknown member 'mood'", NULL },
+        { "{\"goal\":\"g\",\"trainer\":{\"fallback\":1}}", 0,
+          "member 'fallback' must be true or false, got 1", NULL },
+        { "{\"goal\":\"g\",\"trainer\":{\"reason\":null}}", 0,
+          "member 'reason' must be a string, got null", NULL },
+        { "{\"goal\":\"g\",\"trainer\":{\"reason\":\"a\",\"reason\":\"b\"}}", 0,
+          "member 'reason' given twice", NULL },
+        { "{\"goal\":\"g\",\"reference\":\"a\",\"reference\":\"b\"}", 0,
+          "field 'reference' given twice", NULL },
+    };
+    char err[ERRLEN], *json, *big, *line;
+
+    (void)state;
+    for (size_t i = 0; i < 3; i++) {
+        char want[96];
+        snprintf(want, sizeof(want), "field '%s' is internal", names[i]);
+        refuse_line(names[i], internal[i], strlen(internal[i]), -EINVAL, want, NULL);
+        json = parse_flags(internal[i], TASK_PARSE_INTERNAL, err, sizeof(err));
+        if (json == NULL)
+            fail_msg("%s: refused with the flag: %s", names[i], err);
+        assert_true(task_field_find(names[i])->flags & TASK_FIELD_INTERNAL);
+        free(json);
+    }
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        json = parse_flags(bad[i].line, TASK_PARSE_INTERNAL, err, sizeof(err));
+        if (json != NULL || strstr(err, bad[i].want) == NULL)
+            fail_msg("%s: %s (want '%s')", bad[i].line, json ? json : err, bad[i].want);
+    }
+
+    /* A trainer task as the Trainer writes it: every field, in order. */
+    json = parse_flags("{\"trainer\":{\"fallback\":false,\"reason\":\"weak\","
+                       "\"strategy\":\"weakness\"},\"id_hint\":\" s-1 \","
+                       "\"reference\":\"def f():\\n    return 1\\n\","
+                       "\"memory\":false,\"goal\":\" G \",\"skills\":[\"A\",\"a\"]}",
+                       TASK_PARSE_INTERNAL, err, sizeof(err));
+    assert_non_null(json);
+    assert_string_equal(json,
+        "{\"goal\":\"G\",\"difficulty\":0.5,\"priority\":0,\"skills\":[\"a\"],"
+        "\"language\":\"python\",\"tests\":\"\",\"hidden_tests\":\"\","
+        "\"constraints\":[],\"timeout_s\":10,\"memory\":false,"
+        "\"reference\":\"def f():\\n    return 1\\n\",\"id_hint\":\"s-1\","
+        "\"trainer\":{\"strategy\":\"weakness\",\"reason\":\"weak\","
+        "\"fallback\":false}}");
+    /* Its own canonical form, with the flag. */
+    char *again = parse_flags(json, TASK_PARSE_INTERNAL, err, sizeof(err));
+    assert_non_null(again);
+    assert_string_equal(again, json);
+    free(again);
+    free(json);
+
+    /* The reference's limit is the tests'. */
+    big = malloc(TASK_MAX_REFERENCE + 2);
+    assert_non_null(big);
+    memset(big, 'r', TASK_MAX_REFERENCE + 1);
+    big[TASK_MAX_REFERENCE + 1] = '\0';
+    line = malloc(TASK_MAX_REFERENCE + 64);
+    assert_non_null(line);
+    snprintf(line, TASK_MAX_REFERENCE + 64, "{\"goal\":\"g\",\"reference\":\"%s\"}", big + 1);
+    json = parse_flags(line, TASK_PARSE_INTERNAL, err, sizeof(err));
+    assert_non_null(json);
+    free(json);
+    snprintf(line, TASK_MAX_REFERENCE + 64, "{\"goal\":\"g\",\"reference\":\"%s\"}", big);
+    assert_null(parse_flags(line, TASK_PARSE_INTERNAL, err, sizeof(err)));
+    assert_non_null(strstr(err, "field 'reference' must be at most 65536 bytes"));
+    free(line);
+    free(big);
+
+    /* The field table: canonical order, names found, flags. */
+    for (size_t i = 0; i < NKEYS; i++) {
+        assert_string_equal(task_field(i)->name, keys[i]);
+        assert_false(task_field(i)->flags & (TASK_FIELD_OPTIONAL | TASK_FIELD_INTERNAL));
+    }
+    assert_non_null(task_field(TASK_FIELD_COUNT - 1));
+    assert_null(task_field(TASK_FIELD_COUNT));
+    assert_null(task_field_find("colour"));
+    assert_null(task_field_find(NULL));
+    assert_true(task_field_find("hidden_tests")->flags & TASK_FIELD_CODE);
+    assert_true(task_field_find("set")->flags & TASK_FIELD_OPTIONAL);
+    assert_false(task_field_find("set")->flags & TASK_FIELD_INTERNAL);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -947,6 +1064,7 @@ int main(void)
         cmocka_unit_test(test_eval_fields),
         cmocka_unit_test(test_language_ext),
         cmocka_unit_test(test_languages),
+        cmocka_unit_test(test_internal_fields),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
