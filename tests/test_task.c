@@ -18,6 +18,7 @@
 #include <cjson/cJSON.h>
 
 #include "task.h"
+#include "task_doc.h"
 
 #define ERRLEN 512
 
@@ -1049,6 +1050,110 @@ static void test_internal_fields(void **state)
     assert_false(task_field_find("set")->flags & TASK_FIELD_INTERNAL);
 }
 
+/* The decoder reads back what the parser and the store wrote, and falls
+ * back to the definition's defaults for what is missing or wrong. */
+static void test_doc_decode(void **state)
+{
+    struct task_doc d;
+    char *json;
+    char err[ERRLEN];
+    const char *stored;
+
+    (void)state;
+    /* A stored document: the parser's definition plus the store's fields. */
+    json = parse_flags("{\"goal\":\"g\",\"difficulty\":0.7,\"priority\":3,"
+                       "\"skills\":[\"x\",\"y\"],\"language\":\"c\",\"tests\":\"t\","
+                       "\"hidden_tests\":\"h\",\"constraints\":[\"c1\"],\"timeout_s\":7,"
+                       "\"set\":\"he\",\"problem_id\":\"P/1\",\"held_out\":true,"
+                       "\"max_attempts\":1,\"memory\":false,\"reference\":\"r\","
+                       "\"id_hint\":\"i-1\",\"trainer\":{\"strategy\":\"weakness\"}}",
+                       TASK_PARSE_INTERNAL, err, sizeof(err));
+    assert_non_null(json);
+    char *doc = malloc(strlen(json) + 128);
+    assert_non_null(doc);
+    /* The definition's members inside the store's object. */
+    sprintf(doc, "{\"id\":\"task_000042\",\"source\":\"trainer\",%.*s,"
+            "\"status\":\"queued\",\"attempts\":2}",
+            (int)strlen(json) - 2, json + 1);
+    assert_int_equal(task_doc_decode(doc, strlen(doc), &d), 0);
+    assert_string_equal(d.id, "task_000042");
+    assert_string_equal(d.source, "trainer");
+    assert_string_equal(d.status, "queued");
+    assert_int_equal(d.attempts, 2);
+    assert_string_equal(d.goal, "g");
+    assert_true(d.difficulty == 0.7);
+    assert_int_equal(d.priority, 3);
+    assert_int_equal(d.nskills, 2);
+    assert_string_equal(d.skills[1], "y");
+    assert_string_equal(d.language, "c");
+    assert_true(d.lang_known);
+    assert_int_equal(d.lang, TASK_LANG_C);
+    assert_string_equal(d.tests, "t");
+    assert_string_equal(d.hidden_tests, "h");
+    assert_int_equal(d.nconstraints, 1);
+    assert_string_equal(d.constraints[0], "c1");
+    assert_int_equal(d.timeout_s, 7);
+    assert_string_equal(d.set, "he");
+    assert_string_equal(d.problem_id, "P/1");
+    assert_true(d.held_out);
+    assert_int_equal(d.max_attempts, 1);
+    assert_false(d.memory);
+    assert_string_equal(d.reference, "r");
+    assert_string_equal(d.id_hint, "i-1");
+    assert_string_equal(d.strategy, "weakness");
+    task_doc_free(&d);
+    assert_null(d.goal);
+    task_doc_free(&d);
+    task_doc_free(NULL);
+    free(doc);
+    free(json);
+
+    /* Missing, wrong and out-of-range fields read as the defaults. */
+    stored = "{\"goal\":\"only\",\"difficulty\":7,\"priority\":\"high\","
+             "\"skills\":[1,\"s\"],\"language\":\"rust\",\"tests\":null,"
+             "\"timeout_s\":0,\"max_attempts\":1000,\"memory\":null,"
+             "\"trainer\":\"x\"}";
+    assert_int_equal(task_doc_decode(stored, strlen(stored), &d), 0);
+    assert_true(d.difficulty == TASK_DEFAULT_DIFFICULTY);
+    assert_int_equal(d.priority, 0);
+    assert_int_equal(d.nskills, 1);
+    assert_string_equal(d.skills[0], "s");
+    assert_string_equal(d.language, "rust");
+    assert_false(d.lang_known);
+    assert_string_equal(d.tests, "");
+    assert_string_equal(d.hidden_tests, "");
+    assert_null(d.constraints);
+    assert_int_equal(d.nconstraints, 0);
+    assert_int_equal(d.timeout_s, 0);
+    assert_int_equal(d.max_attempts, 0);
+    assert_true(d.memory);
+    assert_false(d.held_out);
+    assert_null(d.reference);
+    assert_null(d.strategy);
+    assert_null(d.set);
+    assert_null(d.id);
+    task_doc_free(&d);
+
+    stored = "{\"goal\":\"g\"}";
+    assert_int_equal(task_doc_decode(stored, strlen(stored), &d), 0);
+    assert_string_equal(d.language, TASK_DEFAULT_LANGUAGE);
+    assert_true(d.lang_known);
+    assert_int_equal(d.lang, TASK_LANG_PYTHON);
+    task_doc_free(&d);
+
+    /* No goal, not an object, not JSON: refused. Lengths are honoured. */
+    assert_int_equal(task_doc_decode("{\"goal\":5}", 10, &d), -EINVAL);
+    task_doc_free(&d);
+    assert_int_equal(task_doc_decode("[1]", 3, &d), -EINVAL);
+    task_doc_free(&d);
+    assert_int_equal(task_doc_decode("{\"goal\":\"g\"}xyz", 12, &d), 0);
+    task_doc_free(&d);
+    assert_int_equal(task_doc_decode("{\"goal\":\"g\"}", 5, &d), -EINVAL);
+    task_doc_free(&d);
+    assert_int_equal(task_doc_decode(NULL, 0, &d), -EINVAL);
+    task_doc_free(&d);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1065,6 +1170,7 @@ int main(void)
         cmocka_unit_test(test_language_ext),
         cmocka_unit_test(test_languages),
         cmocka_unit_test(test_internal_fields),
+        cmocka_unit_test(test_doc_decode),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
