@@ -35,7 +35,8 @@
 #include "bt_report.h"
 #include "bt_watch.h"
 #include "bt_version.h"
-#include "task/task.h"   /* limits and name rules; bt opens no store */
+#include "task/task.h"   /* the task parser, limits and name rules; bt
+                              opens no store */
 
 #define EXIT_FAIL  1
 #define EXIT_USAGE 2
@@ -769,52 +770,54 @@ static const char *reply_reason(char *reply)
     return r;
 }
 
-/* Builds the task line from the options. Returns 0 or an exit code. */
+/* The number an option gives, as a task field's value: its syntax is
+ * checked here, its range by the task parser with every other rule. */
+static int option_number(const char *opt, const char *s, double *out)
+{
+    char *end;
+
+    errno = 0;
+    *out = strtod(s, &end);
+    if (end == s || *end || errno) {
+        bt_err("--%s must be a number, got '%s'", opt, s);
+        return EXIT_USAGE;
+    }
+    return 0;
+}
+
+/* Builds the task line from the options and judges it with the task
+ * parser, as btfs will: a bad value is refused before the mount is
+ * touched. Returns 0 or an exit code. */
 static int task_line(const struct args *a, char **line)
 {
+    static const struct { int opt; const char *name, *field; } nums[] = {
+        { OPT_DIFFICULTY, "difficulty", "difficulty" },
+        { OPT_PRIORITY, "priority", "priority" },
+        { OPT_TIMEOUT, "timeout", "timeout_s" },
+    };
     const char *o;
     cJSON *t = cJSON_CreateObject();
+    struct task_def def = { 0 };
+    char err[300];
+    double d;
     int rc = 0;
 
     if (!t)
         return oom();
-    if (!*a->pos[0]) {
-        bt_err("add-task: GOAL is empty");
-        rc = EXIT_USAGE;
-        goto out;
-    }
     if (!cJSON_AddStringToObject(t, "goal", a->pos[0]))
         goto nomem;
-    if ((o = a->opt[OPT_DIFFICULTY])) {
-        char *end;
-        errno = 0;
-        double d = strtod(o, &end);
-        if (end == o || *end || errno || !(d >= 0.0 && d <= 1.0)) {
-            bt_err("--difficulty must be a number from 0 to 1, got '%s'", o);
-            rc = EXIT_USAGE;
+    for (size_t i = 0; i < sizeof nums / sizeof nums[0]; i++) {
+        if (!(o = a->opt[nums[i].opt]))
+            continue;
+        if ((rc = option_number(nums[i].name, o, &d)))
             goto out;
-        }
-        if (!cJSON_AddNumberToObject(t, "difficulty", d))
-            goto nomem;
-    }
-    if ((o = a->opt[OPT_PRIORITY])) {
-        long p;
-        if ((rc = parse_long("priority", o, TASK_MIN_PRIORITY,
-                             TASK_MAX_PRIORITY, &p)))
-            goto out;
-        if (!cJSON_AddNumberToObject(t, "priority", (double)p))
+        if (!cJSON_AddNumberToObject(t, nums[i].field, d))
             goto nomem;
     }
     if (a->nskills) {
         cJSON *sk = cJSON_AddArrayToObject(t, "skills");
         if (!sk)
             goto nomem;
-        if (a->nskills > TASK_MAX_SKILLS) {
-            bt_err("at most %d --skill options, got %zu", TASK_MAX_SKILLS,
-                   a->nskills);
-            rc = EXIT_USAGE;
-            goto out;
-        }
         for (size_t i = 0; i < a->nskills; i++) {
             cJSON *s = cJSON_CreateString(a->skills[i]);
             if (!s)
@@ -830,18 +833,21 @@ static int task_line(const struct args *a, char **line)
     if ((o = a->opt[OPT_HIDDEN]) &&
         !cJSON_AddStringToObject(t, "hidden_tests", o))
         goto nomem;
-    if ((o = a->opt[OPT_TIMEOUT])) {
-        long s;
-        if ((rc = parse_long("timeout", o, 1, TASK_MAX_TIMEOUT_S, &s)))
-            goto out;
-        if (!cJSON_AddNumberToObject(t, "timeout_s", (double)s))
-            goto nomem;
-    }
     char *j = cJSON_PrintUnformatted(t);
     if (!j)
         goto nomem;
     /* One line: cJSON escapes every control character, newlines included. */
     size_t len = strlen(j);
+    rc = task_parse_line(j, len, &def, err, sizeof err);
+    task_def_free(&def);
+    if (rc < 0) {
+        cJSON_free(j);
+        if (rc == -ENOMEM)
+            goto nomem;
+        bt_err("task rejected: %s", err);
+        rc = rc == -EFBIG ? EXIT_FAIL : EXIT_USAGE;
+        goto out;
+    }
     *line = malloc(len + 2);
     if (!*line) {
         cJSON_free(j);
@@ -866,12 +872,6 @@ static int cmd_add_task(const struct ctx *c, const struct args *a)
     if ((rc = task_line(a, &line)))
         return rc;
     size_t len = strlen(line);
-    if (len - 1 > TASK_MAX_LINE) {
-        bt_err("task rejected: the task is %zu bytes, the limit is %d",
-               len - 1, TASK_MAX_LINE);
-        rc = EXIT_FAIL;
-        goto out;
-    }
     if (!(path = mpath(c, "tasks/new"))) {
         rc = oom();
         goto out;
