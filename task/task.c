@@ -79,6 +79,7 @@
 #include <cjson/cJSON.h>
 
 #include "task_lang.h"
+#include "task_text.h"
 
 /* How much of a bad value or name an error message quotes. */
 #define TASK_QUOTE_MAX 40
@@ -150,98 +151,6 @@ struct task_fields {
     const cJSON *trainer;      /* checked object; NULL means none         */
 };
 
-enum text_scan {
-    SCAN_OK,
-    SCAN_BAD_UTF8,             /* invalid or truncated UTF-8 at *pos      */
-    SCAN_CONTROL,              /* control character *cp at *pos           */
-};
-
-/* ---- UTF-8 ---------------------------------------------------------- */
-
-/* Decodes the sequence at s (n > 0 bytes available). Returns its length and
- * stores the code point in *cp, or returns 0 for anything that is not
- * well-formed UTF-8: a stray continuation byte, a lead byte that can only
- * start an overlong form (C0, C1) or a code point past U+10FFFF (F5..FF), a
- * truncated sequence, an overlong form, or a surrogate. */
-static size_t utf8_next(const unsigned char *s, size_t n, uint32_t *cp)
-{
-    unsigned char c = s[0];
-    size_t len, i;
-    uint32_t v, min;
-
-    if (c < 0x80) {
-        *cp = c;
-        return 1;
-    }
-    if (c >= 0xC2 && c <= 0xDF) {
-        len = 2; v = c & 0x1Fu; min = 0x80;
-    } else if (c >= 0xE0 && c <= 0xEF) {
-        len = 3; v = c & 0x0Fu; min = 0x800;
-    } else if (c >= 0xF0 && c <= 0xF4) {
-        len = 4; v = c & 0x07u; min = 0x10000;
-    } else {
-        return 0;
-    }
-    if (n < len)
-        return 0;
-    for (i = 1; i < len; i++) {
-        if ((s[i] & 0xC0) != 0x80)
-            return 0;
-        v = (v << 6) | (s[i] & 0x3Fu);
-    }
-    if (v < min || v > 0x10FFFF || (v >= 0xD800 && v <= 0xDFFF))
-        return 0;
-    *cp = v;
-    return len;
-}
-
-/* Returns the largest length <= len at which the valid UTF-8 text s can be
- * cut without splitting a character, so that shortened messages and quotes
- * stay valid UTF-8. */
-static size_t utf8_cut(const char *s, size_t len)
-{
-    const unsigned char *u = (const unsigned char *)s;
-    size_t i = len, k = 0, need;
-
-    while (i > 0 && k < 3 && (u[i - 1] & 0xC0) == 0x80) {
-        i--;
-        k++;
-    }
-    if (i == 0)
-        return len;
-    need = u[i - 1] >= 0xF0 ? 4 : u[i - 1] >= 0xE0 ? 3 : u[i - 1] >= 0xC0 ? 2 : 1;
-    return len - (i - 1) >= need ? len : i - 1;
-}
-
-static bool is_control(uint32_t cp, bool allow_newline)
-{
-    if (cp == '\t' || (allow_newline && cp == '\n'))
-        return false;
-    return cp < 0x20 || (cp >= 0x7F && cp <= 0x9F);
-}
-
-/* Checks n bytes of s for well-formed UTF-8 and control characters. */
-static enum text_scan scan_text(const char *s, size_t n, bool allow_newline,
-                                size_t *pos, uint32_t *cp)
-{
-    const unsigned char *u = (const unsigned char *)s;
-    size_t i = 0, k;
-
-    while (i < n) {
-        k = utf8_next(u + i, n - i, cp);
-        if (k == 0) {
-            *pos = i;
-            return SCAN_BAD_UTF8;
-        }
-        if (is_control(*cp, allow_newline)) {
-            *pos = i;
-            return SCAN_CONTROL;
-        }
-        i += k;
-    }
-    return SCAN_OK;
-}
-
 /* ---- error messages ------------------------------------------------- */
 
 static int fail(char *err, size_t errlen, int rc, const char *fmt, ...)
@@ -263,7 +172,7 @@ static int fail(char *err, size_t errlen, int rc, const char *fmt, ...)
     if (n < 0)
         err[0] = '\0';
     else if ((size_t)n >= errlen)
-        err[utf8_cut(err, errlen - 1)] = '\0';
+        err[task_text_cut(err, errlen - 1)] = '\0';
     return rc;
 }
 
@@ -276,7 +185,7 @@ static void quote_text(const char *s, char quote, char *buf, size_t size)
     bool cut;
 
     if (take > TASK_QUOTE_MAX)
-        take = utf8_cut(s, TASK_QUOTE_MAX);
+        take = task_text_cut(s, TASK_QUOTE_MAX);
     cut = take < len;
     /* A byte takes at most 6 bytes (\u00XX); QUOTE_BUF holds TASK_QUOTE_MAX
      * of them, so the room check below is only a guard. */
@@ -358,18 +267,18 @@ static size_t trim_in_place(char *s)
 }
 
 /* Checks a decoded JSON string; 'who' is "field 'x'" or "field 'x' item N".
- * cJSON only emits well-formed UTF-8, so SCAN_BAD_UTF8 is a safety net. */
+ * cJSON only emits well-formed UTF-8, so TASK_TEXT_BAD_UTF8 is a safety net. */
 static int check_text(const char *who, const char *s, char *err, size_t errlen)
 {
     size_t pos;
     uint32_t cp = 0;
 
-    switch (scan_text(s, strlen(s), true, &pos, &cp)) {
-    case SCAN_OK:
+    switch (task_text_scan(s, strlen(s), true, &pos, &cp)) {
+    case TASK_TEXT_OK:
         return 0;
-    case SCAN_BAD_UTF8:
+    case TASK_TEXT_BAD_UTF8:
         return fail(err, errlen, -EINVAL, "%s is not valid UTF-8", who);
-    case SCAN_CONTROL:
+    case TASK_TEXT_CONTROL:
         break;
     }
     return fail(err, errlen, -EINVAL,
@@ -689,7 +598,7 @@ static int check_escapes(const char *s, size_t n, size_t base,
                     return fail(err, errlen, -EINVAL,
                                 "field '%.*s' must not contain \\u0000 "
                                 "(at offset %zu); NUL is not allowed",
-                                (int)utf8_cut(s + key, key_len < TASK_QUOTE_MAX
+                                (int)task_text_cut(s + key, key_len < TASK_QUOTE_MAX
                                               ? key_len : TASK_QUOTE_MAX),
                                 s + key, base + i);
                 i += 5;
@@ -998,12 +907,12 @@ int task_parse_line_flags(const char *line, size_t len, unsigned flags,
     if (len > TASK_MAX_LINE)
         return fail(err, errlen, -EFBIG, "line is %zu bytes; the limit is %d",
                     len, TASK_MAX_LINE);
-    switch (scan_text(line, len, false, &pos, &cp)) {
-    case SCAN_OK:
+    switch (task_text_scan(line, len, false, &pos, &cp)) {
+    case TASK_TEXT_OK:
         break;
-    case SCAN_BAD_UTF8:
+    case TASK_TEXT_BAD_UTF8:
         return fail(err, errlen, -EINVAL, "invalid UTF-8 at offset %zu", pos);
-    case SCAN_CONTROL:
+    case TASK_TEXT_CONTROL:
         if (cp == 0)
             return fail(err, errlen, -EINVAL,
                         "NUL byte at offset %zu is not allowed", pos);
