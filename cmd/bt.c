@@ -1997,8 +1997,8 @@ nomem:
 }
 
 /* Writes the converted tasks to tasks/new in batches. A line btfs refuses
- * (bt checks what it can beforehand, so this is rare: a value out of range
- * in a --format tasks line) stops the import, the batches before it being
+ * (bt runs btfs's own task parser on every line beforehand, so only a btfs
+ * of another version would) stops the import, the batches before it being
  * already queued -- or, with --skip-bad, is left out and its batch written
  * again. */
 static int import_write(const struct ctx *c, const char *file,
