@@ -1,4 +1,5 @@
-/* task.c -- one line of tasks/new turned into a validated task definition.
+/* task.c -- one task line, whoever writes it, turned into a validated task
+ * definition: the field table and the parser.
  *
  * Rules of a task line (docs/tasks.md is made from this comment). Offsets in
  * messages count bytes from the start of the line, from 0.
@@ -46,6 +47,14 @@
  *                     (1 = single shot). Default: the Builder's setting.
  *       memory        boolean: false = no recall of past tasks in its
  *                     prompts. Default true.
+ *     Internal fields, taken only with TASK_PARSE_INTERNAL (the Trainer's
+ *     and the seed curriculum's tasks); a user's line naming one is refused
+ *     ("field 'reference' is internal: ..."):
+ *       reference     string of at most 65536 bytes: a correct solution.
+ *       id_hint       a trimmed string of 1..64 bytes: the seed's name.
+ *       trainer       object of "strategy" (string), "reason" (string; both
+ *                     at most 1024 bytes) and "fallback" (boolean), each
+ *                     optional, nothing else.
  *     Inside JSON strings, escapes may produce TAB and newline; every other
  *     control character, \u0000 included, is refused. null is a wrong type
  *     like any other. An unknown field ("unknown field 'foo'"), a field given
@@ -59,8 +68,14 @@
  * The result is canonical compact JSON with the keys always in this order:
  * goal, difficulty, priority, skills, language, tests, hidden_tests,
  * constraints, timeout_s, then -- only when they differ from their
- * defaults -- set, problem_id, held_out, max_attempts, memory; so equal
- * tasks are equal strings.
+ * defaults -- set, problem_id, held_out, max_attempts, memory, then the
+ * internal reference, id_hint and trainer when given; so equal tasks are
+ * equal strings.
+ *
+ * One concept, the definition and its parser, in one file of about a
+ * thousand lines: this comment and one check per field are most of it. The
+ * text rules (task_text.c), the languages (task_lang.c) and the stored
+ * document (task_doc.c) have their own.
  *
  * Known leniency, inherited from cJSON: numbers such as 01 or 1. are read as
  * 1, and a raw TAB inside a JSON string is taken as a TAB.
