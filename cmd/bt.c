@@ -1072,12 +1072,31 @@ out:
 
 /* ---- get-task ---------------------------------------------------------------------- */
 
-/* Fields of a task shown in this order; the rest follow as they come. */
-static const char *const TASK_FIELDS[] = {
-    "id", "status", "source", "goal", "language", "difficulty", "priority",
-    "skills", "constraints", "timeout_s", "attempts", "created_at",
-    "started_at", "finished_at", NULL
+/* The store's fields shown before and after the definition's. */
+static const char *const TASK_HEAD[] = { "id", "status", "source", NULL };
+static const char *const TASK_STATE[] = {
+    "attempts", "created_at", "started_at", "finished_at", NULL
 };
+#define TASK_SHOWN_MAX (TASK_FIELD_COUNT + 8)
+
+/* Fields of a task shown in this order, the rest following as they come:
+ * the store's head, the definition's fields every task has in the task
+ * model's order (task/task.h; program text gets its own sections below),
+ * the store's state. */
+static void task_fields_shown(const char *list[TASK_SHOWN_MAX])
+{
+    const struct task_field_info *f;
+    size_t n = 0;
+
+    for (const char *const *h = TASK_HEAD; *h; h++)
+        list[n++] = *h;
+    for (size_t i = 0; (f = task_field(i)); i++)
+        if (!(f->flags & (TASK_FIELD_OPTIONAL | TASK_FIELD_CODE)))
+            list[n++] = f->name;
+    for (const char *const *st = TASK_STATE; *st; st++)
+        list[n++] = *st;
+    list[n] = NULL;
+}
 /* Shown in their own sections at the end. */
 static const char *const TASK_SECTIONS[] = {
     "score", "result", "tests", "hidden_tests", NULL
@@ -1199,14 +1218,16 @@ static int cmd_get_task(const struct ctx *c, const struct args *a)
         return EXIT_FAIL;
     }
     int w = 12;
-    for (const char *const *f = TASK_FIELDS; *f && !rc; f++)
+    const char *shown[TASK_SHOWN_MAX];
+    task_fields_shown(shown);
+    for (const char *const *f = shown; *f && !rc; f++)
         if (strcmp(*f, "id") == 0 && !jget(doc, "id")) {
             printf("%-*s %s\n", w + 1, "id:", name);
         } else {
             rc = print_field(*f, w, jget(doc, *f));
         }
     cJSON_ArrayForEach(e, doc) {
-        if (rc || !e->string || in_list(TASK_FIELDS, e->string) ||
+        if (rc || !e->string || in_list(shown, e->string) ||
             in_list(TASK_SECTIONS, e->string))
             continue;
         rc = print_field(e->string, w, e);
