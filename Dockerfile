@@ -16,6 +16,7 @@ RUN apt-get update \
 WORKDIR /src
 COPY meson.build meson_options.txt ./
 COPY util/ util/
+COPY task/ task/
 COPY store/ store/
 COPY fs/ fs/
 COPY agents/ agents/

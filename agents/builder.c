@@ -30,6 +30,8 @@
 #include "prompt_fit.h"
 #include "resume.h"
 #include "stopper.h"
+#include "task.h"
+#include "task_doc.h"
 
 #define BACKOFF_MAX_MS 30000    /* longest pause after the LLM went away */
 #define LOG_LINE 1024
@@ -81,16 +83,17 @@ enum build_end {
     BUILD_STOP,             /* back to the queue: btfs is stopping       */
 };
 
-/* The task, as parsed from its document; strings point into 'root'. */
+/* The task, as decoded from its document (task_doc.h); strings point
+ * into 'doc'. */
 struct task {
-    cJSON *root;
+    struct task_doc doc;
     uint64_t id;
     char name[STORE_ID_MAX];
     const char *goal;
     const char *language;
     const char *tests;              /* visible; "" if none               */
     const char *hidden;             /* hidden; "" if none                */
-    const char *reference;          /* seed/trainer tasks only; NULL     */
+    const char *reference;          /* seed/trainer tasks; NULL          */
     const char **skills;
     size_t nskills;
     const char **constraints;
@@ -220,73 +223,48 @@ static const char *jstr(const cJSON *o, const char *name, const char *def)
     return cJSON_IsString(v) ? v->valuestring : def;
 }
 
-/* Collects the strings of array member 'name' (pointers into o). */
-static int jstrings(const cJSON *o, const char *name, const char ***out,
-                    size_t *n)
-{
-    const cJSON *a = cJSON_GetObjectItemCaseSensitive(o, name), *it;
-    size_t k = 0;
-
-    *out = NULL;
-    *n = 0;
-    if (!cJSON_IsArray(a) || cJSON_GetArraySize(a) == 0)
-        return 0;
-    *out = calloc((size_t)cJSON_GetArraySize(a), sizeof **out);
-    if (!*out)
-        return -ENOMEM;
-    cJSON_ArrayForEach(it, a)
-        if (cJSON_IsString(it))
-            (*out)[k++] = it->valuestring;
-    *n = k;
-    return 0;
-}
-
 static void task_free(struct task *t)
 {
-    cJSON_Delete(t->root);
-    free(t->skills);
-    free(t->constraints);
+    task_doc_free(&t->doc);
     memset(t, 0, sizeof *t);
 }
 
 static int task_parse(uint64_t id, const char *json, long default_timeout_ms,
                       struct task *t)
 {
-    const cJSON *v;
+    const struct task_doc *d = &t->doc;
+    int rc;
 
     memset(t, 0, sizeof *t);
     t->id = id;
     store_id_format(id, t->name);
-    t->root = cJSON_Parse(json);
-    if (!cJSON_IsObject(t->root))
-        return -EINVAL;
-    t->goal = jstr(t->root, "goal", NULL);
-    if (!t->goal)
-        return -EINVAL;
-    t->language = jstr(t->root, "language", "python");
-    t->tests = jstr(t->root, "tests", "");
-    t->hidden = jstr(t->root, "hidden_tests", "");
-    t->reference = jstr(t->root, "reference", NULL);
-    v = cJSON_GetObjectItemCaseSensitive(t->root, "difficulty");
-    t->difficulty = cJSON_IsNumber(v) ? v->valuedouble : 0.5;
-    if (!(t->difficulty >= 0 && t->difficulty <= 1))
-        t->difficulty = 0.5;
-    v = cJSON_GetObjectItemCaseSensitive(t->root, "timeout_s");
-    t->timeout_ms = cJSON_IsNumber(v) && v->valuedouble >= 1
-                        ? (long)(v->valuedouble * 1000) : default_timeout_ms;
-    v = cJSON_GetObjectItemCaseSensitive(t->root, "max_attempts");
-    if (cJSON_IsNumber(v) && v->valuedouble >= 1 &&
-        v->valuedouble <= STORE_MAX_ATTEMPT)
-        t->max_attempts = (unsigned)v->valuedouble;
-    t->memory = !cJSON_IsFalse(cJSON_GetObjectItemCaseSensitive(t->root,
-                                                                 "memory"));
-    t->held_out = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(t->root,
-                                                                "held_out"));
-    if (jstrings(t->root, "skills", &t->skills, &t->nskills) < 0 ||
-        jstrings(t->root, "constraints", &t->constraints,
-                 &t->nconstraints) < 0)
-        return -ENOMEM;
+    if ((rc = task_doc_decode(json, strlen(json), &t->doc)) < 0)
+        return rc;
+    t->goal = d->goal;
+    t->language = d->language;
+    t->tests = d->tests;
+    t->hidden = d->hidden_tests;
+    t->reference = d->reference;
+    t->difficulty = d->difficulty;
+    t->timeout_ms = d->timeout_s ? d->timeout_s * 1000L : default_timeout_ms;
+    if (d->max_attempts <= STORE_MAX_ATTEMPT)
+        t->max_attempts = (unsigned)d->max_attempts;
+    t->memory = d->memory;
+    t->held_out = d->held_out;
+    t->skills = d->skills;
+    t->nskills = d->nskills;
+    t->constraints = d->constraints;
+    t->nconstraints = d->nconstraints;
     return 0;
+}
+
+/* The extension of the task's archived code; a language the parser would
+ * not take (a document from elsewhere) is archived as the default's. */
+static const char *code_ext(const struct task *t)
+{
+    const char *ext = task_language_ext(t->language);
+
+    return ext ? ext : task_language_ext(TASK_DEFAULT_LANGUAGE);
 }
 
 static void prompt_task_of(const struct task *t, const char *tests,
@@ -349,7 +327,7 @@ static enum ask_end ask(struct builder *b, const struct task *t,
                                .schema = schema };
 
     /* A user's task goes ahead of everything else in the LLM's queue. */
-    if (t && strcmp(jstr(t->root, "source", ""), "user") == 0)
+    if (t && t->doc.source && strcmp(t->doc.source, "user") == 0)
         req.priority = LLM_PRIO_USER;
     enum llm_err err = llm_chat(b->session, &req, r);
 
@@ -470,10 +448,10 @@ static int lint(struct builder *b, const struct task *t, const char *code)
     struct exec_result r;
     int n = -1;
 
-    if (strcmp(t->language, "python") == 0) {
+    if (t->doc.lang_known && t->doc.lang == TASK_LANG_PYTHON) {
         f.name = "solution.py";
         req.code = "python3 -m pyflakes solution.py 2>&1; true\n";
-    } else if (strcmp(t->language, "c") == 0) {
+    } else if (t->doc.lang_known && t->doc.lang == TASK_LANG_C) {
         f.name = "solution.c";
         req.code = "gcc -std=gnu11 -Wall -Wextra -fsyntax-only solution.c "
                    "2>&1 | grep -c 'warning:'; true\n";
@@ -496,7 +474,7 @@ static int lint(struct builder *b, const struct task *t, const char *code)
     if (rc == 0 && r.out) {
         if (strstr(r.out, "No module named pyflakes")) {
             n = -1;
-        } else if (strcmp(t->language, "c") == 0) {
+        } else if (t->doc.lang == TASK_LANG_C) {
             n = atoi(r.out);
         } else {
             n = 0;
@@ -628,9 +606,7 @@ static int commit(struct builder *b, const struct task *t, unsigned natt,
     size_t ncode = 0;
     const char *concepts[32];
     size_t nconcepts = concepts_of(reflection, concepts, 32);
-    const char *ext = strcmp(t->language, "c") == 0    ? "c"
-                      : strcmp(t->language, "sh") == 0 ? "sh"
-                                                       : "py";
+    const char *ext = code_ext(t);
     cJSON *result = cJSON_CreateObject(), *summary = cJSON_CreateObject();
     char *result_json, *summary_json, *reflection_json;
     char tests[64];
@@ -799,9 +775,7 @@ static enum build_end cancel(struct builder *b, const struct task *t,
 {
     struct store_code code[STORE_MAX_ATTEMPT];
     size_t ncode = 0;
-    const char *ext = strcmp(t->language, "c") == 0    ? "c"
-                      : strcmp(t->language, "sh") == 0 ? "sh"
-                                                       : "py";
+    const char *ext = code_ext(t);
     char result[256];
     int rc;
 

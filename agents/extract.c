@@ -23,6 +23,8 @@
 #include <string.h>
 #include <strings.h>
 
+#include "task_lang.h"
+
 #define THINK_OPEN      "<think>"
 #define THINK_CLOSE     "</think>"
 
@@ -488,9 +490,10 @@ static const char *const C_WORDS[] = {
     "goto", "printf", "free", NULL,
 };
 
+/* How code of a language looks, for telling it from prose; which fence
+ * tags mean it is task_lang.h's. */
 struct lang {
-    const char *name;               /* canonical: "python", "sh", "c"     */
-    const char *const *aliases;     /* fence tags meaning this language   */
+    enum task_lang id;
     const char *const *words;       /* keywords that start a code line    */
     int hash_comments;              /* '#' starts a comment               */
     int c_comments;                 /* comment with slash-star, '//'      */
@@ -498,27 +501,24 @@ struct lang {
     int docstrings;                 /* lines opening a triple-quoted str  */
 };
 
-static const char *const PY_ALIASES[] = { "python", "py", "python3", "py3",
-                                          NULL };
-static const char *const SH_ALIASES[] = { "sh", "bash", "shell", "zsh",
-                                          NULL };
-static const char *const C_ALIASES[] = { "c", "h", NULL };
-
 static const struct lang LANGS[] = {
-    { "python", PY_ALIASES, PY_WORDS, 1, 0, 0, 1 },
-    { "sh", SH_ALIASES, SH_WORDS, 1, 0, 1, 0 },
-    { "c", C_ALIASES, C_WORDS, 0, 1, 0, 0 },
+    { TASK_LANG_PYTHON, PY_WORDS, 1, 0, 0, 1 },
+    { TASK_LANG_SH, SH_WORDS, 1, 0, 1, 0 },
+    { TASK_LANG_C, C_WORDS, 0, 1, 0, 0 },
 };
 
 #define N_LANGS (sizeof(LANGS) / sizeof(LANGS[0]))
 
-/* The language a name or fence tag means, or NULL. */
+/* The language a name or fence tag means (any case), or NULL. */
 static const struct lang *lang_find(const char *name, size_t n)
 {
+    enum task_lang id;
+
+    if (task_lang_from_tag(name, n, true, &id) < 0)
+        return NULL;
     for (size_t i = 0; i < N_LANGS; i++)
-        for (const char *const *a = LANGS[i].aliases; *a; a++)
-            if (strlen(*a) == n && strncasecmp(*a, name, n) == 0)
-                return &LANGS[i];
+        if (LANGS[i].id == id)
+            return &LANGS[i];
     return NULL;
 }
 

@@ -675,30 +675,18 @@ static void measure_sh(struct scan *sc)
 
 int metrics_lang_parse(const char *name, enum metrics_lang *out)
 {
-    if (!name || !out)
+    enum task_lang lang;
+
+    if (!name || !out || task_lang_from_tag(name, strlen(name), false,
+                                            &lang) < 0)
         return -EINVAL;
-    if (!strcmp(name, "python") || !strcmp(name, "py"))
-        *out = METRICS_PYTHON;
-    else if (!strcmp(name, "c"))
-        *out = METRICS_C;
-    else if (!strcmp(name, "sh") || !strcmp(name, "bash"))
-        *out = METRICS_SH;
-    else
-        return -EINVAL;
+    *out = (enum metrics_lang)lang;
     return 0;
 }
 
 const char *metrics_lang_name(enum metrics_lang lang)
 {
-    switch (lang) {
-    case METRICS_PYTHON:
-        return "python";
-    case METRICS_C:
-        return "c";
-    case METRICS_SH:
-        return "sh";
-    }
-    return "?";
+    return task_lang_name((enum task_lang)lang);
 }
 
 int metrics_measure(enum metrics_lang lang, const char *src, size_t len,

@@ -42,10 +42,14 @@
 
 #include <stddef.h>
 
+#include "task/task_lang.h"
+
+/* The task languages (task_lang.h) under the names this module's callers
+ * know. */
 enum metrics_lang {
-    METRICS_PYTHON,
-    METRICS_C,
-    METRICS_SH,
+    METRICS_PYTHON = TASK_LANG_PYTHON,
+    METRICS_C = TASK_LANG_C,
+    METRICS_SH = TASK_LANG_SH,
 };
 
 struct metrics {
@@ -57,9 +61,9 @@ struct metrics {
     size_t bytes;           /* length of the text                         */
 };
 
-/* The language named by a task's "language" field: "python" (or "py"),
- * "c", "sh" (or "bash"). Returns 0 and sets *out, or -EINVAL for NULL or
- * any other name. */
+/* The language named by a task's "language" field or one of its fence
+ * tags, exactly ("python", "py", "c", "sh", "bash", ...: task_lang.h).
+ * Returns 0 and sets *out, or -EINVAL for NULL or any other name. */
 int metrics_lang_parse(const char *name, enum metrics_lang *out);
 
 /* The stable name of a language ("python", "c", "sh"); "?" for a value

@@ -14,6 +14,8 @@
 
 #include <cjson/cJSON.h>
 
+#include "task.h"
+
 int seed_each(const char *skill, int (*fn)(void *ctx, const char *json),
               void *ctx)
 {
@@ -48,49 +50,58 @@ int seed_each(const char *skill, int (*fn)(void *ctx, const char *json),
 }
 
 struct batch {
+    struct store *st;               /* for the log of refused lines       */
     struct store_task_new *tasks;
-    char **defs;
+    struct task_def *defs;
     size_t n;
     size_t cap;
+    size_t line;                    /* of the curriculum, from 1          */
 };
 
+/* Takes one curriculum line through the task parser, with the internal
+ * fields (reference, id_hint): seed tasks pass the same checks as a
+ * user's. A line it refuses is logged and left out. */
 static int collect(void *ctx, const char *json)
 {
     struct batch *b = ctx;
-    cJSON *o = cJSON_Parse(json);
-    char *def;
+    struct task_def def = { 0 };
+    char err[300], line[400];
+    int rc;
 
-    if (!cJSON_IsObject(o) ||
-        !cJSON_IsString(cJSON_GetObjectItemCaseSensitive(o, "goal"))) {
-        cJSON_Delete(o);
-        return -EINVAL;
+    b->line++;
+    rc = task_parse_line_flags(json, strlen(json), TASK_PARSE_INTERNAL,
+                               &def, err, sizeof err);
+    if (rc == -ENOMEM)
+        return rc;
+    if (rc < 0) {
+        snprintf(line, sizeof line, "seed: curriculum task %zu refused by "
+                 "the task parser: %s", b->line, err);
+        store_log_append(b->st, STORE_LOG_SYSTEM, line);
+        return 0;
     }
-    def = cJSON_PrintUnformatted(o);
-    cJSON_Delete(o);
-    if (!def)
-        return -ENOMEM;
     if (b->n == b->cap) {
         size_t cap = b->cap ? b->cap * 2 : 64;
         struct store_task_new *t = realloc(b->tasks, cap * sizeof *t);
-        char **d = t ? realloc(b->defs, cap * sizeof *d) : NULL;
+        struct task_def *d = t ? realloc(b->defs, cap * sizeof *d) : NULL;
         if (t)
             b->tasks = t;
         if (!d) {
-            free(def);
+            task_def_free(&def);
             return -ENOMEM;
         }
         b->defs = d;
         b->cap = cap;
     }
     b->defs[b->n] = def;
-    b->tasks[b->n] = (struct store_task_new){ def, 0, STORE_SOURCE_SEED };
+    b->tasks[b->n] = (struct store_task_new){ def.json, def.priority,
+                                              STORE_SOURCE_SEED };
     b->n++;
     return 0;
 }
 
 int seed_load(struct store *st, size_t *added)
 {
-    struct batch b = { 0 };
+    struct batch b = { .st = st };
     char *doc = NULL, when[32], text[128];
     int rc;
 
@@ -110,7 +121,7 @@ int seed_load(struct store *st, size_t *added)
         *added = b.n;
     }
     for (size_t i = 0; i < b.n; i++)
-        free(b.defs[i]);
+        task_def_free(&b.defs[i]);
     free(b.defs);
     free(b.tasks);
     return rc;

@@ -18,9 +18,9 @@ extern const char seed_curriculum[];
 
 /* Enqueues the curriculum unless this store already has it (the document
  * "seed" records when it was loaded). Sets *added to the number of tasks
- * enqueued (0 when already loaded). Returns 0, -EINVAL when a line of the
- * curriculum is not a JSON object with a goal (a build defect), -ENOMEM,
- * or a store error. */
+ * enqueued (0 when already loaded). Every line goes through the task
+ * parser; one it refuses (a build defect) is logged and left out. Returns
+ * 0, -ENOMEM, or a store error. */
 int seed_load(struct store *st, size_t *added);
 
 /* Calls fn for each task of the curriculum whose skills include 'skill'

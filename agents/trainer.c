@@ -24,6 +24,7 @@
 #include "plan.h"
 #include "stopper.h"
 #include "seed.h"
+#include "task.h"
 
 #define LOG_ENTRIES_MAX 200     /* trainer_log / motivation_log entries    */
 #define GOALS_MAX 1000          /* earlier goals kept for the duplicate test */
@@ -581,16 +582,30 @@ static void keep_proposal(struct trainer *t, char *text)
     }
 }
 
-/* Enqueues a task definition (taken); returns its id or 0. */
+/* Enqueues a task definition (taken) once the task parser has taken it,
+ * with the internal fields (reference, trainer): a task the Trainer makes
+ * passes the same checks as a user's. Returns its id, or 0 with the
+ * reason logged. */
 static uint64_t enqueue(struct trainer *t, cJSON *def, enum store_source src)
 {
     char *text = cJSON_PrintUnformatted(def);
-    struct store_task_new nt = { text, 0, src };
+    struct task_def td = { 0 };
+    char err[300] = "out of memory";
     uint64_t id = 0;
     uint64_t *p;
+    int rc;
 
-    if (text && store_task_enqueue(t->st, &nt, 1, &id) < 0)
-        id = 0;
+    rc = text ? task_parse_line_flags(text, strlen(text), TASK_PARSE_INTERNAL,
+                                      &td, err, sizeof err)
+              : -ENOMEM;
+    if (rc < 0) {
+        logf_(t, "task refused by the task parser: %s", err);
+    } else {
+        struct store_task_new nt = { td.json, td.priority, src };
+        if (store_task_enqueue(t->st, &nt, 1, &id) < 0)
+            id = 0;
+    }
+    task_def_free(&td);
     free(text);
     goal_remember(t, jstr(def, "goal") ? jstr(def, "goal") : "");
     cJSON_Delete(def);

@@ -59,7 +59,7 @@
 #include "memory.h"
 #include "status.h"
 #include "store.h"
-#include "store/task.h"
+#include "task/task.h"
 
 #ifndef BT_SOURCE_ROOT
 #define BT_SOURCE_ROOT "."

@@ -35,7 +35,8 @@
 #include "bt_report.h"
 #include "bt_watch.h"
 #include "bt_version.h"
-#include "store/task.h"   /* limits and name rules; bt opens no store */
+#include "task/task.h"   /* the task parser, limits and name rules; bt
+                              opens no store */
 
 #define EXIT_FAIL  1
 #define EXIT_USAGE 2
@@ -769,52 +770,54 @@ static const char *reply_reason(char *reply)
     return r;
 }
 
-/* Builds the task line from the options. Returns 0 or an exit code. */
+/* The number an option gives, as a task field's value: its syntax is
+ * checked here, its range by the task parser with every other rule. */
+static int option_number(const char *opt, const char *s, double *out)
+{
+    char *end;
+
+    errno = 0;
+    *out = strtod(s, &end);
+    if (end == s || *end || errno) {
+        bt_err("--%s must be a number, got '%s'", opt, s);
+        return EXIT_USAGE;
+    }
+    return 0;
+}
+
+/* Builds the task line from the options and judges it with the task
+ * parser, as btfs will: a bad value is refused before the mount is
+ * touched. Returns 0 or an exit code. */
 static int task_line(const struct args *a, char **line)
 {
+    static const struct { int opt; const char *name, *field; } nums[] = {
+        { OPT_DIFFICULTY, "difficulty", "difficulty" },
+        { OPT_PRIORITY, "priority", "priority" },
+        { OPT_TIMEOUT, "timeout", "timeout_s" },
+    };
     const char *o;
     cJSON *t = cJSON_CreateObject();
+    struct task_def def = { 0 };
+    char err[300];
+    double d;
     int rc = 0;
 
     if (!t)
         return oom();
-    if (!*a->pos[0]) {
-        bt_err("add-task: GOAL is empty");
-        rc = EXIT_USAGE;
-        goto out;
-    }
     if (!cJSON_AddStringToObject(t, "goal", a->pos[0]))
         goto nomem;
-    if ((o = a->opt[OPT_DIFFICULTY])) {
-        char *end;
-        errno = 0;
-        double d = strtod(o, &end);
-        if (end == o || *end || errno || !(d >= 0.0 && d <= 1.0)) {
-            bt_err("--difficulty must be a number from 0 to 1, got '%s'", o);
-            rc = EXIT_USAGE;
+    for (size_t i = 0; i < sizeof nums / sizeof nums[0]; i++) {
+        if (!(o = a->opt[nums[i].opt]))
+            continue;
+        if ((rc = option_number(nums[i].name, o, &d)))
             goto out;
-        }
-        if (!cJSON_AddNumberToObject(t, "difficulty", d))
-            goto nomem;
-    }
-    if ((o = a->opt[OPT_PRIORITY])) {
-        long p;
-        if ((rc = parse_long("priority", o, TASK_MIN_PRIORITY,
-                             TASK_MAX_PRIORITY, &p)))
-            goto out;
-        if (!cJSON_AddNumberToObject(t, "priority", (double)p))
+        if (!cJSON_AddNumberToObject(t, nums[i].field, d))
             goto nomem;
     }
     if (a->nskills) {
         cJSON *sk = cJSON_AddArrayToObject(t, "skills");
         if (!sk)
             goto nomem;
-        if (a->nskills > TASK_MAX_SKILLS) {
-            bt_err("at most %d --skill options, got %zu", TASK_MAX_SKILLS,
-                   a->nskills);
-            rc = EXIT_USAGE;
-            goto out;
-        }
         for (size_t i = 0; i < a->nskills; i++) {
             cJSON *s = cJSON_CreateString(a->skills[i]);
             if (!s)
@@ -830,18 +833,21 @@ static int task_line(const struct args *a, char **line)
     if ((o = a->opt[OPT_HIDDEN]) &&
         !cJSON_AddStringToObject(t, "hidden_tests", o))
         goto nomem;
-    if ((o = a->opt[OPT_TIMEOUT])) {
-        long s;
-        if ((rc = parse_long("timeout", o, 1, TASK_MAX_TIMEOUT_S, &s)))
-            goto out;
-        if (!cJSON_AddNumberToObject(t, "timeout_s", (double)s))
-            goto nomem;
-    }
     char *j = cJSON_PrintUnformatted(t);
     if (!j)
         goto nomem;
     /* One line: cJSON escapes every control character, newlines included. */
     size_t len = strlen(j);
+    rc = task_parse_line(j, len, &def, err, sizeof err);
+    task_def_free(&def);
+    if (rc < 0) {
+        cJSON_free(j);
+        if (rc == -ENOMEM)
+            goto nomem;
+        bt_err("task rejected: %s", err);
+        rc = rc == -EFBIG ? EXIT_FAIL : EXIT_USAGE;
+        goto out;
+    }
     *line = malloc(len + 2);
     if (!*line) {
         cJSON_free(j);
@@ -866,12 +872,6 @@ static int cmd_add_task(const struct ctx *c, const struct args *a)
     if ((rc = task_line(a, &line)))
         return rc;
     size_t len = strlen(line);
-    if (len - 1 > TASK_MAX_LINE) {
-        bt_err("task rejected: the task is %zu bytes, the limit is %d",
-               len - 1, TASK_MAX_LINE);
-        rc = EXIT_FAIL;
-        goto out;
-    }
     if (!(path = mpath(c, "tasks/new"))) {
         rc = oom();
         goto out;
@@ -1072,12 +1072,31 @@ out:
 
 /* ---- get-task ---------------------------------------------------------------------- */
 
-/* Fields of a task shown in this order; the rest follow as they come. */
-static const char *const TASK_FIELDS[] = {
-    "id", "status", "source", "goal", "language", "difficulty", "priority",
-    "skills", "constraints", "timeout_s", "attempts", "created_at",
-    "started_at", "finished_at", NULL
+/* The store's fields shown before and after the definition's. */
+static const char *const TASK_HEAD[] = { "id", "status", "source", NULL };
+static const char *const TASK_STATE[] = {
+    "attempts", "created_at", "started_at", "finished_at", NULL
 };
+#define TASK_SHOWN_MAX (TASK_FIELD_COUNT + 8)
+
+/* Fields of a task shown in this order, the rest following as they come:
+ * the store's head, the definition's fields every task has in the task
+ * model's order (task/task.h; program text gets its own sections below),
+ * the store's state. */
+static void task_fields_shown(const char *list[TASK_SHOWN_MAX])
+{
+    const struct task_field_info *f;
+    size_t n = 0;
+
+    for (const char *const *h = TASK_HEAD; *h; h++)
+        list[n++] = *h;
+    for (size_t i = 0; (f = task_field(i)); i++)
+        if (!(f->flags & (TASK_FIELD_OPTIONAL | TASK_FIELD_CODE)))
+            list[n++] = f->name;
+    for (const char *const *st = TASK_STATE; *st; st++)
+        list[n++] = *st;
+    list[n] = NULL;
+}
 /* Shown in their own sections at the end. */
 static const char *const TASK_SECTIONS[] = {
     "score", "result", "tests", "hidden_tests", NULL
@@ -1199,14 +1218,16 @@ static int cmd_get_task(const struct ctx *c, const struct args *a)
         return EXIT_FAIL;
     }
     int w = 12;
-    for (const char *const *f = TASK_FIELDS; *f && !rc; f++)
+    const char *shown[TASK_SHOWN_MAX];
+    task_fields_shown(shown);
+    for (const char *const *f = shown; *f && !rc; f++)
         if (strcmp(*f, "id") == 0 && !jget(doc, "id")) {
             printf("%-*s %s\n", w + 1, "id:", name);
         } else {
             rc = print_field(*f, w, jget(doc, *f));
         }
     cJSON_ArrayForEach(e, doc) {
-        if (rc || !e->string || in_list(TASK_FIELDS, e->string) ||
+        if (rc || !e->string || in_list(shown, e->string) ||
             in_list(TASK_SECTIONS, e->string))
             continue;
         rc = print_field(e->string, w, e);
@@ -1997,8 +2018,8 @@ nomem:
 }
 
 /* Writes the converted tasks to tasks/new in batches. A line btfs refuses
- * (bt checks what it can beforehand, so this is rare: a value out of range
- * in a --format tasks line) stops the import, the batches before it being
+ * (bt runs btfs's own task parser on every line beforehand, so only a btfs
+ * of another version would) stops the import, the batches before it being
  * already queued -- or, with --skip-bad, is left out and its batch written
  * again. */
 static int import_write(const struct ctx *c, const char *file,

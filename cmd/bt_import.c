@@ -1,9 +1,10 @@
 /* bt_import.c -- a benchmark's JSONL file turned into task lines for tasks/new.
  *
- * Every check that tasks/new would make on a converted line is made here
- * first (UTF-8, control characters, goal and test sizes, the line size), so
- * that a file with a bad problem is refused before any task is written. The
- * text we build is normalised rather than refused where that is lossless:
+ * Every line we make goes through the task parser, the one btfs runs on
+ * tasks/new (task/task.h), so that a file with a bad problem is refused
+ * before any task is written; the benchmark lines themselves are checked
+ * by the same text rules (task/task_text.h). The text we build is
+ * normalised rather than refused where that is lossless:
  * CRLF and lone CR become LF (MBPP's set-up code is full of CRLF, and btfs
  * takes only TAB and LF inside strings).
  */
@@ -20,7 +21,8 @@
 
 #include <cjson/cJSON.h>
 
-#include "store/task.h"
+#include "task/task.h"
+#include "task/task_text.h"
 #include "tagger.h"
 
 /* ---- Small helpers ------------------------------------------------------- */
@@ -163,86 +165,6 @@ static size_t trimmed_len(const char *s)
     return e - b;
 }
 
-/* Decodes one UTF-8 character of s[0..n): its length, or 0 if it is not
- * well formed (overlong, surrogate, above U+10FFFF, truncated). */
-static size_t utf8_next(const unsigned char *s, size_t n, uint32_t *cp)
-{
-    size_t need;
-    uint32_t c = s[0], min;
-
-    if (c < 0x80) {
-        *cp = c;
-        return 1;
-    }
-    if (c >= 0xC2 && c <= 0xDF) {
-        need = 2; c &= 0x1F; min = 0x80;
-    } else if (c >= 0xE0 && c <= 0xEF) {
-        need = 3; c &= 0x0F; min = 0x800;
-    } else if (c >= 0xF0 && c <= 0xF4) {
-        need = 4; c &= 0x07; min = 0x10000;
-    } else {
-        return 0;
-    }
-    if (n < need)
-        return 0;
-    for (size_t i = 1; i < need; i++) {
-        if ((s[i] & 0xC0) != 0x80)
-            return 0;
-        c = c << 6 | (s[i] & 0x3F);
-    }
-    if (c < min || c > 0x10FFFF || (c >= 0xD800 && c <= 0xDFFF))
-        return 0;
-    *cp = c;
-    return need;
-}
-
-static bool is_control(uint32_t cp, bool allow_newline)
-{
-    if (cp == '\t' || (allow_newline && cp == '\n'))
-        return false;
-    return cp < 0x20 || (cp >= 0x7F && cp <= 0x9F);
-}
-
-/* Checks s[0..n) for UTF-8 and control characters the way btfs does. On a
- * problem returns false and sets *pos (byte offset, from 0) and *cp (the
- * control character, or UINT32_MAX for bad UTF-8). */
-static bool text_ok(const char *s, size_t n, bool allow_newline, size_t *pos,
-                    uint32_t *cp)
-{
-    const unsigned char *u = (const unsigned char *)s;
-
-    for (size_t i = 0; i < n; ) {
-        size_t k = utf8_next(u + i, n - i, cp);
-        if (k == 0) {
-            *pos = i;
-            *cp = UINT32_MAX;
-            return false;
-        }
-        if (is_control(*cp, allow_newline)) {
-            *pos = i;
-            return false;
-        }
-        i += k;
-    }
-    return true;
-}
-
-/* A decoded string that goes into a task: TAB and LF are its only control
- * characters (we have already turned CR into LF). */
-static int check_field_text(const char *who, const char *s, char **reason)
-{
-    size_t pos;
-    uint32_t cp;
-
-    if (text_ok(s, strlen(s), true, &pos, &cp))
-        return 0;
-    if (cp == UINT32_MAX)
-        return refuse(reason, "%s is not valid UTF-8", who);
-    return refuse(reason, "%s holds control character U+%04X at byte %zu "
-                  "(a task's text may hold only tab and newline)", who,
-                  (unsigned)cp, pos);
-}
-
 /* Whether the raw JSON text holds the escape \u0000: cJSON would decode it
  * to a NUL and so silently cut the string there. */
 static bool has_nul_escape(const char *s, size_t n)
@@ -377,12 +299,13 @@ static int get_string_array(const cJSON *o, const char *name, bool required,
     return 0;
 }
 
-/* Checks the text we built against the limits of tasks/new. */
+/* Says which part of the text we built is too large for tasks/new, in
+ * the converted problem's terms (the task parser, run on the line in
+ * task_json, names only the task's fields). */
 static int check_task_text(const char *goal, const char *tests,
                            const char *hidden, char **reason)
 {
     size_t g = trimmed_len(goal), h = strlen(hidden), v = strlen(tests);
-    int rc;
 
     if (g == 0)
         return refuse(reason, "the goal is empty");
@@ -395,10 +318,7 @@ static int check_task_text(const char *goal, const char *tests,
     if (v > TASK_MAX_TESTS)
         return refuse(reason, "the visible tests would be %zu bytes, the "
                       "limit is %d", v, TASK_MAX_TESTS);
-    if ((rc = check_field_text("the goal", goal, reason)) ||
-        (rc = check_field_text("the visible tests", tests, reason)))
-        return rc;
-    return check_field_text("the hidden tests", hidden, reason);
+    return 0;
 }
 
 /* The problem_id of a benchmark's problem: its task_id, trimmed; NULL
@@ -496,12 +416,6 @@ static int task_json(const char *goal, const char *tests, const char *hidden,
     if (!(s = cJSON_PrintUnformatted(t)))
         goto nomem;
     cJSON_Delete(t);
-    if (strlen(s) > TASK_MAX_LINE) {
-        rc = refuse(reason, "the task line would be %zu bytes, the limit "
-                    "is %d", strlen(s), TASK_MAX_LINE);
-        cJSON_free(s);
-        return rc;
-    }
     /* The file is judged before anything is written: the line must be one
      * btfs takes (the same parser), e.g. an id that is not UTF-8 is not. */
     {
@@ -509,12 +423,12 @@ static int task_json(const char *goal, const char *tests, const char *hidden,
         char err[300];
         rc = task_parse_line(s, strlen(s), &def, err, sizeof err);
         task_def_free(&def);
-        if (rc == -ENOMEM) {
-            cJSON_free(s);
-            return rc;
-        }
-        if (rc < 0) {
+        if (rc == -EFBIG)
+            rc = refuse(reason, "the task line would be %zu bytes, the limit "
+                        "is %d", strlen(s), TASK_MAX_LINE);
+        else if (rc == -EINVAL)
             rc = refuse(reason, "btfs would refuse the task: %s", err);
+        if (rc < 0) {
             cJSON_free(s);
             return rc;
         }
@@ -1009,12 +923,6 @@ static int convert_mbpp(const cJSON *o, const char *sid,
 
 /* ---- tasks ------------------------------------------------------------------ */
 
-static const char *const TASK_FIELDS[] = {
-    "goal", "difficulty", "priority", "skills", "language", "tests",
-    "hidden_tests", "constraints", "timeout_s", "set", "problem_id",
-    "held_out", "max_attempts", "memory", NULL
-};
-
 /* A line with fields of a benchmark's format instead of a task's: the
  * user most likely forgot --format. Returns the hint, or "". */
 static const char *format_hint(const cJSON *o)
@@ -1034,112 +942,79 @@ static const char *format_hint(const cJSON *o)
     return "";
 }
 
-static int convert_task_object(const char *line, size_t len,
-                               const struct bt_import_opts *opts,
-                               char **task, char **reason)
+/* The line with the import options applied: the JSON object's own fields
+ * overridden, or a plain goal turned into the JSON form of the same task
+ * (a task line is no benchmark's, so nothing is held out that the line
+ * does not say). o is the parsed object, NULL for a plain line. NULL when
+ * out of memory. */
+static char *with_opts(const char *line, size_t len, cJSON *o,
+                       const struct bt_import_opts *opts)
 {
-    cJSON *o = NULL, *e, *f;
-    const char *goal, *s;
-    int rc;
+    cJSON *plain = NULL;
+    char *p, *out = NULL;
+    size_t b = 0, e = len;
 
-    if ((rc = parse_object(line, len, "a task", &o, reason)))
-        return rc;
-    cJSON_ArrayForEach(e, o) {
-        if (!in_names(TASK_FIELDS, e->string, strlen(e->string))) {
-            rc = refuse(reason, "unknown field '%.64s'%s", e->string,
-                        format_hint(o));
-            goto out;
-        }
-        for (f = o->child; f != e; f = f->next)
-            if (strcmp(f->string, e->string) == 0) {
-                rc = refuse(reason, "field '%s' given twice", e->string);
-                goto out;
-            }
+    if (!o) {
+        while (b < e && (line[b] == ' ' || line[b] == '\t'))
+            b++;
+        while (e > b && (line[e - 1] == ' ' || line[e - 1] == '\t'))
+            e--;
+        char *g = strndup(line + b, e - b);
+        if (g && (plain = cJSON_CreateObject()))
+            cJSON_AddStringToObject(plain, "goal", g);
+        free(g);
+        o = plain;
     }
-    if ((rc = get_string(o, "goal", true, "a task needs a goal", &goal,
-                         reason)))
-        goto out;
-    if (trimmed_len(goal) > TASK_MAX_GOAL) {
-        rc = refuse(reason, "field 'goal' is %zu bytes, the limit is %d",
-                    trimmed_len(goal), TASK_MAX_GOAL);
-        goto out;
+    if (o && apply_opts(o, opts, opts->set, false) == 0 &&
+        (p = cJSON_PrintUnformatted(o))) {
+        out = strdup(p);
+        cJSON_free(p);
     }
-    static const char *const code_fields[] = { "tests", "hidden_tests" };
-    for (size_t i = 0; i < 2; i++) {
-        if ((rc = get_string(o, code_fields[i], false, NULL, &s, reason)))
-            goto out;
-        if (s && strlen(s) > TASK_MAX_TESTS) {
-            rc = refuse(reason, "field '%s' is %zu bytes, the limit is %d",
-                        code_fields[i], strlen(s), TASK_MAX_TESTS);
-            goto out;
-        }
-    }
-    if (!opts_given(opts)) {
-        /* Passed through as written: btfs judges the values. */
-        rc = (*task = strndup(line, len)) ? 0 : -ENOMEM;
-        goto out;
-    }
-    /* The options override the line's own fields; a task line is no
-     * benchmark's, so nothing is held out that the line does not say. */
-    if ((rc = apply_opts(o, opts, opts->set, false)))
-        goto out;
-    char *p = cJSON_PrintUnformatted(o);
-    if (!p) {
-        rc = -ENOMEM;
-        goto out;
-    }
-    if (strlen(p) > TASK_MAX_LINE)
-        rc = refuse(reason, "the task line would be %zu bytes, the limit is "
-                    "%d", strlen(p), TASK_MAX_LINE);
-    else if (!(*task = strdup(p)))
-        rc = -ENOMEM;
-    cJSON_free(p);
-out:
-    cJSON_Delete(o);
-    return rc;
+    cJSON_Delete(plain);
+    return out;
 }
 
+/* A line of --format tasks: passed as written (or with the options
+ * applied) once the task parser, btfs's own, takes it. */
 static int convert_task(const char *line, size_t len,
                         const struct bt_import_opts *opts, char **task,
                         char **reason)
 {
-    size_t pos;
-    uint32_t cp;
-    size_t b = 0, e = len;
+    struct task_def def = { 0 };
+    const char *hint = "";
+    char err[300], *t;
+    cJSON *o = NULL;
+    size_t b = 0;
+    int rc;
 
-    /* The raw line goes to btfs as it is: its rules apply to the bytes. */
-    if (!text_ok(line, len, false, &pos, &cp))
-        return refuse(reason, cp == UINT32_MAX ? "not valid UTF-8 at byte %zu"
-                      : "control character at byte %zu (only tab is allowed "
-                      "in a line)", pos);
-    if (len > TASK_MAX_LINE)
-        return refuse(reason, "the line is %zu bytes, the limit is %d", len,
-                      TASK_MAX_LINE);
-    while (b < e && (line[b] == ' ' || line[b] == '\t'))
+    while (b < len && (line[b] == ' ' || line[b] == '\t'))
         b++;
-    if (line[b] == '{')
-        return convert_task_object(line, len, opts, task, reason);
-    while (e > b && (line[e - 1] == ' ' || line[e - 1] == '\t'))
-        e--;
-    if (e - b > TASK_MAX_GOAL)
-        return refuse(reason, "the goal is %zu bytes, the limit is %d",
-                      e - b, TASK_MAX_GOAL);
-    if (!opts_given(opts))
-        return (*task = strndup(line, len)) ? 0 : -ENOMEM;
-    /* A plain goal with options becomes the JSON form of the same task. */
-    cJSON *o = cJSON_CreateObject();
-    char *p;
-    int rc = -ENOMEM;
-    char *g = strndup(line + b, e - b);
-    if (o && g && cJSON_AddStringToObject(o, "goal", g) &&
-        apply_opts(o, opts, opts->set, false) == 0 &&
-        (p = cJSON_PrintUnformatted(o))) {
-        *task = strdup(p);
-        rc = *task ? 0 : -ENOMEM;
-        cJSON_free(p);
+    if (b < len && line[b] == '{') {
+        o = cJSON_ParseWithLength(line, len);
+        if (cJSON_IsObject(o))
+            hint = format_hint(o);
     }
-    free(g);
+    if (!opts_given(opts))
+        t = strndup(line, len);
+    else if (!o || cJSON_IsObject(o))
+        t = with_opts(line, len, o, opts);
+    else
+        t = strndup(line, len);     /* not an object: the parser says so */
     cJSON_Delete(o);
+    if (!t)
+        return -ENOMEM;
+    rc = task_parse_line(t, strlen(t), &def, err, sizeof err);
+    task_def_free(&def);
+    if (rc == 0) {
+        *task = t;
+        return 0;
+    }
+    if (rc == -EFBIG)
+        rc = refuse(reason, "the line is %zu bytes, the limit is %d",
+                    strlen(t), TASK_MAX_LINE);
+    else if (rc != -ENOMEM)
+        rc = refuse(reason, "%s%s", err, hint);
+    free(t);
     return rc;
 }
 
@@ -1170,7 +1045,7 @@ int bt_import_convert(enum bt_import_format fmt, const char *line,
         rc = convert_task(line, len, opts, task, reason);
         goto out;
     }
-    if (!text_ok(line, len, true, &pos, &cp) && cp == UINT32_MAX)
+    if (task_text_scan(line, len, true, &pos, &cp) == TASK_TEXT_BAD_UTF8)
         return refuse(reason, "not valid UTF-8 at byte %zu", pos);
     if ((rc = parse_object(line, len, fmt == BT_IMPORT_HUMANEVAL ?
                            "a HumanEval line" : "an MBPP line", &o, reason)))

@@ -2,9 +2,9 @@
  *
  * Pure text work for `bt import`: no I/O, no global state, safe from any
  * thread. One source line becomes at most one task line (compact JSON, or
- * the line itself for --format tasks without --set). The checks here mirror
- * the limits of store/task.h so that a file is judged before anything is
- * written; btfs still validates every line it is given.
+ * the line itself for --format tasks without --set). Every line made is
+ * judged by the task parser (task/task.h, the one btfs runs), so that a
+ * file is judged before anything is written.
  *
  * What the formats become (docs/import.md has the worked examples):
  *   tasks      a task line as tasks/new takes it, passed through unless an

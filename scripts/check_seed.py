@@ -35,7 +35,7 @@ SKILLS = ("strings", "lists", "dicts", "recursion", "sorting", "math",
 TASK_FIELDS = ("goal", "difficulty", "priority", "skills", "language", "tests",
                "hidden_tests", "constraints", "timeout_s")
 FIELDS = TASK_FIELDS + ("reference", "id_hint")
-MAX_LINE = 262144                     # store/task.c TASK_MAX_LINE
+MAX_LINE = 262144                     # task/task.h TASK_MAX_LINE
 MAX_GOAL = 8192
 MAX_TESTS = 65536
 MAX_SKILLS, MAX_SKILL_LEN = 16, 64

@@ -20,7 +20,7 @@
 #include <cjson/cJSON.h>
 
 #include "bt_import.h"
-#include "store/task.h"
+#include "task/task.h"
 
 /* ---- Samples --------------------------------------------------------------- */
 
@@ -661,7 +661,7 @@ static void test_tasks_passthrough(void **state)
     static const char *const same[] = {
         "reverse a linked list",
         "{ \"goal\": \"square\",  \"difficulty\": 0.3, \"skills\": [\"math\"] }",
-        "{\"goal\":\"x\",\"priority\":5000}",   /* btfs judges values */
+        "{\"goal\":\"x\",\"priority\":1000}",
     };
 
     (void)state;
@@ -719,15 +719,19 @@ static void test_tasks_refused(void **state)
     expect_refused(BT_IMPORT_TASKS, "{\"goal\":\"a\",\"goal\":\"b\"}",
                    "field 'goal' given twice");
     expect_refused(BT_IMPORT_TASKS, "{\"difficulty\":0.5}",
-                   "missing field 'goal'");
+                   "field 'goal' is required");
     expect_refused(BT_IMPORT_TASKS, "{\"goal\":\"g\",\"tests\":[]}",
                    "field 'tests' must be a string");
-    expect_refused(BT_IMPORT_TASKS, "bad \xff byte", "not valid UTF-8");
+    expect_refused(BT_IMPORT_TASKS, "bad \xff byte", "invalid UTF-8");
+    /* Judged by btfs's own parser, values too. */
+    expect_refused(BT_IMPORT_TASKS, "{\"goal\":\"x\",\"priority\":5000}",
+                   "field 'priority' must be an integer from -1000 to 1000");
     expect_refused(BT_IMPORT_TASKS, "bell \a here", "control character");
     goal = repeat('g', TASK_MAX_GOAL + 1);
     expect_refused(BT_IMPORT_TASKS, goal, "8193");
     line = xasprintf("{\"goal\":\"%s\"}", goal);
-    expect_refused(BT_IMPORT_TASKS, line, "field 'goal' is 8193 bytes");
+    expect_refused(BT_IMPORT_TASKS, line, "field 'goal' must be at most 8192 "
+                   "bytes, got 8193");
     free(line);
     goal[TASK_MAX_GOAL] = '\0';
     struct conv c = convert(BT_IMPORT_TASKS, goal, NULL);

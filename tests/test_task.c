@@ -1,4 +1,4 @@
-/* test_task.c -- unit tests of the task-line parser (store/task.c).
+/* test_task.c -- unit tests of the task-line parser (task/task.c).
  *
  * Mostly tables: lines that must be refused (with the errno and the words
  * the message must hold, always the field's name), lines that must be
@@ -18,6 +18,7 @@
 #include <cjson/cJSON.h>
 
 #include "task.h"
+#include "task_doc.h"
 
 #define ERRLEN 512
 
@@ -876,6 +877,283 @@ static void test_language_ext(void **state)
     assert_null(task_language_ext(NULL));
 }
 
+/* The one table of languages: names, extensions, fence tags, and the
+ * list the parser's message quotes matches the table. */
+static void test_languages(void **state)
+{
+    enum task_lang l = TASK_LANG_C;
+    char list[128] = "", plain[128] = "";
+
+    (void)state;
+    for (int i = 0; i < TASK_LANG_COUNT; i++) {
+        const struct task_lang_info *info = task_lang_info((enum task_lang)i);
+        assert_non_null(info);
+        assert_int_equal(info->lang, i);
+        assert_string_equal(info->tags[0], info->name);
+        assert_int_equal(task_lang_from_name(info->name, &l), 0);
+        assert_int_equal(l, i);
+        for (const char *const *t = info->tags; *t; t++) {
+            l = TASK_LANG_COUNT;
+            assert_int_equal(task_lang_from_tag(*t, strlen(*t), false, &l), 0);
+            assert_int_equal(l, i);
+        }
+        snprintf(list + strlen(list), sizeof(list) - strlen(list), "%s\"%s\"",
+                 i ? ", " : "", info->name);
+        snprintf(plain + strlen(plain), sizeof(plain) - strlen(plain), "%s%s",
+                 i ? ", " : "", info->name);
+    }
+    assert_string_equal(task_lang_list(true), list);
+    assert_string_equal(task_lang_list(false), plain);
+    assert_null(task_lang_info(TASK_LANG_COUNT));
+    assert_string_equal(task_lang_name((enum task_lang)TASK_LANG_COUNT), "?");
+    assert_string_equal(task_lang_ext((enum task_lang)-1), "?");
+    assert_string_equal(task_lang_ext(TASK_LANG_PYTHON), "py");
+    assert_string_equal(task_lang_info(TASK_LANG_SH)->fence, "bash");
+
+    /* Names are exact; tags may ignore case, and only count whole. */
+    l = TASK_LANG_C;
+    assert_int_equal(task_lang_from_name("py", &l), -EINVAL);
+    assert_int_equal(task_lang_from_name("Python", &l), -EINVAL);
+    assert_int_equal(task_lang_from_name(NULL, &l), -EINVAL);
+    assert_int_equal(l, TASK_LANG_C);
+    assert_int_equal(task_lang_from_tag("Python3", 7, false, &l), -EINVAL);
+    assert_int_equal(task_lang_from_tag("Python3", 7, true, &l), 0);
+    assert_int_equal(l, TASK_LANG_PYTHON);
+    assert_int_equal(task_lang_from_tag("ZSH", 3, true, &l), 0);
+    assert_int_equal(l, TASK_LANG_SH);
+    assert_int_equal(task_lang_from_tag("hx", 1, false, &l), 0);
+    assert_int_equal(l, TASK_LANG_C);
+    assert_int_equal(task_lang_from_tag("pyt", 3, true, &l), -EINVAL);
+    assert_int_equal(task_lang_from_tag("", 0, true, &l), -EINVAL);
+    assert_int_equal(task_lang_from_tag(NULL, 0, true, &l), -EINVAL);
+
+    /* The parser takes exactly the names, and its message lists them. */
+    const char *py = "{\"goal\":\"g\",\"language\":\"py\"}";
+    refuse_line("language py", py, strlen(py), -EINVAL, "field 'language' must be one of \"python\", \"c\", "
+                "\"sh\"", "got \"py\"");
+}
+
+/* Parses with flags; returns the JSON (caller frees) or NULL with err. */
+static char *parse_flags(const char *line, unsigned flags, char *err, size_t errlen)
+{
+    struct task_def def = { 0 };
+    char *json;
+    int rc = task_parse_line_flags(line, strlen(line), flags, &def, err, errlen);
+
+    if (rc < 0) {
+        assert_null(def.json);
+        return NULL;
+    }
+    json = def.json;
+    def.json = NULL;
+    return json;
+}
+
+/* The internal fields: refused from users by name, taken with the flag,
+ * checked like the others, rendered last in canonical order. */
+static void test_internal_fields(void **state)
+{
+    static const char *const internal[] = {
+        "{\"goal\":\"g\",\"reference\":\"def f(): pass\"}",
+        "{\"goal\":\"g\",\"id_hint\":\"strings-1\"}",
+        "{\"goal\":\"g\",\"trainer\":{\"strategy\":\"weakness\"}}",
+    };
+    static const char *const names[] = { "reference", "id_hint", "trainer" };
+    static const struct bad_case bad[] = {
+        { "{\"goal\":\"g\",\"reference\":5}", 0,
+          "field 'reference' must be a string", NULL },
+        { "{\"goal\":\"g\",\"reference\":\"a\\u0007\"}", 0,
+          "field 'reference' must not contain control character U+0007", NULL },
+        { "{\"goal\":\"g\",\"id_hint\":\"  \"}", 0,
+          "field 'id_hint' must not be empty", NULL },
+        { "{\"goal\":\"g\",\"trainer\":[]}", 0,
+          "field 'trainer' must be an object, got an array", NULL },
+        { "{\"goal\":\"g\",\"trainer\":{\"mood\":1}}", 0,
+          "field 'trainer' has unknown member 'mood'", NULL },
+        { "{\"goal\":\"g\",\"trainer\":{\"fallback\":1}}", 0,
+          "member 'fallback' must be true or false, got 1", NULL },
+        { "{\"goal\":\"g\",\"trainer\":{\"reason\":null}}", 0,
+          "member 'reason' must be a string, got null", NULL },
+        { "{\"goal\":\"g\",\"trainer\":{\"reason\":\"a\",\"reason\":\"b\"}}", 0,
+          "member 'reason' given twice", NULL },
+        { "{\"goal\":\"g\",\"reference\":\"a\",\"reference\":\"b\"}", 0,
+          "field 'reference' given twice", NULL },
+    };
+    char err[ERRLEN], *json, *big, *line;
+
+    (void)state;
+    for (size_t i = 0; i < 3; i++) {
+        char want[96];
+        snprintf(want, sizeof(want), "field '%s' is internal", names[i]);
+        refuse_line(names[i], internal[i], strlen(internal[i]), -EINVAL, want, NULL);
+        json = parse_flags(internal[i], TASK_PARSE_INTERNAL, err, sizeof(err));
+        if (json == NULL)
+            fail_msg("%s: refused with the flag: %s", names[i], err);
+        assert_true(task_field_find(names[i])->flags & TASK_FIELD_INTERNAL);
+        free(json);
+    }
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        json = parse_flags(bad[i].line, TASK_PARSE_INTERNAL, err, sizeof(err));
+        if (json != NULL || strstr(err, bad[i].want) == NULL)
+            fail_msg("%s: %s (want '%s')", bad[i].line, json ? json : err, bad[i].want);
+    }
+
+    /* A trainer task as the Trainer writes it: every field, in order. */
+    json = parse_flags("{\"trainer\":{\"fallback\":false,\"reason\":\"weak\","
+                       "\"strategy\":\"weakness\"},\"id_hint\":\" s-1 \","
+                       "\"reference\":\"def f():\\n    return 1\\n\","
+                       "\"memory\":false,\"goal\":\" G \",\"skills\":[\"A\",\"a\"]}",
+                       TASK_PARSE_INTERNAL, err, sizeof(err));
+    assert_non_null(json);
+    assert_string_equal(json,
+        "{\"goal\":\"G\",\"difficulty\":0.5,\"priority\":0,\"skills\":[\"a\"],"
+        "\"language\":\"python\",\"tests\":\"\",\"hidden_tests\":\"\","
+        "\"constraints\":[],\"timeout_s\":10,\"memory\":false,"
+        "\"reference\":\"def f():\\n    return 1\\n\",\"id_hint\":\"s-1\","
+        "\"trainer\":{\"strategy\":\"weakness\",\"reason\":\"weak\","
+        "\"fallback\":false}}");
+    /* Its own canonical form, with the flag. */
+    char *again = parse_flags(json, TASK_PARSE_INTERNAL, err, sizeof(err));
+    assert_non_null(again);
+    assert_string_equal(again, json);
+    free(again);
+    free(json);
+
+    /* The reference's limit is the tests'. */
+    big = malloc(TASK_MAX_REFERENCE + 2);
+    assert_non_null(big);
+    memset(big, 'r', TASK_MAX_REFERENCE + 1);
+    big[TASK_MAX_REFERENCE + 1] = '\0';
+    line = malloc(TASK_MAX_REFERENCE + 64);
+    assert_non_null(line);
+    snprintf(line, TASK_MAX_REFERENCE + 64, "{\"goal\":\"g\",\"reference\":\"%s\"}", big + 1);
+    json = parse_flags(line, TASK_PARSE_INTERNAL, err, sizeof(err));
+    assert_non_null(json);
+    free(json);
+    snprintf(line, TASK_MAX_REFERENCE + 64, "{\"goal\":\"g\",\"reference\":\"%s\"}", big);
+    assert_null(parse_flags(line, TASK_PARSE_INTERNAL, err, sizeof(err)));
+    assert_non_null(strstr(err, "field 'reference' must be at most 65536 bytes"));
+    free(line);
+    free(big);
+
+    /* The field table: canonical order, names found, flags. */
+    for (size_t i = 0; i < NKEYS; i++) {
+        assert_string_equal(task_field(i)->name, keys[i]);
+        assert_false(task_field(i)->flags & (TASK_FIELD_OPTIONAL | TASK_FIELD_INTERNAL));
+    }
+    assert_non_null(task_field(TASK_FIELD_COUNT - 1));
+    assert_null(task_field(TASK_FIELD_COUNT));
+    assert_null(task_field_find("colour"));
+    assert_null(task_field_find(NULL));
+    assert_true(task_field_find("hidden_tests")->flags & TASK_FIELD_CODE);
+    assert_true(task_field_find("set")->flags & TASK_FIELD_OPTIONAL);
+    assert_false(task_field_find("set")->flags & TASK_FIELD_INTERNAL);
+}
+
+/* The decoder reads back what the parser and the store wrote, and falls
+ * back to the definition's defaults for what is missing or wrong. */
+static void test_doc_decode(void **state)
+{
+    struct task_doc d;
+    char *json;
+    char err[ERRLEN];
+    const char *stored;
+
+    (void)state;
+    /* A stored document: the parser's definition plus the store's fields. */
+    json = parse_flags("{\"goal\":\"g\",\"difficulty\":0.7,\"priority\":3,"
+                       "\"skills\":[\"x\",\"y\"],\"language\":\"c\",\"tests\":\"t\","
+                       "\"hidden_tests\":\"h\",\"constraints\":[\"c1\"],\"timeout_s\":7,"
+                       "\"set\":\"he\",\"problem_id\":\"P/1\",\"held_out\":true,"
+                       "\"max_attempts\":1,\"memory\":false,\"reference\":\"r\","
+                       "\"id_hint\":\"i-1\",\"trainer\":{\"strategy\":\"weakness\"}}",
+                       TASK_PARSE_INTERNAL, err, sizeof(err));
+    assert_non_null(json);
+    char *doc = malloc(strlen(json) + 128);
+    assert_non_null(doc);
+    /* The definition's members inside the store's object. */
+    sprintf(doc, "{\"id\":\"task_000042\",\"source\":\"trainer\",%.*s,"
+            "\"status\":\"queued\",\"attempts\":2}",
+            (int)strlen(json) - 2, json + 1);
+    assert_int_equal(task_doc_decode(doc, strlen(doc), &d), 0);
+    assert_string_equal(d.id, "task_000042");
+    assert_string_equal(d.source, "trainer");
+    assert_string_equal(d.status, "queued");
+    assert_int_equal(d.attempts, 2);
+    assert_string_equal(d.goal, "g");
+    assert_true(d.difficulty == 0.7);
+    assert_int_equal(d.priority, 3);
+    assert_int_equal(d.nskills, 2);
+    assert_string_equal(d.skills[1], "y");
+    assert_string_equal(d.language, "c");
+    assert_true(d.lang_known);
+    assert_int_equal(d.lang, TASK_LANG_C);
+    assert_string_equal(d.tests, "t");
+    assert_string_equal(d.hidden_tests, "h");
+    assert_int_equal(d.nconstraints, 1);
+    assert_string_equal(d.constraints[0], "c1");
+    assert_int_equal(d.timeout_s, 7);
+    assert_string_equal(d.set, "he");
+    assert_string_equal(d.problem_id, "P/1");
+    assert_true(d.held_out);
+    assert_int_equal(d.max_attempts, 1);
+    assert_false(d.memory);
+    assert_string_equal(d.reference, "r");
+    assert_string_equal(d.id_hint, "i-1");
+    assert_string_equal(d.strategy, "weakness");
+    task_doc_free(&d);
+    assert_null(d.goal);
+    task_doc_free(&d);
+    task_doc_free(NULL);
+    free(doc);
+    free(json);
+
+    /* Missing, wrong and out-of-range fields read as the defaults. */
+    stored = "{\"goal\":\"only\",\"difficulty\":7,\"priority\":\"high\","
+             "\"skills\":[1,\"s\"],\"language\":\"rust\",\"tests\":null,"
+             "\"timeout_s\":0,\"max_attempts\":1000,\"memory\":null,"
+             "\"trainer\":\"x\"}";
+    assert_int_equal(task_doc_decode(stored, strlen(stored), &d), 0);
+    assert_true(d.difficulty == TASK_DEFAULT_DIFFICULTY);
+    assert_int_equal(d.priority, 0);
+    assert_int_equal(d.nskills, 1);
+    assert_string_equal(d.skills[0], "s");
+    assert_string_equal(d.language, "rust");
+    assert_false(d.lang_known);
+    assert_string_equal(d.tests, "");
+    assert_string_equal(d.hidden_tests, "");
+    assert_null(d.constraints);
+    assert_int_equal(d.nconstraints, 0);
+    assert_int_equal(d.timeout_s, 0);
+    assert_int_equal(d.max_attempts, 0);
+    assert_true(d.memory);
+    assert_false(d.held_out);
+    assert_null(d.reference);
+    assert_null(d.strategy);
+    assert_null(d.set);
+    assert_null(d.id);
+    task_doc_free(&d);
+
+    stored = "{\"goal\":\"g\"}";
+    assert_int_equal(task_doc_decode(stored, strlen(stored), &d), 0);
+    assert_string_equal(d.language, TASK_DEFAULT_LANGUAGE);
+    assert_true(d.lang_known);
+    assert_int_equal(d.lang, TASK_LANG_PYTHON);
+    task_doc_free(&d);
+
+    /* No goal, not an object, not JSON: refused. Lengths are honoured. */
+    assert_int_equal(task_doc_decode("{\"goal\":5}", 10, &d), -EINVAL);
+    task_doc_free(&d);
+    assert_int_equal(task_doc_decode("[1]", 3, &d), -EINVAL);
+    task_doc_free(&d);
+    assert_int_equal(task_doc_decode("{\"goal\":\"g\"}xyz", 12, &d), 0);
+    task_doc_free(&d);
+    assert_int_equal(task_doc_decode("{\"goal\":\"g\"}", 5, &d), -EINVAL);
+    task_doc_free(&d);
+    assert_int_equal(task_doc_decode(NULL, 0, &d), -EINVAL);
+    task_doc_free(&d);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -890,6 +1168,9 @@ int main(void)
         cmocka_unit_test(test_def_free),
         cmocka_unit_test(test_eval_fields),
         cmocka_unit_test(test_language_ext),
+        cmocka_unit_test(test_languages),
+        cmocka_unit_test(test_internal_fields),
+        cmocka_unit_test(test_doc_decode),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

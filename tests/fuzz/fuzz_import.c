@@ -5,7 +5,7 @@
  * import options (a set name, --train, --max-attempts, --no-memory); the
  * rest is one source line. Invariants: a line is
  * converted, blank, or refused with a one-line reason; a converted line is
- * one line that btfs's own parser (store/task.c) accepts, since bt_import
+ * one line that btfs's own parser (task/task.c) accepts, since bt_import
  * promises to judge a file before anything is written. */
 #include <errno.h>
 #include <stdint.h>
@@ -14,7 +14,7 @@
 #include <string.h>
 
 #include "bt_import.h"
-#include "store/task.h"
+#include "task/task.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -1,5 +1,5 @@
 /* fuzz_task_line.c -- libFuzzer target for the task-line parser
- * (store/task.c), the code behind every write to tasks/new.
+ * (task/task.c), the code behind every write to tasks/new.
  *
  * Invariants: a line is accepted or refused with -EINVAL/-EFBIG and a
  * one-line reason; an accepted line's canonical JSON is itself an accepted

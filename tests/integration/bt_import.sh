@@ -168,7 +168,7 @@ assert_exit "a bad --set exits 2" 2 "$BT" import "$HE" --format humaneval --set 
 bt_err "an empty file" import "$T/empty.jsonl"
 assert_eq "none of these added a task" "$before" "$(task_count)"
 
-# ---- --skip-bad, and a line only btfs refuses --------------------------------------
+# ---- --skip-bad, and a line btfs's parser refuses ----------------------------------
 
 assert_ok "--skip-bad imports the good lines" \
     "$BT" import "$T/nofield.jsonl" --format humaneval --skip-bad --set skipbad
@@ -180,7 +180,7 @@ printf '%s\n' 'server ok one' '{"goal":"out of range","priority":5000}' \
     'server ok two' >"$T/range.jsonl"
 before=$(task_count)
 bt_err "a line btfs refuses (priority 5000)" import "$T/range.jsonl"
-assert_match "... is named with btfs's reason" "line 2: refused by btfs: .*priority" "$ERR"
+assert_match "... is named with btfs's reason (bt runs the same parser)" "line 2: .*priority" "$ERR"
 assert_eq "... and its batch added nothing" "$before" "$(task_count)"
 assert_ok "... with --skip-bad the others go in" "$BT" import "$T/range.jsonl" --skip-bad
 assert_eq "... two tasks" "imported 2 tasks: task_000260..task_000261" "$OUT"

@@ -1,4 +1,5 @@
-/* task.c -- one line of tasks/new turned into a validated task definition.
+/* task.c -- one task line, whoever writes it, turned into a validated task
+ * definition: the field table and the parser.
  *
  * Rules of a task line (docs/tasks.md is made from this comment). Offsets in
  * messages count bytes from the start of the line, from 0.
@@ -46,6 +47,14 @@
  *                     (1 = single shot). Default: the Builder's setting.
  *       memory        boolean: false = no recall of past tasks in its
  *                     prompts. Default true.
+ *     Internal fields, taken only with TASK_PARSE_INTERNAL (the Trainer's
+ *     and the seed curriculum's tasks); a user's line naming one is refused
+ *     ("field 'reference' is internal: ..."):
+ *       reference     string of at most 65536 bytes: a correct solution.
+ *       id_hint       a trimmed string of 1..64 bytes: the seed's name.
+ *       trainer       object of "strategy" (string), "reason" (string; both
+ *                     at most 1024 bytes) and "fallback" (boolean), each
+ *                     optional, nothing else.
  *     Inside JSON strings, escapes may produce TAB and newline; every other
  *     control character, \u0000 included, is refused. null is a wrong type
  *     like any other. An unknown field ("unknown field 'foo'"), a field given
@@ -59,8 +68,14 @@
  * The result is canonical compact JSON with the keys always in this order:
  * goal, difficulty, priority, skills, language, tests, hidden_tests,
  * constraints, timeout_s, then -- only when they differ from their
- * defaults -- set, problem_id, held_out, max_attempts, memory; so equal
- * tasks are equal strings.
+ * defaults -- set, problem_id, held_out, max_attempts, memory, then the
+ * internal reference, id_hint and trainer when given; so equal tasks are
+ * equal strings.
+ *
+ * One concept, the definition and its parser, in one file of about a
+ * thousand lines: this comment and one check per field are most of it. The
+ * text rules (task_text.c), the languages (task_lang.c) and the stored
+ * document (task_doc.c) have their own.
  *
  * Known leniency, inherited from cJSON: numbers such as 01 or 1. are read as
  * 1, and a raw TAB inside a JSON string is taken as a TAB.
@@ -77,6 +92,9 @@
 #include <string.h>
 
 #include <cjson/cJSON.h>
+
+#include "task_lang.h"
+#include "task_text.h"
 
 /* How much of a bad value or name an error message quotes. */
 #define TASK_QUOTE_MAX 40
@@ -96,26 +114,35 @@ enum task_field {
     F_HELD_OUT,
     F_MAX_ATTEMPTS,
     F_MEMORY,
+    F_REFERENCE,
+    F_ID_HINT,
+    F_TRAINER,
     F_COUNT
 };
 
-/* In canonical output order. */
-static const char *const field_names[F_COUNT] = {
-    [F_GOAL] = "goal",
-    [F_DIFFICULTY] = "difficulty",
-    [F_PRIORITY] = "priority",
-    [F_SKILLS] = "skills",
-    [F_LANGUAGE] = "language",
-    [F_TESTS] = "tests",
-    [F_HIDDEN_TESTS] = "hidden_tests",
-    [F_CONSTRAINTS] = "constraints",
-    [F_TIMEOUT_S] = "timeout_s",
-    [F_SET] = "set",
-    [F_PROBLEM_ID] = "problem_id",
-    [F_HELD_OUT] = "held_out",
-    [F_MAX_ATTEMPTS] = "max_attempts",
-    [F_MEMORY] = "memory",
+/* The field table, in canonical output order (task.h). */
+static const struct task_field_info fields[F_COUNT] = {
+    [F_GOAL] = { "goal", 0 },
+    [F_DIFFICULTY] = { "difficulty", 0 },
+    [F_PRIORITY] = { "priority", 0 },
+    [F_SKILLS] = { "skills", 0 },
+    [F_LANGUAGE] = { "language", 0 },
+    [F_TESTS] = { "tests", TASK_FIELD_CODE },
+    [F_HIDDEN_TESTS] = { "hidden_tests", TASK_FIELD_CODE },
+    [F_CONSTRAINTS] = { "constraints", 0 },
+    [F_TIMEOUT_S] = { "timeout_s", 0 },
+    [F_SET] = { "set", TASK_FIELD_OPTIONAL },
+    [F_PROBLEM_ID] = { "problem_id", TASK_FIELD_OPTIONAL },
+    [F_HELD_OUT] = { "held_out", TASK_FIELD_OPTIONAL },
+    [F_MAX_ATTEMPTS] = { "max_attempts", TASK_FIELD_OPTIONAL },
+    [F_MEMORY] = { "memory", TASK_FIELD_OPTIONAL },
+    [F_REFERENCE] = { "reference", TASK_FIELD_OPTIONAL | TASK_FIELD_CODE |
+                                   TASK_FIELD_INTERNAL },
+    [F_ID_HINT] = { "id_hint", TASK_FIELD_OPTIONAL | TASK_FIELD_INTERNAL },
+    [F_TRAINER] = { "trainer", TASK_FIELD_OPTIONAL | TASK_FIELD_INTERNAL },
 };
+
+_Static_assert(F_COUNT == TASK_FIELD_COUNT, "task.h counts the fields");
 
 /* A definition being validated. Strings point into the parsed cJSON tree
  * (or at string constants for defaults); they live as long as that tree. */
@@ -134,99 +161,10 @@ struct task_fields {
     bool held_out;
     int max_attempts;          /* 0 means the Builder's setting           */
     bool memory;
+    const char *reference;     /* NULL means none                         */
+    const char *id_hint;       /* trimmed; NULL means none                */
+    const cJSON *trainer;      /* checked object; NULL means none         */
 };
-
-enum text_scan {
-    SCAN_OK,
-    SCAN_BAD_UTF8,             /* invalid or truncated UTF-8 at *pos      */
-    SCAN_CONTROL,              /* control character *cp at *pos           */
-};
-
-/* ---- UTF-8 ---------------------------------------------------------- */
-
-/* Decodes the sequence at s (n > 0 bytes available). Returns its length and
- * stores the code point in *cp, or returns 0 for anything that is not
- * well-formed UTF-8: a stray continuation byte, a lead byte that can only
- * start an overlong form (C0, C1) or a code point past U+10FFFF (F5..FF), a
- * truncated sequence, an overlong form, or a surrogate. */
-static size_t utf8_next(const unsigned char *s, size_t n, uint32_t *cp)
-{
-    unsigned char c = s[0];
-    size_t len, i;
-    uint32_t v, min;
-
-    if (c < 0x80) {
-        *cp = c;
-        return 1;
-    }
-    if (c >= 0xC2 && c <= 0xDF) {
-        len = 2; v = c & 0x1Fu; min = 0x80;
-    } else if (c >= 0xE0 && c <= 0xEF) {
-        len = 3; v = c & 0x0Fu; min = 0x800;
-    } else if (c >= 0xF0 && c <= 0xF4) {
-        len = 4; v = c & 0x07u; min = 0x10000;
-    } else {
-        return 0;
-    }
-    if (n < len)
-        return 0;
-    for (i = 1; i < len; i++) {
-        if ((s[i] & 0xC0) != 0x80)
-            return 0;
-        v = (v << 6) | (s[i] & 0x3Fu);
-    }
-    if (v < min || v > 0x10FFFF || (v >= 0xD800 && v <= 0xDFFF))
-        return 0;
-    *cp = v;
-    return len;
-}
-
-/* Returns the largest length <= len at which the valid UTF-8 text s can be
- * cut without splitting a character, so that shortened messages and quotes
- * stay valid UTF-8. */
-static size_t utf8_cut(const char *s, size_t len)
-{
-    const unsigned char *u = (const unsigned char *)s;
-    size_t i = len, k = 0, need;
-
-    while (i > 0 && k < 3 && (u[i - 1] & 0xC0) == 0x80) {
-        i--;
-        k++;
-    }
-    if (i == 0)
-        return len;
-    need = u[i - 1] >= 0xF0 ? 4 : u[i - 1] >= 0xE0 ? 3 : u[i - 1] >= 0xC0 ? 2 : 1;
-    return len - (i - 1) >= need ? len : i - 1;
-}
-
-static bool is_control(uint32_t cp, bool allow_newline)
-{
-    if (cp == '\t' || (allow_newline && cp == '\n'))
-        return false;
-    return cp < 0x20 || (cp >= 0x7F && cp <= 0x9F);
-}
-
-/* Checks n bytes of s for well-formed UTF-8 and control characters. */
-static enum text_scan scan_text(const char *s, size_t n, bool allow_newline,
-                                size_t *pos, uint32_t *cp)
-{
-    const unsigned char *u = (const unsigned char *)s;
-    size_t i = 0, k;
-
-    while (i < n) {
-        k = utf8_next(u + i, n - i, cp);
-        if (k == 0) {
-            *pos = i;
-            return SCAN_BAD_UTF8;
-        }
-        if (is_control(*cp, allow_newline)) {
-            *pos = i;
-            return SCAN_CONTROL;
-        }
-        i += k;
-    }
-    return SCAN_OK;
-}
 
 /* ---- error messages ------------------------------------------------- */
 
@@ -249,7 +187,7 @@ static int fail(char *err, size_t errlen, int rc, const char *fmt, ...)
     if (n < 0)
         err[0] = '\0';
     else if ((size_t)n >= errlen)
-        err[utf8_cut(err, errlen - 1)] = '\0';
+        err[task_text_cut(err, errlen - 1)] = '\0';
     return rc;
 }
 
@@ -262,7 +200,7 @@ static void quote_text(const char *s, char quote, char *buf, size_t size)
     bool cut;
 
     if (take > TASK_QUOTE_MAX)
-        take = utf8_cut(s, TASK_QUOTE_MAX);
+        take = task_text_cut(s, TASK_QUOTE_MAX);
     cut = take < len;
     /* A byte takes at most 6 bytes (\u00XX); QUOTE_BUF holds TASK_QUOTE_MAX
      * of them, so the room check below is only a guard. */
@@ -344,18 +282,18 @@ static size_t trim_in_place(char *s)
 }
 
 /* Checks a decoded JSON string; 'who' is "field 'x'" or "field 'x' item N".
- * cJSON only emits well-formed UTF-8, so SCAN_BAD_UTF8 is a safety net. */
+ * cJSON only emits well-formed UTF-8, so TASK_TEXT_BAD_UTF8 is a safety net. */
 static int check_text(const char *who, const char *s, char *err, size_t errlen)
 {
     size_t pos;
     uint32_t cp = 0;
 
-    switch (scan_text(s, strlen(s), true, &pos, &cp)) {
-    case SCAN_OK:
+    switch (task_text_scan(s, strlen(s), true, &pos, &cp)) {
+    case TASK_TEXT_OK:
         return 0;
-    case SCAN_BAD_UTF8:
+    case TASK_TEXT_BAD_UTF8:
         return fail(err, errlen, -EINVAL, "%s is not valid UTF-8", who);
-    case SCAN_CONTROL:
+    case TASK_TEXT_CONTROL:
         break;
     }
     return fail(err, errlen, -EINVAL,
@@ -439,21 +377,16 @@ static int parse_difficulty(const cJSON *v, double *out, char *err, size_t errle
 
 static int parse_language(const cJSON *v, const char **out, char *err, size_t errlen)
 {
-    static const char *const languages[] = { "python", "c", "sh" };
     char got[QUOTE_BUF];
-    size_t i;
+    enum task_lang lang;
 
-    if (cJSON_IsString(v)) {
-        for (i = 0; i < sizeof(languages) / sizeof(languages[0]); i++) {
-            if (strcmp(v->valuestring, languages[i]) == 0) {
-                *out = languages[i];
-                return 0;
-            }
-        }
+    if (cJSON_IsString(v) && task_lang_from_name(v->valuestring, &lang) == 0) {
+        *out = task_lang_name(lang);
+        return 0;
     }
     return fail(err, errlen, -EINVAL,
-                "field 'language' must be one of \"python\", \"c\", \"sh\", got %s",
-                describe(v, got, sizeof(got)));
+                "field 'language' must be one of %s, got %s",
+                task_lang_list(true), describe(v, got, sizeof(got)));
 }
 
 static bool skill_ok(const char *s)
@@ -577,6 +510,52 @@ static int parse_constraints(cJSON *v, const cJSON **out, char *err, size_t errl
     return 0;
 }
 
+/* The Trainer's note on why it made the task: {"strategy", "reason",
+ * "fallback"}, each optional, nothing else. */
+static int parse_trainer(const cJSON *v, char *err, size_t errlen)
+{
+    char got[QUOTE_BUF];
+    const cJSON *it, *prev;
+    size_t len;
+
+    if (!cJSON_IsObject(v))
+        return fail(err, errlen, -EINVAL,
+                    "field 'trainer' must be an object, got %s",
+                    describe(v, got, sizeof(got)));
+    cJSON_ArrayForEach(it, v) {
+        for (prev = v->child; prev != it; prev = prev->next)
+            if (strcmp(prev->string, it->string) == 0)
+                return fail(err, errlen, -EINVAL,
+                            "field 'trainer' member '%s' given twice",
+                            it->string);
+        if (strcmp(it->string, "fallback") == 0) {
+            if (!cJSON_IsBool(it))
+                return fail(err, errlen, -EINVAL, "field 'trainer' member "
+                            "'fallback' must be true or false, got %s",
+                            describe(it, got, sizeof(got)));
+        } else if (strcmp(it->string, "strategy") == 0 ||
+                   strcmp(it->string, "reason") == 0) {
+            if (!cJSON_IsString(it))
+                return fail(err, errlen, -EINVAL, "field 'trainer' member "
+                            "'%s' must be a string, got %s", it->string,
+                            describe(it, got, sizeof(got)));
+            len = strlen(it->valuestring);
+            if (len > TASK_MAX_TRAINER_NOTE)
+                return fail(err, errlen, -EINVAL, "field 'trainer' member "
+                            "'%s' must be at most %d bytes, got %zu",
+                            it->string, TASK_MAX_TRAINER_NOTE, len);
+            if (check_text("field 'trainer'", it->valuestring, err,
+                           errlen) < 0)
+                return -EINVAL;
+        } else {
+            quote_text(it->string, '\'', got, sizeof(got));
+            return fail(err, errlen, -EINVAL,
+                        "field 'trainer' has unknown member %s", got);
+        }
+    }
+    return 0;
+}
+
 static bool hex4(const char *s, unsigned *out)
 {
     unsigned v = 0;
@@ -634,7 +613,7 @@ static int check_escapes(const char *s, size_t n, size_t base,
                     return fail(err, errlen, -EINVAL,
                                 "field '%.*s' must not contain \\u0000 "
                                 "(at offset %zu); NUL is not allowed",
-                                (int)utf8_cut(s + key, key_len < TASK_QUOTE_MAX
+                                (int)task_text_cut(s + key, key_len < TASK_QUOTE_MAX
                                               ? key_len : TASK_QUOTE_MAX),
                                 s + key, base + i);
                 i += 5;
@@ -689,15 +668,16 @@ static int lookup_field(const char *name)
     int k;
 
     for (k = 0; k < F_COUNT; k++)
-        if (strcmp(name, field_names[k]) == 0)
+        if (strcmp(name, fields[k].name) == 0)
             return k;
     return -1;
 }
 
 /* Parses the object in text[0..n) (text[n] is NUL) into *f. The values
  * point into *rootp, which the caller deletes whatever happens. */
-static int parse_object(char *text, size_t n, size_t base, cJSON **rootp,
-                        struct task_fields *f, char *err, size_t errlen)
+static int parse_object(char *text, size_t n, size_t base, unsigned flags,
+                        cJSON **rootp, struct task_fields *f,
+                        char *err, size_t errlen)
 {
     bool seen[F_COUNT] = { false };
     char got[QUOTE_BUF];
@@ -741,8 +721,13 @@ static int parse_object(char *text, size_t n, size_t base, cJSON **rootp,
             quote_text(it->string, '\'', got, sizeof(got));
             return fail(err, errlen, -EINVAL, "unknown field %s", got);
         }
+        if ((fields[k].flags & TASK_FIELD_INTERNAL) &&
+            !(flags & TASK_PARSE_INTERNAL))
+            return fail(err, errlen, -EINVAL, "field '%s' is internal: only "
+                        "the Trainer and the seed curriculum set it",
+                        fields[k].name);
         if (seen[k])
-            return fail(err, errlen, -EINVAL, "field '%s' given twice", field_names[k]);
+            return fail(err, errlen, -EINVAL, "field '%s' given twice", fields[k].name);
         seen[k] = true;
         switch ((enum task_field)k) {
         case F_GOAL:
@@ -793,6 +778,18 @@ static int parse_object(char *text, size_t n, size_t base, cJSON **rootp,
         case F_MEMORY:
             rc = parse_bool(it, "memory", &f->memory, err, errlen);
             break;
+        case F_REFERENCE:
+            rc = parse_code(it, "reference", &f->reference, err, errlen);
+            break;
+        case F_ID_HINT:
+            rc = parse_phrase(it, "field 'id_hint'", TASK_MAX_ID_HINT,
+                              err, errlen);
+            f->id_hint = it->valuestring;
+            break;
+        case F_TRAINER:
+            rc = parse_trainer(it, err, errlen);
+            f->trainer = it;
+            break;
         case F_COUNT:
             break;
         }
@@ -828,6 +825,24 @@ static bool add_strings(cJSON *o, const char *name, const cJSON *src, bool dedup
     return true;
 }
 
+/* Adds the checked trainer note with its members in canonical order. */
+static bool add_trainer(cJSON *o, const cJSON *src)
+{
+    static const char *const order[] = { "strategy", "reason", "fallback" };
+    cJSON *t = cJSON_AddObjectToObject(o, "trainer");
+    const cJSON *v;
+
+    if (t == NULL)
+        return false;
+    for (size_t i = 0; i < sizeof(order) / sizeof(order[0]); i++) {
+        v = cJSON_GetObjectItemCaseSensitive(src, order[i]);
+        if (v != NULL && !cJSON_AddItemToObject(t, order[i],
+                                                cJSON_Duplicate(v, false)))
+            return false;
+    }
+    return true;
+}
+
 /* Renders f as canonical JSON into a malloc'd string. */
 static int render(const struct task_fields *f, char **out)
 {
@@ -853,7 +868,12 @@ static int render(const struct task_fields *f, char **out)
          (!f->held_out || cJSON_AddTrueToObject(o, "held_out") != NULL) &&
          (f->max_attempts == 0 ||
           cJSON_AddNumberToObject(o, "max_attempts", f->max_attempts) != NULL) &&
-         (f->memory || cJSON_AddFalseToObject(o, "memory") != NULL);
+         (f->memory || cJSON_AddFalseToObject(o, "memory") != NULL) &&
+         (f->reference == NULL ||
+          cJSON_AddStringToObject(o, "reference", f->reference) != NULL) &&
+         (f->id_hint == NULL ||
+          cJSON_AddStringToObject(o, "id_hint", f->id_hint) != NULL) &&
+         (f->trainer == NULL || add_trainer(o, f->trainer));
     printed = ok ? cJSON_PrintUnformatted(o) : NULL;
     cJSON_Delete(o);
     if (printed == NULL)
@@ -869,6 +889,12 @@ static int render(const struct task_fields *f, char **out)
 
 int task_parse_line(const char *line, size_t len, struct task_def *out,
                     char *err, size_t errlen)
+{
+    return task_parse_line_flags(line, len, 0, out, err, errlen);
+}
+
+int task_parse_line_flags(const char *line, size_t len, unsigned flags,
+                          struct task_def *out, char *err, size_t errlen)
 {
     struct task_fields f = {
         .difficulty = TASK_DEFAULT_DIFFICULTY,
@@ -896,12 +922,12 @@ int task_parse_line(const char *line, size_t len, struct task_def *out,
     if (len > TASK_MAX_LINE)
         return fail(err, errlen, -EFBIG, "line is %zu bytes; the limit is %d",
                     len, TASK_MAX_LINE);
-    switch (scan_text(line, len, false, &pos, &cp)) {
-    case SCAN_OK:
+    switch (task_text_scan(line, len, false, &pos, &cp)) {
+    case TASK_TEXT_OK:
         break;
-    case SCAN_BAD_UTF8:
+    case TASK_TEXT_BAD_UTF8:
         return fail(err, errlen, -EINVAL, "invalid UTF-8 at offset %zu", pos);
-    case SCAN_CONTROL:
+    case TASK_TEXT_CONTROL:
         if (cp == 0)
             return fail(err, errlen, -EINVAL,
                         "NUL byte at offset %zu is not allowed", pos);
@@ -927,7 +953,7 @@ int task_parse_line(const char *line, size_t len, struct task_def *out,
     text[e - b] = '\0';
 
     if (text[0] == '{') {
-        rc = parse_object(text, e - b, b, &root, &f, err, errlen);
+        rc = parse_object(text, e - b, b, flags, &root, &f, err, errlen);
         if (rc < 0)
             goto out;
     } else {
@@ -961,13 +987,21 @@ void task_def_free(struct task_def *def)
 
 const char *task_language_ext(const char *language)
 {
-    if (language == NULL)
+    enum task_lang lang;
+
+    if (task_lang_from_name(language, &lang) < 0)
         return NULL;
-    if (strcmp(language, "python") == 0)
-        return "py";
-    if (strcmp(language, "c") == 0)
-        return "c";
-    if (strcmp(language, "sh") == 0)
-        return "sh";
-    return NULL;
+    return task_lang_ext(lang);
+}
+
+const struct task_field_info *task_field(size_t i)
+{
+    return i < F_COUNT ? &fields[i] : NULL;
+}
+
+const struct task_field_info *task_field_find(const char *name)
+{
+    int k = name != NULL ? lookup_field(name) : -1;
+
+    return k >= 0 ? &fields[k] : NULL;
 }
