@@ -19,7 +19,7 @@
 
 #include <cmocka.h>
 
-#include "agents/plan.h"
+#include "agents/trainer/plan.h"
 
 #define T0 1700000000   /* 2023-11-14T22:13:20Z */
 

@@ -8,7 +8,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "agents/plan.h"
+#include "plan.h"
 
 #define FLOOR_STUCK      50     /* results at the floor before it is a bias */
 #define STRETCH_ALPHA    0.05   /* weight of the newest choice in the share */
