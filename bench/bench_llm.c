@@ -37,6 +37,7 @@
 
 #include <curl/curl.h>
 
+#include "clock.h"
 #include "fakellm.h"
 #include "llm.h"
 #include "prompt.h"
@@ -47,14 +48,6 @@ static const struct llm_message messages[] = {
     { "system", "You are a careful Python programmer." },
     { "user", "Write add(a, b)." },
 };
-
-static double now_ms(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
-}
 
 static void die(const char *what)
 {
@@ -105,7 +98,7 @@ static double run_curl_cli(const char *url, unsigned n, int stream)
         fprintf(f, "url = \"%s/chat/completions\"\n", url);
     fclose(f);
     fflush(stdout);     /* or the child's freopen writes our buffer again */
-    t0 = now_ms();
+    t0 = clock_mono_ms();
     pid = fork();
     if (pid == 0) {
         if (!freopen("/dev/null", "w", stdout))
@@ -116,7 +109,7 @@ static double run_curl_cli(const char *url, unsigned n, int stream)
     if (pid < 0 || waitpid(pid, &st, 0) < 0 || !WIFEXITED(st) ||
         WEXITSTATUS(st) != 0)
         die("curl failed (is curl installed?)");
-    t0 = now_ms() - t0;
+    t0 = clock_mono_ms() - t0;
     unlink(cfg);
     return t0;
 }
@@ -144,11 +137,11 @@ static double run_libcurl(const char *url, unsigned n, int stream)
     curl_easy_setopt(e, CURLOPT_HTTPHEADER, h);
     curl_easy_setopt(e, CURLOPT_POSTFIELDS, body_for(stream));
     curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, sink);
-    t0 = now_ms();
+    t0 = clock_mono_ms();
     for (unsigned i = 0; i < n; i++)
         if (curl_easy_perform(e) != CURLE_OK)
             die("libcurl request failed");
-    t0 = now_ms() - t0;
+    t0 = clock_mono_ms() - t0;
     curl_slist_free_all(h);
     curl_easy_cleanup(e);
     return t0;
@@ -160,7 +153,7 @@ static double run_llm(struct llm_session *s, unsigned n, int stream)
         .messages = messages, .nmessages = 2,
         .stream = stream ? LLM_STREAM_ON : LLM_STREAM_OFF,
     };
-    double t0 = now_ms();
+    double t0 = clock_mono_ms();
 
     for (unsigned i = 0; i < n; i++) {
         struct llm_result r;
@@ -168,7 +161,7 @@ static double run_llm(struct llm_session *s, unsigned n, int stream)
             die(r.error[0] ? r.error : "llm_chat gave a wrong answer");
         llm_result_free(&r);
     }
-    return now_ms() - t0;
+    return clock_mono_ms() - t0;
 }
 
 /* ---- the request queue ------------------------------------------------------ */
@@ -238,7 +231,7 @@ static double run_callers(struct fakellm **fakes, unsigned nfakes,
     if (llm_create(&cfg, &llm) < 0)
         die("cannot create the client");
     atomic_init(&left, (int)(ncallers * calls));
-    t0 = now_ms();
+    t0 = clock_mono_ms();
     for (unsigned i = 0; i < ncallers; i++) {
         c[i] = (struct caller){ .llm = llm, .left = &left,
                                 .prio = i + 1 == ncallers ? LLM_PRIO_LOW
@@ -256,7 +249,7 @@ static double run_callers(struct fakellm **fakes, unsigned nfakes,
         pthread_join(t[i], NULL);
         *answered += c[i].ok;
     }
-    double ms = now_ms() - t0;
+    double ms = clock_mono_ms() - t0;
     llm_usage_get(llm, &u);
     /* a call's time on the wire: its whole latency less its wait for a
      * slot is not known here, so this is the time from asking to answer */

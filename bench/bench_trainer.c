@@ -36,7 +36,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "agents/plan.h"
+#include "agents/trainer/plan.h"
 
 #define SKILLS      10
 #define TASKS       600

@@ -1,4 +1,5 @@
-/* test_plan.c -- unit tests for agents/plan.c, the Trainer's decisions.
+/* test_plan.c -- unit tests for agents/trainer/plan*.c, the Trainer's
+ * decisions.
  *
  * Most tests run the plan against a simulated learner whose true ability
  * per skill is known: a task of difficulty d passes with probability
@@ -19,7 +20,7 @@
 
 #include <cmocka.h>
 
-#include "agents/plan.h"
+#include "agents/trainer/plan.h"
 
 #define T0 1700000000   /* 2023-11-14T22:13:20Z */
 

@@ -19,7 +19,7 @@
 #include <cmocka.h>
 #include <cjson/cJSON.h>
 
-#include "agents/llm.h"
+#include "agents/llm/llm.h"
 #include "agents/prompt.h"
 
 /* ---- helpers -------------------------------------------------------- */

@@ -19,7 +19,7 @@
 
 #include <cmocka.h>
 
-#include "agents/sse.h"
+#include "agents/llm/sse.h"
 
 /* ---- recording events -------------------------------------------------- */
 

@@ -14,7 +14,8 @@
  * ("event", "id", "retry", ...) are ignored, except "error", which is
  * delivered as its own event at once.
  *
- * The parser knows nothing of JSON or of OpenAI; llm.c interprets events.
+ * The parser knows nothing of JSON or of OpenAI; llm_answer.c interprets
+ * events.
  */
 #ifndef BT_SSE_H
 #define BT_SSE_H

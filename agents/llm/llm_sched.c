@@ -17,6 +17,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "clock.h"
 #include "redact.h"
 
 #define MAX_ENDPOINTS 64
@@ -49,14 +50,6 @@ struct llm_sched {
     llm_sched_observer observer;
     void *observer_arg;
 };
-
-static double now_ms(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
-}
 
 const char *llm_priority_name(enum llm_priority p)
 {
@@ -133,7 +126,7 @@ static cJSON *json_locked(struct llm_sched *q)
     cJSON *eps = cJSON_AddArrayToObject(o, "endpoints");
     cJSON *running = cJSON_AddArrayToObject(o, "running");
     cJSON *waiting = cJSON_AddArrayToObject(o, "waiting");
-    double now = now_ms();
+    double now = clock_mono_ms();
     int bad = !o || !eps || !running || !waiting, place = 0;
 
     for (unsigned i = 0; !bad && i < q->nep; i++) {
@@ -294,7 +287,7 @@ int llm_sched_acquire(struct llm_sched *q, enum llm_priority prio,
     snprintf(n->who, sizeof n->who, "%s", who ? who : "?");
     n->prio = prio;
     n->ep = -1;
-    n->since_ms = now_ms();
+    n->since_ms = clock_mono_ms();
     pthread_mutex_lock(&q->lock);
     if (!ticket->seq)
         ticket->seq = q->next_seq++;

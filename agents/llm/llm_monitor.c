@@ -1,4 +1,5 @@
-/* llm_monitor.c -- the thread behind status.json's "llm" and runtime.json.
+/* llm_monitor.c -- the thread behind status.json's "llm": it watches the
+ * server, and calls the usage publisher (llm_usage_publish.c) on its beat.
  *
  * Everything here happens on the monitor's own thread and its own LLM
  * session; the only shared state is the stopper (kick and stop) and the
@@ -7,14 +8,14 @@
 #include "llm_monitor.h"
 
 #include <errno.h>
-#include <math.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
+#include "clock.h"
+#include "llm_usage_publish.h"
 #include "redact.h"
 #include "stopper.h"
 
@@ -25,88 +26,20 @@
 
 struct llm_monitor {
     int trainer;                    /* the Trainer's own LLM              */
-    const char *key;                /* runtime.json member: "llm", ...    */
     const char *tag;                /* log prefix: "llm", "trainer llm"   */
     struct llm *llm;
-    struct exec *ex;                /* may be NULL                        */
     struct status *status;
     struct store *store;
     pthread_t thread;
     struct stopper stopper;         /* kick and stop wake the thread      */
     atomic_int healthy;
-    struct llm_usage written;       /* usage last written (thread only)   */
+    struct llm_usage_publisher usage; /* runtime.json's figures (thread
+                                       only, and stop once joined)        */
     char last_request[512];         /* the client's last real failure as
                                        last logged (thread only)          */
     char note[512];                 /* the health note as last logged     */
     struct llm_health health;       /* the last check (thread only)       */
-    struct exec_stats written_ex;   /* sandbox totals last written        */
 };
-
-static double now_ms(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
-}
-
-/* Replaces (or adds) member 'name' of obj. Takes v. */
-static void put(cJSON *obj, const char *name, cJSON *v)
-{
-    if (!v)
-        return;
-    if (cJSON_GetObjectItemCaseSensitive(obj, name))
-        cJSON_ReplaceItemInObjectCaseSensitive(obj, name, v);
-    else
-        cJSON_AddItemToObject(obj, name, v);
-}
-
-/* Copies the usage counters and sandbox totals into the "runtime"
- * document when they moved. Other members are kept as they are. */
-static void write_usage(struct llm_monitor *m)
-{
-    struct llm_usage u;
-    struct exec_stats es = { 0 };
-    char *old = NULL, *text = NULL;
-    cJSON *doc = NULL, *sandbox;
-
-    llm_usage_get(m->llm, &u);
-    if (m->ex)
-        exec_stats_get(m->ex, &es);
-    if (memcmp(&u, &m->written, sizeof u) == 0 &&
-        memcmp(&es, &m->written_ex, sizeof es) == 0)
-        return;
-    if (store_doc_get(m->store, "runtime", &old, NULL) == 0)
-        doc = cJSON_Parse(old);
-    if (!cJSON_IsObject(doc)) {
-        cJSON_Delete(doc);
-        doc = cJSON_CreateObject();
-    }
-    sandbox = cJSON_CreateObject();
-    if (!doc || !sandbox)
-        goto out;
-    cJSON_AddNumberToObject(sandbox, "runs", (double)es.runs);
-    cJSON_AddNumberToObject(sandbox, "timeouts", (double)es.timeouts);
-    cJSON_AddNumberToObject(sandbox, "seconds",
-                            round(es.wall_ms) / 1000);
-    cJSON_AddNumberToObject(sandbox, "cpu_seconds",
-                            round(es.cpu_ms) / 1000);
-    put(doc, m->key, llm_usage_json(&u));
-    if (!m->trainer) {
-        put(doc, "sandbox", sandbox);
-        sandbox = NULL;
-    }
-    text = cJSON_PrintUnformatted(doc);
-    if (text && store_doc_put(m->store, "runtime", text) == 0) {
-        m->written = u;
-        m->written_ex = es;
-    }
-out:
-    cJSON_Delete(sandbox);
-    cJSON_Delete(doc);
-    free(old);
-    free(text);
-}
 
 /* The request queue, as the scheduler reports each change of it. */
 static void on_queue(void *arg, const char *json)
@@ -230,7 +163,7 @@ static void *run(void *arg)
     struct llm_session *s = NULL;
     enum llm_err last = LLM_E__COUNT;       /* nothing logged yet */
     long retry_ms = RETRY_FIRST_MS;
-    double next_check = 0, next_usage = now_ms() + USAGE_INTERVAL_MS;
+    double next_check = 0, next_usage = clock_mono_ms() + USAGE_INTERVAL_MS;
 
     if (llm_session_open(m->llm, &s) < 0) {
         if (!m->trainer)
@@ -239,13 +172,13 @@ static void *run(void *arg)
         return NULL;
     }
     while (!stopper_stopped(&m->stopper)) {
-        double now = now_ms();
+        double now = clock_mono_ms();
         if (now >= next_check) {
             if (check(m, s, &last)) {
                 retry_ms = RETRY_FIRST_MS;
-                next_check = now_ms() + HEALTHY_INTERVAL_MS;
+                next_check = clock_mono_ms() + HEALTHY_INTERVAL_MS;
             } else {
-                next_check = now_ms() + retry_ms;
+                next_check = clock_mono_ms() + retry_ms;
                 retry_ms = retry_ms * 2 > RETRY_MAX_MS ? RETRY_MAX_MS
                                                        : retry_ms * 2;
             }
@@ -263,7 +196,7 @@ static void *run(void *arg)
                 request_error(m, err, sizeof err);
             /* A context learned from an answer shows without a check. */
             publish_info(m, &m->health);
-            write_usage(m);
+            llm_usage_publish(&m->usage);
             next_usage = now + USAGE_INTERVAL_MS;
             continue;
         }
@@ -287,10 +220,10 @@ static int start(struct llm *llm, struct exec *ex, struct status *status,
     if (!m)
         return -ENOMEM;
     m->trainer = trainer;
-    m->key = trainer ? "trainer_llm" : "llm";
     m->tag = trainer ? "trainer llm" : "llm";
     m->llm = llm;
-    m->ex = ex;
+    llm_usage_publisher_init(&m->usage, trainer ? "trainer_llm" : "llm", llm,
+                             ex, !trainer, st);
     m->status = status;
     m->store = st;
     atomic_init(&m->healthy, 0);
@@ -339,7 +272,7 @@ void llm_monitor_stop(struct llm_monitor *m)
     pthread_join(m->thread, NULL);
     if (!m->trainer)
         llm_sched_observe(llm_scheduler(m->llm), NULL, NULL);
-    write_usage(m);
+    llm_usage_publish(&m->usage);
     stopper_destroy(&m->stopper);
     free(m);
 }

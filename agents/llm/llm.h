@@ -27,7 +27,8 @@
 #include "llm_sched.h"
 
 /* Every way a call can end. The names (llm_err_name) are stable: they appear
- * in logs, status.json and logs/runtime.json. Keep llm.c's table in step. */
+ * in logs, status.json and logs/runtime.json. Keep llm_error.c's table in
+ * step. */
 enum llm_err {
     LLM_OK = 0,
     LLM_E_REFUSED,          /* "refused": could not connect (server down)   */
