@@ -308,35 +308,6 @@ static void prompt_task_of(const struct task *t, const char *tests,
 
 enum ask_end { ASK_OK, ASK_STOP, ASK_REQUEUE, ASK_FAIL };
 
-/* Whether an error means "the LLM is not there" (wait, do not blame the
- * task) rather than "it answered badly". */
-static int unavailable(enum llm_err e)
-{
-    switch (e) {
-    case LLM_E_REFUSED:
-    case LLM_E_CONNECT_TIMEOUT:
-    case LLM_E_NO_MODEL:
-    case LLM_E_NOT_FOUND:
-    case LLM_E_LOADING:
-    case LLM_E_RATE_LIMITED:
-    case LLM_E_AUTH:
-    /* The server's own failures, after the client's retries: a server
-     * that fails every request is not available, and no task is to blame
-     * for it (a 500 forever, an error inside a 200, a dropped or silent
-     * connection). */
-    case LLM_E_SERVER:
-    case LLM_E_IN_BAND:
-    case LLM_E_RESET:
-    case LLM_E_IDLE_TIMEOUT:
-    /* A configuration problem (the server's context is smaller than
-     * ours): the agents wait with the setting to change in status.json. */
-    case LLM_E_CONTEXT:
-        return 1;
-    default:
-        return 0;
-    }
-}
-
 /* One LLM call with its outcome sorted. On ASK_FAIL and ASK_REQUEUE,
  * 'why' says what happened ("server_error: HTTP 500 ..."). */
 static enum ask_end ask(struct builder *b, const struct task *t,
@@ -370,7 +341,7 @@ static enum ask_end ask(struct builder *b, const struct task *t,
     snprintf(why, whylen, "%s: %s", llm_err_name(r->err), r->error);
     if (r->err == LLM_E_CANCELLED || stopper_stopped(&b->pool->stopper))
         return ASK_STOP;
-    if (unavailable(r->err)) {
+    if (llm_err_unavailable(r->err)) {
         llm_monitor_kick(b->pool->monitor);
         status_set_llm_health(b->pool->status, r->err != LLM_E_REFUSED &&
                               r->err != LLM_E_CONNECT_TIMEOUT, why);

@@ -683,10 +683,8 @@ static enum propose_end propose(struct trainer *t,
     if (err != LLM_OK) {
         snprintf(why, whylen, "%s: %s", llm_err_name(r.err), r.error);
         end = r.err == LLM_E_CANCELLED ? PROPOSE_STOP
-              : (r.err == LLM_E_REFUSED || r.err == LLM_E_CONNECT_TIMEOUT ||
-                 r.err == LLM_E_NO_MODEL || r.err == LLM_E_LOADING ||
-                 r.err == LLM_E_NOT_FOUND || r.err == LLM_E_AUTH)
-                    ? PROPOSE_LLM_DOWN : PROPOSE_REJECTED;
+              : llm_err_unavailable(r.err) ? PROPOSE_LLM_DOWN
+                                           : PROPOSE_REJECTED;
         llm_result_free(&r);
         goto out;
     }
