@@ -24,6 +24,7 @@
 #include <cjson/cJSON.h>
 
 #include "extract.h"
+#include "failure.h"
 #include "memory.h"
 #include "metrics.h"
 #include "prompt.h"
@@ -585,6 +586,7 @@ struct verdict {
     int self_written;
     int final_attempt;              /* 0: no code at all                 */
     const char *outcome;            /* of the judging run                */
+    enum failure_kind failure;      /* FAILURE_NONE unless "failed"      */
     double run_ms;
     double limit_ms;
     int timed_out;
@@ -634,6 +636,12 @@ static int commit(struct builder *b, const struct task *t, unsigned natt,
         cJSON_AddNumberToObject(result, "final_attempt", v->final_attempt);
         if (v->outcome)
             cJSON_AddStringToObject(result, "outcome", v->outcome);
+        /* The Trainer reads the kind by this name (failure.h). */
+        if (v->failure != FAILURE_NONE)
+            cJSON_AddStringToObject(result, "failure",
+                                    failure_kind_name(v->failure));
+        else
+            cJSON_AddNullToObject(result, "failure");
         cJSON_AddNumberToObject(result, "run_ms", round(v->run_ms * 10) / 10);
         cJSON_AddNumberToObject(result, "wall_ms", round(v->wall_ms));
         cJSON *u = cJSON_AddObjectToObject(result, "usage");
@@ -819,6 +827,25 @@ static void progress_save(struct builder *b, const struct task *t,
         (rc = store_task_set_attempts(b->pool->st, t->id, (int)natt)) < 0)
         logf_(b, t, "cannot keep its progress (%s); a restart begins it "
               "again", store_strerror(rc));
+}
+
+/* The kind of a failed judging run, from the sandbox's outcome. */
+static enum failure_kind failure_of_outcome(enum exec_outcome o)
+{
+    switch (o) {
+    case EXEC_SYNTAX_ERROR:
+    case EXEC_COMPILE_ERROR:
+        return FAILURE_SYNTAX;
+    case EXEC_TESTS_FAILED:
+        return FAILURE_WRONG;
+    case EXEC_FAILED:
+    case EXEC_CRASHED:
+        return FAILURE_EXCEPTION;
+    case EXEC_TIMEOUT:
+        return FAILURE_TIMEOUT;
+    default:
+        return FAILURE_OTHER;
+    }
 }
 
 /* Why a task cannot fit even bare, with both numbers. */
@@ -1070,7 +1097,9 @@ static enum build_end build(struct builder *b, uint64_t id, const char *json)
     if (!judged) {
         snprintf(v.reason, sizeof v.reason, "no code in any of %u answers",
                  natt);
+        v.failure = FAILURE_NO_CODE;
     } else {
+        enum exec_outcome judged_outcome;
         const char *code = att[judged - 1].code;
         if (judged != last_attempt) {
             /* 'last' belongs to another attempt: run the judged code. */
@@ -1081,6 +1110,7 @@ static enum build_end build(struct builder *b, uint64_t id, const char *json)
         v.visible_passed = last.tests_passed;
         v.visible_total = last.tests_total;
         v.outcome = exec_outcome_name(last.outcome);
+        judged_outcome = last.outcome;
         v.run_ms = last.wall_ms;
         v.limit_ms = (double)last.limits.timeout_ms;
         v.timed_out = last.timed_out;
@@ -1092,6 +1122,7 @@ static enum build_end build(struct builder *b, uint64_t id, const char *json)
                 v.hidden_passed = last.tests_passed;
                 v.hidden_total = last.tests_total > 0 ? last.tests_total : 1;
                 v.outcome = exec_outcome_name(last.outcome);
+                judged_outcome = last.outcome;
                 v.run_ms = last.wall_ms;
                 v.timed_out = last.timed_out;
                 ok = run_passed(&last, 1);
@@ -1114,6 +1145,7 @@ static enum build_end build(struct builder *b, uint64_t id, const char *json)
                      "so the code ran but could not be judged");
         }
         v.status = ok ? "passed" : "failed";
+        v.failure = ok ? FAILURE_NONE : failure_of_outcome(judged_outcome);
     }
 
     if (status_cancel_take(p->status, t.id)) {

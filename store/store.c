@@ -2856,3 +2856,261 @@ int store_view_text_postings(struct store_view *v, const char *term,
     *df = count;
     return 0;
 }
+
+/* ---- Task state, atomic read-modify-write -------------------------------- *
+ *
+ * Appended for issue 14 (structured results, atomic document updates): the
+ * questions the agents used to answer by searching task JSON for text, and
+ * the writes they used to split over several commits. Everything here runs
+ * through store_write(), so map growth retries the whole body: the
+ * callbacks below may run more than once and say so in store.h. */
+
+const char *store_status_name(enum store_status s)
+{
+    static const char *const names[] = {
+        [STORE_STATUS_QUEUED] = "queued",
+        [STORE_STATUS_RUNNING] = "running",
+        [STORE_STATUS_PASSED] = "passed",
+        [STORE_STATUS_FAILED] = "failed",
+        [STORE_STATUS_ERROR] = "error",
+        [STORE_STATUS_CANCELLED] = "cancelled",
+    };
+
+    return (unsigned)s < sizeof names / sizeof names[0] ? names[s] : "?";
+}
+
+static int status_parse(const char *s, enum store_status *out)
+{
+    for (unsigned i = 0; s && i <= STORE_STATUS_CANCELLED; i++)
+        if (strcmp(s, store_status_name((enum store_status)i)) == 0) {
+            *out = (enum store_status)i;
+            return 0;
+        }
+    return -1;
+}
+
+int store_view_task_state(struct store_view *v, uint64_t id,
+                          enum store_status *status,
+                          enum store_source *source)
+{
+    enum store_status s;
+    enum store_source src;
+    cJSON *doc;
+    int rc;
+
+    if (v == NULL)
+        return -EINVAL;
+    if ((rc = task_load(v->st, v->txn, id, &doc)) < 0)
+        return rc;
+    if (status_parse(json_str(doc, "status"), &s) < 0 ||
+        source_parse(json_str(doc, "source"), &src) < 0)
+        rc = STORE_ECORRUPT;
+    cJSON_Delete(doc);
+    if (rc == 0 && status)
+        *status = s;
+    if (rc == 0 && source)
+        *source = src;
+    return rc;
+}
+
+int store_view_queue_first(struct store_view *v, uint64_t *id,
+                           enum store_source *source)
+{
+    MDB_cursor *cur;
+    MDB_val k, val;
+    uint64_t first;
+    int rc;
+
+    if (v == NULL)
+        return -EINVAL;
+    rc = store_mdb_err(mdb_cursor_open(v->txn, v->st->dbi[DB_QUEUE], &cur));
+    if (rc < 0)
+        return rc;
+    rc = store_mdb_err(mdb_cursor_get(cur, &k, &val, MDB_FIRST));
+    mdb_cursor_close(cur);
+    if (rc < 0)
+        return rc;
+    if (k.mv_size != QKEY_LEN)
+        return STORE_ECORRUPT;
+    first = be64_get((const unsigned char *)k.mv_data + 5);
+    if (source) {
+        rc = store_view_task_state(v, first, NULL, source);
+        if (rc < 0)
+            return rc == -ENOENT ? STORE_ECORRUPT : rc;
+    }
+    if (id)
+        *id = first;
+    return 0;
+}
+
+struct marked_arg {
+    struct enqueue_arg enq;
+    const char *marker;            /* document that says it was done        */
+    const char *marker_json;       /* compact                               */
+};
+
+static int marked_body(struct store *st, MDB_txn *txn, void *varg)
+{
+    struct marked_arg *a = varg;
+    MDB_val k = { strlen(a->marker), (void *)a->marker }, v;
+    int rc = store_mdb_err(mdb_get(txn, st->dbi[DB_DOCS], &k, &v));
+
+    if (rc == 0)
+        return -EEXIST;
+    if (rc != -ENOENT)
+        return rc;
+    if (a->enq.n > 0 && (rc = enqueue_body(st, txn, &a->enq)) < 0)
+        return rc;
+    return put_named(txn, st->dbi[DB_DOCS], a->marker, a->marker_json,
+                     strlen(a->marker_json));
+}
+
+int store_task_enqueue_marked(struct store *st,
+                              const struct store_task_new *tasks, size_t n,
+                              uint64_t *ids_out, const char *marker,
+                              const char *marker_json)
+{
+    struct marked_arg a = { .marker = marker };
+    char now[32], *compact = NULL;
+    int rc;
+
+    if (st == NULL || (n > 0 && tasks == NULL) || n > STORE_MAX_BATCH ||
+        !name_ok(marker))
+        return -EINVAL;
+    if ((rc = json_compact(marker_json, 0, &compact)) < 0)
+        return rc;
+    a.marker_json = compact;
+    a.enq.n = n;
+    a.enq.tasks = tasks;
+    if (n > 0) {
+        a.enq.docs = calloc(n, sizeof *a.enq.docs);
+        a.enq.tails = calloc(n, sizeof *a.enq.tails);
+        if (a.enq.docs == NULL || a.enq.tails == NULL)
+            rc = -ENOMEM;
+    }
+    store_time_format(time(NULL), now);
+    for (size_t i = 0; i < n && rc == 0; i++)
+        rc = task_doc_new(&tasks[i], now, &a.enq.docs[i]);
+    if (rc == 0)
+        rc = store_write(st, marked_body, &a);
+    if (rc == 0 && ids_out)
+        for (size_t i = 0; i < n; i++)
+            ids_out[i] = a.enq.first + i;
+    for (size_t i = 0; a.enq.docs && i < n; i++)
+        cJSON_Delete(a.enq.docs[i]);
+    free(a.enq.docs);
+    free(a.enq.tails);
+    free(compact);
+    return rc;
+}
+
+struct docs_update_arg {
+    const char *const *names;
+    size_t n;
+    store_docs_update_fn fn;
+    void *ctx;
+};
+
+static int docs_update_body(struct store *st, MDB_txn *txn, void *varg)
+{
+    struct docs_update_arg *a = varg;
+    char **old = calloc(a->n, sizeof *old), **out = calloc(a->n, sizeof *out);
+    size_t *len = calloc(a->n, sizeof *len);
+    int rc = old && out && len ? 0 : -ENOMEM;
+
+    /* Copies, NUL-terminated: LMDB's memory must not be read after a put
+     * in this transaction, and fn may parse them as C strings. */
+    for (size_t i = 0; i < a->n && rc == 0; i++) {
+        MDB_val k = { strlen(a->names[i]), (void *)a->names[i] }, v;
+
+        rc = store_mdb_err(mdb_get(txn, st->dbi[DB_DOCS], &k, &v));
+        if (rc == -ENOENT) {
+            rc = 0;                 /* a missing document: NULL, 0 */
+        } else if (rc == 0) {
+            if (!(old[i] = malloc(v.mv_size + 1))) {
+                rc = -ENOMEM;
+                break;
+            }
+            memcpy(old[i], v.mv_data, v.mv_size);
+            old[i][v.mv_size] = '\0';
+            len[i] = v.mv_size;
+        }
+        /* any other code: a read failure, never "no document" */
+    }
+    if (rc == 0)
+        rc = a->fn(a->ctx, (const char *const *)old, len, out, a->n);
+    for (size_t i = 0; i < a->n && rc == 0; i++) {
+        char *compact;
+
+        if (out[i] == NULL)
+            continue;
+        if ((rc = json_compact(out[i], 0, &compact)) == 0) {
+            rc = put_named(txn, st->dbi[DB_DOCS], a->names[i], compact,
+                           strlen(compact));
+            free(compact);
+        }
+    }
+    for (size_t i = 0; i < a->n; i++) {
+        if (old)
+            free(old[i]);
+        if (out)
+            free(out[i]);
+    }
+    free(old);
+    free(out);
+    free(len);
+    return rc;
+}
+
+int store_docs_update(struct store *st, const char *const *names, size_t n,
+                      store_docs_update_fn fn, void *ctx)
+{
+    struct docs_update_arg a = { names, n, fn, ctx };
+
+    if (st == NULL || fn == NULL || (n > 0 && names == NULL))
+        return -EINVAL;
+    for (size_t i = 0; i < n; i++)
+        if (!name_ok(names[i]))
+            return -EINVAL;
+    if (n == 0)
+        return 0;
+    return store_write(st, docs_update_body, &a);
+}
+
+struct finish_with_arg {
+    uint64_t id;
+    const struct store_task_outcome *base;
+    store_finish_fn fn;
+    void *ctx;
+};
+
+/* The caller's fn reads through a view on the write transaction itself, so
+ * that what it reads is what the commit replaces: no other writer comes
+ * between. The view is not counted in store_tls_views (it holds no read
+ * transaction of its own) and is never ended: the write ends it. */
+static int finish_with_body(struct store *st, MDB_txn *txn, void *varg)
+{
+    struct finish_with_arg *a = varg;
+    struct store_view v = { st, txn };
+    struct store_task_outcome o = *a->base;
+    struct finish_arg f = { .id = a->id, .out = &o };
+    int rc = a->fn(a->ctx, &v, &o);
+
+    if (rc < 0)
+        return rc;
+    if ((rc = finish_prepare(&f)) == 0)
+        rc = finish_body(st, txn, &f);
+    finish_free(&f);
+    return rc;
+}
+
+int store_task_finish_with(struct store *st, uint64_t id,
+                           const struct store_task_outcome *base,
+                           store_finish_fn fn, void *ctx)
+{
+    struct finish_with_arg a = { id, base, fn, ctx };
+
+    if (st == NULL || base == NULL || fn == NULL)
+        return -EINVAL;
+    return store_write(st, finish_with_body, &a);
+}
