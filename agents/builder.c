@@ -24,6 +24,7 @@
 #include <cjson/cJSON.h>
 
 #include "extract.h"
+#include "failure.h"
 #include "memory.h"
 #include "metrics.h"
 #include "prompt.h"
@@ -286,35 +287,6 @@ static void prompt_task_of(const struct task *t, const char *tests,
 
 enum ask_end { ASK_OK, ASK_STOP, ASK_REQUEUE, ASK_FAIL };
 
-/* Whether an error means "the LLM is not there" (wait, do not blame the
- * task) rather than "it answered badly". */
-static int unavailable(enum llm_err e)
-{
-    switch (e) {
-    case LLM_E_REFUSED:
-    case LLM_E_CONNECT_TIMEOUT:
-    case LLM_E_NO_MODEL:
-    case LLM_E_NOT_FOUND:
-    case LLM_E_LOADING:
-    case LLM_E_RATE_LIMITED:
-    case LLM_E_AUTH:
-    /* The server's own failures, after the client's retries: a server
-     * that fails every request is not available, and no task is to blame
-     * for it (a 500 forever, an error inside a 200, a dropped or silent
-     * connection). */
-    case LLM_E_SERVER:
-    case LLM_E_IN_BAND:
-    case LLM_E_RESET:
-    case LLM_E_IDLE_TIMEOUT:
-    /* A configuration problem (the server's context is smaller than
-     * ours): the agents wait with the setting to change in status.json. */
-    case LLM_E_CONTEXT:
-        return 1;
-    default:
-        return 0;
-    }
-}
-
 /* One LLM call with its outcome sorted. On ASK_FAIL and ASK_REQUEUE,
  * 'why' says what happened ("server_error: HTTP 500 ..."). */
 static enum ask_end ask(struct builder *b, const struct task *t,
@@ -348,7 +320,7 @@ static enum ask_end ask(struct builder *b, const struct task *t,
     snprintf(why, whylen, "%s: %s", llm_err_name(r->err), r->error);
     if (r->err == LLM_E_CANCELLED || stopper_stopped(&b->pool->stopper))
         return ASK_STOP;
-    if (unavailable(r->err)) {
+    if (llm_err_unavailable(r->err)) {
         llm_monitor_kick(b->pool->monitor);
         status_set_llm_health(b->pool->status, r->err != LLM_E_REFUSED &&
                               r->err != LLM_E_CONNECT_TIMEOUT, why);
@@ -592,6 +564,7 @@ struct verdict {
     int self_written;
     int final_attempt;              /* 0: no code at all                 */
     const char *outcome;            /* of the judging run                */
+    enum failure_kind failure;      /* FAILURE_NONE unless "failed"      */
     double run_ms;
     double limit_ms;
     int timed_out;
@@ -639,6 +612,12 @@ static int commit(struct builder *b, const struct task *t, unsigned natt,
         cJSON_AddNumberToObject(result, "final_attempt", v->final_attempt);
         if (v->outcome)
             cJSON_AddStringToObject(result, "outcome", v->outcome);
+        /* The Trainer reads the kind by this name (failure.h). */
+        if (v->failure != FAILURE_NONE)
+            cJSON_AddStringToObject(result, "failure",
+                                    failure_kind_name(v->failure));
+        else
+            cJSON_AddNullToObject(result, "failure");
         cJSON_AddNumberToObject(result, "run_ms", round(v->run_ms * 10) / 10);
         cJSON_AddNumberToObject(result, "wall_ms", round(v->wall_ms));
         cJSON *u = cJSON_AddObjectToObject(result, "usage");
@@ -822,6 +801,25 @@ static void progress_save(struct builder *b, const struct task *t,
         (rc = store_task_set_attempts(b->pool->st, t->id, (int)natt)) < 0)
         logf_(b, t, "cannot keep its progress (%s); a restart begins it "
               "again", store_strerror(rc));
+}
+
+/* The kind of a failed judging run, from the sandbox's outcome. */
+static enum failure_kind failure_of_outcome(enum exec_outcome o)
+{
+    switch (o) {
+    case EXEC_SYNTAX_ERROR:
+    case EXEC_COMPILE_ERROR:
+        return FAILURE_SYNTAX;
+    case EXEC_TESTS_FAILED:
+        return FAILURE_WRONG;
+    case EXEC_FAILED:
+    case EXEC_CRASHED:
+        return FAILURE_EXCEPTION;
+    case EXEC_TIMEOUT:
+        return FAILURE_TIMEOUT;
+    default:
+        return FAILURE_OTHER;
+    }
 }
 
 /* Why a task cannot fit even bare, with both numbers. */
@@ -1073,7 +1071,9 @@ static enum build_end build(struct builder *b, uint64_t id, const char *json)
     if (!judged) {
         snprintf(v.reason, sizeof v.reason, "no code in any of %u answers",
                  natt);
+        v.failure = FAILURE_NO_CODE;
     } else {
+        enum exec_outcome judged_outcome;
         const char *code = att[judged - 1].code;
         if (judged != last_attempt) {
             /* 'last' belongs to another attempt: run the judged code. */
@@ -1084,6 +1084,7 @@ static enum build_end build(struct builder *b, uint64_t id, const char *json)
         v.visible_passed = last.tests_passed;
         v.visible_total = last.tests_total;
         v.outcome = exec_outcome_name(last.outcome);
+        judged_outcome = last.outcome;
         v.run_ms = last.wall_ms;
         v.limit_ms = (double)last.limits.timeout_ms;
         v.timed_out = last.timed_out;
@@ -1095,6 +1096,7 @@ static enum build_end build(struct builder *b, uint64_t id, const char *json)
                 v.hidden_passed = last.tests_passed;
                 v.hidden_total = last.tests_total > 0 ? last.tests_total : 1;
                 v.outcome = exec_outcome_name(last.outcome);
+                judged_outcome = last.outcome;
                 v.run_ms = last.wall_ms;
                 v.timed_out = last.timed_out;
                 ok = run_passed(&last, 1);
@@ -1117,6 +1119,7 @@ static enum build_end build(struct builder *b, uint64_t id, const char *json)
                      "so the code ran but could not be judged");
         }
         v.status = ok ? "passed" : "failed";
+        v.failure = ok ? FAILURE_NONE : failure_of_outcome(judged_outcome);
     }
 
     if (status_cancel_take(p->status, t.id)) {

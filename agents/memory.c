@@ -16,7 +16,6 @@
 
 #include <errno.h>
 #include <math.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -38,10 +37,6 @@
 #define COMMON_MIN_DOCS 16      /* from this memory size on, ...           */
 #define COMMON_SHARE 0.5        /* ... words in more than this share of the
                                    tasks are skipped                       */
-
-/* Serialises commits: skill records and documents are read, changed and
- * written back, and two builders must not interleave that. */
-static pthread_mutex_t commit_lock = PTHREAD_MUTEX_INITIALIZER;
 
 /* --- reading skills ---------------------------------------------------------- */
 
@@ -667,81 +662,131 @@ static int text_of(const struct memory_outcome *o, struct recall_bag *bag,
     return 0;
 }
 
+/* What a commit computes from the records it replaces, inside the write
+ * transaction (commit_fill). Everything the outcome points at lives here
+ * until the finish returns; a retried transaction starts it over. */
+#define COMMIT_SKILLS_MAX 16
+
+struct commit_ctx {
+    const struct memory_outcome *o;
+    int judged;                     /* passed or failed: ratings move     */
+    struct skills all;              /* every skill record, updated ones in */
+    char *texts[COMMIT_SKILLS_MAX]; /* the task's skills' new records     */
+    struct store_named named[COMMIT_SKILLS_MAX];
+    char *doc_texts[2];             /* builder_profile, learned_concepts  */
+    struct store_named docs[2];
+};
+
+static void commit_ctx_reset(struct commit_ctx *c)
+{
+    for (size_t i = 0; i < COMMIT_SKILLS_MAX; i++) {
+        free(c->texts[i]);
+        c->texts[i] = NULL;
+    }
+    free(c->doc_texts[0]);
+    free(c->doc_texts[1]);
+    c->doc_texts[0] = c->doc_texts[1] = NULL;
+    skills_free(&c->all);
+}
+
+/* Reads document 'name' through the view into *out: a new empty object
+ * when there is none, or when its text is damaged beyond parsing. A read
+ * failure is returned, never taken for a missing document: the profile
+ * and the learned concepts must not start over because of one. */
+static int doc_read(struct store_view *v, const char *name, cJSON **out)
+{
+    int rc = store_view_doc(v, name, doc_cb, out);
+
+    if (rc < 0 && rc != -ENOENT)
+        return rc;
+    if (!cJSON_IsObject(*out)) {
+        cJSON_Delete(*out);
+        *out = cJSON_CreateObject();
+    }
+    return *out ? 0 : -ENOMEM;
+}
+
+/* store_finish_fn: reads the skill records, the profile and the learned
+ * concepts as the commit's own transaction sees them, and fills the
+ * outcome with their new versions. */
+static int commit_fill(void *ctx, struct store_view *v,
+                       struct store_task_outcome *so)
+{
+    struct commit_ctx *c = ctx;
+    const struct memory_outcome *o = c->o;
+    cJSON *profile = NULL, *concepts = NULL;
+    size_t nnamed = 0;
+    int rc;
+
+    commit_ctx_reset(c);            /* an earlier try's results */
+    if ((rc = store_view_skills(v, skills_cb, &c->all)) < 0 ||
+        (rc = doc_read(v, "builder_profile", &profile)) < 0 ||
+        (rc = doc_read(v, "learned_concepts", &concepts)) < 0)
+        goto out;
+    rc = -ENOMEM;
+    for (size_t i = 0; i < o->nskills && nnamed < COMMIT_SKILLS_MAX; i++) {
+        cJSON *old = skills_find(&c->all, o->skills[i]);
+        cJSON *rec = skill_update(old, o, c->judged);
+
+        c->texts[nnamed] = rec ? cJSON_PrintUnformatted(rec) : NULL;
+        if (!c->texts[nnamed]) {
+            cJSON_Delete(rec);
+            goto out;
+        }
+        /* The profile reads the new ratings, not the old. */
+        if (old) {
+            for (size_t k = 0; k < c->all.n; k++)
+                if (c->all.recs[k] == old) {
+                    cJSON_Delete(old);
+                    c->all.recs[k] = rec;
+                }
+        } else if (skills_add(&c->all, o->skills[i], rec) < 0) {
+            goto out;
+        }
+        c->named[nnamed] = (struct store_named){ o->skills[i],
+                                                 c->texts[nnamed] };
+        nnamed++;
+    }
+    profile_update(profile, &c->all, o);
+    concepts_update(concepts, o);
+    c->doc_texts[0] = cJSON_PrintUnformatted(profile);
+    c->doc_texts[1] = cJSON_PrintUnformatted(concepts);
+    if (!c->doc_texts[0] || !c->doc_texts[1])
+        goto out;
+    c->docs[0] = (struct store_named){ "builder_profile", c->doc_texts[0] };
+    c->docs[1] = (struct store_named){ "learned_concepts", c->doc_texts[1] };
+    so->skills = c->named;
+    so->nskills = nnamed;
+    so->docs = c->docs;
+    so->ndocs = 2;
+    rc = 0;
+out:
+    cJSON_Delete(profile);
+    cJSON_Delete(concepts);
+    return rc;
+}
+
 int memory_commit(struct store *st, const struct memory_outcome *o)
 {
     struct recall_bag bag = { 0 };
     struct store_term *terms = NULL;
     struct store_text text;
-    int indexed;
-    struct store_view *v = NULL;
-    struct skills all = { 0 };
-    cJSON *profile = NULL, *concepts = NULL;
-    struct store_named named[16], docs[2];
-    char *texts[16] = { 0 }, *doc_texts[2] = { 0 }, *entry = NULL;
-    size_t nnamed = 0;
-    int judged = strcmp(o->status, "passed") == 0 ||
-                 strcmp(o->status, "failed") == 0;
-    int rc;
+    struct commit_ctx c = { .o = o };
+    char *entry = NULL;
+    int indexed, rc;
 
+    c.judged = strcmp(o->status, "passed") == 0 ||
+               strcmp(o->status, "failed") == 0;
     indexed = text_of(o, &bag, &terms, &text);
     if (indexed == -ENOMEM) {
         recall_bag_free(&bag);
         return -ENOMEM;
     }
-    pthread_mutex_lock(&commit_lock);
-    if ((rc = store_view_begin(st, &v)) < 0)
+    entry = c.judged ? score_entry(o) : NULL;
+    if (c.judged && !entry) {
+        rc = -ENOMEM;
         goto out;
-    rc = store_view_skills(v, skills_cb, &all);
-    if (rc == 0)
-        store_view_doc(v, "builder_profile", doc_cb, &profile);
-    if (rc == 0)
-        store_view_doc(v, "learned_concepts", doc_cb, &concepts);
-    store_view_end(v);      /* before writing: see store.h */
-    if (rc < 0)
-        goto out;
-    if (!cJSON_IsObject(profile)) {
-        cJSON_Delete(profile);
-        profile = cJSON_CreateObject();
     }
-    if (!cJSON_IsObject(concepts)) {
-        cJSON_Delete(concepts);
-        concepts = cJSON_CreateObject();
-    }
-    rc = -ENOMEM;
-    if (!profile || !concepts)
-        goto out;
-
-    for (size_t i = 0; i < o->nskills && nnamed < 16; i++) {
-        cJSON *rec = skill_update(skills_find(&all, o->skills[i]), o, judged);
-        texts[nnamed] = rec ? cJSON_PrintUnformatted(rec) : NULL;
-        if (!texts[nnamed]) {
-            cJSON_Delete(rec);
-            goto out;
-        }
-        /* The profile reads the new ratings, not the old. */
-        cJSON *old = skills_find(&all, o->skills[i]);
-        if (old) {
-            for (size_t k = 0; k < all.n; k++)
-                if (all.recs[k] == old) {
-                    cJSON_Delete(old);
-                    all.recs[k] = rec;
-                }
-        } else if (skills_add(&all, o->skills[i], rec) < 0) {
-            goto out;
-        }
-        named[nnamed] = (struct store_named){ o->skills[i], texts[nnamed] };
-        nnamed++;
-    }
-    profile_update(profile, &all, o);
-    concepts_update(concepts, o);
-    doc_texts[0] = cJSON_PrintUnformatted(profile);
-    doc_texts[1] = cJSON_PrintUnformatted(concepts);
-    entry = judged ? score_entry(o) : NULL;
-    if (!doc_texts[0] || !doc_texts[1] || (judged && !entry))
-        goto out;
-    docs[0] = (struct store_named){ "builder_profile", doc_texts[0] };
-    docs[1] = (struct store_named){ "learned_concepts", doc_texts[1] };
-
     struct store_task_outcome so = {
         .status = o->status,
         .attempts = o->attempts,
@@ -752,25 +797,17 @@ int memory_commit(struct store *st, const struct memory_outcome *o)
         .reflection_json = o->reflection_json,
         .summary_json = o->summary_json,
         .score_entry_json = entry,
-        .skills = named,
-        .nskills = nnamed,
-        .docs = docs,
-        .ndocs = 2,
         .logs = o->logs,
         .nlogs = o->nlogs,
         .text = indexed == 0 ? &text : NULL,
     };
-    rc = store_task_finish(st, o->id, &so);
+    /* Skill records and documents are read and written back in the one
+     * transaction that records the task: two builders finishing at once
+     * never lose each other's update, and no lock is needed. */
+    rc = store_task_finish_with(st, o->id, &so, commit_fill, &c);
 out:
-    pthread_mutex_unlock(&commit_lock);
-    for (size_t i = 0; i < 16; i++)
-        free(texts[i]);
-    free(doc_texts[0]);
-    free(doc_texts[1]);
+    commit_ctx_reset(&c);
     free(entry);
-    cJSON_Delete(profile);
-    cJSON_Delete(concepts);
-    skills_free(&all);
     free(terms);
     recall_bag_free(&bag);
     return rc;

@@ -14,9 +14,10 @@
  * Commit: a finished task's result, code, score, reflection and summary
  * go to the store together with the updated skill records (rating, counts,
  * trend, recent), the builder profile and the learned concepts, in one
- * transaction (store_task_finish). Skill records and documents are
- * read-modified-written, so commits are serialised by a mutex inside this
- * module: two builders finishing at once never lose each other's update.
+ * transaction (store_task_finish_with). Skill records and documents are
+ * read, changed and written back inside that one write transaction: two
+ * builders finishing at once never lose each other's update, and a read
+ * failure fails the commit instead of restarting a document from nothing.
  */
 #ifndef BT_MEMORY_H
 #define BT_MEMORY_H

@@ -21,6 +21,7 @@
 #include <cjson/cJSON.h>
 
 #include "admission.h"
+#include "failure.h"
 #include "plan.h"
 #include "stopper.h"
 #include "seed.h"
@@ -108,55 +109,58 @@ static int copy_cb(void *ctx, uint64_t key, const char *val, size_t len)
     return *out ? 0 : -ENOMEM;
 }
 
-/* The document 'name' parsed, or a new empty object. */
-static cJSON *doc_load(struct trainer *t, const char *name)
+/* Document 'name' parsed into *out: a new empty object when there is none
+ * (or its text is damaged beyond parsing: nothing else could read it
+ * either). A read failure is returned as itself, so that a transient one
+ * never makes a document start over from nothing. */
+static int doc_load(struct trainer *t, const char *name, cJSON **out)
 {
     char *text = NULL;
     cJSON *o = NULL;
+    int rc = store_doc_get(t->st, name, &text, NULL);
 
-    if (store_doc_get(t->st, name, &text, NULL) == 0)
+    *out = NULL;
+    if (rc < 0 && rc != -ENOENT)
+        return rc;
+    if (rc == 0)
         o = cJSON_Parse(text);
     free(text);
     if (!cJSON_IsObject(o)) {
         cJSON_Delete(o);
-        o = cJSON_CreateObject();
+        if (!(o = cJSON_CreateObject()))
+            return -ENOMEM;
     }
-    return o;
+    *out = o;
+    return 0;
 }
 
-static void doc_save(struct trainer *t, const char *name, cJSON *o)
+/* The text of a log document ({"entries": [...]}, newest LOG_ENTRIES_MAX
+ * kept) with a copy of 'entry' appended; 'old' is its current text or
+ * NULL. malloc'd, NULL when out of memory. */
+static char *log_doc_append(const char *old, const cJSON *entry)
 {
-    char *text = o ? cJSON_PrintUnformatted(o) : NULL;
+    cJSON *doc = old ? cJSON_Parse(old) : NULL, *list, *copy;
+    char *text = NULL;
 
-    if (text)
-        store_doc_put(t->st, name, text);
-    free(text);
-}
-
-/* Appends an entry (taken) to document name's "entries", keeping the
- * newest LOG_ENTRIES_MAX. Only this thread writes these documents. */
-static void doc_append(struct trainer *t, const char *name, cJSON *entry)
-{
-    cJSON *doc = doc_load(t, name), *list;
-
-    if (!doc || !entry) {
+    if (!cJSON_IsObject(doc)) {         /* none yet, or damaged: begin it */
         cJSON_Delete(doc);
-        cJSON_Delete(entry);
-        return;
+        doc = cJSON_CreateObject();
     }
     list = cJSON_GetObjectItemCaseSensitive(doc, "entries");
-    if (!cJSON_IsArray(list)) {
+    if (doc && !cJSON_IsArray(list)) {
         cJSON_DeleteItemFromObjectCaseSensitive(doc, "entries");
         list = cJSON_AddArrayToObject(doc, "entries");
     }
-    if (list && cJSON_AddItemToArray(list, entry)) {
+    copy = cJSON_Duplicate(entry, 1);
+    if (list && copy && cJSON_AddItemToArray(list, copy)) {
         while (cJSON_GetArraySize(list) > LOG_ENTRIES_MAX)
             cJSON_DeleteItemFromArray(list, 0);
-        doc_save(t, name, doc);
+        text = cJSON_PrintUnformatted(doc);
     } else {
-        cJSON_Delete(entry);
+        cJSON_Delete(copy);
     }
     cJSON_Delete(doc);
+    return text;
 }
 
 static void add_time(cJSON *o)
@@ -238,15 +242,19 @@ static int remember_seed_goal(void *ctx, const char *json)
 
 /* --- state ----------------------------------------------------------------------- */
 
-static void state_save(struct trainer *t)
+/* The Trainer's own state (plan, position in the score log, goals, its
+ * queued tasks) as the text of document trainer_state; malloc'd, NULL when
+ * out of memory. */
+static char *state_text(struct trainer *t)
 {
     cJSON *o = cJSON_CreateObject(), *plan = plan_state_to_json(t->plan);
     cJSON *goals, *pending;
+    char *text;
 
     if (!o || !plan) {
         cJSON_Delete(o);
         cJSON_Delete(plan);
-        return;
+        return NULL;
     }
     cJSON_AddItemToObject(o, "plan", plan);
     cJSON_AddNumberToObject(o, "score_seq", (double)t->score_seq);
@@ -258,20 +266,40 @@ static void state_save(struct trainer *t)
     pending = cJSON_AddArrayToObject(o, "pending");
     for (size_t i = 0; pending && i < t->npending; i++)
         cJSON_AddItemToArray(pending, cJSON_CreateNumber((double)t->pending[i]));
-    doc_save(t, "trainer_state", o);
+    text = cJSON_PrintUnformatted(o);
     cJSON_Delete(o);
+    return text;
+}
+
+/* Saves the state; on failure it stays dirty, to be saved at the next
+ * chance, and the failure is logged. */
+static void state_save(struct trainer *t)
+{
+    char *text = state_text(t);
+    int rc = text ? store_doc_put(t->st, "trainer_state", text) : -ENOMEM;
+
+    free(text);
+    if (rc < 0) {
+        logf_(t, "cannot save its state: %s", store_strerror(rc));
+        return;
+    }
     t->dirty = 0;
 }
 
-/* Restores what state_save wrote; a damaged state starts over (logged). */
-static void state_load(struct trainer *t)
+/* Restores what state_save wrote; a damaged state starts over (logged).
+ * A read failure is returned: the caller tries again rather than start
+ * over and then overwrite the saved state. */
+static int state_load(struct trainer *t)
 {
-    cJSON *o = doc_load(t, "trainer_state");
+    cJSON *o;
     const cJSON *v, *it;
+    int rc = doc_load(t, "trainer_state", &o);
 
-    if (!o || cJSON_GetArraySize(o) == 0) {
+    if (rc < 0)
+        return rc;
+    if (cJSON_GetArraySize(o) == 0) {
         cJSON_Delete(o);
-        return;
+        return 0;
     }
     v = cJSON_GetObjectItemCaseSensitive(o, "plan");
     if (v && plan_state_from_json(t->plan, v) < 0)
@@ -308,34 +336,27 @@ static void state_load(struct trainer *t)
             t->pending[t->npending++] = (uint64_t)it->valuedouble;
         }
     cJSON_Delete(o);
+    return 0;
 }
 
 /* --- observing results --------------------------------------------------------------- */
 
-/* How a failed task failed, from its result. */
+/* How a failed task failed: the kind the Builder recorded in its result
+ * (failure.h), in the plan's terms. A result without one (written before
+ * the Builder recorded kinds) counts as "other". */
 static enum plan_failure failure_of(const cJSON *task)
 {
     const cJSON *result = cJSON_GetObjectItemCaseSensitive(task, "result");
-    const char *outcome = jstr(result, "outcome");
-    const char *reason = jstr(result, "reason");
-    const cJSON *final = cJSON_GetObjectItemCaseSensitive(result,
-                                                          "final_attempt");
+    enum failure_kind k = FAILURE_OTHER;
+    enum plan_failure f;
 
-    if ((cJSON_IsNumber(final) && final->valuedouble == 0) ||
-        (reason && strstr(reason, "no code")))
-        return PLAN_F_NO_CODE;
-    if (!outcome)
-        return PLAN_F_OTHER;
-    if (strcmp(outcome, "syntax_error") == 0 ||
-        strcmp(outcome, "compile_error") == 0)
-        return PLAN_F_SYNTAX;
-    if (strcmp(outcome, "tests_failed") == 0)
-        return PLAN_F_WRONG;
-    if (strcmp(outcome, "failed") == 0 || strcmp(outcome, "crashed") == 0)
-        return PLAN_F_EXCEPTION;
-    if (strcmp(outcome, "timeout") == 0)
-        return PLAN_F_TIMEOUT;
-    return PLAN_F_OTHER;
+    if (failure_kind_parse(jstr(result, "failure"), &k) < 0 ||
+        k == FAILURE_NONE)
+        k = FAILURE_OTHER;          /* failed, so not "none" */
+    /* The two enums share their names (failure.h). */
+    if (plan_failure_from_name(failure_kind_name(k), &f) < 0)
+        f = PLAN_F_OTHER;
+    return f;
 }
 
 struct observe_ctx {
@@ -473,61 +494,68 @@ static void analyse(struct trainer *t)
               "json)", (unsigned long long)n, (unsigned long long)n);
     free(text);
     cJSON_Delete(a);
-    a = plan_difficulty_json(t->plan);
-    doc_save(t, "current_difficulty", a);
-    cJSON_Delete(a);
-    a = plan_weights_json(t->plan);
-    doc_save(t, "strategy_weights", a);
-    cJSON_Delete(a);
-    a = plan_biases_json(t->plan);
-    doc_save(t, "internal_biases", a);
-    cJSON_Delete(a);
     t->since_analysis = 0;
-    state_save(t);
+    /* The documents the analysis feeds and the state that produced them
+     * go in one commit: a crash or a full disk leaves all of them as they
+     * were, or none. */
+    cJSON *difficulty = plan_difficulty_json(t->plan);
+    cJSON *weights = plan_weights_json(t->plan);
+    cJSON *biases = plan_biases_json(t->plan);
+    struct store_named docs[4] = {
+        { "current_difficulty",
+          difficulty ? cJSON_PrintUnformatted(difficulty) : NULL },
+        { "strategy_weights",
+          weights ? cJSON_PrintUnformatted(weights) : NULL },
+        { "internal_biases", biases ? cJSON_PrintUnformatted(biases) : NULL },
+        { "trainer_state", state_text(t) },
+    };
+    int rc = 0;
+
+    for (size_t i = 0; i < 4; i++)
+        if (!docs[i].json)
+            rc = -ENOMEM;
+    if (rc == 0)
+        rc = store_docs_put(t->st, docs, 4);
+    if (rc < 0)
+        logf_(t, "cannot save the analysis's documents: %s",
+              store_strerror(rc));
+    else
+        t->dirty = 0;
+    for (size_t i = 0; i < 4; i++)
+        free((char *)docs[i].json);
+    cJSON_Delete(difficulty);
+    cJSON_Delete(weights);
+    cJSON_Delete(biases);
 }
 
 /* --- the queue ----------------------------------------------------------------------- */
 
-static int status_cb(void *ctx, uint64_t key, const char *val, size_t len)
-{
-    int *waiting = ctx;
-
-    (void)key;
-    *waiting = (len > 0 && (memmem(val, len, "\"status\":\"queued\"", 17) ||
-                            memmem(val, len, "\"status\":\"running\"", 18)));
-    return 0;
-}
-
-static int first_cb(void *ctx, uint64_t key, const char *val, size_t len)
-{
-    int *user = ctx;
-
-    (void)key;
-    *user = memmem(val, len, "\"source\":\"user\"", 15) != NULL;
-    return 1;                       /* the first is enough */
-}
-
-/* Drops its tasks that are no longer waiting; says whether a user task is
- * first in the queue. */
+/* Drops its tasks that are no longer waiting (queued or running: the
+ * store says which); says whether a user task is first in the queue. A
+ * task the store cannot read now is kept, to be looked at next time. */
 static void look_at_queue(struct trainer *t, int *user_waiting)
 {
     struct store_view *v;
+    enum store_source first;
     size_t k = 0;
 
     *user_waiting = 0;
     if (store_view_begin(t->st, &v) < 0)
         return;
     for (size_t i = 0; i < t->npending; i++) {
-        int waiting = 0;
-        store_view_get(v, STORE_COLL_TASKS, t->pending[i], status_cb,
-                       &waiting);
-        if (waiting)
+        enum store_status st;
+        int rc = store_view_task_state(v, t->pending[i], &st, NULL);
+
+        if ((rc == 0 && (st == STORE_STATUS_QUEUED ||
+                         st == STORE_STATUS_RUNNING)) ||
+            (rc < 0 && rc != -ENOENT && rc != STORE_ECORRUPT))
             t->pending[k++] = t->pending[i];
     }
     if (k != t->npending)
         t->dirty = 1;
     t->npending = k;
-    store_view_queue(v, first_cb, user_waiting);
+    *user_waiting = store_view_queue_first(v, NULL, &first) == 0 &&
+                    first == STORE_SOURCE_USER;
     store_view_end(v);
 }
 
@@ -698,10 +726,8 @@ static enum propose_end propose(struct trainer *t,
     if (err != LLM_OK) {
         snprintf(why, whylen, "%s: %s", llm_err_name(r.err), r.error);
         end = r.err == LLM_E_CANCELLED ? PROPOSE_STOP
-              : (r.err == LLM_E_REFUSED || r.err == LLM_E_CONNECT_TIMEOUT ||
-                 r.err == LLM_E_NO_MODEL || r.err == LLM_E_LOADING ||
-                 r.err == LLM_E_NOT_FOUND || r.err == LLM_E_AUTH)
-                    ? PROPOSE_LLM_DOWN : PROPOSE_REJECTED;
+              : llm_err_unavailable(r.err) ? PROPOSE_LLM_DOWN
+                                           : PROPOSE_REJECTED;
         llm_result_free(&r);
         goto out;
     }
@@ -817,6 +843,48 @@ static cJSON *fallback(struct trainer *t, const char *skill)
     return NULL;
 }
 
+struct record_ctx {
+    const cJSON *entry;             /* for trainer_log; NULL: none        */
+    const cJSON *motive;            /* for motivation_log; NULL: none     */
+    const char *state;              /* trainer_state's new text           */
+};
+
+static int record_cb(void *ctx, const char *const *old, const size_t *len,
+                     char **out, size_t n)
+{
+    const struct record_ctx *c = ctx;
+
+    (void)len;
+    (void)n;
+    if ((c->entry && !(out[0] = log_doc_append(old[0], c->entry))) ||
+        (c->motive && !(out[1] = log_doc_append(old[1], c->motive))) ||
+        !(out[2] = strdup(c->state)))
+        return -ENOMEM;
+    return 0;
+}
+
+/* Writes what making a task did -- its trainer_log and motivation_log
+ * entries and the state after it -- in one commit, so that the logs never
+ * tell of a choice the saved state does not hold, nor the reverse. On
+ * failure the state stays dirty (saved at the next chance) and the
+ * failure is logged. */
+static void record(struct trainer *t, const cJSON *entry,
+                   const cJSON *motive)
+{
+    static const char *const names[3] = { "trainer_log", "motivation_log",
+                                          "trainer_state" };
+    struct record_ctx c = { entry, motive, state_text(t) };
+    int rc = c.state ? store_docs_update(t->st, names, 3, record_cb, &c)
+                     : -ENOMEM;
+
+    free((char *)c.state);
+    if (rc < 0) {
+        logf_(t, "cannot save its logs and state: %s", store_strerror(rc));
+        return;
+    }
+    t->dirty = 0;
+}
+
 /* Makes one task: choose, propose (a few times), else fall back. */
 static void make_task(struct trainer *t, int llm_ok)
 {
@@ -890,7 +958,6 @@ static void make_task(struct trainer *t, int llm_ok)
                                         ? "the LLM is not available"
                                     : end == PROPOSE_GATE_FAILED ? why
                                         : "every proposal was rejected");
-        doc_append(t, "trainer_log", entry);
     }
     cJSON_Delete(rejections);
     cJSON *motive = cJSON_CreateObject();
@@ -908,8 +975,10 @@ static void make_task(struct trainer *t, int llm_ok)
             cJSON_AddNumberToObject(wj, plan_strategy_name(
                                             (enum plan_strategy)s),
                                     round(w[s] * 1000) / 1000);
-        doc_append(t, "motivation_log", motive);
     }
+    record(t, entry, motive);
+    cJSON_Delete(entry);
+    cJSON_Delete(motive);
     logf_(t, "%s %s: %s at difficulty %.2f (%s)%s",
           id ? "queued" : "could not queue", name[0] ? name : "a task",
           c.skill, c.difficulty, plan_strategy_name(c.strategy),
@@ -923,7 +992,13 @@ static void *run(void *arg)
     struct trainer *t = arg;
     int first = 1;
 
-    state_load(t);
+    /* A store that cannot be read now is waited for: starting over would
+     * overwrite the saved plan at the first save. */
+    for (int rc; (rc = state_load(t)) < 0 && !stopper_stopped(&t->stopper);) {
+        logf_(t, "cannot read its saved state (%s); trying again",
+              store_strerror(rc));
+        stopper_nap(&t->stopper, 10 * t->cfg.poll_ms);
+    }
     seed_each(NULL, remember_seed_goal, t);
     while (!stopper_stopped(&t->stopper)) {
         int user_waiting;

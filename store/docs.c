@@ -189,3 +189,76 @@ int store_paused(struct store *st)
 {
     return st ? atomic_load(&st->paused) : 0;
 }
+
+struct docs_update_arg {
+    const char *const *names;
+    size_t n;
+    store_docs_update_fn fn;
+    void *ctx;
+};
+
+static int docs_update_body(struct store *st, MDB_txn *txn, void *varg)
+{
+    struct docs_update_arg *a = varg;
+    char **old = calloc(a->n, sizeof *old), **out = calloc(a->n, sizeof *out);
+    size_t *len = calloc(a->n, sizeof *len);
+    int rc = old && out && len ? 0 : -ENOMEM;
+
+    /* Copies, NUL-terminated: LMDB's memory must not be read after a put
+     * in this transaction, and fn may parse them as C strings. */
+    for (size_t i = 0; i < a->n && rc == 0; i++) {
+        MDB_val k = { strlen(a->names[i]), (void *)a->names[i] }, v;
+
+        rc = store_mdb_err(mdb_get(txn, st->dbi[DB_DOCS], &k, &v));
+        if (rc == -ENOENT) {
+            rc = 0;                 /* a missing document: NULL, 0 */
+        } else if (rc == 0) {
+            if (!(old[i] = malloc(v.mv_size + 1))) {
+                rc = -ENOMEM;
+                break;
+            }
+            memcpy(old[i], v.mv_data, v.mv_size);
+            old[i][v.mv_size] = '\0';
+            len[i] = v.mv_size;
+        }
+        /* any other code: a read failure, never "no document" */
+    }
+    if (rc == 0)
+        rc = a->fn(a->ctx, (const char *const *)old, len, out, a->n);
+    for (size_t i = 0; i < a->n && rc == 0; i++) {
+        char *compact;
+
+        if (out[i] == NULL)
+            continue;
+        if ((rc = json_compact(out[i], 0, &compact)) == 0) {
+            rc = put_named(txn, st->dbi[DB_DOCS], a->names[i], compact,
+                           strlen(compact));
+            free(compact);
+        }
+    }
+    for (size_t i = 0; i < a->n; i++) {
+        if (old)
+            free(old[i]);
+        if (out)
+            free(out[i]);
+    }
+    free(old);
+    free(out);
+    free(len);
+    return rc;
+}
+
+int store_docs_update(struct store *st, const char *const *names, size_t n,
+                      store_docs_update_fn fn, void *ctx)
+{
+    struct docs_update_arg a = { names, n, fn, ctx };
+
+    if (st == NULL || fn == NULL || (n > 0 && names == NULL))
+        return -EINVAL;
+    for (size_t i = 0; i < n; i++)
+        if (!name_ok(names[i]))
+            return -EINVAL;
+    if (n == 0)
+        return 0;
+    return store_write(st, docs_update_body, &a);
+}

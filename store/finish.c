@@ -259,3 +259,41 @@ int store_task_cancel_queued(struct store *st, uint64_t id, const char *why)
     free(a);
     return rc;
 }
+
+struct finish_with_arg {
+    uint64_t id;
+    const struct store_task_outcome *base;
+    store_finish_fn fn;
+    void *ctx;
+};
+
+/* The caller's fn reads through a view on the write transaction itself, so
+ * that what it reads is what the commit replaces: no other writer comes
+ * between. The view is not counted in store_tls_views (it holds no read
+ * transaction of its own) and is never ended: the write ends it. */
+static int finish_with_body(struct store *st, MDB_txn *txn, void *varg)
+{
+    struct finish_with_arg *a = varg;
+    struct store_view v = { st, txn };
+    struct store_task_outcome o = *a->base;
+    struct finish_arg f = { .id = a->id, .out = &o };
+    int rc = a->fn(a->ctx, &v, &o);
+
+    if (rc < 0)
+        return rc;
+    if ((rc = finish_prepare(&f)) == 0)
+        rc = finish_body(st, txn, &f);
+    finish_free(&f);
+    return rc;
+}
+
+int store_task_finish_with(struct store *st, uint64_t id,
+                           const struct store_task_outcome *base,
+                           store_finish_fn fn, void *ctx)
+{
+    struct finish_with_arg a = { id, base, fn, ctx };
+
+    if (st == NULL || base == NULL || fn == NULL)
+        return -EINVAL;
+    return store_write(st, finish_with_body, &a);
+}

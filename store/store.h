@@ -64,6 +64,13 @@
 struct store;
 struct store_view;
 
+/* Marks the calls that change the store: a caller that drops their result
+ * loses a write without a word (GCC and clang warn; a (void) cast does not
+ * silence GCC, so handle the error). Log appends are not marked: a log line
+ * is best effort, and a caller that cannot log has nothing better to do
+ * than go on. */
+#define STORE_MUST_USE __attribute__((warn_unused_result))
+
 struct store_options {
     size_t map_size;   /* initial map size in bytes; 0 means 1 GiB. The map
                           grows by itself when full, so this only matters
@@ -152,6 +159,7 @@ int store_id_parse(const char *s, size_t len, uint64_t *id);
  * receives the new ids, which grow monotonically.
  * Errors: -EINVAL (a def_json is not a JSON object, or n too large), -ENOMEM,
  * -EIO. On error nothing was stored. */
+STORE_MUST_USE
 int store_task_enqueue(struct store *st, const struct store_task_new *tasks,
                        size_t n, uint64_t *ids_out);
 
@@ -170,6 +178,7 @@ typedef char *(*store_enqueue_log_fn)(void *ctx, uint64_t first, size_t n);
 /* store_task_enqueue, and in the same transaction appends log_line's line to
  * logs/system.log (log_line NULL: none), so that an enqueue and its record
  * cost one durable commit. Errors as store_task_enqueue. */
+STORE_MUST_USE
 int store_task_enqueue_log(struct store *st,
                            const struct store_task_new *tasks, size_t n,
                            uint64_t *ids_out, unsigned flags,
@@ -178,15 +187,18 @@ int store_task_enqueue_log(struct store *st,
 /* Takes the first task in queue order, marks it 'running' (status, started_at)
  * and records it as running, durably. *task_json (may be NULL) receives the
  * updated document. Returns -ENOENT when the queue is empty. */
+STORE_MUST_USE
 int store_task_dequeue(struct store *st, uint64_t *id, char **task_json);
 
 /* Puts a running task back on the queue (status 'queued', started_at null,
  * attempts kept). Used at shutdown and at open after a crash.
  * Returns -ENOENT if the task does not exist, -EINVAL if it is not running. */
+STORE_MUST_USE
 int store_task_requeue(struct store *st, uint64_t id);
 
 /* Records how many attempts a running task has used so far, durably, so that
  * a crash does not reset the count. -ENOENT if no such task. */
+STORE_MUST_USE
 int store_task_set_attempts(struct store *st, uint64_t id, int attempts);
 
 /* One archived version of a task's code. */
@@ -255,6 +267,30 @@ struct store_task_outcome {
     const struct store_text *text; /* index the task under these terms   */
 };
 
+/* Called by store_task_finish_with inside its write transaction: 'v'
+ * reads the store as that transaction sees it (skills, documents, tasks:
+ * every store_view_* call but store_view_end, which the caller must not
+ * call), and fn completes 'out' -- a copy of the caller's base outcome --
+ * typically with skill records and documents computed from what it read.
+ * Anything it points 'out' at must stay valid until the finish call
+ * returns (keep it in ctx). fn must be quick, must not call any other
+ * store function, and may be called again (the transaction is retried
+ * when the map grows): it must free or reuse what an earlier call left in
+ * ctx. Returns 0, or a negative code that aborts the finish. */
+typedef int (*store_finish_fn)(void *ctx, struct store_view *v,
+                               struct store_task_outcome *out);
+
+/* store_task_finish with a read-modify-write of whatever the outcome
+ * replaces: fn (see above) reads the current records and fills the
+ * outcome in the same write transaction that commits it, so that two
+ * writers never lose each other's update and no lock is needed. A read
+ * failure inside fn is an error of the call, never an empty record.
+ * Errors: as store_task_finish, and fn's. */
+STORE_MUST_USE
+int store_task_finish_with(struct store *st, uint64_t id,
+                           const struct store_task_outcome *base,
+                           store_finish_fn fn, void *ctx);
+
 /* Records the end of a task (queued or running; a task already finished is
  * -EINVAL, so a score is never logged twice): sets status, attempts, finished_at, score and
  * result in its document, removes it from the running set (and the queue, if
@@ -262,6 +298,7 @@ struct store_task_outcome {
  * durable transaction. Errors: -ENOENT (no such task), -EINVAL (bad status or
  * JSON, attempt out of range, a text with no terms, too many, an empty or
  * too long term, a term twice, a zero frequency), -ENOMEM, -EIO. */
+STORE_MUST_USE
 int store_task_finish(struct store *st, uint64_t id,
                       const struct store_task_outcome *out);
 
@@ -271,15 +308,53 @@ int store_task_finish(struct store *st, uint64_t id,
  * queued (so it never races with a builder taking it).
  * Errors: -ENOENT (no such task), -EBUSY (it is running: the caller must
  * ask its builder to stop), -EALREADY (it has finished), -ENOMEM, -EIO. */
+STORE_MUST_USE
 int store_task_cancel_queued(struct store *st, uint64_t id, const char *why);
+
+/* A task's status, as its document's "status" names it. */
+enum store_status {
+    STORE_STATUS_QUEUED = 0,       /* "queued": on the queue              */
+    STORE_STATUS_RUNNING,          /* "running": a builder holds it       */
+    STORE_STATUS_PASSED,           /* "passed"                            */
+    STORE_STATUS_FAILED,           /* "failed"                            */
+    STORE_STATUS_ERROR,            /* "error": could not be judged        */
+    STORE_STATUS_CANCELLED,        /* "cancelled"                         */
+};
+
+/* Returns the status's name ("queued", ...), "?" out of range. */
+const char *store_status_name(enum store_status s);
+
+/* A task's status and source, read within the view (status and source may
+ * each be NULL), so that callers ask the store instead of searching the
+ * document's text. A task is on the queue exactly when it is queued.
+ * Errors: -ENOENT (no such task), STORE_ECORRUPT (a document with no known
+ * status or source), -ENOMEM, -EIO. */
+int store_view_task_state(struct store_view *v, uint64_t id,
+                          enum store_status *status,
+                          enum store_source *source);
+
+/* Enqueues n tasks (n may be 0) and writes document 'marker' with
+ * 'marker_json', in one durable transaction, unless 'marker' exists
+ * already: then -EEXIST and nothing is written. So work that must be
+ * queued once per store (the seed curriculum) is queued exactly once, a
+ * crash leaving either both or neither. ids_out as store_task_enqueue.
+ * Errors: -EEXIST, -EINVAL (bad name, marker or def_json not JSON),
+ * -ENOMEM, -EIO. */
+STORE_MUST_USE
+int store_task_enqueue_marked(struct store *st,
+                              const struct store_task_new *tasks, size_t n,
+                              uint64_t *ids_out, const char *marker,
+                              const char *marker_json);
 
 /* ---- Documents, logs ---------------------------------------------------- */
 
 /* Replaces document 'name' with 'json' durably. -EINVAL if json is not JSON. */
+STORE_MUST_USE
 int store_doc_put(struct store *st, const char *name, const char *json);
 
 /* Replaces n documents in one durable transaction: all of them or, on
  * error, none. -EINVAL if a name is bad or a json is not JSON. */
+STORE_MUST_USE
 int store_docs_put(struct store *st, const struct store_named *docs, size_t n);
 
 /* Read-modify-write of one document inside one write transaction, so that
@@ -294,9 +369,29 @@ int store_docs_put(struct store *st, const struct store_named *docs, size_t n);
  * retried), so it must not change anything but *out. */
 typedef int (*store_doc_update_fn)(void *ctx, const char *old, size_t len,
                                    char **out);
+STORE_MUST_USE
 int store_doc_update(struct store *st, const char *name,
                      store_doc_update_fn fn, void *ctx);
+
+/* store_doc_update for n documents at once, in one write transaction: fn
+ * gets each current text in old[i] (NUL-terminated, len[i] bytes; NULL and
+ * 0 when there is no such document) and sets out[i] to the new JSON text
+ * (malloc'd, taken by the store) or leaves it NULL to keep that document
+ * as it is; it returns 0, or a negative code that aborts the whole
+ * transaction and is returned. Either every document changes or none. A
+ * read failure is returned as itself, never shown to fn as a missing
+ * document. fn runs inside the write transaction with the rules of
+ * store_doc_update_fn (quick, nothing of the store, may run again: it must
+ * change nothing but out[]). Errors: fn's, -EINVAL (a bad name, an out[i]
+ * that is not JSON), -ENOMEM, -EIO. */
+typedef int (*store_docs_update_fn)(void *ctx, const char *const *old,
+                                    const size_t *len, char **out, size_t n);
+STORE_MUST_USE
+int store_docs_update(struct store *st, const char *const *names, size_t n,
+                      store_docs_update_fn fn, void *ctx);
+
 /* Removes document 'name' durably. -ENOENT if there is none. */
+STORE_MUST_USE
 int store_doc_del(struct store *st, const char *name);
 
 /* Copies document 'name' into *json (malloc'd, NUL-terminated) and its length
@@ -324,6 +419,7 @@ int store_log_append_many(struct store *st, const struct store_log_entry *e,
 
 /* Appends an analysis document (advanced/builder_analysis_N.json) and returns
  * its number N (1, 2, ...) in *n. */
+STORE_MUST_USE
 int store_analysis_append(struct store *st, const char *json, uint64_t *n);
 
 /* ---- Read views: consistent snapshots ----------------------------------- */
@@ -391,6 +487,12 @@ int store_view_sets(struct store_view *v, store_each_fn fn, void *ctx);
 int store_view_set_tasks(struct store_view *v, const char *set,
                          store_each_fn fn, void *ctx);
 
+/* The first task of the queue in run order: its id (may be NULL) and
+ * source (may be NULL). -ENOENT when the queue is empty, STORE_ECORRUPT,
+ * -EIO. */
+int store_view_queue_first(struct store_view *v, uint64_t *id,
+                           enum store_source *source);
+
 /* Number of queued tasks (O(1)). */
 size_t store_view_queue_depth(struct store_view *v);
 
@@ -440,6 +542,7 @@ void store_code_split(const char *val, size_t len, const char **ext,
 /* ---- Control -------------------------------------------------------------- */
 
 /* The durable pause switch. store_paused() is a cheap in-memory read. */
+STORE_MUST_USE
 int store_set_paused(struct store *st, int paused);
 int store_paused(struct store *st);
 

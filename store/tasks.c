@@ -546,3 +546,64 @@ int store_task_set_attempts(struct store *st, uint64_t id, int attempts)
         return -EINVAL;
     return store_write(st, attempts_body, &a);
 }
+
+struct marked_arg {
+    struct enqueue_arg enq;
+    const char *marker;            /* document that says it was done        */
+    const char *marker_json;       /* compact                               */
+};
+
+static int marked_body(struct store *st, MDB_txn *txn, void *varg)
+{
+    struct marked_arg *a = varg;
+    MDB_val k = { strlen(a->marker), (void *)a->marker }, v;
+    int rc = store_mdb_err(mdb_get(txn, st->dbi[DB_DOCS], &k, &v));
+
+    if (rc == 0)
+        return -EEXIST;
+    if (rc != -ENOENT)
+        return rc;
+    if (a->enq.n > 0 && (rc = enqueue_body(st, txn, &a->enq)) < 0)
+        return rc;
+    return put_named(txn, st->dbi[DB_DOCS], a->marker, a->marker_json,
+                     strlen(a->marker_json));
+}
+
+int store_task_enqueue_marked(struct store *st,
+                              const struct store_task_new *tasks, size_t n,
+                              uint64_t *ids_out, const char *marker,
+                              const char *marker_json)
+{
+    struct marked_arg a = { .marker = marker };
+    char now[32], *compact = NULL;
+    int rc;
+
+    if (st == NULL || (n > 0 && tasks == NULL) || n > STORE_MAX_BATCH ||
+        !name_ok(marker))
+        return -EINVAL;
+    if ((rc = json_compact(marker_json, 0, &compact)) < 0)
+        return rc;
+    a.marker_json = compact;
+    a.enq.n = n;
+    a.enq.tasks = tasks;
+    if (n > 0) {
+        a.enq.docs = calloc(n, sizeof *a.enq.docs);
+        a.enq.tails = calloc(n, sizeof *a.enq.tails);
+        if (a.enq.docs == NULL || a.enq.tails == NULL)
+            rc = -ENOMEM;
+    }
+    store_time_format(time(NULL), now);
+    for (size_t i = 0; i < n && rc == 0; i++)
+        rc = task_doc_new(&tasks[i], now, &a.enq.docs[i]);
+    if (rc == 0)
+        rc = store_write(st, marked_body, &a);
+    if (rc == 0 && ids_out)
+        for (size_t i = 0; i < n; i++)
+            ids_out[i] = a.enq.first + i;
+    for (size_t i = 0; a.enq.docs && i < n; i++)
+        cJSON_Delete(a.enq.docs[i]);
+    free(a.enq.docs);
+    free(a.enq.tails);
+    free(compact);
+    return rc;
+}

@@ -440,3 +440,90 @@ uint64_t store_view_version(const struct store_view *v)
 {
     return (uint64_t)mdb_txn_id(v->txn);
 }
+
+
+/* ---- Task state, atomic read-modify-write -------------------------------- *
+ *
+ * Appended for issue 14 (structured results, atomic document updates): the
+ * questions the agents used to answer by searching task JSON for text, and
+ * the writes they used to split over several commits. Everything here runs
+ * through store_write(), so map growth retries the whole body: the
+ * callbacks below may run more than once and say so in store.h. */
+
+const char *store_status_name(enum store_status s)
+{
+    static const char *const names[] = {
+        [STORE_STATUS_QUEUED] = "queued",
+        [STORE_STATUS_RUNNING] = "running",
+        [STORE_STATUS_PASSED] = "passed",
+        [STORE_STATUS_FAILED] = "failed",
+        [STORE_STATUS_ERROR] = "error",
+        [STORE_STATUS_CANCELLED] = "cancelled",
+    };
+
+    return (unsigned)s < sizeof names / sizeof names[0] ? names[s] : "?";
+}
+
+static int status_parse(const char *s, enum store_status *out)
+{
+    for (unsigned i = 0; s && i <= STORE_STATUS_CANCELLED; i++)
+        if (strcmp(s, store_status_name((enum store_status)i)) == 0) {
+            *out = (enum store_status)i;
+            return 0;
+        }
+    return -1;
+}
+
+int store_view_task_state(struct store_view *v, uint64_t id,
+                          enum store_status *status,
+                          enum store_source *source)
+{
+    enum store_status s;
+    enum store_source src;
+    cJSON *doc;
+    int rc;
+
+    if (v == NULL)
+        return -EINVAL;
+    if ((rc = task_load(v->st, v->txn, id, &doc)) < 0)
+        return rc;
+    if (status_parse(json_str(doc, "status"), &s) < 0 ||
+        source_parse(json_str(doc, "source"), &src) < 0)
+        rc = STORE_ECORRUPT;
+    cJSON_Delete(doc);
+    if (rc == 0 && status)
+        *status = s;
+    if (rc == 0 && source)
+        *source = src;
+    return rc;
+}
+
+int store_view_queue_first(struct store_view *v, uint64_t *id,
+                           enum store_source *source)
+{
+    MDB_cursor *cur;
+    MDB_val k, val;
+    uint64_t first;
+    int rc;
+
+    if (v == NULL)
+        return -EINVAL;
+    rc = store_mdb_err(mdb_cursor_open(v->txn, v->st->dbi[DB_QUEUE], &cur));
+    if (rc < 0)
+        return rc;
+    rc = store_mdb_err(mdb_cursor_get(cur, &k, &val, MDB_FIRST));
+    mdb_cursor_close(cur);
+    if (rc < 0)
+        return rc;
+    if (k.mv_size != QKEY_LEN)
+        return STORE_ECORRUPT;
+    first = be64_get((const unsigned char *)k.mv_data + 5);
+    if (source) {
+        rc = store_view_task_state(v, first, NULL, source);
+        if (rc < 0)
+            return rc == -ENOENT ? STORE_ECORRUPT : rc;
+    }
+    if (id)
+        *id = first;
+    return 0;
+}

@@ -24,6 +24,7 @@
 
 #include <cmocka.h>
 #include <cjson/cJSON.h>
+#include <lmdb.h>
 
 #include "agents/memory.h"
 #include "agents/rating.h"
@@ -1288,6 +1289,127 @@ static void test_concurrent_commits(void **state)
                      scores + 2 * PER_THREAD);
 }
 
+/* ---- failures inside the commit ----------------------------------------- */
+
+/* The build links this test with -Wl,--wrap=mdb_get, so that every read
+ * of the store goes through here: a read of the key named in fail_key
+ * fails as a disk would (EIO), the others go to LMDB. Only the test's own
+ * thread sets it, between calls. */
+static const char *fail_key;
+
+int __real_mdb_get(MDB_txn *txn, MDB_dbi dbi, MDB_val *key, MDB_val *data);
+int __wrap_mdb_get(MDB_txn *txn, MDB_dbi dbi, MDB_val *key, MDB_val *data);
+
+int __wrap_mdb_get(MDB_txn *txn, MDB_dbi dbi, MDB_val *key, MDB_val *data)
+{
+    if (fail_key && key->mv_size == strlen(fail_key) &&
+        memcmp(key->mv_data, fail_key, key->mv_size) == 0)
+        return EIO;
+    return __real_mdb_get(txn, dbi, key, data);
+}
+
+/* A read that fails inside the commit fails the commit: the profile and
+ * the learned concepts are never rewritten from an empty start, and the
+ * task stays running, to be committed again. */
+static void test_failed_read_rewrites_nothing(void **state)
+{
+    struct fixture *f = *state;
+    static const char *const docs[] = { "builder_profile",
+                                         "learned_concepts" };
+    const char *skills[] = { "recursion" };
+    const char *concepts[] = { "base case" };
+
+    run_task(f->st, "first", "recursion", "passed", 0.5, T0);
+    for (size_t d = 0; d < 2; d++) {
+        char *before_p = NULL, *before_c = NULL, *after = NULL;
+        size_t scores = count_of(f->st, STORE_COLL_SCORES);
+        uint64_t id = take_task(f->st, "second", "[\"recursion\"]");
+        struct outcome x;
+
+        assert_int_equal(store_doc_get(f->st, "builder_profile", &before_p,
+                                       NULL), 0);
+        assert_int_equal(store_doc_get(f->st, "learned_concepts", &before_c,
+                                       NULL), 0);
+        outcome_init(&x, id, "failed", "second", skills, 1, 0.5, 1,
+                     "[\"l\"]", T0 + 10);
+        x.o.concepts = concepts;
+        x.o.nconcepts = 1;
+        fail_key = docs[d];
+        assert_int_equal(memory_commit(f->st, &x.o), -EIO);
+        fail_key = NULL;
+        assert_int_equal(store_doc_get(f->st, "builder_profile", &after,
+                                       NULL), 0);
+        assert_string_equal(after, before_p);
+        free(after);
+        assert_int_equal(store_doc_get(f->st, "learned_concepts", &after,
+                                       NULL), 0);
+        assert_string_equal(after, before_c);
+        free(after);
+        assert_int_equal(count_of(f->st, STORE_COLL_SCORES), scores);
+        cJSON *task = get_json(f->st, STORE_COLL_TASKS, id);
+        assert_string_equal(cJSON_GetStringValue(item(task, "status")),
+                            "running");
+        cJSON_Delete(task);
+
+        /* Once reads work again, the same commit goes through and adds
+         * to what was there. */
+        assert_int_equal(memory_commit(f->st, &x.o), 0);
+        cJSON *p = get_doc(f->st, "builder_profile");
+        assert_int_equal((int)num(p, "tasks_total"), 2 + (int)d);
+        cJSON_Delete(p);
+        cJSON *c = get_doc(f->st, "learned_concepts");
+        const cJSON *first = cJSON_GetArrayItem(item(c, "concepts"), 0);
+        assert_string_equal(cJSON_GetStringValue(item(first, "name")),
+                            "base case");
+        assert_int_equal((int)num(first, "count"), 1 + (int)d);
+        cJSON_Delete(c);
+        outcome_free(&x);
+        free(before_p);
+        free(before_c);
+    }
+}
+
+/* A commit that fills the map is run again on a larger one (store.h): the
+ * records it computes from what it reads are computed again from the
+ * store, not added twice. */
+static void test_commit_retried_on_map_growth(void **state)
+{
+    struct fixture *f = *state;
+    struct store_options opt = { .map_size = 64 * 1024 };
+    const char *skills[] = { "graphs" };
+    char err[256];
+    enum { N = 6 };
+
+    store_close(f->st);
+    assert_int_equal(store_open(f->dir, &opt, &f->st, err, sizeof err), 0);
+    for (int i = 0; i < N; i++) {
+        uint64_t id = take_task(f->st, "big", "[\"graphs\"]");
+        struct outcome x;
+        size_t big = 96 * 1024;         /* more than the map had at first */
+        char *code = malloc(big + 1);
+
+        assert_non_null(code);
+        memset(code, 'x', big);
+        code[big] = '\0';
+        outcome_init(&x, id, i % 2 ? "failed" : "passed", "big", skills, 1,
+                     0.5, 1, "[\"l\"]", T0 + i);
+        x.code[0].text = code;
+        x.code[0].len = big;
+        assert_int_equal(memory_commit(f->st, &x.o), 0);
+        outcome_free(&x);
+        free(code);
+    }
+    cJSON *p = get_doc(f->st, "builder_profile");
+    assert_int_equal((int)num(p, "tasks_total"), N);
+    assert_int_equal((int)num(p, "passed"), N / 2);
+    cJSON_Delete(p);
+    cJSON *rec = get_skill(f->st, "graphs");
+    struct rating got;
+    assert_int_equal(rating_from_json(rec, &got), 0);
+    assert_int_equal(got.attempts, N);
+    cJSON_Delete(rec);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1320,6 +1442,10 @@ int main(void)
                                         teardown),
         cmocka_unit_test_setup_teardown(test_concurrent_commits, setup,
                                         teardown),
+        cmocka_unit_test_setup_teardown(test_failed_read_rewrites_nothing,
+                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(test_commit_retried_on_map_growth,
+                                        setup, teardown),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

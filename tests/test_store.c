@@ -1737,6 +1737,260 @@ static void test_retention(void **state)
     free(c);
 }
 
+/* ---- Task state, atomic read-modify-write (issue 14) -------------------- */
+
+static void test_task_state(void **state)
+{
+    struct fixture *f = *state;
+    struct store_view *v;
+    enum store_status st;
+    enum store_source src;
+    uint64_t first, got;
+
+    assert_int_equal(store_view_begin(f->st, &v), 0);
+    assert_int_equal(store_view_queue_first(v, &first, &src), -ENOENT);
+    assert_int_equal(store_view_task_state(v, 1, &st, &src), -ENOENT);
+    store_view_end(v);
+
+    uint64_t tr = add(f->st, "trainer's", 5, STORE_SOURCE_TRAINER);
+    uint64_t us = add(f->st, "user's", 0, STORE_SOURCE_USER);
+    assert_int_equal(store_view_begin(f->st, &v), 0);
+    /* User tasks run first whatever the priorities. */
+    assert_int_equal(store_view_queue_first(v, &first, &src), 0);
+    assert_int_equal(first, us);
+    assert_int_equal(src, STORE_SOURCE_USER);
+    assert_int_equal(store_view_task_state(v, tr, &st, &src), 0);
+    assert_int_equal(st, STORE_STATUS_QUEUED);
+    assert_int_equal(src, STORE_SOURCE_TRAINER);
+    assert_int_equal(store_view_task_state(v, tr, NULL, NULL), 0);
+    store_view_end(v);
+
+    assert_int_equal(store_task_dequeue(f->st, &got, NULL), 0);
+    assert_int_equal(got, us);
+    struct store_task_outcome out = { .status = "failed", .attempts = 1 };
+    assert_int_equal(store_task_finish(f->st, us, &out), 0);
+    assert_int_equal(store_task_dequeue(f->st, &got, NULL), 0);
+    assert_int_equal(got, tr);
+    assert_int_equal(store_view_begin(f->st, &v), 0);
+    assert_int_equal(store_view_task_state(v, us, &st, NULL), 0);
+    assert_int_equal(st, STORE_STATUS_FAILED);
+    assert_int_equal(store_view_task_state(v, tr, &st, NULL), 0);
+    assert_int_equal(st, STORE_STATUS_RUNNING);
+    assert_int_equal(store_view_queue_first(v, NULL, NULL), -ENOENT);
+    store_view_end(v);
+    assert_string_equal(store_status_name(STORE_STATUS_CANCELLED),
+                        "cancelled");
+    assert_string_equal(store_status_name((enum store_status)99), "?");
+}
+
+static size_t depth(struct store *st)
+{
+    struct store_view *v;
+    size_t n;
+
+    assert_int_equal(store_view_begin(st, &v), 0);
+    n = store_view_queue_depth(v);
+    store_view_end(v);
+    return n;
+}
+
+static void test_enqueue_marked(void **state)
+{
+    struct fixture *f = *state;
+    struct store_task_new t[2] = {
+        { "{\"goal\":\"one\"}", 0, STORE_SOURCE_SEED },
+        { "{\"goal\":\"two\"}", 0, STORE_SOURCE_SEED },
+    };
+    uint64_t ids[2] = { 0, 0 };
+    char *doc = NULL;
+
+    /* A marker that is not JSON: refused before anything is written. */
+    assert_int_equal(store_task_enqueue_marked(f->st, t, 2, ids, "seed",
+                                               "{not json"), -EINVAL);
+    assert_int_equal(store_doc_get(f->st, "seed", &doc, NULL), -ENOENT);
+    assert_int_equal(depth(f->st), 0);
+    /* A task that is not JSON: nothing, marker included. */
+    struct store_task_new bad[2] = { t[0], { "[1]", 0, STORE_SOURCE_SEED } };
+    assert_int_equal(store_task_enqueue_marked(f->st, bad, 2, ids, "seed",
+                                               "{}"), -EINVAL);
+    assert_int_equal(store_doc_get(f->st, "seed", &doc, NULL), -ENOENT);
+    assert_int_equal(depth(f->st), 0);
+
+    assert_int_equal(store_task_enqueue_marked(f->st, t, 2, ids, "seed",
+                                               "{ \"tasks\": 2 }"), 0);
+    assert_true(ids[0] > 0 && ids[1] == ids[0] + 1);
+    assert_int_equal(depth(f->st), 2);
+    assert_int_equal(store_doc_get(f->st, "seed", &doc, NULL), 0);
+    assert_string_equal(doc, "{\"tasks\":2}");
+    free(doc);
+    /* Once per marker: the second call writes nothing at all. */
+    assert_int_equal(store_task_enqueue_marked(f->st, t, 2, NULL, "seed",
+                                               "{\"tasks\":3}"), -EEXIST);
+    assert_int_equal(depth(f->st), 2);
+    assert_int_equal(store_doc_get(f->st, "seed", &doc, NULL), 0);
+    assert_string_equal(doc, "{\"tasks\":2}");
+    free(doc);
+    /* No tasks: the marker alone. */
+    assert_int_equal(store_task_enqueue_marked(f->st, NULL, 0, NULL, "other",
+                                               "{}"), 0);
+    assert_int_equal(store_doc_get(f->st, "other", &doc, NULL), 0);
+    free(doc);
+    assert_int_equal(store_task_enqueue_marked(f->st, t, 1, NULL, "",
+                                               "{}"), -EINVAL);
+}
+
+struct edit {
+    int calls;
+    int fail;                      /* returned instead of editing          */
+    const char *put1;              /* out[1], or NULL to leave it          */
+    char seen0[64];                /* old[0] as fn saw it ("(none)")        */
+    char seen1[64];
+};
+
+static int edit_fn(void *ctx, const char *const *old, const size_t *len,
+                   char **out, size_t n)
+{
+    struct edit *e = ctx;
+
+    e->calls++;
+    assert_int_equal(n, 2);
+    snprintf(e->seen0, sizeof e->seen0, "%s", old[0] ? old[0] : "(none)");
+    snprintf(e->seen1, sizeof e->seen1, "%s", old[1] ? old[1] : "(none)");
+    assert_true(old[1] == NULL || strlen(old[1]) == len[1]);
+    out[0] = strdup("{\"n\":1}");
+    out[1] = e->put1 ? strdup(e->put1) : NULL;
+    return e->fail;
+}
+
+static void test_docs_update(void **state)
+{
+    struct fixture *f = *state;
+    static const char *const names[2] = { "fresh", "trainer_log" };
+    struct edit e = { .put1 = "{\"entries\":[1]}" };
+    char *doc = NULL;
+
+    /* A missing document is NULL; one that exists is its text. */
+    assert_int_equal(store_docs_update(f->st, names, 2, edit_fn, &e), 0);
+    assert_int_equal(e.calls, 1);
+    assert_string_equal(e.seen0, "(none)");
+    assert_string_equal(e.seen1, "{\"entries\":[]}");
+    assert_int_equal(store_doc_get(f->st, "fresh", &doc, NULL), 0);
+    assert_string_equal(doc, "{\"n\":1}");
+    free(doc);
+    assert_int_equal(store_doc_get(f->st, "trainer_log", &doc, NULL), 0);
+    assert_string_equal(doc, "{\"entries\":[1]}");
+    free(doc);
+
+    /* fn's error aborts the whole transaction: neither changes. */
+    e = (struct edit){ .fail = -EBADMSG, .put1 = "{\"entries\":[2]}" };
+    assert_int_equal(store_docs_update(f->st, names, 2, edit_fn, &e),
+                     -EBADMSG);
+    assert_int_equal(store_doc_get(f->st, "trainer_log", &doc, NULL), 0);
+    assert_string_equal(doc, "{\"entries\":[1]}");
+    free(doc);
+    /* So does a new text that is not JSON, even after a good one. */
+    assert_int_equal(store_doc_put(f->st, "fresh", "{\"n\":0}"), 0);
+    e = (struct edit){ .put1 = "{oops" };
+    assert_int_equal(store_docs_update(f->st, names, 2, edit_fn, &e),
+                     -EINVAL);
+    assert_int_equal(store_doc_get(f->st, "fresh", &doc, NULL), 0);
+    assert_string_equal(doc, "{\"n\":0}");
+    free(doc);
+    /* NULL leaves a document as it is. */
+    e = (struct edit){ 0 };
+    assert_int_equal(store_docs_update(f->st, names, 2, edit_fn, &e), 0);
+    assert_int_equal(store_doc_get(f->st, "trainer_log", &doc, NULL), 0);
+    assert_string_equal(doc, "{\"entries\":[1]}");
+    free(doc);
+    static const char *const bad[1] = { "" };
+    assert_int_equal(store_docs_update(f->st, bad, 1, edit_fn, &e), -EINVAL);
+    assert_int_equal(store_docs_update(f->st, names, 0, edit_fn, &e), 0);
+}
+
+struct fill {
+    int calls;
+    int fail;
+    char *doc;                     /* what fn puts in "counter"             */
+    struct store_named named;
+};
+
+static int collect_one(void *ctx, uint64_t key, const char *val, size_t len)
+{
+    char **out = ctx;
+
+    (void)key;
+    *out = strndup(val, len);
+    return *out ? 0 : -ENOMEM;
+}
+
+/* Increments document "counter" (made {"n":0} when missing) and checks the
+ * task as the finishing transaction sees it. */
+static int fill_fn(void *ctx, struct store_view *v,
+                   struct store_task_outcome *out)
+{
+    struct fill *c = ctx;
+    char *text = NULL;
+    int n = 0, rc = store_view_doc(v, "counter", collect_one, &text);
+    enum store_status st;
+
+    c->calls++;
+    if (rc == 0) {
+        assert_int_equal(sscanf(text, "{\"n\":%d}", &n), 1);
+        free(text);
+    } else {
+        assert_int_equal(rc, -ENOENT);
+    }
+    free(c->doc);                  /* an earlier try's */
+    assert_true(asprintf(&c->doc, "{\"n\":%d}", n + 1) > 0);
+    c->named = (struct store_named){ "counter", c->doc };
+    out->docs = &c->named;
+    out->ndocs = 1;
+    assert_int_equal(store_view_task_state(v, 1, &st, NULL), 0);
+    assert_int_equal(st, c->calls <= 2 ? STORE_STATUS_RUNNING
+                                       : STORE_STATUS_PASSED);
+    return c->fail;
+}
+
+static void test_finish_with(void **state)
+{
+    struct fixture *f = *state;
+    struct store_task_outcome base = { .status = "passed", .attempts = 1,
+                                       .result_json = "{\"tests\":1}" };
+    struct fill c = { .fail = -ECANCELED };
+    struct store_view *v;
+    enum store_status st;
+    uint64_t id;
+    char *doc = NULL;
+
+    add(f->st, "one", 0, STORE_SOURCE_USER);
+    add(f->st, "two", 0, STORE_SOURCE_USER);
+    assert_int_equal(store_task_dequeue(f->st, &id, NULL), 0);
+    assert_int_equal(id, 1);
+    /* fn's error: nothing is written, the task still runs. */
+    assert_int_equal(store_task_finish_with(f->st, 1, &base, fill_fn, &c),
+                     -ECANCELED);
+    assert_int_equal(store_doc_get(f->st, "counter", &doc, NULL), -ENOENT);
+    c.fail = 0;
+    assert_int_equal(store_task_finish_with(f->st, 1, &base, fill_fn, &c),
+                     0);
+    assert_int_equal(store_doc_get(f->st, "counter", &doc, NULL), 0);
+    assert_string_equal(doc, "{\"n\":1}");
+    free(doc);
+    assert_int_equal(store_view_begin(f->st, &v), 0);
+    assert_int_equal(store_view_task_state(v, 1, &st, NULL), 0);
+    assert_int_equal(st, STORE_STATUS_PASSED);
+    store_view_end(v);
+    /* Once: a finished task is refused, fn's writes with it. */
+    assert_int_equal(store_task_finish_with(f->st, 1, &base, fill_fn, &c),
+                     -EINVAL);
+    assert_int_equal(store_doc_get(f->st, "counter", &doc, NULL), 0);
+    assert_string_equal(doc, "{\"n\":1}");
+    free(doc);
+    free(c.doc);
+    assert_int_equal(store_task_finish_with(f->st, 2, &base, NULL, &c),
+                     -EINVAL);
+}
+
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
 
 int main(void)
@@ -1768,6 +2022,10 @@ int main(void)
         T(test_doc_update),
         T(test_cancel_queued),
         T(test_retention),
+        T(test_task_state),
+        T(test_enqueue_marked),
+        T(test_docs_update),
+        T(test_finish_with),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -63,6 +63,37 @@ const char *llm_err_name(enum llm_err err);
 /* 1 when llm_chat retries this kind by itself (with backoff), else 0. */
 int llm_err_transient(enum llm_err err);
 
+/* 1 when an error means "the LLM is not there" -- wait, and blame no task
+ * for it -- rather than "it answered badly", else 0. One rule for every
+ * agent, so that the Builder and the Trainer never disagree about whether
+ * the server is up. Can't fail. */
+static inline int llm_err_unavailable(enum llm_err err)
+{
+    switch (err) {
+    case LLM_E_REFUSED:
+    case LLM_E_CONNECT_TIMEOUT:
+    case LLM_E_NO_MODEL:
+    case LLM_E_NOT_FOUND:
+    case LLM_E_LOADING:
+    case LLM_E_RATE_LIMITED:
+    case LLM_E_AUTH:
+    /* The server's own failures, after the client's retries: a server
+     * that fails every request is not available, and no task is to blame
+     * for it (a 500 forever, an error inside a 200, a dropped or silent
+     * connection). */
+    case LLM_E_SERVER:
+    case LLM_E_IN_BAND:
+    case LLM_E_RESET:
+    case LLM_E_IDLE_TIMEOUT:
+    /* A configuration problem (the server's context is smaller than
+     * ours): the agents wait with the setting to change in status.json. */
+    case LLM_E_CONTEXT:
+        return 1;
+    default:
+        return 0;
+    }
+}
+
 /* Settings. llm_config_default() fills the defaults suited to a slow local
  * 7B model on a CPU: connect 10 s, idle 120 s, total 900 s, context 4096,
  * max_tokens 1024, temperature 0.2, 3 retries from 1 s doubling to 30 s. */

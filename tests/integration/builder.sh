@@ -101,6 +101,7 @@ fake_rule "{\"kind\":\"reply\",\"match\":\"cube(\",\"content\":$(answer 'def cub
 add_task '{"goal": "Write cube(x) returning x cubed.", "skills": ["math"], "tests": "assert cube(2) == 8", "hidden_tests": "assert cube(3) == 27"}'
 assert_ok "wrong then right: the task passes" wait_status task_000002 passed 30
 assert_eq "... on attempt 2" 2 "$(task_field task_000002 .attempts)"
+assert_eq "... with no failure kind" null "$(task_field task_000002 .result.failure)"
 REQS=$(curl -s "http://127.0.0.1:$FAKE_PORT/fake/requests")
 assert_eq "... and the second prompt carried the error output" true \
     "$(jq '[.[] | select(.body | contains("Your attempt 1 failed"))][0].body | fromjson | .messages[1].content | contains("0 of 1 tests passed")' <<<"$REQS")"
@@ -113,6 +114,7 @@ fake_rule '{"kind":"reply","match":"poem","content":"I am sorry, I cannot write 
 add_task '{"goal": "Write a poem generator poem().", "tests": "assert poem()"}'
 assert_ok "answers without code: the task fails" wait_status task_000003 failed 30
 assert_match "... saying why" "no code" "$(task_field task_000003 .result.reason)"
+assert_eq "... and of which kind, for the Trainer" "no_code" "$(task_field task_000003 .result.failure)"
 fake_rule "{\"kind\":\"reply\",\"match\":\"square(\",\"content\":$(answer 'def square(x):
     return x * x')}"
 add_task '{"goal": "Write square(x) again, returning x squared.", "tests": "assert square(5) == 25"}'
