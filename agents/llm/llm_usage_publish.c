@@ -2,6 +2,7 @@
  * (llm_usage_publish.h). */
 #include "llm_usage_publish.h"
 
+#include <errno.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,20 +22,61 @@ void llm_usage_publisher_init(struct llm_usage_publisher *p, const char *key,
 /* Replaces (or adds) member 'name' of obj. Takes v. */
 static void put(cJSON *obj, const char *name, cJSON *v)
 {
-    if (!v)
-        return;
-    if (cJSON_GetObjectItemCaseSensitive(obj, name))
-        cJSON_ReplaceItemInObjectCaseSensitive(obj, name, v);
-    else
+    if (v && !cJSON_ReplaceItemInObjectCaseSensitive(obj, name, v))
         cJSON_AddItemToObject(obj, name, v);
+}
+
+struct publish {
+    struct llm_usage_publisher *p;
+    const struct llm_usage *u;
+    const struct exec_stats *es;
+};
+
+/* store_doc_update_fn: runtime.json with this publisher's members replaced
+ * and the others (the other LLM's, the Builder's) kept as they are. A
+ * document that is not a JSON object is started again; a failed read never
+ * gets here (the store returns it), so figures are not lost to it. */
+static int publish_fn(void *ctx, const char *old, size_t len, char **out)
+{
+    const struct publish *a = ctx;
+    cJSON *doc = old ? cJSON_ParseWithLength(old, len) : NULL;
+    cJSON *sandbox = NULL;
+    int rc = -ENOMEM;
+
+    if (!cJSON_IsObject(doc)) {
+        cJSON_Delete(doc);
+        doc = cJSON_CreateObject();
+    }
+    if (!doc)
+        return -ENOMEM;
+    put(doc, a->p->key, llm_usage_json(a->u));
+    if (a->p->sandbox) {
+        sandbox = cJSON_CreateObject();
+        if (!sandbox ||
+            !cJSON_AddNumberToObject(sandbox, "runs", (double)a->es->runs) ||
+            !cJSON_AddNumberToObject(sandbox, "timeouts",
+                                     (double)a->es->timeouts) ||
+            !cJSON_AddNumberToObject(sandbox, "seconds",
+                                     round(a->es->wall_ms) / 1000) ||
+            !cJSON_AddNumberToObject(sandbox, "cpu_seconds",
+                                     round(a->es->cpu_ms) / 1000)) {
+            cJSON_Delete(sandbox);
+            goto out;
+        }
+        put(doc, "sandbox", sandbox);
+    }
+    *out = cJSON_PrintUnformatted(doc);
+    rc = *out ? 0 : -ENOMEM;
+out:
+    cJSON_Delete(doc);
+    return rc;
 }
 
 void llm_usage_publish(struct llm_usage_publisher *p)
 {
     struct llm_usage u;
     struct exec_stats es = { 0 };
-    char *old = NULL, *text = NULL;
-    cJSON *doc = NULL, *sandbox;
+    struct publish a = { p, &u, &es };
 
     llm_usage_get(p->llm, &u);
     if (p->ex)
@@ -42,34 +84,10 @@ void llm_usage_publish(struct llm_usage_publisher *p)
     if (memcmp(&u, &p->written, sizeof u) == 0 &&
         memcmp(&es, &p->written_ex, sizeof es) == 0)
         return;
-    if (store_doc_get(p->store, "runtime", &old, NULL) == 0)
-        doc = cJSON_Parse(old);
-    if (!cJSON_IsObject(doc)) {
-        cJSON_Delete(doc);
-        doc = cJSON_CreateObject();
-    }
-    sandbox = cJSON_CreateObject();
-    if (!doc || !sandbox)
-        goto out;
-    cJSON_AddNumberToObject(sandbox, "runs", (double)es.runs);
-    cJSON_AddNumberToObject(sandbox, "timeouts", (double)es.timeouts);
-    cJSON_AddNumberToObject(sandbox, "seconds",
-                            round(es.wall_ms) / 1000);
-    cJSON_AddNumberToObject(sandbox, "cpu_seconds",
-                            round(es.cpu_ms) / 1000);
-    put(doc, p->key, llm_usage_json(&u));
-    if (p->sandbox) {
-        put(doc, "sandbox", sandbox);
-        sandbox = NULL;
-    }
-    text = cJSON_PrintUnformatted(doc);
-    if (text && store_doc_put(p->store, "runtime", text) == 0) {
+    /* On failure the figures are not marked written: the next beat tries
+     * again. */
+    if (store_doc_update(p->store, "runtime", publish_fn, &a) == 0) {
         p->written = u;
         p->written_ex = es;
     }
-out:
-    cJSON_Delete(sandbox);
-    cJSON_Delete(doc);
-    free(old);
-    free(text);
 }
