@@ -388,26 +388,6 @@ out:
     return rc;
 }
 
-static int write_lines(const char *dir, const char *name,
-                       const char *const *lines, int uid)
-{
-    size_t len = 0;
-    for (const char *const *l = lines; *l; l++)
-        len += strlen(*l) + 1;
-    char *text = malloc(len + 1), *p = text;
-    if (!text)
-        return -ENOMEM;
-    for (const char *const *l = lines; *l; l++) {
-        size_t n = strlen(*l);
-        memcpy(p, *l, n);
-        p += n;
-        *p++ = '\n';
-    }
-    int rc = write_file(dir, name, text, len, uid);
-    free(text);
-    return rc;
-}
-
 /* ---- one sandboxed step ----------------------------------------------- */
 
 /* A growing byte buffer with a cap; bytes past the cap are counted and
@@ -1105,12 +1085,15 @@ static int run_request(struct exec *ex, const struct exec_request *req,
         if ((rc = write_file(workdir, tname, req->tests, strlen(req->tests), uid)))
             goto out;
         if (lang == 'p')
-            rc = write_lines(workdir, "_bt_harness.py", exec_harness_python, uid);
+            rc = write_file(workdir, "_bt_harness.py", exec_harness_python,
+                            strlen(exec_harness_python), uid);
         else if (lang == 's')
-            rc = write_lines(workdir, "_bt_harness.sh", exec_harness_sh, uid);
+            rc = write_file(workdir, "_bt_harness.sh", exec_harness_sh,
+                            strlen(exec_harness_sh), uid);
         else {
             size_t ntests;
-            rc = write_lines(workdir, "_bt_unit.c", exec_harness_c_unit, uid);
+            rc = write_file(workdir, "_bt_unit.c", exec_harness_c_unit,
+                            strlen(exec_harness_c_unit), uid);
             if (!rc && !(runner = exec_harness_c_runner(req->tests, &ntests)))
                 rc = -ENOMEM;
             if (!rc)

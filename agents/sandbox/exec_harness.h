@@ -1,35 +1,38 @@
 /* exec_harness.h -- the test harnesses exec.c writes into a work directory.
  *
- * Private to exec.c and exec_harness.c. The protocol they implement is
- * documented in docs/sandbox.md. Every harness is started as
+ * Private to the executor. The protocol they implement is documented in
+ * docs/sandbox.md. Every harness is started as
  *     HARNESS RESFD NONCEFD CODE TESTS
  * reads a random nonce from NONCEFD (then closes it), and writes lines
  *     NONCE total N | NONCE pass NAME | NONCE fail NAME MESSAGE |
  *     NONCE syntax MESSAGE | NONCE error MESSAGE
  * to RESFD, each test's verdict after the test ended in a process of its own.
+ *
+ * The harnesses are programs kept as such (harness.py, harness.sh,
+ * harness_unit.c.in, harness_runner.c.in beside this file) and compiled in
+ * as NUL-terminated texts by scripts/embed.py, so btfs needs no data files.
  */
 #ifndef BT_EXEC_HARNESS_H
 #define BT_EXEC_HARNESS_H
 
 #include <stddef.h>
 
-/* The harness texts are NULL-terminated arrays of lines without their
- * newlines (ISO C caps the length of one string literal). Static. */
+/* The Python harness (harness.py), run as "python3 _bt_harness.py ...". */
+extern const char exec_harness_python[];
 
-/* The Python harness, run as "python3 _bt_harness.py ...". */
-extern const char *const exec_harness_python[];
-
-/* The bash harness, run as "bash _bt_harness.sh ...". */
-extern const char *const exec_harness_sh[];
+/* The bash harness (harness.sh), run as "bash _bt_harness.sh ...". */
+extern const char exec_harness_sh[];
 
 /* The C translation unit that compiles the code and the tests together,
- * with the code's main renamed so the runner's main wins. */
-extern const char *const exec_harness_c_unit[];
+ * with the code's main renamed so the runner's main wins
+ * (harness_unit.c.in). */
+extern const char exec_harness_c_unit[];
 
-/* Builds the C runner's source for the tests in 'tests': every definition
- * "void test_NAME(void) {" (or "()") is one test, in source order. Returns
- * the malloc'd text (caller frees), or NULL when out of memory. *ntests
- * receives the count (0 is allowed: the runner reports total 0). */
+/* Builds the C runner's source (harness_runner.c.in) for the tests in
+ * 'tests': every definition "void test_NAME(void) {" (or "()") is one test,
+ * in source order. Returns the malloc'd text (caller frees), or NULL when
+ * out of memory. *ntests receives the count (0 is allowed: the runner
+ * reports total 0). */
 char *exec_harness_c_runner(const char *tests, size_t *ntests);
 
 #endif /* BT_EXEC_HARNESS_H */
