@@ -431,28 +431,10 @@ out:
     return rc;
 }
 
-/* The shell script that checks each source parses: one line per source,
- * "NAME ok" or "NAME fail MESSAGE" (the compiler's first error line). */
-static const char check_script_head[] =
-    "chk() {\n"
-    "    n=$1; shift\n"
-    "    if \"$@\" >/dev/null 2>_bt_err; then\n"
-    "        printf '%s ok\\n' \"$n\"\n"
-    "    else\n"
-    "        m=$(grep -m1 -i 'error' _bt_err || head -n1 _bt_err)\n"
-    "        printf '%s fail %s\\n' \"$n\" \"$(printf '%s' \"$m\" | tr '\\n\\r' '  ')\"\n"
-    "    fi\n"
-    "}\n";
-
-/* The translation unit the C harness compiles, for the tests in file. */
-static char *c_unit(const char *tests_file)
-{
-    char *u = NULL;
-    if (asprintf(&u, "#define main bt_solution_main\n#include \"reference.c\"\n"
-                 "#undef main\n#include \"%s\"\n", tests_file) < 0)
-        return NULL;
-    return u;
-}
+/* The syntax check of C and sh sources (admission_syntax.sh, compiled in by
+ * scripts/embed.py): one line per source, "NAME ok" or "NAME fail
+ * MESSAGE" (the compiler's first error line). */
+extern const char admission_syntax_check[];
 
 /* Rules 2 and 3 for C and sh: gcc -fsyntax-only or bash -n in the
  * sandbox, then counting and scanning here. 0, 1 rejected, or negative. */
@@ -461,41 +443,20 @@ static int script_static(struct exec *ex, const struct admission_proposal *p,
 {
     const char *srcs[3] = {p->reference, p->tests, p->hidden_tests};
     const char *names[3] = {"reference", "tests", "hidden_tests"};
-    char *unit_t = NULL, *unit_h = NULL, *script = NULL;
     struct exec_result r;
     memset(&r, 0, sizeof r);
-    int rc = -ENOMEM;
-    struct exec_file files[5];
-    size_t nfiles = 3;
-    struct buf sb = {0};
-    buf_adds(&sb, check_script_head);
-    if (lang == 'c') {
-        if (!(unit_t = c_unit("tests.c")) || !(unit_h = c_unit("hidden_tests.c")))
-            goto out;
-        const char *fn[3] = {"reference.c", "tests.c", "hidden_tests.c"};
-        for (int i = 0; i < 3; i++)
-            files[i] = (struct exec_file){fn[i], srcs[i], strlen(srcs[i])};
-        files[3] = (struct exec_file){"_bt_unit_tests.c", unit_t, strlen(unit_t)};
-        files[4] = (struct exec_file){"_bt_unit_hidden_tests.c", unit_h, strlen(unit_h)};
-        nfiles = 5;
-        buf_adds(&sb, "chk reference gcc -std=gnu11 -fsyntax-only reference.c\n"
-                    "chk tests gcc -std=gnu11 -fsyntax-only _bt_unit_tests.c\n"
-                    "chk hidden_tests gcc -std=gnu11 -fsyntax-only _bt_unit_hidden_tests.c\n");
-    } else {
-        const char *fn[3] = {"reference.sh", "tests.sh", "hidden_tests.sh"};
-        for (int i = 0; i < 3; i++)
-            files[i] = (struct exec_file){fn[i], srcs[i], strlen(srcs[i])};
-        buf_adds(&sb, "chk reference bash -n reference.sh\n"
-                    "chk tests bash -n tests.sh\n"
-                    "chk hidden_tests bash -n hidden_tests.sh\n");
-    }
-    buf_adds(&sb, "exit 0\n");
-    if (!(script = buf_take(&sb)))
-        goto out;
+    int rc;
+    struct exec_file files[3];
+    const char *const *fn = lang == 'c' ?
+        (const char *const[]){"reference.c", "tests.c", "hidden_tests.c"} :
+        (const char *const[]){"reference.sh", "tests.sh", "hidden_tests.sh"};
+    for (int i = 0; i < 3; i++)
+        files[i] = (struct exec_file){fn[i], srcs[i], strlen(srcs[i])};
     struct exec_limits lim;
     check_limits(&lim);
     lim.procs = 32;
-    if ((rc = run(ex, v, "sh", script, files, nfiles, NULL, &lim, &r)) < 0)
+    if ((rc = run(ex, v, "sh", admission_syntax_check, files, 3, NULL, &lim,
+                  &r)) < 0)
         goto out;
     if (r.outcome != EXEC_OK) {
         char *x = excerpt(r.err);
@@ -562,10 +523,6 @@ static int script_static(struct exec *ex, const struct admission_proposal *p,
         free(what);
     }
 out:
-    buf_free(&sb);
-    free(script);
-    free(unit_t);
-    free(unit_h);
     exec_result_free(&r);
     return rc;
 }
