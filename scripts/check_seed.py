@@ -2,6 +2,7 @@
 """check_seed.py -- checks the seed curriculum (docs/curriculum.md).
 
     python3 scripts/check_seed.py [agents/seed/curriculum.jsonl] [-j N] [-q]
+    python3 scripts/check_seed.py --controls [agents/seed/curriculum.jsonl]
 
 For every line: the fields must be exactly those of docs/tasks.md plus
 "reference" and "id_hint", with the types and ranges tasks/new accepts; then
@@ -22,7 +23,9 @@ script again, with --run-job) that forks one child per run with a timeout.
 Standard library only.
 
 Prints a table and exits 0 when everything holds, 1 with one message per
-problem otherwise, 2 when the file cannot be read.
+problem otherwise, 2 when the file cannot be read. With --controls it checks
+itself instead: the first task as it is must pass, and copies of it broken
+in known ways (CONTROLS) must each be reported.
 """
 import argparse
 import ast
@@ -519,28 +522,15 @@ def check_collection(tasks):
     return problems
 
 
-def main():
-    if len(sys.argv) == 4 and sys.argv[1] == "--run-job":
-        run_job(sys.argv[2], sys.argv[3])
-        return 0
-    here = HERE
-    ap = argparse.ArgumentParser(description="Check the seed curriculum.")
-    ap.add_argument("file", nargs="?",
-                    default=os.path.join(here, "..", "agents", "seed", "curriculum.jsonl"))
-    ap.add_argument("-j", "--jobs", type=int, default=max(2, min(8, (os.cpu_count() or 2) * 2)),
-                    help="runs at a time")
-    ap.add_argument("-q", "--quiet", action="store_true", help="print problems only")
-    args = ap.parse_args()
-
-    t0 = time.monotonic()
-    tasks = read_tasks(args.file)
+def judge(tasks, nworkers):
+    """Checks every task (problems go to task.problems) and returns the rows
+    of the table."""
     runnable = [t for t in tasks if t.data is not None and check_fields(t) and check_static(t)]
-    global_problems = check_collection(tasks)
 
     with tempfile.TemporaryDirectory(prefix="check_seed.") as tmp:
         jobs = {}
-        with concurrent.futures.ThreadPoolExecutor(max_workers=max(1, args.jobs)) as pool:
-            for t in runnable:
+        with concurrent.futures.ThreadPoolExecutor(max_workers=max(1, nworkers)) as pool:
+            for n, t in enumerate(runnable):
                 # The reference also runs under a second hash seed, so a test
                 # that depends on the iteration order of a set of strings
                 # shows up.
@@ -557,7 +547,7 @@ def main():
                         for seed in ((1, 2) if variant == "ref" else (1,)):
                             per_seed[seed].append(((variant, suite, seed), code, t.data[suite]))
                 for seed, runs in per_seed.items():
-                    wd = os.path.join(tmp, "%d-%d" % (t.lineno, seed))
+                    wd = os.path.join(tmp, "%d-%d" % (n, seed))
                     fut = pool.submit(run_task, wd, runs,
                                       min(t.data["timeout_s"], RUN_CAP_S), seed)
                     jobs[fut] = t
@@ -622,6 +612,75 @@ def main():
                 stub_cells.append("%s %s" % (variant, "/".join(fails)))
             row[3] = ", ".join(stub_cells)
         rows.append(row)
+    return rows
+
+
+# Negative controls (--controls): each breaks one thing of a good task, and
+# the check must report it, so a check that passes everything cannot pass.
+CONTROLS = (
+    ("a banned import in the reference", "reference",
+     lambda v: v + "\nimport socket\n", "the admission gate refuses it"),
+    ("visible tests that prove nothing", "tests",
+     lambda v: "assert True\nassert 1 == 1\n", "passes every test of tests"),
+    ("visible tests that do not parse", "tests",
+     lambda v: "assert (\n", "tests does not compile"),
+    ("a hidden test the reference fails", "hidden_tests",
+     lambda v: v + "\nassert False, 'control'\n", "reference fails hidden_tests"),
+)
+
+
+def run_controls(path, nworkers):
+    """The first task of the file as it is (it must pass) and once per
+    control (each must be reported). 0 when all hold, 1 otherwise."""
+    base = next((t for t in read_tasks(path) if t.data is not None), None)
+    if base is None:
+        print("check_seed: %s: no task to build controls from" % path, file=sys.stderr)
+        return 2
+    made = []
+    for change in [None] + [c[2] for c in CONTROLS]:
+        t = Task(base.lineno)
+        t.data = dict(base.data)
+        if change:
+            field = next(c[1] for c in CONTROLS if c[2] is change)
+            t.data[field] = change(t.data[field])
+        made.append(t)
+    judge(made, nworkers)
+    missed = 0
+    if made[0].problems:
+        missed += 1
+        print("MISSED  the unchanged task passes: %s" % "; ".join(made[0].problems))
+    else:
+        print("ok      the unchanged task passes")
+    for (what, _, _, expect), t in zip(CONTROLS, made[1:]):
+        if any(expect in p for p in t.problems):
+            print("ok      reported: %s" % what)
+        else:
+            missed += 1
+            print("MISSED  not reported: %s (%s)" % (what, "; ".join(t.problems) or "no problem"))
+    return 1 if missed else 0
+
+
+def main():
+    if len(sys.argv) == 4 and sys.argv[1] == "--run-job":
+        run_job(sys.argv[2], sys.argv[3])
+        return 0
+    here = HERE
+    ap = argparse.ArgumentParser(description="Check the seed curriculum.")
+    ap.add_argument("file", nargs="?",
+                    default=os.path.join(here, "..", "agents", "seed", "curriculum.jsonl"))
+    ap.add_argument("-j", "--jobs", type=int, default=max(2, min(8, (os.cpu_count() or 2) * 2)),
+                    help="runs at a time")
+    ap.add_argument("-q", "--quiet", action="store_true", help="print problems only")
+    ap.add_argument("--controls", action="store_true",
+                    help="check the checker: break the first task in known ways")
+    args = ap.parse_args()
+    if args.controls:
+        return run_controls(args.file, args.jobs)
+
+    t0 = time.monotonic()
+    tasks = read_tasks(args.file)
+    global_problems = check_collection(tasks)
+    rows = judge(tasks, args.jobs)
 
     if not args.quiet:
         head = ["task", "visible", "hidden", "stub failures (visible/hidden)"]
