@@ -4,11 +4,17 @@
 # Prints one JSON object on stdout.
 #
 # admission.c runs this file in the sandbox as main.py, with the sources
-# under in/ (it is compiled into btfs by scripts/embed.py); nothing of the
+# under in/ and the sandbox's harness beside it as _bt_harness.py (both are
+# compiled into btfs by scripts/embed.py); nothing of the
 # proposal is executed, so its answer can be trusted. scripts/check_seed.py
 # imports it to judge the seed by the same rules: check(), test_nodes() and
 # stub_source() are its interface.
 import ast, json, sys
+
+try:
+    import _bt_harness as harness   # beside main.py, in the sandbox
+except ImportError:
+    import harness                  # agents/sandbox/, for scripts/check_seed.py
 
 NET = {"socket", "ssl", "http", "urllib", "urllib2", "urllib3", "requests",
        "httpx", "aiohttp", "ftplib", "smtplib", "poplib", "imaplib", "nntplib",
@@ -141,9 +147,8 @@ def find_banned(tree, base_alias, base_seeded):
 
 
 def test_nodes(tree):
-    # the harness's tests: top-level asserts and top-level test_* functions
-    return [n for n in tree.body if isinstance(n, ast.Assert) or
-            (isinstance(n, ast.FunctionDef) and n.name.startswith("test_"))]
+    # the tests the harness will run, by its own definition
+    return [n for n in tree.body if harness.is_test(n)]
 
 
 class Stubber(ast.NodeTransformer):

@@ -1,6 +1,8 @@
 /* exec_harness.h -- the test harnesses exec.c writes into a work directory.
  *
- * Private to the executor. The protocol they implement is documented in
+ * Private to the sandbox: the executor writes them into work directories,
+ * and the admission gate gives the Python one to its checker, so both count
+ * tests by one definition. The protocol they implement is documented in
  * docs/sandbox.md. Every harness is started as
  *     HARNESS RESFD NONCEFD CODE TESTS
  * reads a random nonce from NONCEFD (then closes it), and writes lines

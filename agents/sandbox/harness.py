@@ -8,6 +8,12 @@
 # file on the seed, so both count and judge tests alike.
 import ast, os, sys, types
 
+def is_test(node):
+    # The one definition of a test (the admission checker imports it): a
+    # top-level assert, or a top-level function named test_*.
+    return isinstance(node, ast.Assert) or \
+        (isinstance(node, ast.FunctionDef) and node.name.startswith("test_"))
+
 def _bt_main():
     resfd, noncefd = int(sys.argv[1]), int(sys.argv[2])
     code_path, tests_path = sys.argv[3], sys.argv[4]
@@ -36,7 +42,7 @@ def _bt_main():
             setup.append(("test", len(tests) - 1))
         else:
             setup.append(("stmt", node))
-            if isinstance(node, ast.FunctionDef) and node.name.startswith("test_"):
+            if is_test(node):
                 tests.append(("call", node.name, node))
     report("total", str(len(tests)))
 
