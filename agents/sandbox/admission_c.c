@@ -9,9 +9,11 @@
  * cleverer than that is left to gcc, in the sandbox.
  */
 #include "admission_scan.h"
+#include "exec_harness.h"
 
 #include <ctype.h>
 #include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -392,57 +394,19 @@ out:
     return rc;
 }
 
-/* Counts "void test_NAME ( [void] ) {" definitions in blanked C text, as
- * the harness does (a name counted once). -ENOMEM or the count. */
+/* Counts the tests as the harness finds them (exec_harness_c_runner, the
+ * one definition), in the text with comments and strings blanked, so a
+ * test in a comment does not count. -ENOMEM or the count. */
 int admission_c_count_tests(const char *src)
 {
     char *s = c_blank(src, 1);
     if (!s)
         return -ENOMEM;
-    struct buf seen = {0};
-    int count = 0;
-    buf_adds(&seen, "\n");
-    for (size_t i = 0; s[i]; i++) {
-        if ((i > 0 && is_ident(s[i - 1])) || strncmp(s + i, "void", 4) != 0 ||
-            !isspace((unsigned char)s[i + 4]))
-            continue;
-        size_t k = skip_space(s, i + 4);
-        if (strncmp(s + k, "test_", 5) != 0)
-            continue;
-        size_t ns = k;
-        while (is_ident(s[k]))
-            k++;
-        size_t nl = k - ns;
-        k = skip_space(s, k);
-        if (s[k] != '(')
-            continue;
-        k = skip_space(s, k + 1);
-        if (strncmp(s + k, "void", 4) == 0 && !is_ident(s[k + 4]))
-            k = skip_space(s, k + 4);
-        if (s[k] != ')')
-            continue;
-        k = skip_space(s, k + 1);
-        if (s[k] != '{')
-            continue;
-        struct buf key = {0};
-        buf_adds(&key, "\n");
-        buf_add(&key, s + ns, nl);
-        buf_adds(&key, "\n");
-        char *kk = buf_take(&key);
-        if (!kk || !seen.p) {
-            free(kk);
-            count = -ENOMEM;
-            break;
-        }
-        if (!strstr(seen.p, kk)) {
-            buf_add(&seen, kk + 1, nl + 1);
-            count++;
-        }
-        free(kk);
-    }
-    if (seen.failed)
-        count = -ENOMEM;
-    buf_free(&seen);
+    size_t n = 0;
+    char *runner = exec_harness_c_runner(s, &n);
     free(s);
-    return count;
+    if (!runner)
+        return -ENOMEM;
+    free(runner);
+    return n > INT_MAX ? INT_MAX : (int)n;
 }
