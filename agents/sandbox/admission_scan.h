@@ -27,7 +27,8 @@ struct scan_banned {
 char *admission_c_stub(const char *src);
 /* Rule 3: 1 with *what = "line N: ..." (malloc'd), 0 clean, -ENOMEM. */
 int admission_c_banned(const char *src, char **what);
-/* Tests "void test_NAME(void) {" counted once each; or -ENOMEM. */
+/* The tests the harness will find ("void test_NAME(void) {", once each),
+ * by the harness's own finder, comments and strings blanked; or -ENOMEM. */
 int admission_c_count_tests(const char *src);
 
 /* bash (admission_sh.c), the same three. */
