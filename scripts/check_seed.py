@@ -2,22 +2,30 @@
 """check_seed.py -- checks the seed curriculum (docs/curriculum.md).
 
     python3 scripts/check_seed.py [agents/seed/curriculum.jsonl] [-j N] [-q]
+    python3 scripts/check_seed.py --controls [agents/seed/curriculum.jsonl]
 
 For every line: the fields must be exactly those of docs/tasks.md plus
 "reference" and "id_hint", with the types and ranges tasks/new accepts; then
 the reference must pass every visible and hidden test, and two stubs of it
 (every function body replaced by `raise NotImplementedError`, and by `pass`)
-must each fail at least one visible and one hidden test, so no test suite is
-trivially satisfiable.
+and the empty solution must each fail at least one visible and one hidden
+test, so no test suite is trivially satisfiable.
 
-Tests are counted the way the sandbox counts them (docs/sandbox.md): each
-top-level assert and each top-level `def test_*():` is one test, the code is
-loaded as module `solution`, other top-level statements of the tests run in
-order as set-up, and every test runs in a forked process of its own. Each run
-is a separate python3 process with a timeout. Standard library only.
+Nothing here is a copy of how the product judges a task: the sources are
+checked, their tests counted and the stubs built by the admission gate's own
+checker (agents/sandbox/admission_checker.py, imported), so the seed also
+passes the gate's rules 2 and 3; every run goes through the sandbox's own
+Python harness (agents/sandbox/harness.py), started the way exec.c starts
+it, so tests are counted and judged as the Builder's runs count them. What
+is left here is the seed's own policy (fields, sizes, skills, the modules a
+seed task may use). Each task and hash seed gets one python3 process (this
+script again, with --run-job) that forks one child per run with a timeout.
+Standard library only.
 
 Prints a table and exits 0 when everything holds, 1 with one message per
-problem otherwise, 2 when the file cannot be read.
+problem otherwise, 2 when the file cannot be read. With --controls it checks
+itself instead: the first task as it is must pass, and copies of it broken
+in known ways (CONTROLS) must each be reported.
 """
 import argparse
 import ast
@@ -25,6 +33,9 @@ import concurrent.futures
 import json
 import os
 import re
+import resource
+import select
+import signal
 import subprocess
 import sys
 import tempfile
@@ -59,175 +70,14 @@ SLOW_SUITE_S = 3.0
 # check slow.
 RUN_CAP_S = 5
 
-# The runner mirrors the sandbox's Python harness (agents/exec_harness.c) so a
-# task that passes here counts its tests the same way there; it reports as
-# JSON in a file, since what the code prints must not matter.
-RUNNER = r'''
-import ast, json, os, resource, signal, sys, time, types
-
-def run_suite(code_path, tests_path, timeout_s):
-    with open(tests_path, encoding="utf-8") as f:
-        tsrc = f.read()
-    tree = ast.parse(tsrc, "tests.py")
-    setup, tests = [], []
-    for node in tree.body:
-        if isinstance(node, ast.Assert):
-            tests.append(("assert", "assert_line_%d" % node.lineno, node))
-            setup.append(("test", len(tests) - 1))
-        else:
-            setup.append(("stmt", node))
-            if isinstance(node, ast.FunctionDef) and node.name.startswith("test_"):
-                tests.append(("call", node.name, node))
-    mod = types.ModuleType("solution")
-    mod.__file__ = os.path.abspath(code_path)
-    sys.modules["solution"] = mod
-    sys.modules["main"] = mod
-    sys.path.insert(0, os.path.dirname(os.path.abspath(code_path)))
-    load_error = None
-    try:
-        with open(code_path, encoding="utf-8") as f:
-            exec(compile(f.read(), code_path, "exec"), mod.__dict__)
-    except BaseException as e:
-        load_error = "code raised %s: %s" % (type(e).__name__, e)
-    ns = {k: v for k, v in mod.__dict__.items() if not k.startswith("__")}
-    ns["__name__"] = "tests"
-    ns["__builtins__"] = __builtins__
-    results = []
-
-    def describe(e, node):
-        text = str(e)
-        if isinstance(e, AssertionError) and not text and node is not None:
-            text = ast.get_source_segment(tsrc, node) or ""
-        return " ".join(("%s: %s" % (type(e).__name__, text)).split())[:300]
-
-    def run_one(kind, name, node):
-        if load_error is not None:
-            results.append([name, False, load_error])
-            return
-        status, data = in_child(lambda: run_test(kind, name, node), timeout_s)
-        if status is not None:
-            results.append([name, False, status])
-        elif data == "ok":
-            results.append([name, True, ""])
-        else:
-            results.append([name, False, data[5:] if data.startswith("fail ") else data])
-
-    def run_test(kind, name, node):
-        try:
-            if kind == "assert":
-                exec(compile(ast.Module(body=[node], type_ignores=[]), "tests.py", "exec"), ns)
-            else:
-                ns[name]()
-            return "ok"
-        except BaseException as e:
-            return "fail " + describe(e, node if kind == "assert" else None)
-
-    start = time.monotonic()
-    try:
-        for item in setup:
-            if item[0] == "test":
-                run_one(*tests[item[1]])
-                continue
-            if load_error is not None:
-                continue
-            try:
-                exec(compile(ast.Module(body=[item[1]], type_ignores=[]), "tests.py", "exec"), ns)
-            except RunTimeout:
-                raise
-            except BaseException as e:
-                load_error = "tests.py line %d raised %s" % (item[1].lineno, describe(e, None))
-        for t in tests:
-            if t[0] == "call":
-                run_one(*t)
-    except RunTimeout:
-        # As in the sandbox: the tests that finished count, the rest failed.
-        done = {r[0] for r in results}
-        for t in tests:
-            if t[1] not in done:
-                results.append([t[1], False, "the run timed out after %d s" % timeout_s])
-    return json.dumps({"results": results, "seconds": time.monotonic() - start})
-
-_ANCESTOR_FDS = []
-
-class RunTimeout(BaseException):
-    pass
-
-def on_alarm(signum, frame):
-    raise RunTimeout()
-
-def in_child(fn, timeout_s):
-    # Runs fn() in a forked process killed by SIGALRM after timeout_s; returns
-    # (None, fn's string) or (why it died, ""). A child closes its ancestors'
-    # result pipes, so one that outlives its parent cannot hold them open.
-    r, w = os.pipe()
-    sys.stdout.flush()
-    sys.stderr.flush()
-    pid = os.fork()
-    if pid == 0:
-        try:
-            os.close(r)
-            for fd in _ANCESTOR_FDS:
-                os.close(fd)
-            _ANCESTOR_FDS[:] = [w]
-            signal.signal(signal.SIGALRM, signal.SIG_DFL)
-            signal.alarm(timeout_s)
-            try:
-                out = fn()
-            except BaseException as e:
-                out = "fail %s: %s" % (type(e).__name__, e)
-            sys.stdout.flush()
-            sys.stderr.flush()
-            data = out.encode("utf-8", "replace")
-            while data:
-                data = data[os.write(w, data):]
-        finally:
-            os._exit(0)
-    os.close(w)
-    chunks = []
-    try:
-        while True:
-            b = os.read(r, 65536)
-            if not b:
-                break
-            chunks.append(b)
-        _, status = os.waitpid(pid, 0)
-    except RunTimeout:
-        os.kill(pid, signal.SIGKILL)
-        os.waitpid(pid, 0)
-        raise
-    finally:
-        os.close(r)
-    data = b"".join(chunks).decode("utf-8", "replace")
-    if os.WIFSIGNALED(status):
-        sig = os.WTERMSIG(status)
-        if sig == signal.SIGALRM:
-            return "timed out after %d s" % timeout_s, ""
-        return "killed by signal %d" % sig, ""
-    if not data:
-        return "ended the process before finishing", ""
-    return None, data
-
-def main():
-    with open(sys.argv[1], encoding="utf-8") as f:
-        job = json.load(f)
-    try:
-        resource.setrlimit(resource.RLIMIT_AS, (512 << 20, 512 << 20))
-    except (ValueError, OSError):
-        pass
-    timeout_s = max(1, int(job["timeout_s"]))
-    out = []
-    def suite(run):
-        signal.signal(signal.SIGALRM, on_alarm)
-        return run_suite(run["code"], run["tests"], timeout_s)
-    for run in job["runs"]:
-        status, data = in_child(lambda: suite(run), timeout_s)
-        out.append({"error": "run " + status} if status else json.loads(data) if data.startswith("{")
-                   else {"error": "runner: " + data})
-    with open(sys.argv[2], "w", encoding="utf-8") as f:
-        json.dump(out, f)
-
-main()
-'''
+HERE = os.path.dirname(os.path.abspath(__file__))
+SANDBOX = os.path.join(HERE, "..", "agents", "sandbox")
+sys.path.insert(0, SANDBOX)
+sys.dont_write_bytecode = True     # nothing written into the source tree
+import admission_checker  # noqa: E402  (the gate's checker, agents/sandbox)
+import harness  # noqa: E402  (the sandbox's Python harness, agents/sandbox)
+# The sandbox's default address-space limit (agents/sandbox/exec.h).
+RUN_MEMORY = 512 << 20
 
 
 class Task:
@@ -385,22 +235,26 @@ def check_imports(task, field, tree, allow_solution):
                          % (field, lineno, mod))
 
 
-def test_nodes(tree):
-    """The sandbox's tests: top-level asserts and top-level test_* functions."""
-    return [n for n in tree.body
-            if isinstance(n, ast.Assert)
-            or (isinstance(n, ast.FunctionDef) and n.name.startswith("test_"))]
-
-
 def check_static(task):
     d = task.data
+    # The gate's rules 2 and 3 first (admission.h): the sources compile, each
+    # suite holds tests, nothing banned.
+    gate = admission_checker.check(lambda what: d[what])
+    for field in ("reference", "tests", "hidden_tests"):
+        info = gate[field]
+        if info["error"]:
+            task.problem("%s does not compile: %s" % (field, info["error"]))
+        elif info["banned"]:
+            task.problem("%s %s (the admission gate refuses it)" % (field, info["banned"]))
+    if gate["stub"] is None:
+        task.problem("the admission checker built no stub: %s" % gate.get("stub_error", "?"))
     trees = {}
     for field in ("reference", "tests", "hidden_tests"):
         try:
             trees[field] = ast.parse(d[field], field)
-        except SyntaxError as e:
-            task.problem("%s does not compile: %s (line %s)" % (field, e.msg, e.lineno))
-    if len(trees) < 3:
+        except (SyntaxError, ValueError):
+            pass        # the checker said why
+    if len(trees) < 3 or gate["stub"] is None:
         return False
 
     ref = trees["reference"]
@@ -414,7 +268,7 @@ def check_static(task):
     for field, (lo, hi) in (("tests", VISIBLE_RANGE), ("hidden_tests", HIDDEN_RANGE)):
         tree = trees[field]
         check_imports(task, field, tree, allow_solution=True)
-        nodes = test_nodes(tree)
+        nodes = admission_checker.test_nodes(tree)
         task.counts[field] = len(nodes)
         if not lo <= len(nodes) <= hi:
             task.problem("%s has %d tests; it must have %d to %d" % (field, len(nodes), lo, hi))
@@ -441,42 +295,118 @@ def check_static(task):
     return True
 
 
-class Stubber(ast.NodeTransformer):
-    """Replaces the body of every function (methods included) by one statement."""
-
-    def __init__(self, stmt):
-        self.stmt = stmt
-
-    def _stub(self, node):
-        body = []
-        doc = ast.get_docstring(node, clean=False)
-        if doc is not None:
-            body.append(node.body[0])
-        body.append(ast.parse(self.stmt).body[0])
-        node.body = body
-        return node
-
-    def visit_FunctionDef(self, node):
-        return self._stub(node)
-
-    def visit_AsyncFunctionDef(self, node):
-        return self._stub(node)
-
-
 def stub_source(reference, stmt):
-    tree = Stubber(stmt).visit(ast.parse(reference))
-    return ast.unparse(ast.fix_missing_locations(tree)) + "\n"
+    """The reference with every function body replaced by stmt, built by the
+    gate's own stubber."""
+    return admission_checker.stub_source(ast.parse(reference), stmt)
 
 
+# The gate's stub (rule 5 of admission.h), a stricter one of the seed's own,
+# and the gate's empty solution.
 VARIANTS = (
     ("ref", None),
     ("raise", "raise NotImplementedError"),
     ("pass", "pass"),
+    ("empty", None),
 )
+EMPTY_SOLUTION = "pass\n"      # admission.c must_fail
 SUITES = ("tests", "hidden_tests")
 
 
-def run_task(workdir, runner, runs, timeout_s, hash_seed):
+def harness_verdicts(text, nonce, timed_out, timeout_s):
+    """Reads the harness's verdict lines (docs/sandbox.md) as exec.c does:
+    only complete lines that start with the nonce count. Returns
+    {"results": [[name, ok, message]]} or {"error": message}."""
+    total, results, syntax = None, [], None
+    for line in text.split("\n")[:-1]:
+        if not line.startswith(nonce + " "):
+            continue
+        kind, _, rest = line[len(nonce) + 1:].partition(" ")
+        if kind == "total":
+            total = int(rest)
+        elif kind == "pass":
+            results.append([rest, True, ""])
+        elif kind == "fail":
+            name, _, msg = rest.partition(" ")
+            results.append([name, False, msg])
+        elif kind == "syntax":
+            syntax = rest
+        elif kind == "error":
+            return {"error": "harness: " + rest}
+    if total is None:
+        return {"error": "the harness reported nothing" + (" (timed out)" if timed_out else "")}
+    if syntax is not None and not results:
+        return {"error": "the code does not compile: " + syntax}
+    # As in the sandbox: the tests that finished count, the rest failed.
+    why = "the run timed out after %d s" % timeout_s if timed_out else "the run ended early"
+    for i in range(len(results), total):
+        results.append(["unfinished_%d" % (i + 1), False, why])
+    return {"results": results}
+
+
+def run_one(rundir, timeout_s):
+    """One run in a forked child: the harness on main.py and tests.py in
+    rundir, killed with its process group at the timeout."""
+    nonce = os.urandom(16).hex()
+    res_path = os.path.join(rundir, "verdicts")
+    with open(os.path.join(rundir, "nonce"), "w", encoding="utf-8") as f:
+        f.write(nonce + "\n")
+    sys.stdout.flush()
+    sys.stderr.flush()
+    start = time.monotonic()
+    pid = os.fork()
+    if pid == 0:
+        rc = 2
+        try:
+            os.setpgid(0, 0)
+            os.chdir(rundir)
+            resfd = os.open("verdicts", os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            noncefd = os.open("nonce", os.O_RDONLY)
+            sys.argv = ["_bt_harness.py", str(resfd), str(noncefd), "main.py", "tests.py"]
+            rc = harness._bt_main()
+        except BaseException:
+            pass
+        finally:
+            os._exit(rc if isinstance(rc, int) else 2)
+    try:
+        os.setpgid(pid, pid)
+    except OSError:
+        pass            # the child did it first, or is gone
+    pidfd = os.pidfd_open(pid)
+    timed_out = not select.select([pidfd], [], [], timeout_s)[0]
+    os.close(pidfd)
+    try:
+        os.killpg(pid, signal.SIGKILL)   # the tests' own children go too
+    except OSError:
+        pass
+    os.waitpid(pid, 0)
+    seconds = time.monotonic() - start
+    try:
+        with open(res_path, encoding="utf-8", errors="replace") as f:
+            text = f.read()
+    except OSError:
+        text = ""
+    out = harness_verdicts(text, nonce, timed_out, timeout_s)
+    out["seconds"] = seconds
+    return out
+
+
+def run_job(job_path, out_path):
+    """--run-job: every run of one task under one hash seed (this process
+    was started with it), each in a forked child of this process."""
+    with open(job_path, encoding="utf-8") as f:
+        job = json.load(f)
+    try:
+        resource.setrlimit(resource.RLIMIT_AS, (RUN_MEMORY, RUN_MEMORY))
+    except (ValueError, OSError):
+        pass
+    timeout_s = max(1, int(job["timeout_s"]))
+    out = [run_one(rundir, timeout_s) for rundir in job["runs"]]
+    with open(out_path, "w", encoding="utf-8") as f:
+        json.dump(out, f)
+
+
+def run_task(workdir, runs, timeout_s, hash_seed):
     """Runs suites against solutions in one fresh python3 process (start-up
     costs 50-150 ms on a small machine, a fork a few ms); each run is a forked
     child of it, each test a child of that. runs: [(key, code, tests)].
@@ -487,12 +417,10 @@ def run_task(workdir, runner, runs, timeout_s, hash_seed):
     for i, (_, code, tests) in enumerate(runs):
         rundir = os.path.join(workdir, "run%d" % i)
         os.makedirs(rundir)
-        paths = {"code": os.path.join(rundir, "solution.py"),
-                 "tests": os.path.join(rundir, "tests.py")}
-        for what, text in (("code", code), ("tests", tests)):
-            with open(paths[what], "w", encoding="utf-8") as f:
+        for name, text in (("main.py", code), ("tests.py", tests)):
+            with open(os.path.join(rundir, name), "w", encoding="utf-8") as f:
                 f.write(text)
-        job["runs"].append(paths)
+        job["runs"].append(rundir)
     job_path = os.path.join(workdir, "job.json")
     out_path = os.path.join(workdir, "result.json")
     with open(job_path, "w", encoding="utf-8") as f:
@@ -503,7 +431,8 @@ def run_task(workdir, runner, runs, timeout_s, hash_seed):
     limit = len(runs) * (timeout_s + 1) + 10
     with open(os.path.join(workdir, "stderr"), "w+b") as err:
         try:
-            proc = subprocess.run([sys.executable, "-s", runner, job_path, out_path],
+            proc = subprocess.run([sys.executable, "-s", os.path.abspath(__file__),
+                                   "--run-job", job_path, out_path],
                                   cwd=workdir, env=env, stdin=subprocess.DEVNULL,
                                   stdout=subprocess.DEVNULL, stderr=err, timeout=limit)
         except subprocess.TimeoutExpired:
@@ -593,44 +522,33 @@ def check_collection(tasks):
     return problems
 
 
-def main():
-    here = os.path.dirname(os.path.abspath(__file__))
-    ap = argparse.ArgumentParser(description="Check the seed curriculum.")
-    ap.add_argument("file", nargs="?",
-                    default=os.path.join(here, "..", "agents", "seed", "curriculum.jsonl"))
-    ap.add_argument("-j", "--jobs", type=int, default=max(2, min(8, (os.cpu_count() or 2) * 2)),
-                    help="runs at a time")
-    ap.add_argument("-q", "--quiet", action="store_true", help="print problems only")
-    args = ap.parse_args()
-
-    t0 = time.monotonic()
-    tasks = read_tasks(args.file)
+def judge(tasks, nworkers):
+    """Checks every task (problems go to task.problems) and returns the rows
+    of the table."""
     runnable = [t for t in tasks if t.data is not None and check_fields(t) and check_static(t)]
-    global_problems = check_collection(tasks)
 
     with tempfile.TemporaryDirectory(prefix="check_seed.") as tmp:
-        runner = os.path.join(tmp, "runner.py")
-        with open(runner, "w", encoding="utf-8") as f:
-            f.write(RUNNER)
         jobs = {}
-        with concurrent.futures.ThreadPoolExecutor(max_workers=max(1, args.jobs)) as pool:
-            for t in runnable:
+        with concurrent.futures.ThreadPoolExecutor(max_workers=max(1, nworkers)) as pool:
+            for n, t in enumerate(runnable):
                 # The reference also runs under a second hash seed, so a test
                 # that depends on the iteration order of a set of strings
                 # shows up.
                 per_seed = {1: [], 2: []}
                 for variant, stmt in VARIANTS:
                     try:
-                        code = t.data["reference"] if stmt is None else stub_source(t.data["reference"], stmt)
+                        code = (EMPTY_SOLUTION if variant == "empty" else
+                                t.data["reference"] if stmt is None else
+                                stub_source(t.data["reference"], stmt))
                     except (SyntaxError, ValueError) as e:
                         t.problem("cannot build the %s stub: %s" % (variant, e))
                         continue
                     for suite in SUITES:
-                        for seed in ((1, 2) if stmt is None else (1,)):
+                        for seed in ((1, 2) if variant == "ref" else (1,)):
                             per_seed[seed].append(((variant, suite, seed), code, t.data[suite]))
                 for seed, runs in per_seed.items():
-                    wd = os.path.join(tmp, "%d-%d" % (t.lineno, seed))
-                    fut = pool.submit(run_task, wd, runner, runs,
+                    wd = os.path.join(tmp, "%d-%d" % (n, seed))
+                    fut = pool.submit(run_task, wd, runs,
                                       min(t.data["timeout_s"], RUN_CAP_S), seed)
                     jobs[fut] = t
             for fut in concurrent.futures.as_completed(jobs):
@@ -673,7 +591,7 @@ def main():
                                   "depend on set or dict order?): %s"
                                   % (suite, name, seed, (f1 if seed == 1 else f2)[name]))
             stub_cells = []
-            for variant in ("raise", "pass"):
+            for variant in ("raise", "pass", "empty"):
                 fails = []
                 for suite in SUITES:
                     res = t.runs.get((variant, suite, 1))
@@ -686,12 +604,83 @@ def main():
                         continue
                     n = sum(1 for r in res["results"] if not r[1])
                     if n == 0:
-                        t.problem("the %s stub passes every test of %s: the suite proves nothing"
-                                  % (variant, suite))
+                        who = ("the empty solution" if variant == "empty"
+                               else "the %s stub" % variant)
+                        t.problem("%s passes every test of %s: the suite proves nothing"
+                                  % (who, suite))
                     fails.append(str(n))
                 stub_cells.append("%s %s" % (variant, "/".join(fails)))
             row[3] = ", ".join(stub_cells)
         rows.append(row)
+    return rows
+
+
+# Negative controls (--controls): each breaks one thing of a good task, and
+# the check must report it, so a check that passes everything cannot pass.
+CONTROLS = (
+    ("a banned import in the reference", "reference",
+     lambda v: v + "\nimport socket\n", "the admission gate refuses it"),
+    ("visible tests that prove nothing", "tests",
+     lambda v: "assert True\nassert 1 == 1\n", "passes every test of tests"),
+    ("visible tests that do not parse", "tests",
+     lambda v: "assert (\n", "tests does not compile"),
+    ("a hidden test the reference fails", "hidden_tests",
+     lambda v: v + "\nassert False, 'control'\n", "reference fails hidden_tests"),
+)
+
+
+def run_controls(path, nworkers):
+    """The first task of the file as it is (it must pass) and once per
+    control (each must be reported). 0 when all hold, 1 otherwise."""
+    base = next((t for t in read_tasks(path) if t.data is not None), None)
+    if base is None:
+        print("check_seed: %s: no task to build controls from" % path, file=sys.stderr)
+        return 2
+    made = []
+    for change in [None] + [c[2] for c in CONTROLS]:
+        t = Task(base.lineno)
+        t.data = dict(base.data)
+        if change:
+            field = next(c[1] for c in CONTROLS if c[2] is change)
+            t.data[field] = change(t.data[field])
+        made.append(t)
+    judge(made, nworkers)
+    missed = 0
+    if made[0].problems:
+        missed += 1
+        print("MISSED  the unchanged task passes: %s" % "; ".join(made[0].problems))
+    else:
+        print("ok      the unchanged task passes")
+    for (what, _, _, expect), t in zip(CONTROLS, made[1:]):
+        if any(expect in p for p in t.problems):
+            print("ok      reported: %s" % what)
+        else:
+            missed += 1
+            print("MISSED  not reported: %s (%s)" % (what, "; ".join(t.problems) or "no problem"))
+    return 1 if missed else 0
+
+
+def main():
+    if len(sys.argv) == 4 and sys.argv[1] == "--run-job":
+        run_job(sys.argv[2], sys.argv[3])
+        return 0
+    here = HERE
+    ap = argparse.ArgumentParser(description="Check the seed curriculum.")
+    ap.add_argument("file", nargs="?",
+                    default=os.path.join(here, "..", "agents", "seed", "curriculum.jsonl"))
+    ap.add_argument("-j", "--jobs", type=int, default=max(2, min(8, (os.cpu_count() or 2) * 2)),
+                    help="runs at a time")
+    ap.add_argument("-q", "--quiet", action="store_true", help="print problems only")
+    ap.add_argument("--controls", action="store_true",
+                    help="check the checker: break the first task in known ways")
+    args = ap.parse_args()
+    if args.controls:
+        return run_controls(args.file, args.jobs)
+
+    t0 = time.monotonic()
+    tasks = read_tasks(args.file)
+    global_problems = check_collection(tasks)
+    rows = judge(tasks, args.jobs)
 
     if not args.quiet:
         head = ["task", "visible", "hidden", "stub failures (visible/hidden)"]

@@ -3,8 +3,9 @@
  * Each containment test runs code that tries to break out and asserts what
  * it could see or do; where cheap, a control run without isolation shows
  * the same probe does detect the breach, so the test cannot pass vacuously.
- * Tests that need bubblewrap skip when exec_probe says it is unusable; the
- * EXEC_NONE outcome tests still run.
+ * Tests that need bubblewrap skip when exec_probe says it is unusable, and
+ * the program then exits 77 (meson's skip), never 0; the EXEC_NONE outcome
+ * tests still run.
  */
 #include <stdarg.h>
 #include <stddef.h>
