@@ -355,54 +355,6 @@ static int add(cJSON *obj, const char *name, cJSON *item)
     return 1;
 }
 
-/* The state as a user must read it. "stalled" means no task can finish
- * until someone acts (no sandbox, no builders, a server that does not
- * serve the model: the monitor says so within seconds of a change);
- * "waiting_for_llm" means it should pass by itself (the server is down or
- * busy). A paused btfs is paused whatever else is wrong. */
-static const char *status_state(struct fs_context *ctx,
-                                const struct status_snapshot *s, int disk)
-{
-    if (store_paused(ctx->store))
-        return "paused";
-    /* Nothing can be saved: agents put their tasks back and wait. */
-    if (disk || strcmp(s->sandbox, "unavailable") == 0 || s->nbuilders == 0 ||
-        strncmp(s->llm_error, "no_model", 8) == 0)
-        return "stalled";
-    if (s->llm_reachable == 0 || s->llm_error[0])
-        return "waiting_for_llm";
-    for (unsigned i = 0; i < s->nbuilders; i++)
-        if (strcmp(s->builders[i].state, "waiting_for_llm") == 0)
-            return "waiting_for_llm";
-    return "running";
-}
-
-/* Why the state is not "running", in words: NULL when it is. */
-static const char *status_reason(struct fs_context *ctx,
-                                 const struct status_snapshot *s,
-                                 const char *state, int disk)
-{
-    (void)ctx;
-    if (strcmp(state, "paused") == 0)
-        return "paused by control (write resume to it, or: bt resume)";
-    if (strcmp(state, "stalled") == 0) {
-        if (disk == -ENOSPC || disk == -EDQUOT)
-            return "the disk of the data directory is full: nothing can be "
-                   "saved; free space there, work resumes by itself";
-        if (disk)
-            return "the store cannot write: see \"disk\"";
-        if (strcmp(s->sandbox, "unavailable") == 0)
-            return s->agents_note[0] ? s->agents_note
-                                     : "the sandbox is unavailable";
-        if (s->nbuilders == 0)
-            return "no builders (BT_BUILDERS=0): tasks stay queued";
-        return s->llm_error;        /* no_model: ... */
-    }
-    if (strcmp(state, "waiting_for_llm") == 0)
-        return s->llm_error[0] ? s->llm_error : "the LLM is not available";
-    return NULL;
-}
-
 /* status.json's "disk": whether the store can write, and if not why and
  * what to do. */
 static int add_disk(cJSON *o, int err, time_t since)
@@ -439,8 +391,9 @@ static int render_status(struct fs_context *ctx, struct store_view *v,
 
     time_t disk_since;
     int disk = store_write_health(ctx->store, &disk_since);
-    const char *state = status_state(ctx, s, disk);
-    const char *reason = status_reason(ctx, s, state, disk);
+    const char *state = status_overall_state(s, store_paused(ctx->store),
+                                             disk);
+    const char *reason = status_overall_reason(s, state, disk);
 
     time_t now = time(NULL);
     cJSON *o = cJSON_CreateObject();

@@ -466,6 +466,76 @@ static void test_long_agents_note(void **state)
     free(snap);
 }
 
+/* ---- the overall state ---------------------------------------------- */
+
+/* A snapshot of a healthy btfs with two builders, one at work. */
+static void healthy(struct status_snapshot *snap)
+{
+    memset(snap, 0, sizeof *snap);
+    snap->llm_reachable = 1;
+    strcpy(snap->sandbox, "bubblewrap");
+    snap->nbuilders = 2;
+    strcpy(snap->builders[0].state, "working");
+    strcpy(snap->builders[1].state, "idle");
+}
+
+static void expect_state(const struct status_snapshot *snap, int paused,
+                         int disk, const char *state, const char *reason)
+{
+    const char *got = status_overall_state(snap, paused, disk);
+    const char *why = status_overall_reason(snap, got, disk);
+
+    assert_string_equal(got, state);
+    if (!reason)
+        assert_null(why);
+    else if (!why || !strstr(why, reason))
+        fail_msg("state %s: reason '%s' does not hold '%s'", got,
+                 why ? why : "(null)", reason);
+}
+
+/* Each rule, and the order in which they win over each other. */
+static void test_overall_state(void **state)
+{
+    struct status_snapshot *snap = calloc(1, sizeof *snap);
+
+    (void)state;
+    assert_non_null(snap);
+    healthy(snap);
+    expect_state(snap, 0, 0, "running", NULL);
+    expect_state(snap, 1, 0, "paused", "bt resume");
+
+    /* The LLM: waiting, by itself or as a builder saw it. */
+    snap->llm_reachable = -1;
+    expect_state(snap, 0, 0, "running", NULL);   /* not checked yet */
+    snap->llm_reachable = 0;
+    expect_state(snap, 0, 0, "waiting_for_llm", "not available");
+    snap->llm_reachable = 1;
+    strcpy(snap->llm_error, "rate_limited: HTTP 429");
+    expect_state(snap, 0, 0, "waiting_for_llm", "rate_limited");
+    snap->llm_error[0] = '\0';
+    strcpy(snap->builders[1].state, "waiting_for_llm");
+    expect_state(snap, 0, 0, "waiting_for_llm", "not available");
+
+    /* Stalled: someone must act; it wins over waiting, not over paused. */
+    strcpy(snap->llm_error, "no_model: the server does not serve it");
+    expect_state(snap, 0, 0, "stalled", "no_model: the server");
+    expect_state(snap, 1, 0, "paused", "bt resume");
+    healthy(snap);
+    snap->llm_reachable = 0;
+    expect_state(snap, 0, -ENOSPC, "stalled", "disk of the data directory is full");
+    expect_state(snap, 0, -EDQUOT, "stalled", "free space there");
+    expect_state(snap, 0, -EIO, "stalled", "cannot write");
+    healthy(snap);
+    strcpy(snap->sandbox, "unavailable");
+    expect_state(snap, 0, 0, "stalled", "sandbox is unavailable");
+    strcpy(snap->agents_note, "bubblewrap cannot create namespaces: see docs");
+    expect_state(snap, 0, 0, "stalled", "bubblewrap cannot create");
+    healthy(snap);
+    snap->nbuilders = 0;
+    expect_state(snap, 0, 0, "stalled", "BT_BUILDERS=0");
+    free(snap);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -478,6 +548,7 @@ int main(void)
         cmocka_unit_test(test_concurrent),
         cmocka_unit_test(test_cancel_requests),
         cmocka_unit_test(test_long_agents_note),
+        cmocka_unit_test(test_overall_state),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
