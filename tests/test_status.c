@@ -308,6 +308,7 @@ static void test_snapshot_is_a_copy(void **state)
 
 #define WRITERS 4
 #define WRITES  20000
+#define OVERLAPS 100    /* snapshots that must fall inside the writing */
 
 struct writer {
     pthread_t thread;
@@ -317,6 +318,9 @@ struct writer {
 
 static atomic_int writers_done;
 static atomic_long snaps_taken;     /* by the reader, so far */
+static atomic_long writes_made;     /* by all writers, so far */
+static atomic_long overlaps;        /* snapshots taken while every writer
+                                       was between two of its writes */
 
 /* Writes strings of one repeated character, of changing lengths; fields set
  * in one call all get the same character, so a reader can tell a torn
@@ -332,7 +336,10 @@ static void *writer_main(void *arg)
      * nothing, and a fast machine could finish every write first. */
     while (atomic_load(&snaps_taken) == 0)
         sched_yield();
-    for (i = 0; i < WRITES; i++) {
+    /* And go on until the reader has seen enough of the writing: on a
+     * loaded machine the reader may sleep through all WRITES, and then the
+     * race was never run at all. */
+    for (i = 0; i < WRITES || atomic_load(&overlaps) < OVERLAPS; i++) {
         len = 1 + (size_t)(i * 7 + w->c) % (sizeof(buf) - 1);
         memset(buf, w->c, len);
         buf[len] = '\0';
@@ -340,6 +347,7 @@ static void *writer_main(void *arg)
         status_set_builder(w->s, 0, buf, (uint64_t)(unsigned char)w->c, buf);
         status_set_error(w->s, buf);
         status_set_llm_health(w->s, w->c & 1, buf);
+        atomic_fetch_add(&writes_made, 1);
     }
     atomic_fetch_add(&writers_done, 1);
     return NULL;
@@ -381,13 +389,20 @@ static void test_concurrent(void **state)
     status_set_llm_health(s, 0, "z");
     atomic_store(&writers_done, 0);
     atomic_store(&snaps_taken, 0);
+    atomic_store(&writes_made, 0);
+    atomic_store(&overlaps, 0);
     for (i = 0; i < WRITERS; i++) {
         w[i].s = s;
         w[i].c = (char)('a' + i);
         assert_int_equal(pthread_create(&w[i].thread, NULL, writer_main, &w[i]), 0);
     }
     do {
+        /* A write done before the snapshot and no writer finished after
+         * it: the snapshot fell inside the writing. */
+        long before = atomic_load(&writes_made);
         status_snapshot(s, &snap);
+        if (before > 0 && atomic_load(&writers_done) == 0)
+            atomic_fetch_add(&overlaps, 1);
         snaps++;
         atomic_store(&snaps_taken, snaps);
         if (!one_char(snap.llm_url, &cu) || !one_char(snap.llm_model, &cm) ||
@@ -409,14 +424,19 @@ static void test_concurrent(void **state)
             fail_msg("torn status_set_llm_health: error %c reachable %d", cl,
                      snap.llm_reachable);
     } while (atomic_load(&writers_done) < WRITERS);
-    /* The writers waited for the first snapshot, so the race ran. */
-    assert_true(snaps >= 1);
+    /* The race ran: snapshots were taken in the middle of the writes
+     * (the writers keep going until there were enough). */
+    if (atomic_load(&overlaps) < OVERLAPS)
+        fail_msg("only %ld of %ld snapshots fell inside the writing",
+                 atomic_load(&overlaps), snaps);
+    assert_true(atomic_load(&writes_made) >= (long)WRITERS * WRITES);
     for (i = 0; i < WRITERS; i++)
         assert_int_equal(pthread_join(w[i].thread, NULL), 0);
     /* Each field ends with some writer's last value. */
     status_snapshot(s, &snap);
     assert_true(one_char(snap.llm_url, &cu) && cu >= 'a' && cu < 'a' + WRITERS);
-    print_message("%ld snapshots taken during %d writes\n", snaps, WRITERS * WRITES * 4);
+    print_message("%ld snapshots, %ld inside %ld writes\n", snaps,
+                  atomic_load(&overlaps), atomic_load(&writes_made));
     status_free(s);
 }
 
