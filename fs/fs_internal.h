@@ -189,10 +189,6 @@ int fs_task_meta(struct store_view *v, uint64_t id, struct fs_meta *meta);
 int fs_dir_exists(struct store_view *v, const struct fs_node *n,
                   time_t *mtime);
 
-/* Parses an RFC 3339 timestamp ("2026-11-25T19:18:18Z", fractions and
- * offsets allowed). Returns the time, or 0 if s is NULL or not one. */
-time_t fs_time_parse(const char *s);
-
 /* Appends the static text of README to out. Returns 0 or -ENOMEM. */
 int fs_readme_render(struct fs_buf *out);
 

@@ -14,6 +14,7 @@
 
 #include <cJSON.h>
 
+#include "clock.h"
 #include "eval.h"
 #include "fs.h"
 #include "fs_internal.h"
@@ -81,36 +82,13 @@ int fs_errno(int err)
     return -EIO;        /* STORE_ESCHEMA, STORE_ECORRUPT, STORE_ELOCKED */
 }
 
-time_t fs_time_parse(const char *s)
+/* The time of an RFC 3339 stamp as the store and the agents write it
+ * (offsets and fractions taken too), or 0 if s is NULL or not one: every
+ * caller falls back to another time. */
+static time_t stamp_time(const char *s)
 {
-    struct tm tm;
-    int n = 0;
-
-    if (!s)
-        return 0;
-    memset(&tm, 0, sizeof tm);
-    if (sscanf(s, "%4d-%2d-%2dT%2d:%2d:%2d%n", &tm.tm_year, &tm.tm_mon,
-               &tm.tm_mday, &tm.tm_hour, &tm.tm_min, &tm.tm_sec, &n) != 6)
-        return 0;
-    const char *p = s + n;
-    if (*p == '.')
-        for (p++; *p >= '0' && *p <= '9'; p++)
-            ;
-    long off = 0;
-    if (*p == '+' || *p == '-') {
-        int hh, mm;
-        if (sscanf(p + 1, "%2d:%2d", &hh, &mm) != 2)
-            return 0;
-        off = (hh * 60L + mm) * 60L * (*p == '-' ? -1 : 1);
-    } else if (*p != 'Z' && *p != 'z') {
-        return 0;
-    }
-    tm.tm_year -= 1900;
-    tm.tm_mon -= 1;
-    time_t t = timegm(&tm);
-    if (t == (time_t)-1)
-        return 0;
-    return t - off;
+    time_t t;
+    return s && clock_parse_rfc3339(s, 0, &t) == 0 ? t : 0;
 }
 
 /* ---- JSON helpers -------------------------------------------------------- */
@@ -233,7 +211,7 @@ static time_t task_mtime(const char *doc, size_t len)
                                          "created_at"};
     char buf[64];
     for (size_t i = 0; i < sizeof fields / sizeof fields[0]; i++) {
-        time_t t = fs_time_parse(text_field(doc, len, fields[i], buf,
+        time_t t = stamp_time(text_field(doc, len, fields[i], buf,
                                             sizeof buf));
         if (t)
             return t;
@@ -305,7 +283,7 @@ static int log_cb(void *c, uint64_t key, const char *val, size_t len)
     char *sp = strchr(stamp, ' ');
     if (sp)
         *sp = '\0';
-    time_t t = fs_time_parse(stamp);
+    time_t t = stamp_time(stamp);
     if (t)
         w->last_time = t;
     return 0;
@@ -337,9 +315,9 @@ static cJSON *str_or_null(const char *s)
 
 static cJSON *time_or_null(time_t t)
 {
-    char buf[40];
-    return t ? cJSON_CreateString(store_time_format(t, buf))
-             : cJSON_CreateNull();
+    char buf[CLOCK_RFC3339_SIZE];
+    return t && clock_rfc3339(t, buf) == 0 ? cJSON_CreateString(buf)
+                                           : cJSON_CreateNull();
 }
 
 /* Adds item to obj; on failure the item is freed and 0 returned, so a
