@@ -1,6 +1,9 @@
 /* test_fs.c -- fs/ without a mount: the one-pass JSON reformatter against
- * cJSON_Print, counted sizes against rendered bytes, inode numbers, and the
- * store's commit hook that drives cache invalidation. */
+ * cJSON_Print, path parsing (canonical names only), README against the
+ * tree table, counted sizes against rendered bytes, status.json, config,
+ * control and the logs as rendered, inode numbers, and the store's commit
+ * hook that drives cache invalidation. The writable files (tasks/new and
+ * control) are tested in test_fs_write.c. */
 #include <errno.h>
 #include <inttypes.h>
 #include <setjmp.h>
@@ -10,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -17,6 +21,7 @@
 
 #include "fs.h"
 #include "fs_internal.h"
+#include "status.h"
 #include "store.h"
 #include "task.h"
 
@@ -202,6 +207,155 @@ static void inode_numbers_round_trip(void **state)
     assert_int_equal(fs_ino_node(UINT64_MAX, &back), -ENOENT);
 }
 
+/* ---- Paths --------------------------------------------------------------- */
+
+struct path_case {
+    const char *path;
+    enum fs_kind kind;
+    uint64_t id;
+    unsigned attempt;
+};
+
+static void paths_parse_to_their_nodes(void **state)
+{
+    static const struct path_case ok[] = {
+        { "/", FS_DIR_ROOT, 0, 0 },
+        { "/README", FS_README, 0, 0 },
+        { "/tasks", FS_DIR_TASKS, 0, 0 },
+        { "/tasks/new", FS_NEW, 0, 0 },
+        { "/tasks/task_000001.json", FS_TASK, 1, 0 },
+        { "/tasks/task_1234567.json", FS_TASK, 1234567, 0 },
+        { "/tasks/reflection_000042.json", FS_TASK_REFLECTION, 42, 0 },
+        { "/tasks/summary_999999.json", FS_TASK_SUMMARY, 999999, 0 },
+        { "/code_archive/task_000007", FS_DIR_CODE_TASK, 7, 0 },
+        { "/code_archive/task_000007/attempt_12.c", FS_CODE_FILE, 7, 12 },
+        { "/advanced/builder_analysis_3.json", FS_ANALYSIS, 3, 0 },
+        { "/eval/humaneval.json", FS_EVAL, 0, 0 },
+        { "/logs/events.jsonl", FS_EVENTS, 0, 0 },
+    };
+    struct fs_node n;
+
+    (void)state;
+    for (size_t i = 0; i < sizeof ok / sizeof ok[0]; i++) {
+        if (fs_node_parse(ok[i].path, &n) != 0)
+            fail_msg("%s does not parse", ok[i].path);
+        assert_int_equal(n.kind, ok[i].kind);
+        assert_true(n.id == ok[i].id);
+        assert_int_equal(n.attempt, ok[i].attempt);
+        assert_int_equal(fs_node_is_dir(&n), ok[i].kind <= FS_DIR_ADVANCED);
+    }
+    assert_int_equal(fs_node_parse("/core/builder_profile.json", &n), 0);
+    assert_int_equal(n.kind, FS_DOC);
+    assert_string_equal(n.doc, "builder_profile");
+    assert_int_equal(fs_node_parse("/code_archive/task_000007/attempt_1.py",
+                                   &n), 0);
+    assert_int_equal(n.ext_len, 2);
+    assert_memory_equal(n.ext, "py", 2);
+    assert_int_equal(fs_node_parse("/eval/he-plus.json", &n), 0);
+    assert_string_equal(n.set, "he-plus");
+}
+
+/* Only the canonical spelling names a file: no aliases, no guessing. */
+static void paths_refuse_what_is_not_canonical(void **state)
+{
+    static const char *const bad[] = {
+        "", "README", "/readme", "/README/", "//README", "/nope",
+        "/core/", "/core/nope.json",
+        "/tasks/task_1.json", "/tasks/task_00001.json",
+        "/tasks/task_0000001.json",
+        "/tasks/task_000001", "/tasks/task_000001.JSON",
+        "/tasks/task_-00001.json", "/tasks/task_+00001.json",
+        "/tasks/task_99999999999999999999999.json",
+        "/tasks/reflection_1.json", "/tasks/summary_.json",
+        "/tasks/task_000001.json/x",
+        "/code_archive/task_1", "/code_archive/task_000001/attempt_0.py",
+        "/code_archive/task_000001/attempt_01.py",
+        "/code_archive/task_000001/attempt_1.",
+        "/code_archive/task_000001/attempt_1",
+        "/code_archive/task_000001/attempt_256.py",
+        "/code_archive/task_000001/x/attempt_1.py",
+        "/advanced/builder_analysis_0.json",
+        "/advanced/builder_analysis_01.json",
+        "/advanced/builder_analysis_.json",
+        "/eval/HE.json", "/eval/.json", "/eval/a b.json", "/eval/x",
+    };
+    struct fs_node n;
+
+    (void)state;
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+        if (fs_node_parse(bad[i], &n) != -ENOENT)
+            fail_msg("'%s' parsed as kind %d", bad[i], (int)n.kind);
+}
+
+/* ---- README -------------------------------------------------------------- */
+
+/* Whether text has a line starting with "  " + name + a space. */
+static int has_row(const char *text, const char *name)
+{
+    size_t nl = strlen(name);
+    for (const char *p = text; p; p = strchr(p, '\n'), p = p ? p + 1 : p)
+        if (strncmp(p, "  ", 2) == 0 && strncmp(p + 2, name, nl) == 0 &&
+            (p[2 + nl] == ' ' || p[2 + nl] == '\n'))
+            return 1;
+    return 0;
+}
+
+/* README lists every file of the tree table, and the families of files
+ * tasks produce, in lines that fit a terminal. */
+static void readme_lists_the_tree(void **state)
+{
+    static const char *const families[] = {
+        "tasks/task_NNNNNN.json", "tasks/reflection_NNNNNN.json",
+        "tasks/summary_NNNNNN.json", "code_archive/task_NNNNNN/attempt_K.EXT",
+        "eval/SET.json", "advanced/builder_analysis_N.json",
+    };
+    struct fs_buf out = {0}, count = { .count_only = 1 };
+    struct fs_node n;
+    struct fs_meta m;
+
+    (void)state;
+    assert_int_equal(fs_node_parse("/README", &n), 0);
+    assert_int_equal(fs_render(NULL, NULL, &n, &out, &m), 0);
+    assert_int_equal(fs_render(NULL, NULL, &n, &count, &m), 0);
+    assert_int_equal(count.len, out.len);
+    assert_int_equal(m.immutable, 1);
+    assert_int_equal(fs_buf_add(&out, "", 1), 0);
+    const char *text = out.p;
+    assert_non_null(strstr(text, "Builder-Trainer FS\n"));
+    assert_non_null(strstr(text, "Writing tasks"));
+    for (size_t i = 0; i < fs_nentries; i++) {
+        if (fs_entries[i].kind <= FS_DIR_ADVANCED) {
+            assert_null(fs_entries[i].about);
+            continue;
+        }
+        assert_non_null(fs_entries[i].about);
+        if (!has_row(text, fs_entries[i].path + 1))
+            fail_msg("README has no row for %s", fs_entries[i].path);
+    }
+    for (size_t i = 0; i < sizeof families / sizeof families[0]; i++)
+        if (!has_row(text, families[i]))
+            fail_msg("README has no row for %s", families[i]);
+    /* The rows come in the table's order, each family after its
+     * directory's fixed files. */
+    assert_true(strstr(text, "  tasks/task_queue.json") <
+                strstr(text, "  tasks/task_NNNNNN.json"));
+    assert_true(strstr(text, "  logs/system.log") <
+                strstr(text, "  logs/shell.log"));
+    assert_true(strstr(text, "  advanced/motivation_log.json") <
+                strstr(text, "  advanced/builder_analysis_N.json"));
+    /* A description that wraps goes on in its column. */
+    assert_non_null(strstr(text, "waiting_for_llm /\n" "                   "
+                                 "           stalled"));
+    for (const char *p = text; *p;) {
+        size_t ll = strcspn(p, "\n");
+        if (ll > 78)
+            fail_msg("README line over 78 columns: %.*s", (int)ll, p);
+        p += ll + (p[ll] == '\n');
+    }
+    assert_int_equal(text[out.len - 2], '\n');
+    fs_buf_free(&out);
+}
+
 /* ---- On a real store ---------------------------------------------------- */
 
 struct hook_log {
@@ -290,6 +444,229 @@ static void render_counts_what_it_renders(void **state)
     assert_true(m.mtime > 0);
     assert_int_equal(fs_task_meta(v, 999, &m), -ENOENT);
     store_view_end(v);
+}
+
+/* Renders path as of now into a NUL-terminated malloc'd text (the count
+ * checked against the bytes on the way). Returns fs_render's code. */
+static int render_path(struct fs_context *ctx, const char *path, char **text,
+                       struct fs_meta *m)
+{
+    struct fs_node n;
+    struct store_view *v;
+    struct fs_buf out = {0}, count = { .count_only = 1 };
+    struct fs_meta mc;
+
+    assert_int_equal(fs_node_parse(path, &n), 0);
+    assert_int_equal(store_view_begin(ctx->store, &v), 0);
+    int rc = fs_render(ctx, v, &n, &out, m);
+    if (rc == 0) {
+        assert_int_equal(fs_render(ctx, v, &n, &count, &mc), 0);
+        assert_int_equal(count.len, out.len);
+    }
+    store_view_end(v);
+    if (rc == 0)
+        assert_int_equal(fs_buf_add(&out, "", 1), 0);
+    *text = rc == 0 ? out.p : NULL;
+    if (rc)
+        fs_buf_free(&out);
+    return rc;
+}
+
+static cJSON *render_json(struct fs_context *ctx, const char *path)
+{
+    struct fs_meta m;
+    char *text;
+    assert_int_equal(render_path(ctx, path, &text, &m), 0);
+    cJSON *j = cJSON_Parse(text);
+    if (!j)
+        fail_msg("%s is not JSON: %s", path, text);
+    free(text);
+    return j;
+}
+
+static const char *jstr(const cJSON *o, const char *name)
+{
+    const cJSON *it = cJSON_GetObjectItemCaseSensitive(o, name);
+    return cJSON_IsString(it) ? it->valuestring : NULL;
+}
+
+/* status.json shows the overall state the status module decides, the
+ * queue and the builders, as JSON whatever the agents report. */
+static void status_json_shows_the_state(void **state)
+{
+    struct store *st = *state;
+    struct status *status;
+    struct fs_context ctx = { .store = st, .data_dir = "/data" };
+    struct store_task_new t = { "{\"goal\":\"g\"}", 0, STORE_SOURCE_USER };
+    uint64_t id;
+
+    /* Without a status object (no agents at all): still a document. */
+    cJSON *j = render_json(&ctx, "/status.json");
+    assert_true(cJSON_IsNull(cJSON_GetObjectItem(
+        cJSON_GetObjectItem(j, "llm"), "reachable")));
+    assert_string_equal(jstr(j, "data_dir"), "/data");
+    cJSON_Delete(j);
+
+    assert_int_equal(status_create(2, &status), 0);
+    ctx.status = status;
+    status_set_llm(status, "http://127.0.0.1:1/v1", "m");
+    status_set_llm_health(status, 1, NULL);
+    status_set_sandbox(status, "bubblewrap");
+    status_set_builder(status, 1, "working", 9, "running tests");
+    assert_int_equal(store_task_enqueue(st, &t, 1, &id), 0);
+    j = render_json(&ctx, "/status.json");
+    assert_string_equal(jstr(j, "state"), "running");
+    assert_true(cJSON_IsNull(cJSON_GetObjectItem(j, "reason")));
+    assert_int_equal(cJSON_GetObjectItem(j, "queue_depth")->valueint, 1);
+    assert_int_equal(cJSON_GetObjectItem(j, "tasks_total")->valueint, 1);
+    cJSON *b = cJSON_GetArrayItem(cJSON_GetObjectItem(j, "builders"), 1);
+    assert_string_equal(jstr(b, "task"), "task_000009");
+    assert_string_equal(jstr(b, "step"), "running tests");
+    assert_string_equal(jstr(cJSON_GetObjectItem(j, "llm"), "url"),
+                        "http://127.0.0.1:1/v1");
+    assert_true(cJSON_IsTrue(cJSON_GetObjectItem(
+        cJSON_GetObjectItem(j, "disk"), "writable")));
+    cJSON_Delete(j);
+
+    status_set_llm_health(status, 0, "connect: refused");
+    j = render_json(&ctx, "/status.json");
+    assert_string_equal(jstr(j, "state"), "waiting_for_llm");
+    assert_string_equal(jstr(j, "reason"), "connect: refused");
+    cJSON_Delete(j);
+
+    status_set_sandbox(status, "unavailable");
+    j = render_json(&ctx, "/status.json");
+    assert_string_equal(jstr(j, "state"), "stalled");
+    cJSON_Delete(j);
+
+    assert_int_equal(store_set_paused(st, 1), 0);
+    j = render_json(&ctx, "/status.json");
+    assert_string_equal(jstr(j, "state"), "paused");
+    cJSON_Delete(j);
+    char *text;
+    struct fs_meta m;
+    assert_int_equal(render_path(&ctx, "/control", &text, &m), 0);
+    assert_string_equal(text, "paused\n");
+    free(text);
+    assert_int_equal(store_set_paused(st, 0), 0);
+    assert_int_equal(render_path(&ctx, "/control", &text, &m), 0);
+    assert_string_equal(text, "running\n");
+    free(text);
+    status_free(status);
+}
+
+/* config.json is the configuration as given, pretty-printed; text that is
+ * not JSON is shown as it is rather than hidden. */
+static void config_json_as_given(void **state)
+{
+    struct fs_context ctx = { .store = *state,
+                              .config_json = "{\"llm_url\":\"u\",\"n\":2}" };
+    struct fs_meta m;
+    char *text;
+
+    assert_int_equal(render_path(&ctx, "/config.json", &text, &m), 0);
+    assert_string_equal(text, "{\n\t\"llm_url\":\t\"u\",\n\t\"n\":\t2\n}\n");
+    assert_int_equal(m.immutable, 1);
+    free(text);
+    ctx.config_json = "not json";
+    assert_int_equal(render_path(&ctx, "/config.json", &text, &m), 0);
+    assert_string_equal(text, "not json\n");
+    free(text);
+    ctx.config_json = NULL;
+    assert_int_equal(render_path(&ctx, "/config.json", &text, &m), 0);
+    assert_string_equal(text, "{\n}\n");
+    free(text);
+}
+
+/* What does not exist in a snapshot says so; tasks/new reads empty. */
+static void render_missing_and_special(void **state)
+{
+    struct store *st = *state;
+    struct fs_context ctx = { .store = st };
+    struct store_task_new t = { "{\"goal\":\"g\"}", 0, STORE_SOURCE_USER };
+    static const char *const missing[] = {
+        "/tasks/task_000002.json", "/tasks/reflection_000001.json",
+        "/tasks/summary_000001.json", "/code_archive/task_000001/attempt_1.py",
+        "/advanced/builder_analysis_1.json", "/eval/nosuch.json",
+    };
+    struct fs_meta m;
+    struct fs_node n;
+    struct store_view *v;
+    uint64_t id;
+    time_t mtime;
+    char *text;
+
+    assert_int_equal(store_task_enqueue(st, &t, 1, &id), 0);
+    for (size_t i = 0; i < sizeof missing / sizeof missing[0]; i++)
+        if (render_path(&ctx, missing[i], &text, &m) != -ENOENT)
+            fail_msg("%s exists", missing[i]);
+    assert_int_equal(render_path(&ctx, "/tasks/new", &text, &m), 0);
+    assert_string_equal(text, "");
+    free(text);
+    /* A document the store lacks still shows, as an empty object. */
+    assert_int_equal(render_path(&ctx, "/advanced/trainer_log.json", &text,
+                                 &m), 0);
+    assert_int_equal(text[strlen(text) - 1], '\n');
+    free(text);
+
+    assert_int_equal(store_view_begin(st, &v), 0);
+    struct fs_buf out = {0};
+    assert_int_equal(fs_node_parse("/core", &n), 0);
+    assert_int_equal(fs_render(&ctx, v, &n, &out, &m), -EISDIR);
+    assert_int_equal(fs_dir_exists(v, &n, &mtime), 0);
+    assert_int_equal(fs_node_parse("/code_archive/task_000001", &n), 0);
+    assert_int_equal(fs_dir_exists(v, &n, &mtime), -ENOENT);
+    store_view_end(v);
+    fs_buf_free(&out);
+}
+
+/* system.log as stored, one line each; events.jsonl the same lines as JSON
+ * objects; a reader that follows gets only the lines after its last; the
+ * mtime is the last line's stamp. */
+static void logs_render_and_follow(void **state)
+{
+    struct store *st = *state;
+    struct fs_context ctx = { .store = st };
+    struct store_view *v;
+    struct fs_meta m;
+    struct fs_buf more = {0};
+    time_t before = time(NULL);
+    char *text;
+
+    assert_int_equal(store_log_append(st, STORE_LOG_SYSTEM, "first line"), 0);
+    assert_int_equal(store_log_append(st, STORE_LOG_SYSTEM,
+                                      "builder 0: task_000001: passed"), 0);
+    assert_int_equal(render_path(&ctx, "/logs/system.log", &text, &m), 0);
+    time_t after = time(NULL);
+    assert_non_null(strstr(text, " first line\n"));
+    assert_non_null(strstr(text, " builder 0: task_000001: passed\n"));
+    assert_true(m.mtime >= before && m.mtime <= after);
+    uint64_t next = m.log_next;
+    free(text);
+
+    assert_int_equal(render_path(&ctx, "/logs/events.jsonl", &text, &m), 0);
+    size_t lines = 0;
+    for (char *line = strtok(text, "\n"); line; line = strtok(NULL, "\n")) {
+        cJSON *j = cJSON_Parse(line);
+        if (!cJSON_IsObject(j))
+            fail_msg("not an event object: %s", line);
+        cJSON_Delete(j);
+        lines++;
+    }
+    assert_int_equal(lines, 2);
+    free(text);
+
+    assert_int_equal(store_log_append(st, STORE_LOG_SYSTEM, "third"), 0);
+    assert_int_equal(store_view_begin(st, &v), 0);
+    uint64_t after_next = next;
+    assert_int_equal(fs_render_log_from(v, FS_SYSLOG, next, &more,
+                                        &after_next, NULL), 0);
+    store_view_end(v);
+    assert_true(after_next > next);
+    assert_int_equal(fs_buf_add(&more, "", 1), 0);
+    assert_non_null(strstr(more.p, " third\n"));
+    assert_null(strstr(more.p, "first line"));
+    fs_buf_free(&more);
 }
 
 static void commit_hook_names_the_task(void **state)
@@ -427,6 +804,17 @@ int main(void)
         cmocka_unit_test(json_string_escapes_as_cjson),
         cmocka_unit_test(json_field_finds_top_level_only),
         cmocka_unit_test(inode_numbers_round_trip),
+        cmocka_unit_test(paths_parse_to_their_nodes),
+        cmocka_unit_test(paths_refuse_what_is_not_canonical),
+        cmocka_unit_test(readme_lists_the_tree),
+        cmocka_unit_test_setup_teardown(status_json_shows_the_state,
+                                        setup_store, teardown_store),
+        cmocka_unit_test_setup_teardown(config_json_as_given,
+                                        setup_store, teardown_store),
+        cmocka_unit_test_setup_teardown(render_missing_and_special,
+                                        setup_store, teardown_store),
+        cmocka_unit_test_setup_teardown(logs_render_and_follow,
+                                        setup_store, teardown_store),
         cmocka_unit_test_setup_teardown(render_counts_what_it_renders,
                                         setup_store, teardown_store),
         cmocka_unit_test_setup_teardown(commit_hook_names_the_task,
