@@ -9,9 +9,8 @@
 # skipped with 77 where mount(2) is not allowed).
 . "${0%/*}/lib.sh" || exit 1
 
-: "${FAKELLM:?set FAKELLM to the fakellm binary}"
-command -v curl >/dev/null || skip "curl is missing"
-bwrap --unshare-all --ro-bind / / true 2>/dev/null || skip "bubblewrap cannot create namespaces here"
+need_fake
+need_sandbox
 
 SMALL="$T/small"
 mkdir "$SMALL"
@@ -36,20 +35,6 @@ wait_for() {
 stop() {
     sleep 1
     stop_btfs
-}
-
-task_status() {
-    jq -r .status "$M/tasks/$1.json"
-}
-
-wait_status() {
-    local i
-    for ((i = 0; i < $3 * 10; i++)); do
-        [ "$(task_status "$1" 2>/dev/null)" = "$2" ] && return 0
-        sleep 0.1
-    done
-    echo "task $1 is $(task_status "$1" 2>/dev/null), not $2, after $3 s"
-    return 1
 }
 
 # fill: writes zeros until the filesystem refuses more.
@@ -104,7 +89,7 @@ assert_match "... why, and what to do" "disk of the data directory is full.*free
 assert_ok "every file of the tree still reads (JSON parses)" every_file_reads
 assert_ok "the Builder's save fails and it waits for the disk" \
     wait_for '.builders[0].step == "the store cannot write"' 20
-assert_match "the task is not lost meanwhile" "^(running|queued)$" "$(task_status task_000001)"
+assert_match "the task is not lost meanwhile" "^(running|queued)$" "$(task_field task_000001 .status)"
 
 # ---- space comes back -----------------------------------------------------------
 
