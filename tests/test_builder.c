@@ -22,23 +22,12 @@
 #include <cmocka.h>
 #include <cjson/cJSON.h>
 
+#include "agent_env.h"
 #include "builder.h"
-#include "exec.h"
-#include "fakellm.h"
-#include "llm.h"
-#include "llm_monitor.h"
-#include "status.h"
-#include "store.h"
 #include "task.h"
 
 struct fixture {
-    char dir[64];
-    struct store *st;
-    struct status *status;
-    struct fakellm *fake;
-    struct llm *llm;
-    struct exec *ex;
-    struct llm_monitor *monitor;
+    struct agent_env env;
     struct builder_pool *pool;
 };
 
@@ -49,51 +38,18 @@ static const char reflection[] =
     "\"lessons\": [\"check edge cases first\"], \"concepts\": "
     "[\"arithmetic\"]}";
 
-static void add_reply(struct fixture *f, const char *match, const char *text)
-{
-    struct fakellm_rule r = { .kind = FAKE_REPLY, .match = match,
-                              .content = text };
-    assert_int_equal(fakellm_add(f->fake, &r), 0);
-}
-
 static int setup(void **state)
 {
     struct fixture *f = calloc(1, sizeof *f);
-    struct store_options so = { .no_sync = 1 };
-    struct llm_config lc;
-    struct exec_config ec;
     struct builder_config bc;
-    char err[256], why[256];
 
     assert_non_null(f);
-    strcpy(f->dir, "/tmp/test_builder.XXXXXX");
-    assert_non_null(mkdtemp(f->dir));
-    assert_int_equal(store_open(f->dir, &so, &f->st, err, sizeof err), 0);
-    assert_int_equal(status_create(1, &f->status), 0);
-    assert_int_equal(fakellm_start(&f->fake), 0);
-    add_reply(f, "review your own work", reflection);
-
-    llm_config_default(&lc);
-    lc.url = fakellm_url(f->fake);
-    lc.connect_timeout_ms = 2000;
-    lc.idle_timeout_ms = 5000;
-    lc.total_timeout_ms = 20000;
-    lc.backoff_initial_ms = 10;
-    lc.backoff_max_ms = 500;
-    assert_int_equal(llm_create(&lc, &f->llm), 0);
-
-    exec_config_default(&ec);
-    ec.isolation = EXEC_NONE;
-    assert_int_equal(exec_create(&ec, &f->ex), 0);
-    if (exec_probe(f->ex, why, sizeof why) < 0)
-        fail_msg("the sandbox cannot run here: %s", why);
-    status_set_sandbox(f->status, exec_isolation_name(ec.isolation));
-    assert_int_equal(llm_monitor_start(f->llm, f->ex, f->status, f->st,
-                                       &f->monitor), 0);
+    agent_env_open(&f->env);
+    agent_env_reply(&f->env, "review your own work", reflection, 0);
     builder_config_default(&bc);
     bc.idle_poll_ms = 20;
-    assert_int_equal(builder_start(&bc, f->st, f->status, f->llm, f->ex,
-                                   f->monitor, &f->pool), 0);
+    assert_int_equal(builder_start(&bc, f->env.st, f->env.status, f->env.llm,
+                                   f->env.ex, f->env.monitor, &f->pool), 0);
     *state = f;
     return 0;
 }
@@ -102,45 +58,15 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     struct fixture *f = *state;
-    char cmd[128];
 
-    llm_cancel(f->llm);
+    agent_env_cancel(&f->env);
     builder_stop(f->pool);
-    llm_monitor_stop(f->monitor);
-    llm_free(f->llm);
-    exec_free(f->ex);
-    fakellm_stop(f->fake);
-    status_free(f->status);
-    store_close(f->st);
-    snprintf(cmd, sizeof cmd, "rm -rf %s", f->dir);
+    int rc = agent_env_close(&f->env);
     free(f);
-    return system(cmd) == 0 ? 0 : -1;
+    return rc;
 }
 
 /* ---- Reading back what the Builder left ------------------------------- */
-
-static int parse_cb(void *c, uint64_t key, const char *val, size_t len)
-{
-    (void)key;
-    cJSON_Delete(*(cJSON **)c);
-    *(cJSON **)c = cJSON_ParseWithLength(val, len);
-    return 0;
-}
-
-/* Record 'key' of collection 'coll' parsed, or NULL if it is not there. */
-static cJSON *get_json(struct store *st, enum store_coll coll, uint64_t key)
-{
-    struct store_view *v;
-    cJSON *j = NULL;
-    assert_int_equal(store_view_begin(st, &v), 0);
-    int rc = store_view_get(v, coll, key, parse_cb, &j);
-    store_view_end(v);
-    if (rc == -ENOENT)
-        return NULL;
-    assert_int_equal(rc, 0);
-    assert_non_null(j);
-    return j;
-}
 
 static const char *str_at(const cJSON *o, const char *name)
 {
@@ -152,6 +78,12 @@ static double num_at(const cJSON *o, const char *name)
 {
     const cJSON *it = cJSON_GetObjectItemCaseSensitive(o, name);
     return cJSON_IsNumber(it) ? it->valuedouble : -1;
+}
+
+static int exists_cb(void *c, uint64_t key, const char *val, size_t len)
+{
+    (void)c; (void)key; (void)val; (void)len;
+    return 0;
 }
 
 /* Queues one task line through the store as tasks/new does (parsed by
@@ -166,7 +98,7 @@ static uint64_t add_task(struct fixture *f, const char *line)
     if (task_parse_line(line, strlen(line), &def, err, sizeof err) != 0)
         fail_msg("task line refused: %s", err);
     t = (struct store_task_new){ def.json, def.priority, STORE_SOURCE_USER };
-    assert_int_equal(store_task_enqueue(f->st, &t, 1, &id), 0);
+    assert_int_equal(store_task_enqueue(f->env.st, &t, 1, &id), 0);
     task_def_free(&def);
     return id;
 }
@@ -176,7 +108,7 @@ static uint64_t add_task(struct fixture *f, const char *line)
 static cJSON *wait_finished(struct fixture *f, uint64_t id)
 {
     for (int i = 0; i < 1200; i++) {
-        cJSON *doc = get_json(f->st, STORE_COLL_TASKS, id);
+        cJSON *doc = agent_env_record(&f->env, STORE_COLL_TASKS, id);
         const char *s = str_at(doc, "status");
         if (!strcmp(s, "passed") || !strcmp(s, "failed") ||
             !strcmp(s, "error") || !strcmp(s, "cancelled"))
@@ -186,25 +118,6 @@ static cJSON *wait_finished(struct fixture *f, uint64_t id)
     }
     fail_msg("task %" PRIu64 " did not finish in 60 s", id);
     return NULL;
-}
-
-static int exists_cb(void *c, uint64_t key, const char *val, size_t len)
-{
-    (void)c; (void)key; (void)val; (void)len;
-    return 0;
-}
-
-/* Whether any request the fake got holds s. */
-static int asked_with(struct fixture *f, const char *s)
-{
-    unsigned n = fakellm_requests(f->fake);
-    int found = 0;
-    for (unsigned i = 0; i < n && !found; i++) {
-        char *body = fakellm_request_body(f->fake, i);
-        found = body && strstr(body, s);
-        free(body);
-    }
-    return found;
 }
 
 static char *fenced(const char *code)
@@ -224,7 +137,7 @@ static void right_answer_passes_and_leaves_everything(void **state)
     struct fixture *f = *state;
     char *answer = fenced("def square(x):\n    return x * x");
 
-    add_reply(f, "square(", answer);
+    agent_env_reply(&f->env, "square(", answer, 0);
     uint64_t id = add_task(f, "{\"goal\": \"Write square(x) returning x "
                               "squared.\", \"skills\": [\"math\"], "
                               "\"tests\": \"assert square(2) == 4\", "
@@ -246,12 +159,12 @@ static void right_answer_passes_and_leaves_everything(void **state)
     /* The code of attempt 1, the reflection, the summary, the score log
      * entry, the skill: one commit wrote them all. */
     struct store_view *v;
-    assert_int_equal(store_view_begin(f->st, &v), 0);
+    assert_int_equal(store_view_begin(f->env.st, &v), 0);
     assert_int_equal(store_view_get(v, STORE_COLL_CODE, STORE_CODE_KEY(id, 1),
                                     exists_cb, NULL), 0);
     assert_int_equal(store_view_count(v, STORE_COLL_SCORES), 1);
     store_view_end(v);
-    cJSON *refl = get_json(f->st, STORE_COLL_REFLECTIONS, id);
+    cJSON *refl = agent_env_record(&f->env, STORE_COLL_REFLECTIONS, id);
     assert_non_null(refl);
     char *text = cJSON_PrintUnformatted(refl);
     assert_non_null(text);
@@ -259,13 +172,13 @@ static void right_answer_passes_and_leaves_everything(void **state)
         fail_msg("reflection: %s", text);
     cJSON_free(text);
     cJSON_Delete(refl);
-    cJSON *sum = get_json(f->st, STORE_COLL_SUMMARIES, id);
+    cJSON *sum = agent_env_record(&f->env, STORE_COLL_SUMMARIES, id);
     assert_non_null(sum);
     cJSON_Delete(sum);
 
-    assert_true(asked_with(f, "square(2) == 4"));
-    assert_false(asked_with(f, "square(3)"));
-    assert_false(asked_with(f, "-4) == 16"));
+    assert_true(agent_env_asked(&f->env, "square(2) == 4"));
+    assert_false(agent_env_asked(&f->env, "square(3)"));
+    assert_false(agent_env_asked(&f->env, "-4) == 16"));
     free(answer);
 }
 
@@ -277,8 +190,8 @@ static void wrong_then_right_is_repaired(void **state)
     char *right = fenced("def cube(x):\n    return x ** 3");
     char *wrong = fenced("def cube(x):\n    return x * 3");
 
-    add_reply(f, "Your attempt 1 failed", right);
-    add_reply(f, "cube(", wrong);
+    agent_env_reply(&f->env, "Your attempt 1 failed", right, 0);
+    agent_env_reply(&f->env, "cube(", wrong, 0);
     uint64_t id = add_task(f, "{\"goal\": \"Write cube(x) returning x "
                               "cubed.\", \"tests\": \"assert cube(2) == 8\", "
                               "\"hidden_tests\": \"assert cube(3) == 27\"}");
@@ -288,13 +201,13 @@ static void wrong_then_right_is_repaired(void **state)
     cJSON_Delete(doc);
 
     struct store_view *v;
-    assert_int_equal(store_view_begin(f->st, &v), 0);
+    assert_int_equal(store_view_begin(f->env.st, &v), 0);
     assert_int_equal(store_view_get(v, STORE_COLL_CODE, STORE_CODE_KEY(id, 1),
                                     exists_cb, NULL), 0);
     assert_int_equal(store_view_get(v, STORE_COLL_CODE, STORE_CODE_KEY(id, 2),
                                     exists_cb, NULL), 0);
     store_view_end(v);
-    assert_true(asked_with(f, "0 of 1 tests passed"));
+    assert_true(agent_env_asked(&f->env, "0 of 1 tests passed"));
     free(right);
     free(wrong);
 }
@@ -305,7 +218,8 @@ static void no_code_fails_saying_why(void **state)
 {
     struct fixture *f = *state;
 
-    add_reply(f, "poem", "I am sorry, I cannot write code for that.");
+    agent_env_reply(&f->env, "poem", "I am sorry, I cannot write code for that.",
+                    0);
     uint64_t id = add_task(f, "{\"goal\": \"Write a poem generator poem().\", "
                               "\"tests\": \"assert poem()\"}");
     cJSON *doc = wait_finished(f, id);
