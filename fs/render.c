@@ -1,4 +1,4 @@
-/* render.c -- paths of the mount as nodes, and nodes as bytes.
+/* render.c -- nodes as bytes (the paths that name them: tree.c).
  *
  * Every file is rendered whole, inside one store view, so that what a reader
  * gets is one consistent snapshot; getattr reports the exact size by running
