@@ -14,15 +14,13 @@
 
 void agent_env_open(struct agent_env *e)
 {
-    struct store_options so = { .no_sync = 1 };
     struct llm_config lc;
     struct exec_config ec;
-    char err[256], why[256];
+    char why[256];
 
     memset(e, 0, sizeof *e);
-    strcpy(e->dir, "/tmp/test_agent.XXXXXX");
-    assert_non_null(mkdtemp(e->dir));
-    assert_int_equal(store_open(e->dir, &so, &e->st, err, sizeof err), 0);
+    temp_store_open(&e->ts);
+    e->st = e->ts.st;
     assert_int_equal(status_create(1, &e->status), 0);
     assert_int_equal(fakellm_start(&e->fake), 0);
 
@@ -68,16 +66,12 @@ void agent_env_cancel(struct agent_env *e)
 
 int agent_env_close(struct agent_env *e)
 {
-    char cmd[128];
-
     llm_monitor_stop(e->monitor);
     llm_free(e->llm);
     exec_free(e->ex);
     fakellm_stop(e->fake);
     status_free(e->status);
-    store_close(e->st);
-    snprintf(cmd, sizeof cmd, "rm -rf %s", e->dir);
-    return system(cmd) == 0 ? 0 : -1;
+    return temp_store_close(&e->ts);
 }
 
 void agent_env_reply(struct agent_env *e, const char *match, const char *text,
@@ -96,14 +90,17 @@ static int parse_cb(void *c, uint64_t key, const char *val, size_t len)
     return 0;
 }
 
-cJSON *agent_env_record(struct agent_env *e, enum store_coll coll,
-                        uint64_t key)
+/* One record (collection coll, key) or, with name set, one document, as
+ * of now and parsed; NULL when there is none. */
+static cJSON *read_json(struct store *st, enum store_coll coll, uint64_t key,
+                        const char *name)
 {
     struct store_view *v;
     cJSON *j = NULL;
 
-    assert_int_equal(store_view_begin(e->st, &v), 0);
-    int rc = store_view_get(v, coll, key, parse_cb, &j);
+    assert_int_equal(store_view_begin(st, &v), 0);
+    int rc = name ? store_view_doc(v, name, parse_cb, &j)
+                  : store_view_get(v, coll, key, parse_cb, &j);
     store_view_end(v);
     if (rc == -ENOENT)
         return NULL;
@@ -112,19 +109,15 @@ cJSON *agent_env_record(struct agent_env *e, enum store_coll coll,
     return j;
 }
 
+cJSON *agent_env_record(struct agent_env *e, enum store_coll coll,
+                        uint64_t key)
+{
+    return read_json(e->st, coll, key, NULL);
+}
+
 cJSON *agent_env_doc(struct agent_env *e, const char *name)
 {
-    struct store_view *v;
-    cJSON *j = NULL;
-
-    assert_int_equal(store_view_begin(e->st, &v), 0);
-    int rc = store_view_doc(v, name, parse_cb, &j);
-    store_view_end(v);
-    if (rc == -ENOENT)
-        return NULL;
-    assert_int_equal(rc, 0);
-    assert_non_null(j);
-    return j;
+    return read_json(e->st, STORE_COLL_TASKS, 0, name);
 }
 
 int agent_env_asked(struct agent_env *e, const char *s)

@@ -17,10 +17,11 @@
 #include "llm_monitor.h"
 #include "status.h"
 #include "store.h"
+#include "temp_store.h"
 
 struct agent_env {
-    char dir[64];                   /* the store's temporary directory   */
-    struct store *st;
+    struct temp_store ts;           /* the store and its directory       */
+    struct store *st;               /* ts.st                             */
     struct status *status;          /* one builder slot                  */
     struct fakellm *fake;
     struct llm *llm;

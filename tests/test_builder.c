@@ -218,8 +218,8 @@ static void no_code_fails_saying_why(void **state)
 {
     struct fixture *f = *state;
 
-    agent_env_reply(&f->env, "poem", "I am sorry, I cannot write code for that.",
-                    0);
+    agent_env_reply(&f->env, "poem",
+                    "I am sorry, I cannot write code for that.", 0);
     uint64_t id = add_task(f, "{\"goal\": \"Write a poem generator poem().\", "
                               "\"tests\": \"assert poem()\"}");
     cJSON *doc = wait_finished(f, id);

@@ -24,6 +24,7 @@
 #include "status.h"
 #include "store.h"
 #include "task.h"
+#include "temp_store.h"
 
 static const char *const docs[] = {
     "{}",
@@ -169,28 +170,6 @@ static void hook_cb(void *c, uint64_t task)
     struct hook_log *h = c;
     h->calls++;
     h->last = task;
-}
-
-static char tmpdir[64];
-
-static int setup_store(void **state)
-{
-    struct store *st;
-    char err[256];
-    strcpy(tmpdir, "/tmp/test_fs.XXXXXX");
-    assert_non_null(mkdtemp(tmpdir));
-    struct store_options o = { .no_sync = 1 };
-    assert_int_equal(store_open(tmpdir, &o, &st, err, sizeof err), 0);
-    *state = st;
-    return 0;
-}
-
-static int teardown_store(void **state)
-{
-    char cmd[128];
-    store_close(*state);
-    snprintf(cmd, sizeof cmd, "rm -rf %s", tmpdir);
-    return system(cmd) == 0 ? 0 : -1;
 }
 
 /* Size by counting == bytes rendered, and the bytes == cJSON_Print of the
@@ -605,19 +584,19 @@ int main(void)
         cmocka_unit_test(json_string_escapes_as_cjson),
         cmocka_unit_test(json_field_finds_top_level_only),
         cmocka_unit_test_setup_teardown(status_json_shows_the_state,
-                                        setup_store, teardown_store),
+                                        temp_store_setup, temp_store_teardown),
         cmocka_unit_test_setup_teardown(config_json_as_given,
-                                        setup_store, teardown_store),
+                                        temp_store_setup, temp_store_teardown),
         cmocka_unit_test_setup_teardown(render_missing_and_special,
-                                        setup_store, teardown_store),
+                                        temp_store_setup, temp_store_teardown),
         cmocka_unit_test_setup_teardown(logs_render_and_follow,
-                                        setup_store, teardown_store),
+                                        temp_store_setup, temp_store_teardown),
         cmocka_unit_test_setup_teardown(render_counts_what_it_renders,
-                                        setup_store, teardown_store),
+                                        temp_store_setup, temp_store_teardown),
         cmocka_unit_test_setup_teardown(commit_hook_names_the_task,
-                                        setup_store, teardown_store),
+                                        temp_store_setup, temp_store_teardown),
         cmocka_unit_test_setup_teardown(enqueue_splices_and_logs_in_one_commit,
-                                        setup_store, teardown_store),
+                                        temp_store_setup, temp_store_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -21,39 +21,9 @@
 #include "status.h"
 #include "store.h"
 #include "task.h"
-
-static char tmpdir[64];
-
-static int setup_store(void **state)
-{
-    struct store *st;
-    char err[256];
-    strcpy(tmpdir, "/tmp/test_fs_write.XXXXXX");
-    assert_non_null(mkdtemp(tmpdir));
-    struct store_options o = { .no_sync = 1 };
-    assert_int_equal(store_open(tmpdir, &o, &st, err, sizeof err), 0);
-    *state = st;
-    return 0;
-}
-
-static int teardown_store(void **state)
-{
-    char cmd[128];
-    store_close(*state);
-    snprintf(cmd, sizeof cmd, "rm -rf %s", tmpdir);
-    return system(cmd) == 0 ? 0 : -1;
-}
+#include "temp_store.h"
 
 /* ---- Helpers ------------------------------------------------------------- */
-
-static size_t tasks_stored(struct store *st)
-{
-    struct store_view *v;
-    assert_int_equal(store_view_begin(st, &v), 0);
-    size_t n = (size_t)store_view_count(v, STORE_COLL_TASKS);
-    store_view_end(v);
-    return n;
-}
 
 static int copy_cb(void *c, uint64_t key, const char *val, size_t len)
 {
@@ -181,7 +151,7 @@ static void a_write_is_all_or_nothing(void **state)
     assert_int_equal(fs_writer_new(&w), 0);
     assert_int_equal(write_str(st, w, "one\n{\"goal\": 5}\nthree\n"),
                      -EINVAL);
-    assert_int_equal(tasks_stored(st), 0);
+    assert_int_equal(temp_store_count(st, STORE_COLL_TASKS), 0);
     const char *r = response(w);
     if (strncmp(r, "error: line 2: ", 15) != 0 || !strstr(r, "goal"))
         fail_msg("response: %s", r);
@@ -194,12 +164,12 @@ static void a_write_is_all_or_nothing(void **state)
     assert_non_null(strstr(response(w), "colour"));
     assert_int_equal(write_str(st, w, "\n"), -EINVAL);   /* empty line */
     (void)response(w);
-    assert_int_equal(tasks_stored(st), 0);
+    assert_int_equal(temp_store_count(st, STORE_COLL_TASKS), 0);
 
     assert_int_equal(write_str(st, w, "one\ntwo\nthree\n"), 14);
     assert_string_equal(response(w),
                         "task_000001\ntask_000002\ntask_000003\n");
-    assert_int_equal(tasks_stored(st), 3);
+    assert_int_equal(temp_store_count(st, STORE_COLL_TASKS), 3);
     cJSON *doc = task_doc(st, 3);
     assert_string_equal(goal_of(doc), "three");
     cJSON_Delete(doc);
@@ -215,10 +185,10 @@ static void partial_lines_wait(void **state)
 
     assert_int_equal(fs_writer_new(&w), 0);
     assert_int_equal(write_str(st, w, "rev"), 3);
-    assert_int_equal(tasks_stored(st), 0);
+    assert_int_equal(temp_store_count(st, STORE_COLL_TASKS), 0);
     assert_string_equal(response(w), "");
     assert_int_equal(write_str(st, w, "erse\nsor"), 8);
-    assert_int_equal(tasks_stored(st), 1);
+    assert_int_equal(temp_store_count(st, STORE_COLL_TASKS), 1);
     assert_string_equal(response(w), "task_000001\n");
     cJSON *doc = task_doc(st, 1);
     assert_string_equal(goal_of(doc), "reverse");
@@ -239,7 +209,7 @@ static void partial_lines_wait(void **state)
     assert_int_equal(fs_writer_flush(st, w), -EINVAL);
     assert_non_null(strstr(response(w), "error: line 1: "));
     assert_int_equal(fs_writer_flush(st, w), 0);      /* gone */
-    assert_int_equal(tasks_stored(st), 2);
+    assert_int_equal(temp_store_count(st, STORE_COLL_TASKS), 2);
     fs_writer_free(w);
 }
 
@@ -260,7 +230,7 @@ static void an_overlong_line_is_dropped_whole(void **state)
     assert_int_equal(fs_writer_write(st, w, big, 100), -EFBIG);
     assert_int_equal(write_str(st, w, "tail of it\nnext task\n"), 21);
     assert_string_equal(response(w), "task_000001\n");
-    assert_int_equal(tasks_stored(st), 1);
+    assert_int_equal(temp_store_count(st, STORE_COLL_TASKS), 1);
     cJSON *doc = task_doc(st, 1);
     assert_string_equal(goal_of(doc), "next task");
     cJSON_Delete(doc);
@@ -359,18 +329,18 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(one_line_queues_one_task,
-                                        setup_store, teardown_store),
+                                        temp_store_setup, temp_store_teardown),
         cmocka_unit_test_setup_teardown(json_line_keeps_its_fields,
-                                        setup_store, teardown_store),
+                                        temp_store_setup, temp_store_teardown),
         cmocka_unit_test_setup_teardown(a_write_is_all_or_nothing,
-                                        setup_store, teardown_store),
+                                        temp_store_setup, temp_store_teardown),
         cmocka_unit_test_setup_teardown(partial_lines_wait,
-                                        setup_store, teardown_store),
+                                        temp_store_setup, temp_store_teardown),
         cmocka_unit_test_setup_teardown(an_overlong_line_is_dropped_whole,
-                                        setup_store, teardown_store),
+                                        temp_store_setup, temp_store_teardown),
         cmocka_unit_test(control_parses_commands),
         cmocka_unit_test_setup_teardown(control_applies_them,
-                                        setup_store, teardown_store),
+                                        temp_store_setup, temp_store_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -542,7 +542,7 @@ static void test_overall_state(void **state)
     expect_state(snap, 1, 0, "paused", "bt resume");
     healthy(snap);
     snap->llm_reachable = 0;
-    expect_state(snap, 0, -ENOSPC, "stalled", "disk of the data directory is full");
+    expect_state(snap, 0, -ENOSPC, "stalled", "data directory is full");
     expect_state(snap, 0, -EDQUOT, "stalled", "free space there");
     expect_state(snap, 0, -EIO, "stalled", "cannot write");
     healthy(snap);

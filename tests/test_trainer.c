@@ -23,6 +23,7 @@
 #include <cjson/cJSON.h>
 
 #include "agent_env.h"
+#include "temp_store.h"
 #include "trainer.h"
 
 #define PENDING 3       /* trainer tasks kept waiting (the default) */
@@ -42,22 +43,10 @@ static char *proposal(const char *goal, const char *tests,
     return s;
 }
 
-static int count_tasks(struct store *st)
+/* Tasks in the store (the Trainer's only writer of tasks here). */
+static int queued(struct agent_env *e)
 {
-    struct store_view *v;
-    assert_int_equal(store_view_begin(st, &v), 0);
-    int n = (int)store_view_count(v, STORE_COLL_TASKS);
-    store_view_end(v);
-    return n;
-}
-
-static int count_analyses(struct store *st)
-{
-    struct store_view *v;
-    assert_int_equal(store_view_begin(st, &v), 0);
-    int n = (int)store_view_count(v, STORE_COLL_ANALYSES);
-    store_view_end(v);
-    return n;
+    return (int)temp_store_count(e->st, STORE_COLL_TASKS);
 }
 
 static const char *str_at(const cJSON *o, const char *name)
@@ -96,18 +85,18 @@ static void the_loop_proposes_checks_and_falls_back(void **state)
     assert_int_equal(trainer_start(&tc, env.st, env.status, env.llm, env.ex,
                                    env.monitor, &t), 0);
     int i;
-    for (i = 0; i < 1200 && count_tasks(env.st) < PENDING; i++)
+    for (i = 0; i < 1200 && queued(&env) < PENDING; i++)
         usleep(50 * 1000);
-    if (count_tasks(env.st) < PENDING)
+    if (queued(&env) < PENDING)
         fail_msg("the Trainer queued %d tasks in 60 s, not %d",
-                 count_tasks(env.st), PENDING);
+                 queued(&env), PENDING);
     usleep(300 * 1000);     /* time to overshoot, if it would */
     agent_env_cancel(&env);
     trainer_stop(t);
 
     /* What it queued: the good proposal as a trainer task with its
      * reason, never the refused one, and seed fallbacks for the prose. */
-    int n = count_tasks(env.st), trainer = 0, fallback = 0;
+    int n = queued(&env), trainer = 0, fallback = 0;
     assert_int_equal(n, PENDING);
     for (uint64_t id = 1; id <= (uint64_t)n; id++) {
         cJSON *doc = agent_env_record(&env, STORE_COLL_TASKS, id);
@@ -146,7 +135,7 @@ static void the_loop_proposes_checks_and_falls_back(void **state)
     assert_true(cJSON_GetArraySize(cJSON_GetObjectItem(motives, "entries")) >=
                 PENDING);
     cJSON_Delete(motives);
-    assert_true(count_analyses(env.st) >= 1);
+    assert_true((int)temp_store_count(env.st, STORE_COLL_ANALYSES) >= 1);
     cJSON *diff = agent_env_doc(&env, "current_difficulty");
     assert_true(fabs(cJSON_GetObjectItem(diff, "target_success")->valuedouble -
                      0.75) < 1e-9);

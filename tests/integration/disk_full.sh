@@ -19,16 +19,6 @@ mount -t tmpfs -o size=8m,mode=700 btfs-test "$SMALL" 2>/dev/null ||
 D="$SMALL/data"
 export BT_SEED=0 BT_TRAINER=0 BT_BUILDERS=1
 
-wait_for() {
-    local i
-    for ((i = 0; i < $2 * 10; i++)); do
-        [ "$(jq -r "$1" "$M/status.json" 2>/dev/null)" = true ] && return 0
-        sleep 0.1
-    done
-    echo "status.json: $(jq -c '{state, disk, builders}' "$M/status.json" 2>&1)"
-    return 1
-}
-
 # stop: the kernel sends a file's RELEASE after close(2) has returned, and
 # a btfs stopped before it comes frees nothing for that handle (LeakSanitizer
 # reports it in the sanitizer builds); give the last reads time to end.
@@ -88,7 +78,7 @@ assert_match "... why, and what to do" "disk of the data directory is full.*free
     "$(jq -r .disk.error "$M/status.json")"
 assert_ok "every file of the tree still reads (JSON parses)" every_file_reads
 assert_ok "the Builder's save fails and it waits for the disk" \
-    wait_for '.builders[0].step == "the store cannot write"' 20
+    wait_json '.builders[0].step == "the store cannot write"' 20 '{state, disk, builders}'
 assert_match "the task is not lost meanwhile" "^(running|queued)$" "$(task_field task_000001 .status)"
 
 # ---- space comes back -----------------------------------------------------------
@@ -98,7 +88,7 @@ assert_ok "once space is freed the task passes" wait_status task_000001 passed 3
 assert_eq "its code was saved whole" "$(printf '%s\n' "$CODE" | wc -c)" \
     "$(cat "$M"/code_archive/task_000001/attempt_1.py | wc -c)"
 assert_ok "status.json says the disk is writable again" \
-    wait_for '.disk.writable == true and .disk.error == null and .state != "stalled"' 10
+    wait_json '.disk.writable == true and .disk.error == null and .state != "stalled"' 10 '{state, disk, builders}'
 assert_match "system.log tells the story" "back on the queue \(No space left on device\)" \
     "$(cat "$M/logs/system.log")"
 assert_ok "tasks/new takes tasks again" sh_c "echo 'after the disk was freed' > '$M/tasks/new'"

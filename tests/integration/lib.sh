@@ -385,14 +385,17 @@ wait_status() {
     return 1
 }
 
-# wait_json FILTER SECONDS: until the jq filter is true of status.json.
+# wait_json FILTER SECONDS [SHOW]: until the jq filter is true of
+# status.json; when the time is up, prints what the jq filter SHOW picks
+# from it (default: the state and the LLM's part).
 wait_json() {
-    local end=$((SECONDS + $2))
+    local end=$((SECONDS + $2)) show='{state, llm}'
+    [ -n "${3:-}" ] && show=$3
     while [ "$SECONDS" -lt "$end" ]; do
         [ "$(jq -r "$1" "$M/status.json" 2>/dev/null)" = true ] && return 0
         sleep 0.2
     done
-    echo "status.json: $(jq -c '{state, llm}' "$M/status.json")"
+    echo "status.json: $(jq -c "$show" "$M/status.json" 2>&1)"
     return 1
 }
 
