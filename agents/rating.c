@@ -6,6 +6,7 @@
 #include <time.h>
 
 #include "agents/rating.h"
+#include "util/clock.h"
 
 static double logistic(double x)
 {
@@ -157,13 +158,11 @@ cJSON *rating_to_json(const struct rating *r)
     rc = rc ? rc : add_num(o, "attempts", (double)r->attempts);
     rc = rc ? rc : add_num(o, "successes", (double)r->successes);
     if (!rc) {
-        char buf[64];
-        struct tm tm;
+        char buf[CLOCK_RFC3339_SIZE];
 
         if (r->last_practised <= 0) {
             rc = cJSON_AddNullToObject(o, "last_practised") ? 0 : -ENOMEM;
-        } else if (!gmtime_r(&r->last_practised, &tm) ||
-                   !strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%SZ", &tm)) {
+        } else if (clock_rfc3339(r->last_practised, buf) != 0) {
             /* a time_t beyond year 9999 cannot be written in RFC 3339;
              * seconds are still exact */
             rc = add_num(o, "last_practised", (double)r->last_practised);
@@ -186,39 +185,12 @@ cJSON *rating_to_json(const struct rating *r)
 }
 
 /* "YYYY-MM-DDTHH:MM:SSZ" exactly (what rating_to_json and the store
- * write). */
+ * write), not before 1970. */
 static int parse_time(const char *s, time_t *out)
 {
-    static const char pat[] = "dddd-dd-ddTdd:dd:ddZ";
-    int f[6] = { 0 }, k = 0;
-    struct tm tm = { 0 };
-    size_t i;
     time_t t;
 
-    if (strlen(s) != sizeof(pat) - 1)
-        return -EINVAL;
-    for (i = 0; i < sizeof(pat) - 1; i++) {
-        if (pat[i] == 'd') {
-            if (s[i] < '0' || s[i] > '9')
-                return -EINVAL;
-            f[k] = f[k] * 10 + (s[i] - '0');
-        } else if (s[i] != pat[i]) {
-            return -EINVAL;
-        } else if (k < 5) {
-            k++;
-        }
-    }
-    if (f[1] < 1 || f[1] > 12 || f[2] < 1 || f[2] > 31 || f[3] > 23 ||
-        f[4] > 59 || f[5] > 60)
-        return -EINVAL;
-    tm.tm_year = f[0] - 1900;
-    tm.tm_mon = f[1] - 1;
-    tm.tm_mday = f[2];
-    tm.tm_hour = f[3];
-    tm.tm_min = f[4];
-    tm.tm_sec = f[5];
-    t = timegm(&tm);
-    if (t == (time_t)-1 || t < 0)
+    if (clock_parse_rfc3339(s, 1, &t) != 0 || t < 0)
         return -EINVAL;
     *out = t;
     return 0;

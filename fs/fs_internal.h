@@ -127,12 +127,15 @@ struct fs_node {
                            the set by it)                                 */
 };
 
-/* The fixed part of the tree, in listing order: every path that exists
- * whatever the store holds. Directory listings are derived from it. */
+/* The fixed part of the tree (tree.c), in listing order: every path that
+ * exists whatever the store holds. Directory listings, inode numbers and
+ * README's list of files are derived from it. */
 struct fs_entry {
     const char *path;   /* absolute, e.g. "/core/skill_map.json"           */
     enum fs_kind kind;
     const char *doc;    /* FS_DOC: document name, else NULL                */
+    const char *about;  /* what the file is, one line of README; NULL for
+                           directories                                    */
 };
 extern const struct fs_entry fs_entries[];
 extern const size_t fs_nentries;
@@ -213,12 +216,12 @@ int fs_task_meta(struct store_view *v, uint64_t id, struct fs_meta *meta);
 int fs_dir_exists(struct store_view *v, const struct fs_node *n,
                   time_t *mtime);
 
-/* Parses an RFC 3339 timestamp ("2026-11-25T19:18:18Z", fractions and
- * offsets allowed). Returns the time, or 0 if s is NULL or not one. */
-time_t fs_time_parse(const char *s);
-
 /* Appends the static text of README to out. Returns 0 or -ENOMEM. */
 int fs_readme_render(struct fs_buf *out);
+
+/* Appends README's list of files, one described row each, printed from
+ * the tree table (tree.c). Returns 0 or -ENOMEM. */
+int fs_tree_render(struct fs_buf *out);
 
 /* Maps any error of the store or of ours to a negative errno for the kernel:
  * negative errnos pass through, STORE_E* and anything else become -EIO. */

@@ -1,11 +1,16 @@
-/* readme.c -- the text of README at the top of the mount.
+/* readme.c -- the prose of README at the top of the mount: what the tree
+ * is for, how to write tasks, how to steer the agents.
  *
- * Kept as an array of lines because ISO C only promises string literals of
- * 4095 bytes (and -Wpedantic says so).
+ * The list of files in the middle is not written here: it is printed from
+ * the tree table (fs_tree_render, tree.c), the same rows that listings and
+ * inode numbers come from, so README cannot name a file that is not there
+ * or miss one that is. The prose is kept as arrays of lines because ISO C
+ * only promises string literals of 4095 bytes (and -Wpedantic says so).
  */
 #include "fs_internal.h"
 
-static const char *const readme_lines[] = {
+/* Before the list of files. */
+static const char *const readme_head[] = {
 "Builder-Trainer FS",
 "==================",
 "",
@@ -18,43 +23,10 @@ static const char *const readme_lines[] = {
 "",
 "The tree",
 "--------",
-"  README                      this guide",
-"  status.json                 live state: running / paused / waiting_for_llm",
-"                              / stalled, with the reason; uptime, queue",
-"                              depth, what each builder does,",
-"                              LLM url, model, reachability and last error",
-"  config.json                 effective configuration (API key redacted)",
-"  control                     write 'pause', 'resume' or 'cancel ID...';",
-"                              read: running/paused",
-"  core/builder_profile.json   totals, level, strengths, weaknesses, model",
-"  core/skill_map.json         per skill: level, rating, attempts, successes,",
-"                              last practised, trend",
-"  core/score_log.json         one score entry per finished task, in order",
-"  core/reflections.json       the 50 most recent reflections, newest last",
-"  core/score_trend.svg        picture: pass rate and mean score over time",
-"  core/skill_map.svg          picture: each skill's rating and uncertainty",
-"  tasks/new                   write tasks here (see below)",
-"  tasks/task_queue.json       queued tasks in the order they will run",
-"  tasks/task_NNNNNN.json      one task: definition, status, attempts, score,",
-"                              result",
-"  tasks/reflection_NNNNNN.json  the Builder's reflection on that task",
-"  tasks/summary_NNNNNN.json   what that task taught, for people",
-"  code_archive/task_NNNNNN/attempt_K.EXT",
-"                              every version of the code generated for a task",
-"  logs/system.log             one event a line, oldest first (tail -f works)",
-"  logs/events.jsonl           system.log as JSON objects, one a line (time,",
-"                              kind, task, fields, message): tail -f | jq",
-"  logs/shell.log              what the sandbox ran and how it ended",
-"  logs/runtime.json           LLM calls, tokens, latency, sandbox seconds",
-"  eval/SET.json               one benchmark set's report: pass@1, pass after",
-"                              repair, 95% intervals, attempts, tokens, time",
-"  advanced/trainer_log.json   what the Trainer did and why",
-"  advanced/current_difficulty.json  difficulty, global and per skill",
-"  advanced/strategy_weights.json    weights of the training strategies",
-"  advanced/learned_concepts.json    concepts learned, with their tasks",
-"  advanced/internal_biases.json     tendencies the Trainer noticed",
-"  advanced/motivation_log.json      why the Trainer chose what it chose",
-"  advanced/builder_analysis_N.json  each analysis the Trainer made",
+};
+
+/* After it. */
+static const char *const readme_tail[] = {
 "",
 "Task ids are 'task_' and a number zero-padded to six digits (task_000042,",
 "and past six digits as needed). Only that exact spelling names a file:",
@@ -123,14 +95,27 @@ static const char *const readme_lines[] = {
 "system'.",
 };
 
-int fs_readme_render(struct fs_buf *out)
+static int put_lines(struct fs_buf *out, const char *const *lines,
+                     size_t n)
 {
-    for (size_t i = 0; i < sizeof readme_lines / sizeof readme_lines[0]; i++) {
-        int rc = fs_buf_adds(out, readme_lines[i]);
+    for (size_t i = 0; i < n; i++) {
+        int rc = fs_buf_adds(out, lines[i]);
         if (rc == 0)
             rc = fs_buf_add(out, "\n", 1);
         if (rc)
             return rc;
     }
     return 0;
+}
+
+int fs_readme_render(struct fs_buf *out)
+{
+    int rc = put_lines(out, readme_head,
+                       sizeof readme_head / sizeof readme_head[0]);
+    if (rc == 0)
+        rc = fs_tree_render(out);
+    if (rc == 0)
+        rc = put_lines(out, readme_tail,
+                       sizeof readme_tail / sizeof readme_tail[0]);
+    return rc;
 }

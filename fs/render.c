@@ -1,4 +1,4 @@
-/* render.c -- paths of the mount as nodes, and nodes as bytes.
+/* render.c -- nodes as bytes (the paths that name them: tree.c).
  *
  * Every file is rendered whole, inside one store view, so that what a reader
  * gets is one consistent snapshot; getattr reports the exact size by running
@@ -16,6 +16,7 @@
 
 #include <cJSON.h>
 
+#include "clock.h"
 #include "eval.h"
 #include "fs.h"
 #include "fs_internal.h"
@@ -242,220 +243,13 @@ int fs_errno(int err)
     return -EIO;        /* STORE_ESCHEMA, STORE_ECORRUPT, STORE_ELOCKED */
 }
 
-time_t fs_time_parse(const char *s)
+/* The time of an RFC 3339 stamp as the store and the agents write it
+ * (offsets and fractions taken too), or 0 if s is NULL or not one: every
+ * caller falls back to another time. */
+static time_t stamp_time(const char *s)
 {
-    struct tm tm;
-    int n = 0;
-
-    if (!s)
-        return 0;
-    memset(&tm, 0, sizeof tm);
-    if (sscanf(s, "%4d-%2d-%2dT%2d:%2d:%2d%n", &tm.tm_year, &tm.tm_mon,
-               &tm.tm_mday, &tm.tm_hour, &tm.tm_min, &tm.tm_sec, &n) != 6)
-        return 0;
-    const char *p = s + n;
-    if (*p == '.')
-        for (p++; *p >= '0' && *p <= '9'; p++)
-            ;
-    long off = 0;
-    if (*p == '+' || *p == '-') {
-        int hh, mm;
-        if (sscanf(p + 1, "%2d:%2d", &hh, &mm) != 2)
-            return 0;
-        off = (hh * 60L + mm) * 60L * (*p == '-' ? -1 : 1);
-    } else if (*p != 'Z' && *p != 'z') {
-        return 0;
-    }
-    tm.tm_year -= 1900;
-    tm.tm_mon -= 1;
-    time_t t = timegm(&tm);
-    if (t == (time_t)-1)
-        return 0;
-    return t - off;
-}
-
-/* ---- Paths --------------------------------------------------------------- */
-
-const struct fs_entry fs_entries[] = {
-    { "/",                                   FS_DIR_ROOT,     NULL },
-    { "/README",                             FS_README,       NULL },
-    { "/status.json",                        FS_STATUS,       NULL },
-    { "/config.json",                        FS_CONFIG,       NULL },
-    { "/control",                            FS_CONTROL,      NULL },
-    { "/core",                               FS_DIR_CORE,     NULL },
-    { "/core/builder_profile.json",          FS_DOC,
-      "builder_profile" },
-    { "/core/skill_map.json",                FS_SKILLS,       NULL },
-    { "/core/score_log.json",                FS_SCORES,       NULL },
-    { "/core/reflections.json",              FS_REFLECTIONS,  NULL },
-    { "/core/score_trend.svg",               FS_SVG_TREND,    NULL },
-    { "/core/skill_map.svg",                 FS_SVG_SKILLS,   NULL },
-    { "/tasks",                              FS_DIR_TASKS,    NULL },
-    { "/tasks/new",                          FS_NEW,          NULL },
-    { "/tasks/task_queue.json",              FS_QUEUE,        NULL },
-    { "/code_archive",                       FS_DIR_CODE,     NULL },
-    { "/logs",                               FS_DIR_LOGS,     NULL },
-    { "/logs/system.log",                    FS_SYSLOG,       NULL },
-    { "/logs/shell.log",                     FS_SHELLLOG,     NULL },
-    { "/logs/events.jsonl",                  FS_EVENTS,       NULL },
-    { "/logs/runtime.json",                  FS_DOC,          "runtime" },
-    { "/eval",                               FS_DIR_EVAL,     NULL },
-    { "/advanced",                           FS_DIR_ADVANCED, NULL },
-    { "/advanced/trainer_log.json",          FS_DOC,          "trainer_log" },
-    { "/advanced/current_difficulty.json",   FS_DOC,
-      "current_difficulty" },
-    { "/advanced/strategy_weights.json",     FS_DOC,
-      "strategy_weights" },
-    { "/advanced/learned_concepts.json",     FS_DOC,
-      "learned_concepts" },
-    { "/advanced/internal_biases.json",      FS_DOC,
-      "internal_biases" },
-    { "/advanced/motivation_log.json",       FS_DOC,
-      "motivation_log" },
-};
-const size_t fs_nentries = sizeof fs_entries / sizeof fs_entries[0];
-
-int fs_node_is_dir(const struct fs_node *n)
-{
-    return n->kind <= FS_DIR_ADVANCED;
-}
-
-static int has_prefix(const char *s, size_t len, const char *prefix)
-{
-    size_t pl = strlen(prefix);
-    return len >= pl && memcmp(s, prefix, pl) == 0;
-}
-
-static int has_suffix(const char *s, size_t len, const char *suffix)
-{
-    size_t sl = strlen(suffix);
-    return len >= sl && memcmp(s + len - sl, suffix, sl) == 0;
-}
-
-/* Parses a decimal number with no sign and no leading zero, >= 1. */
-static int parse_count(const char *s, size_t len, uint64_t max, uint64_t *out)
-{
-    uint64_t v = 0;
-
-    if (len == 0 || s[0] == '0')
-        return -ENOENT;
-    for (size_t i = 0; i < len; i++) {
-        if (s[i] < '0' || s[i] > '9')
-            return -ENOENT;
-        unsigned d = (unsigned)(s[i] - '0');
-        if (v > (max - d) / 10)
-            return -ENOENT;
-        v = v * 10 + d;
-    }
-    *out = v;
-    return 0;
-}
-
-/* "PREFIX" + six-or-more digits + ".json", where the digits are exactly
- * what store_id_parse accepts after "task_". */
-static int parse_id_file(const char *s, size_t len, const char *prefix,
-                         uint64_t *id)
-{
-    char tmp[STORE_ID_MAX];
-    size_t pl = strlen(prefix);
-
-    if (len < pl + 5 || !has_prefix(s, len, prefix) ||
-        !has_suffix(s, len, ".json"))
-        return -ENOENT;
-    size_t dl = len - pl - 5;
-    if (dl + 6 > sizeof tmp)        /* too many digits for any u64 id */
-        return -ENOENT;
-    memcpy(tmp, "task_", 5);
-    memcpy(tmp + 5, s + pl, dl);
-    tmp[5 + dl] = '\0';
-    return store_id_parse(tmp, 5 + dl, id) == 0 ? 0 : -ENOENT;
-}
-
-static int parse_code_path(const char *s, struct fs_node *n)
-{
-    const char *slash = strchr(s, '/');
-    size_t l1 = slash ? (size_t)(slash - s) : strlen(s);
-
-    /* Code keys are id << 8 | attempt: larger ids cannot have code. */
-    if (store_id_parse(s, l1, &n->id) != 0 || n->id > (UINT64_MAX >> 8))
-        return -ENOENT;
-    if (!slash) {
-        n->kind = FS_DIR_CODE_TASK;
-        return 0;
-    }
-    const char *f = slash + 1;
-    size_t fl = strlen(f);
-    if (memchr(f, '/', fl) || !has_prefix(f, fl, "attempt_"))
-        return -ENOENT;
-    const char *num = f + 8;
-    const char *dot = memchr(num, '.', fl - 8);
-    uint64_t k;
-    if (!dot || parse_count(num, (size_t)(dot - num), STORE_MAX_ATTEMPT, &k))
-        return -ENOENT;
-    n->kind = FS_CODE_FILE;
-    n->attempt = (unsigned)k;
-    n->ext = dot + 1;
-    n->ext_len = fl - (size_t)(dot + 1 - f);
-    return n->ext_len ? 0 : -ENOENT;
-}
-
-int fs_node_parse(const char *path, struct fs_node *n)
-{
-    memset(n, 0, sizeof *n);
-    n->entry = -1;
-    for (size_t i = 0; i < fs_nentries; i++)
-        if (strcmp(path, fs_entries[i].path) == 0) {
-            n->kind = fs_entries[i].kind;
-            n->doc = fs_entries[i].doc;
-            n->entry = (int)i;
-            return 0;
-        }
-
-    if (strncmp(path, "/tasks/", 7) == 0) {
-        const char *s = path + 7;
-        size_t len = strlen(s);
-        if (has_prefix(s, len, "task_") && has_suffix(s, len, ".json")) {
-            n->kind = FS_TASK;
-            return store_id_parse(s, len - 5, &n->id) == 0 ? 0 : -ENOENT;
-        }
-        if (parse_id_file(s, len, "reflection_", &n->id) == 0) {
-            n->kind = FS_TASK_REFLECTION;
-            return 0;
-        }
-        if (parse_id_file(s, len, "summary_", &n->id) == 0) {
-            n->kind = FS_TASK_SUMMARY;
-            return 0;
-        }
-        return -ENOENT;
-    }
-    if (strncmp(path, "/code_archive/", 14) == 0)
-        return parse_code_path(path + 14, n);
-    if (strncmp(path, "/eval/", 6) == 0) {
-        const char *s = path + 6;
-        size_t len = strlen(s);
-        if (!has_suffix(s, len, ".json") || len - 5 > TASK_MAX_SET_LEN)
-            return -ENOENT;
-        memcpy(n->set, s, len - 5);
-        n->set[len - 5] = '\0';
-        /* Names are stored lowercased: "HE.json" names nothing. */
-        for (const char *c = n->set; *c; c++)
-            if (*c >= 'A' && *c <= 'Z')
-                return -ENOENT;
-        if (!task_set_name_ok(n->set))
-            return -ENOENT;
-        n->kind = FS_EVAL;
-        return 0;
-    }
-    if (strncmp(path, "/advanced/builder_analysis_", 27) == 0) {
-        const char *s = path + 27;
-        size_t len = strlen(s);
-        if (!has_suffix(s, len, ".json") ||
-            parse_count(s, len - 5, UINT64_MAX, &n->id) != 0)
-            return -ENOENT;
-        n->kind = FS_ANALYSIS;
-        return 0;
-    }
-    return -ENOENT;
+    time_t t;
+    return s && clock_parse_rfc3339(s, 0, &t) == 0 ? t : 0;
 }
 
 /* ---- JSON helpers -------------------------------------------------------- */
@@ -578,7 +372,7 @@ static time_t task_mtime(const char *doc, size_t len)
                                          "created_at"};
     char buf[64];
     for (size_t i = 0; i < sizeof fields / sizeof fields[0]; i++) {
-        time_t t = fs_time_parse(text_field(doc, len, fields[i], buf,
+        time_t t = stamp_time(text_field(doc, len, fields[i], buf,
                                             sizeof buf));
         if (t)
             return t;
@@ -650,7 +444,7 @@ static int log_cb(void *c, uint64_t key, const char *val, size_t len)
     char *sp = strchr(stamp, ' ');
     if (sp)
         *sp = '\0';
-    time_t t = fs_time_parse(stamp);
+    time_t t = stamp_time(stamp);
     if (t)
         w->last_time = t;
     return 0;
@@ -682,9 +476,9 @@ static cJSON *str_or_null(const char *s)
 
 static cJSON *time_or_null(time_t t)
 {
-    char buf[40];
-    return t ? cJSON_CreateString(store_time_format(t, buf))
-             : cJSON_CreateNull();
+    char buf[CLOCK_RFC3339_SIZE];
+    return t && clock_rfc3339(t, buf) == 0 ? cJSON_CreateString(buf)
+                                           : cJSON_CreateNull();
 }
 
 /* Adds item to obj; on failure the item is freed and 0 returned, so a
@@ -698,54 +492,6 @@ static int add(cJSON *obj, const char *name, cJSON *item)
         return 0;
     }
     return 1;
-}
-
-/* The state as a user must read it. "stalled" means no task can finish
- * until someone acts (no sandbox, no builders, a server that does not
- * serve the model: the monitor says so within seconds of a change);
- * "waiting_for_llm" means it should pass by itself (the server is down or
- * busy). A paused btfs is paused whatever else is wrong. */
-static const char *status_state(struct fs_context *ctx,
-                                const struct status_snapshot *s, int disk)
-{
-    if (store_paused(ctx->store))
-        return "paused";
-    /* Nothing can be saved: agents put their tasks back and wait. */
-    if (disk || strcmp(s->sandbox, "unavailable") == 0 || s->nbuilders == 0 ||
-        strncmp(s->llm_error, "no_model", 8) == 0)
-        return "stalled";
-    if (s->llm_reachable == 0 || s->llm_error[0])
-        return "waiting_for_llm";
-    for (unsigned i = 0; i < s->nbuilders; i++)
-        if (strcmp(s->builders[i].state, "waiting_for_llm") == 0)
-            return "waiting_for_llm";
-    return "running";
-}
-
-/* Why the state is not "running", in words: NULL when it is. */
-static const char *status_reason(struct fs_context *ctx,
-                                 const struct status_snapshot *s,
-                                 const char *state, int disk)
-{
-    (void)ctx;
-    if (strcmp(state, "paused") == 0)
-        return "paused by control (write resume to it, or: bt resume)";
-    if (strcmp(state, "stalled") == 0) {
-        if (disk == -ENOSPC || disk == -EDQUOT)
-            return "the disk of the data directory is full: nothing can be "
-                   "saved; free space there, work resumes by itself";
-        if (disk)
-            return "the store cannot write: see \"disk\"";
-        if (strcmp(s->sandbox, "unavailable") == 0)
-            return s->agents_note[0] ? s->agents_note
-                                     : "the sandbox is unavailable";
-        if (s->nbuilders == 0)
-            return "no builders (BT_BUILDERS=0): tasks stay queued";
-        return s->llm_error;        /* no_model: ... */
-    }
-    if (strcmp(state, "waiting_for_llm") == 0)
-        return s->llm_error[0] ? s->llm_error : "the LLM is not available";
-    return NULL;
 }
 
 /* status.json's "disk": whether the store can write, and if not why and
@@ -784,8 +530,9 @@ static int render_status(struct fs_context *ctx, struct store_view *v,
 
     time_t disk_since;
     int disk = store_write_health(ctx->store, &disk_since);
-    const char *state = status_state(ctx, s, disk);
-    const char *reason = status_reason(ctx, s, state, disk);
+    const char *state = status_overall_state(s, store_paused(ctx->store),
+                                             disk);
+    const char *reason = status_overall_reason(s, state, disk);
 
     time_t now = time(NULL);
     cJSON *o = cJSON_CreateObject();

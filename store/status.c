@@ -5,6 +5,10 @@
  * lock, so a reader never sees half of an update (a URL from one call and the
  * model from another, or a string being overwritten). Critical sections are
  * short and never block on anything else.
+ *
+ * The rule that sums the parts up into one overall state lives here too,
+ * beside the fields it reads, so that whoever shows the state (status.json
+ * today) shows the same one and the rule has one place to change.
  */
 #include "status.h"
 
@@ -226,4 +230,48 @@ int status_cancel_take(struct status *s, uint64_t task)
         }
     status_unlock(s);
     return found;
+}
+
+/* ---- The overall state ------------------------------------------------- */
+
+const char *status_overall_state(const struct status_snapshot *s, int paused,
+                                 int disk_err)
+{
+    if (paused)
+        return "paused";
+    /* Nothing can be saved: agents put their tasks back and wait. The
+     * monitor says "no_model" within seconds of a server that does not
+     * serve the model, which no waiting mends. */
+    if (disk_err || strcmp(s->sandbox, "unavailable") == 0 ||
+        s->nbuilders == 0 || strncmp(s->llm_error, "no_model", 8) == 0)
+        return "stalled";
+    if (s->llm_reachable == 0 || s->llm_error[0])
+        return "waiting_for_llm";
+    for (unsigned i = 0; i < s->nbuilders; i++)
+        if (strcmp(s->builders[i].state, "waiting_for_llm") == 0)
+            return "waiting_for_llm";
+    return "running";
+}
+
+const char *status_overall_reason(const struct status_snapshot *s,
+                                  const char *state, int disk_err)
+{
+    if (strcmp(state, "paused") == 0)
+        return "paused by control (write resume to it, or: bt resume)";
+    if (strcmp(state, "stalled") == 0) {
+        if (disk_err == -ENOSPC || disk_err == -EDQUOT)
+            return "the disk of the data directory is full: nothing can be "
+                   "saved; free space there, work resumes by itself";
+        if (disk_err)
+            return "the store cannot write: see \"disk\"";
+        if (strcmp(s->sandbox, "unavailable") == 0)
+            return s->agents_note[0] ? s->agents_note
+                                     : "the sandbox is unavailable";
+        if (s->nbuilders == 0)
+            return "no builders (BT_BUILDERS=0): tasks stay queued";
+        return s->llm_error;        /* no_model: ... */
+    }
+    if (strcmp(state, "waiting_for_llm") == 0)
+        return s->llm_error[0] ? s->llm_error : "the LLM is not available";
+    return NULL;
 }

@@ -4,6 +4,7 @@
  * renders it as status.json. Everything durable goes through store.h; this
  * object is lost at exit on purpose. One mutex guards all fields; readers
  * take a copy with status_snapshot() so that rendering never holds the lock.
+ * status_overall_state() is the one rule for the state a user reads.
  */
 #ifndef BT_STATUS_H
 #define BT_STATUS_H
@@ -77,5 +78,22 @@ int status_cancel_take(struct status *s, uint64_t task);
 
 /* Copies the whole state into *out. Can't fail. */
 void status_snapshot(struct status *s, struct status_snapshot *out);
+
+/* The overall state as a user must read it (status.json's "state"), from
+ * a snapshot and what only the caller knows: whether btfs is paused, and
+ * the store's write health (0, or the negative errno of its last failed
+ * write). "paused" wins over everything; "stalled" means no task can
+ * finish until someone acts (the disk, no sandbox, no builders, a server
+ * that does not serve the model); "waiting_for_llm" means it should pass
+ * by itself (the server is down or busy); else "running". A static
+ * string. Can't fail. */
+const char *status_overall_state(const struct status_snapshot *s, int paused,
+                                 int disk_err);
+
+/* Why the state is not "running", in words for status.json's "reason":
+ * NULL when it is. 'state' is what status_overall_state returned for the
+ * same arguments. The text is static or points into s. Can't fail. */
+const char *status_overall_reason(const struct status_snapshot *s,
+                                  const char *state, int disk_err);
 
 #endif /* BT_STATUS_H */

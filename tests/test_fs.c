@@ -1,6 +1,9 @@
 /* test_fs.c -- fs/ without a mount: the one-pass JSON reformatter against
- * cJSON_Print, counted sizes against rendered bytes, inode numbers, and the
- * store's commit hook that drives cache invalidation. */
+ * cJSON_Print, counted sizes against rendered bytes, status.json, config,
+ * control and the logs as rendered, and the store's commit hook that
+ * drives cache invalidation. The tree's paths, inode numbers and README
+ * are tested in test_fs_tree.c, the writable files (tasks/new and control)
+ * in test_fs_write.c. */
 #include <errno.h>
 #include <inttypes.h>
 #include <setjmp.h>
@@ -10,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -17,8 +21,10 @@
 
 #include "fs.h"
 #include "fs_internal.h"
+#include "status.h"
 #include "store.h"
 #include "task.h"
+#include "temp_store.h"
 
 static const char *const docs[] = {
     "{}",
@@ -152,56 +158,6 @@ static void json_field_finds_top_level_only(void **state)
     assert_int_equal(fs_json_field("[1]", 3, "a", &v, &vl), -ENOENT);
 }
 
-static void inode_numbers_round_trip(void **state)
-{
-    (void)state;
-    struct fs_node n, back;
-
-    /* Every fixed entry, the root first as FUSE_ROOT_ID. */
-    for (size_t i = 0; i < fs_nentries; i++) {
-        assert_int_equal(fs_node_parse(fs_entries[i].path, &n), 0);
-        uint64_t ino = fs_node_ino(&n);
-        assert_int_equal(ino, i + 1);
-        assert_int_equal(fs_ino_node(ino, &back), 0);
-        assert_int_equal(back.kind, n.kind);
-        assert_int_equal(back.entry, (int)i);
-    }
-    const char *paths[] = {
-        "/tasks/task_000001.json", "/tasks/reflection_000001.json",
-        "/tasks/summary_1234567.json", "/code_archive/task_000042",
-        "/code_archive/task_000042/attempt_3.py",
-        "/advanced/builder_analysis_7.json",
-    };
-    uint64_t seen[sizeof paths / sizeof paths[0]];
-    for (size_t i = 0; i < sizeof paths / sizeof paths[0]; i++) {
-        assert_int_equal(fs_node_parse(paths[i], &n), 0);
-        seen[i] = fs_node_ino(&n);
-        assert_true(seen[i] > fs_nentries);
-        for (size_t k = 0; k < i; k++)
-            assert_true(seen[k] != seen[i]);
-        assert_int_equal(fs_ino_node(seen[i], &back), 0);
-        assert_int_equal(back.kind, n.kind);
-        assert_true(back.id == n.id);
-        assert_int_equal(back.attempt, n.attempt);
-    }
-    /* A child found by name is the node its path names. */
-    struct fs_node dir, child;
-    assert_int_equal(fs_node_parse("/code_archive/task_000042", &dir), 0);
-    assert_int_equal(fs_node_child(&dir, "attempt_3.py", &child), 0);
-    assert_int_equal(fs_node_ino(&child), seen[4]);
-    assert_int_equal(child.ext_len, 2);
-    assert_memory_equal(child.ext, "py", 2);
-    assert_int_equal(fs_node_parse("/", &dir), 0);
-    assert_int_equal(fs_node_child(&dir, "status.json", &child), 0);
-    assert_int_equal(child.kind, FS_STATUS);
-    assert_int_equal(fs_node_child(&dir, "nope", &child), -ENOENT);
-    assert_int_equal(fs_node_child(&dir, "..", &child), -ENOENT);
-    /* Numbers this filesystem never hands out. */
-    assert_int_equal(fs_ino_node(0, &back), -ENOENT);
-    assert_int_equal(fs_ino_node(fs_nentries + 1, &back), -ENOENT);
-    assert_int_equal(fs_ino_node(UINT64_MAX, &back), -ENOENT);
-}
-
 /* ---- On a real store ---------------------------------------------------- */
 
 struct hook_log {
@@ -214,28 +170,6 @@ static void hook_cb(void *c, uint64_t task)
     struct hook_log *h = c;
     h->calls++;
     h->last = task;
-}
-
-static char tmpdir[64];
-
-static int setup_store(void **state)
-{
-    struct store *st;
-    char err[256];
-    strcpy(tmpdir, "/tmp/test_fs.XXXXXX");
-    assert_non_null(mkdtemp(tmpdir));
-    struct store_options o = { .no_sync = 1 };
-    assert_int_equal(store_open(tmpdir, &o, &st, err, sizeof err), 0);
-    *state = st;
-    return 0;
-}
-
-static int teardown_store(void **state)
-{
-    char cmd[128];
-    store_close(*state);
-    snprintf(cmd, sizeof cmd, "rm -rf %s", tmpdir);
-    return system(cmd) == 0 ? 0 : -1;
 }
 
 /* Size by counting == bytes rendered, and the bytes == cJSON_Print of the
@@ -290,6 +224,229 @@ static void render_counts_what_it_renders(void **state)
     assert_true(m.mtime > 0);
     assert_int_equal(fs_task_meta(v, 999, &m), -ENOENT);
     store_view_end(v);
+}
+
+/* Renders path as of now into a NUL-terminated malloc'd text (the count
+ * checked against the bytes on the way). Returns fs_render's code. */
+static int render_path(struct fs_context *ctx, const char *path, char **text,
+                       struct fs_meta *m)
+{
+    struct fs_node n;
+    struct store_view *v;
+    struct fs_buf out = {0}, count = { .count_only = 1 };
+    struct fs_meta mc;
+
+    assert_int_equal(fs_node_parse(path, &n), 0);
+    assert_int_equal(store_view_begin(ctx->store, &v), 0);
+    int rc = fs_render(ctx, v, &n, &out, m);
+    if (rc == 0) {
+        assert_int_equal(fs_render(ctx, v, &n, &count, &mc), 0);
+        assert_int_equal(count.len, out.len);
+    }
+    store_view_end(v);
+    if (rc == 0)
+        assert_int_equal(fs_buf_add(&out, "", 1), 0);
+    *text = rc == 0 ? out.p : NULL;
+    if (rc)
+        fs_buf_free(&out);
+    return rc;
+}
+
+static cJSON *render_json(struct fs_context *ctx, const char *path)
+{
+    struct fs_meta m;
+    char *text;
+    assert_int_equal(render_path(ctx, path, &text, &m), 0);
+    cJSON *j = cJSON_Parse(text);
+    if (!j)
+        fail_msg("%s is not JSON: %s", path, text);
+    free(text);
+    return j;
+}
+
+static const char *jstr(const cJSON *o, const char *name)
+{
+    const cJSON *it = cJSON_GetObjectItemCaseSensitive(o, name);
+    return cJSON_IsString(it) ? it->valuestring : NULL;
+}
+
+/* status.json shows the overall state the status module decides, the
+ * queue and the builders, as JSON whatever the agents report. */
+static void status_json_shows_the_state(void **state)
+{
+    struct store *st = *state;
+    struct status *status;
+    struct fs_context ctx = { .store = st, .data_dir = "/data" };
+    struct store_task_new t = { "{\"goal\":\"g\"}", 0, STORE_SOURCE_USER };
+    uint64_t id;
+
+    /* Without a status object (no agents at all): still a document. */
+    cJSON *j = render_json(&ctx, "/status.json");
+    assert_true(cJSON_IsNull(cJSON_GetObjectItem(
+        cJSON_GetObjectItem(j, "llm"), "reachable")));
+    assert_string_equal(jstr(j, "data_dir"), "/data");
+    cJSON_Delete(j);
+
+    assert_int_equal(status_create(2, &status), 0);
+    ctx.status = status;
+    status_set_llm(status, "http://127.0.0.1:1/v1", "m");
+    status_set_llm_health(status, 1, NULL);
+    status_set_sandbox(status, "bubblewrap");
+    status_set_builder(status, 1, "working", 9, "running tests");
+    assert_int_equal(store_task_enqueue(st, &t, 1, &id), 0);
+    j = render_json(&ctx, "/status.json");
+    assert_string_equal(jstr(j, "state"), "running");
+    assert_true(cJSON_IsNull(cJSON_GetObjectItem(j, "reason")));
+    assert_int_equal(cJSON_GetObjectItem(j, "queue_depth")->valueint, 1);
+    assert_int_equal(cJSON_GetObjectItem(j, "tasks_total")->valueint, 1);
+    cJSON *b = cJSON_GetArrayItem(cJSON_GetObjectItem(j, "builders"), 1);
+    assert_string_equal(jstr(b, "task"), "task_000009");
+    assert_string_equal(jstr(b, "step"), "running tests");
+    assert_string_equal(jstr(cJSON_GetObjectItem(j, "llm"), "url"),
+                        "http://127.0.0.1:1/v1");
+    assert_true(cJSON_IsTrue(cJSON_GetObjectItem(
+        cJSON_GetObjectItem(j, "disk"), "writable")));
+    cJSON_Delete(j);
+
+    status_set_llm_health(status, 0, "connect: refused");
+    j = render_json(&ctx, "/status.json");
+    assert_string_equal(jstr(j, "state"), "waiting_for_llm");
+    assert_string_equal(jstr(j, "reason"), "connect: refused");
+    cJSON_Delete(j);
+
+    status_set_sandbox(status, "unavailable");
+    j = render_json(&ctx, "/status.json");
+    assert_string_equal(jstr(j, "state"), "stalled");
+    cJSON_Delete(j);
+
+    assert_int_equal(store_set_paused(st, 1), 0);
+    j = render_json(&ctx, "/status.json");
+    assert_string_equal(jstr(j, "state"), "paused");
+    cJSON_Delete(j);
+    char *text;
+    struct fs_meta m;
+    assert_int_equal(render_path(&ctx, "/control", &text, &m), 0);
+    assert_string_equal(text, "paused\n");
+    free(text);
+    assert_int_equal(store_set_paused(st, 0), 0);
+    assert_int_equal(render_path(&ctx, "/control", &text, &m), 0);
+    assert_string_equal(text, "running\n");
+    free(text);
+    status_free(status);
+}
+
+/* config.json is the configuration as given, pretty-printed; text that is
+ * not JSON is shown as it is rather than hidden. */
+static void config_json_as_given(void **state)
+{
+    struct fs_context ctx = { .store = *state,
+                              .config_json = "{\"llm_url\":\"u\",\"n\":2}" };
+    struct fs_meta m;
+    char *text;
+
+    assert_int_equal(render_path(&ctx, "/config.json", &text, &m), 0);
+    assert_string_equal(text, "{\n\t\"llm_url\":\t\"u\",\n\t\"n\":\t2\n}\n");
+    assert_int_equal(m.immutable, 1);
+    free(text);
+    ctx.config_json = "not json";
+    assert_int_equal(render_path(&ctx, "/config.json", &text, &m), 0);
+    assert_string_equal(text, "not json\n");
+    free(text);
+    ctx.config_json = NULL;
+    assert_int_equal(render_path(&ctx, "/config.json", &text, &m), 0);
+    assert_string_equal(text, "{\n}\n");
+    free(text);
+}
+
+/* What does not exist in a snapshot says so; tasks/new reads empty. */
+static void render_missing_and_special(void **state)
+{
+    struct store *st = *state;
+    struct fs_context ctx = { .store = st };
+    struct store_task_new t = { "{\"goal\":\"g\"}", 0, STORE_SOURCE_USER };
+    static const char *const missing[] = {
+        "/tasks/task_000002.json", "/tasks/reflection_000001.json",
+        "/tasks/summary_000001.json", "/code_archive/task_000001/attempt_1.py",
+        "/advanced/builder_analysis_1.json", "/eval/nosuch.json",
+    };
+    struct fs_meta m;
+    struct fs_node n;
+    struct store_view *v;
+    uint64_t id;
+    time_t mtime;
+    char *text;
+
+    assert_int_equal(store_task_enqueue(st, &t, 1, &id), 0);
+    for (size_t i = 0; i < sizeof missing / sizeof missing[0]; i++)
+        if (render_path(&ctx, missing[i], &text, &m) != -ENOENT)
+            fail_msg("%s exists", missing[i]);
+    assert_int_equal(render_path(&ctx, "/tasks/new", &text, &m), 0);
+    assert_string_equal(text, "");
+    free(text);
+    /* A document the store lacks still shows, as an empty object. */
+    assert_int_equal(render_path(&ctx, "/advanced/trainer_log.json", &text,
+                                 &m), 0);
+    assert_int_equal(text[strlen(text) - 1], '\n');
+    free(text);
+
+    assert_int_equal(store_view_begin(st, &v), 0);
+    struct fs_buf out = {0};
+    assert_int_equal(fs_node_parse("/core", &n), 0);
+    assert_int_equal(fs_render(&ctx, v, &n, &out, &m), -EISDIR);
+    assert_int_equal(fs_dir_exists(v, &n, &mtime), 0);
+    assert_int_equal(fs_node_parse("/code_archive/task_000001", &n), 0);
+    assert_int_equal(fs_dir_exists(v, &n, &mtime), -ENOENT);
+    store_view_end(v);
+    fs_buf_free(&out);
+}
+
+/* system.log as stored, one line each; events.jsonl the same lines as JSON
+ * objects; a reader that follows gets only the lines after its last; the
+ * mtime is the last line's stamp. */
+static void logs_render_and_follow(void **state)
+{
+    struct store *st = *state;
+    struct fs_context ctx = { .store = st };
+    struct store_view *v;
+    struct fs_meta m;
+    struct fs_buf more = {0};
+    time_t before = time(NULL);
+    char *text;
+
+    assert_int_equal(store_log_append(st, STORE_LOG_SYSTEM, "first line"), 0);
+    assert_int_equal(store_log_append(st, STORE_LOG_SYSTEM,
+                                      "builder 0: task_000001: passed"), 0);
+    assert_int_equal(render_path(&ctx, "/logs/system.log", &text, &m), 0);
+    time_t after = time(NULL);
+    assert_non_null(strstr(text, " first line\n"));
+    assert_non_null(strstr(text, " builder 0: task_000001: passed\n"));
+    assert_true(m.mtime >= before && m.mtime <= after);
+    uint64_t next = m.log_next;
+    free(text);
+
+    assert_int_equal(render_path(&ctx, "/logs/events.jsonl", &text, &m), 0);
+    size_t lines = 0;
+    for (char *line = strtok(text, "\n"); line; line = strtok(NULL, "\n")) {
+        cJSON *j = cJSON_Parse(line);
+        if (!cJSON_IsObject(j))
+            fail_msg("not an event object: %s", line);
+        cJSON_Delete(j);
+        lines++;
+    }
+    assert_int_equal(lines, 2);
+    free(text);
+
+    assert_int_equal(store_log_append(st, STORE_LOG_SYSTEM, "third"), 0);
+    assert_int_equal(store_view_begin(st, &v), 0);
+    uint64_t after_next = next;
+    assert_int_equal(fs_render_log_from(v, FS_SYSLOG, next, &more,
+                                        &after_next, NULL), 0);
+    store_view_end(v);
+    assert_true(after_next > next);
+    assert_int_equal(fs_buf_add(&more, "", 1), 0);
+    assert_non_null(strstr(more.p, " third\n"));
+    assert_null(strstr(more.p, "first line"));
+    fs_buf_free(&more);
 }
 
 static void commit_hook_names_the_task(void **state)
@@ -426,13 +583,20 @@ int main(void)
         cmocka_unit_test(pretty_drops_whitespace_and_refuses_unbalanced),
         cmocka_unit_test(json_string_escapes_as_cjson),
         cmocka_unit_test(json_field_finds_top_level_only),
-        cmocka_unit_test(inode_numbers_round_trip),
+        cmocka_unit_test_setup_teardown(status_json_shows_the_state,
+                                        temp_store_setup, temp_store_teardown),
+        cmocka_unit_test_setup_teardown(config_json_as_given,
+                                        temp_store_setup, temp_store_teardown),
+        cmocka_unit_test_setup_teardown(render_missing_and_special,
+                                        temp_store_setup, temp_store_teardown),
+        cmocka_unit_test_setup_teardown(logs_render_and_follow,
+                                        temp_store_setup, temp_store_teardown),
         cmocka_unit_test_setup_teardown(render_counts_what_it_renders,
-                                        setup_store, teardown_store),
+                                        temp_store_setup, temp_store_teardown),
         cmocka_unit_test_setup_teardown(commit_hook_names_the_task,
-                                        setup_store, teardown_store),
+                                        temp_store_setup, temp_store_teardown),
         cmocka_unit_test_setup_teardown(enqueue_splices_and_logs_in_one_commit,
-                                        setup_store, teardown_store),
+                                        temp_store_setup, temp_store_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -308,6 +308,7 @@ static void test_snapshot_is_a_copy(void **state)
 
 #define WRITERS 4
 #define WRITES  20000
+#define OVERLAPS 100    /* snapshots that must fall inside the writing */
 
 struct writer {
     pthread_t thread;
@@ -317,6 +318,9 @@ struct writer {
 
 static atomic_int writers_done;
 static atomic_long snaps_taken;     /* by the reader, so far */
+static atomic_long writes_made;     /* by all writers, so far */
+static atomic_long overlaps;        /* snapshots taken while every writer
+                                       was between two of its writes */
 
 /* Writes strings of one repeated character, of changing lengths; fields set
  * in one call all get the same character, so a reader can tell a torn
@@ -332,7 +336,10 @@ static void *writer_main(void *arg)
      * nothing, and a fast machine could finish every write first. */
     while (atomic_load(&snaps_taken) == 0)
         sched_yield();
-    for (i = 0; i < WRITES; i++) {
+    /* And go on until the reader has seen enough of the writing: on a
+     * loaded machine the reader may sleep through all WRITES, and then the
+     * race was never run at all. */
+    for (i = 0; i < WRITES || atomic_load(&overlaps) < OVERLAPS; i++) {
         len = 1 + (size_t)(i * 7 + w->c) % (sizeof(buf) - 1);
         memset(buf, w->c, len);
         buf[len] = '\0';
@@ -340,6 +347,7 @@ static void *writer_main(void *arg)
         status_set_builder(w->s, 0, buf, (uint64_t)(unsigned char)w->c, buf);
         status_set_error(w->s, buf);
         status_set_llm_health(w->s, w->c & 1, buf);
+        atomic_fetch_add(&writes_made, 1);
     }
     atomic_fetch_add(&writers_done, 1);
     return NULL;
@@ -381,13 +389,20 @@ static void test_concurrent(void **state)
     status_set_llm_health(s, 0, "z");
     atomic_store(&writers_done, 0);
     atomic_store(&snaps_taken, 0);
+    atomic_store(&writes_made, 0);
+    atomic_store(&overlaps, 0);
     for (i = 0; i < WRITERS; i++) {
         w[i].s = s;
         w[i].c = (char)('a' + i);
         assert_int_equal(pthread_create(&w[i].thread, NULL, writer_main, &w[i]), 0);
     }
     do {
+        /* A write done before the snapshot and no writer finished after
+         * it: the snapshot fell inside the writing. */
+        long before = atomic_load(&writes_made);
         status_snapshot(s, &snap);
+        if (before > 0 && atomic_load(&writers_done) == 0)
+            atomic_fetch_add(&overlaps, 1);
         snaps++;
         atomic_store(&snaps_taken, snaps);
         if (!one_char(snap.llm_url, &cu) || !one_char(snap.llm_model, &cm) ||
@@ -409,14 +424,19 @@ static void test_concurrent(void **state)
             fail_msg("torn status_set_llm_health: error %c reachable %d", cl,
                      snap.llm_reachable);
     } while (atomic_load(&writers_done) < WRITERS);
-    /* The writers waited for the first snapshot, so the race ran. */
-    assert_true(snaps >= 1);
+    /* The race ran: snapshots were taken in the middle of the writes
+     * (the writers keep going until there were enough). */
+    if (atomic_load(&overlaps) < OVERLAPS)
+        fail_msg("only %ld of %ld snapshots fell inside the writing",
+                 atomic_load(&overlaps), snaps);
+    assert_true(atomic_load(&writes_made) >= (long)WRITERS * WRITES);
     for (i = 0; i < WRITERS; i++)
         assert_int_equal(pthread_join(w[i].thread, NULL), 0);
     /* Each field ends with some writer's last value. */
     status_snapshot(s, &snap);
     assert_true(one_char(snap.llm_url, &cu) && cu >= 'a' && cu < 'a' + WRITERS);
-    print_message("%ld snapshots taken during %d writes\n", snaps, WRITERS * WRITES * 4);
+    print_message("%ld snapshots, %ld inside %ld writes\n", snaps,
+                  atomic_load(&overlaps), atomic_load(&writes_made));
     status_free(s);
 }
 
@@ -466,6 +486,76 @@ static void test_long_agents_note(void **state)
     free(snap);
 }
 
+/* ---- the overall state ---------------------------------------------- */
+
+/* A snapshot of a healthy btfs with two builders, one at work. */
+static void healthy(struct status_snapshot *snap)
+{
+    memset(snap, 0, sizeof *snap);
+    snap->llm_reachable = 1;
+    strcpy(snap->sandbox, "bubblewrap");
+    snap->nbuilders = 2;
+    strcpy(snap->builders[0].state, "working");
+    strcpy(snap->builders[1].state, "idle");
+}
+
+static void expect_state(const struct status_snapshot *snap, int paused,
+                         int disk, const char *state, const char *reason)
+{
+    const char *got = status_overall_state(snap, paused, disk);
+    const char *why = status_overall_reason(snap, got, disk);
+
+    assert_string_equal(got, state);
+    if (!reason)
+        assert_null(why);
+    else if (!why || !strstr(why, reason))
+        fail_msg("state %s: reason '%s' does not hold '%s'", got,
+                 why ? why : "(null)", reason);
+}
+
+/* Each rule, and the order in which they win over each other. */
+static void test_overall_state(void **state)
+{
+    struct status_snapshot *snap = calloc(1, sizeof *snap);
+
+    (void)state;
+    assert_non_null(snap);
+    healthy(snap);
+    expect_state(snap, 0, 0, "running", NULL);
+    expect_state(snap, 1, 0, "paused", "bt resume");
+
+    /* The LLM: waiting, by itself or as a builder saw it. */
+    snap->llm_reachable = -1;
+    expect_state(snap, 0, 0, "running", NULL);   /* not checked yet */
+    snap->llm_reachable = 0;
+    expect_state(snap, 0, 0, "waiting_for_llm", "not available");
+    snap->llm_reachable = 1;
+    strcpy(snap->llm_error, "rate_limited: HTTP 429");
+    expect_state(snap, 0, 0, "waiting_for_llm", "rate_limited");
+    snap->llm_error[0] = '\0';
+    strcpy(snap->builders[1].state, "waiting_for_llm");
+    expect_state(snap, 0, 0, "waiting_for_llm", "not available");
+
+    /* Stalled: someone must act; it wins over waiting, not over paused. */
+    strcpy(snap->llm_error, "no_model: the server does not serve it");
+    expect_state(snap, 0, 0, "stalled", "no_model: the server");
+    expect_state(snap, 1, 0, "paused", "bt resume");
+    healthy(snap);
+    snap->llm_reachable = 0;
+    expect_state(snap, 0, -ENOSPC, "stalled", "data directory is full");
+    expect_state(snap, 0, -EDQUOT, "stalled", "free space there");
+    expect_state(snap, 0, -EIO, "stalled", "cannot write");
+    healthy(snap);
+    strcpy(snap->sandbox, "unavailable");
+    expect_state(snap, 0, 0, "stalled", "sandbox is unavailable");
+    strcpy(snap->agents_note, "bubblewrap cannot create namespaces: see docs");
+    expect_state(snap, 0, 0, "stalled", "bubblewrap cannot create");
+    healthy(snap);
+    snap->nbuilders = 0;
+    expect_state(snap, 0, 0, "stalled", "BT_BUILDERS=0");
+    free(snap);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -478,6 +568,7 @@ int main(void)
         cmocka_unit_test(test_concurrent),
         cmocka_unit_test(test_cancel_requests),
         cmocka_unit_test(test_long_agents_note),
+        cmocka_unit_test(test_overall_state),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -7,25 +7,15 @@
 # side by side; bt get-trend --set counts exactly the set's tasks.
 . "${0%/*}/lib.sh" || exit 1
 
-: "${FAKELLM:?set FAKELLM to the fakellm binary}"
-command -v curl >/dev/null || skip "curl is missing"
-bwrap --unshare-all --ro-bind / / true 2>/dev/null || skip "bubblewrap cannot create namespaces here"
+need_fake
+need_sandbox
 
 export BT_SEED=0 BT_TRAINER=0 BT_BUILDERS=1
 
+# Each part starts from fresh rules (prompts recall earlier tasks).
 reflection_rule() {
     fake_clear
-    fake_rule '{"kind":"reply","match":"review your own work","content":"{\"summary\": \"computes it\", \"what_went_wrong\": \"\", \"lessons\": [\"read the docstring\"], \"concepts\": [\"arithmetic\"]}"}'
-}
-
-# rule MATCH CODE: answer requests holding MATCH with CODE in a fence.
-rule() {
-    local answer
-    answer=$(jq -Rs . <<<"Here it is:
-\`\`\`python
-$2
-\`\`\`")
-    fake_rule "{\"kind\":\"reply\",\"match\":\"$1\",\"content\":$answer}"
+    fake_reflection
 }
 
 # he_line ID ENTRY DOC EXAMPLE_CALL EXAMPLE_OUT CHECK: one HumanEval line.
@@ -36,17 +26,6 @@ he_line() {
           prompt: ("def " + $e + "(x):\n    \"\"\" " + $doc + "\n    >>> " + $call + "\n    " + $out + "\n    \"\"\"\n"),
           canonical_solution: "    return SECRET_CANON\n",
           test: ("\n\ndef check(candidate):\n" + $check + "\n")}'
-}
-
-# wait_set SET N SECONDS: until N tasks of SET are finished.
-wait_set() {
-    local i
-    for ((i = 0; i < $3 * 10; i++)); do
-        [ "$(jq -r .finished "$M/eval/$1.json" 2>/dev/null)" = "$2" ] && return 0
-        sleep 0.1
-    done
-    echo "set $1: $(jq -c '{finished, queued, running}' "$M/eval/$1.json" 2>&1)"
-    return 1
 }
 
 {
@@ -71,13 +50,13 @@ assert_eq "... says there is none yet" \
 # ---- 3 of 4 right ------------------------------------------------------------------
 
 reflection_rule
-rule "rp_one(" 'def rp_one(x):
+fake_code "rp_one(" 'def rp_one(x):
     return x + 1'
-rule "rp_two(" 'def rp_two(x):
+fake_code "rp_two(" 'def rp_two(x):
     return x * 2'
-rule "rp_three(" 'def rp_three(x):
+fake_code "rp_three(" 'def rp_three(x):
     return x - 3'
-rule "rp_four(" 'def rp_four(x):
+fake_code "rp_four(" 'def rp_four(x):
     return x + x'
 assert_ok "bt import of four problems as set rp" \
     "$BT" import "$T/rp.jsonl" --format humaneval --set rp
@@ -130,9 +109,9 @@ assert_eq "... counts exactly the four tasks" '[4,3,1,0]' \
 # ---- ablation: the same problems, repair on and off -----------------------------------
 
 reflection_rule
-rule "Your attempt 1 failed" 'def rp_sq(x):
+fake_code "Your attempt 1 failed" 'def rp_sq(x):
     return x * x'
-rule "rp_sq(" 'def rp_sq(x):
+fake_code "rp_sq(" 'def rp_sq(x):
     return x + x'
 {
     he_line AB/0 rp_sq "Return x squared." "rp_sq(3)" 9 \

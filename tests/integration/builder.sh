@@ -8,51 +8,22 @@
 # two builders share the queue.
 . "${0%/*}/lib.sh" || exit 1
 
-: "${FAKELLM:?set FAKELLM to the fakellm binary}"
-command -v curl >/dev/null || skip "curl is missing"
-bwrap --unshare-all --ro-bind / / true 2>/dev/null || skip "bubblewrap cannot create namespaces here"
+need_fake
+need_sandbox
 
 export BT_SEED=0 BT_TRAINER=0 BT_BUILDERS=1
 
-# A reflection for any task: the reflection prompt says "review your own
-# work", which no code prompt does. Added first so that it wins.
+# Each scenario starts from fresh rules: prompts carry memory of earlier
+# tasks (their goals and code), so an older rule could match a newer prompt.
 reflection_rule() {
     fake_clear
-    fake_rule '{"kind":"reply","match":"review your own work","content":"{\"summary\": \"computes the answer\", \"what_went_wrong\": \"\", \"lessons\": [\"check edge cases first\"], \"concepts\": [\"arithmetic\"]}"}'
-}
-
-# code LANG TEXT: a model answer with one fenced block, as JSON string.
-answer() {
-    jq -Rs . <<<"Here is the solution:
-\`\`\`python
-$1
-\`\`\`
-It works."
-}
-
-task_field() {
-    jq -r "$2" "$M/tasks/$1.json"
-}
-
-# wait_status ID STATUS SECONDS
-wait_status() {
-    local i
-    for ((i = 0; i < $3 * 10; i++)); do
-        [ "$(task_field "$1" .status 2>/dev/null)" = "$2" ] && return 0
-        sleep 0.1
-    done
-    echo "task $1 is $(task_field "$1" .status 2>/dev/null), not $2, after $3 s"
-    return 1
-}
-
-add_task() {
-    printf '%s\n' "$1" >"$M/tasks/new"
+    fake_reflection
 }
 
 start_fake
 reflection_rule
-fake_rule "{\"kind\":\"reply\",\"match\":\"square(\",\"content\":$(answer 'def square(x):
-    return x * x')}"
+fake_code 'square(' 'def square(x):
+    return x * x'
 start_btfs
 
 # ---- a right answer ------------------------------------------------------------
@@ -91,13 +62,11 @@ assert_eq "hidden tests never reached the LLM" false \
 
 # ---- wrong, then right ----------------------------------------------------------
 
-# Each scenario starts from fresh rules: prompts carry memory of earlier
-# tasks (their goals and code), so an older rule could match a newer prompt.
 reflection_rule
-fake_rule "{\"kind\":\"reply\",\"match\":\"Your attempt 1 failed\",\"content\":$(answer 'def cube(x):
-    return x ** 3')}"
-fake_rule "{\"kind\":\"reply\",\"match\":\"cube(\",\"content\":$(answer 'def cube(x):
-    return x * 3')}"
+fake_code 'Your attempt 1 failed' 'def cube(x):
+    return x ** 3'
+fake_code 'cube(' 'def cube(x):
+    return x * 3'
 add_task '{"goal": "Write cube(x) returning x cubed.", "skills": ["math"], "tests": "assert cube(2) == 8", "hidden_tests": "assert cube(3) == 27"}'
 assert_ok "wrong then right: the task passes" wait_status task_000002 passed 30
 assert_eq "... on attempt 2" 2 "$(task_field task_000002 .attempts)"
@@ -115,8 +84,8 @@ add_task '{"goal": "Write a poem generator poem().", "tests": "assert poem()"}'
 assert_ok "answers without code: the task fails" wait_status task_000003 failed 30
 assert_match "... saying why" "no code" "$(task_field task_000003 .result.reason)"
 assert_eq "... and of which kind, for the Trainer" "no_code" "$(task_field task_000003 .result.failure)"
-fake_rule "{\"kind\":\"reply\",\"match\":\"square(\",\"content\":$(answer 'def square(x):
-    return x * x')}"
+fake_code 'square(' 'def square(x):
+    return x * x'
 add_task '{"goal": "Write square(x) again, returning x squared.", "tests": "assert square(5) == 25"}'
 assert_ok "... and the loop goes on" wait_status task_000004 passed 30
 
@@ -125,15 +94,6 @@ assert_ok "... and the loop goes on" wait_status task_000004 passed 30
 stop_fake
 sleep 0.5
 add_task '{"goal": "Write square(x) while the LLM is away.", "tests": "assert square(6) == 36"}'
-# wait_json FILTER SECONDS: polls status.json until the jq filter is true.
-wait_json() {
-    local i
-    for ((i = 0; i < $2 * 10; i++)); do
-        [ "$(jq -r "$1" "$M/status.json" 2>/dev/null)" = true ] && return 0
-        sleep 0.1
-    done
-    return 1
-}
 # The first call is refused (and retried a few times within it); the task
 # then goes back to the queue and the builders wait for the monitor.
 assert_ok "LLM down: status.json says waiting_for_llm, with the reason" \
@@ -143,8 +103,8 @@ sleep 1
 assert_eq "... where it stays" queued "$(task_field task_000005 .status)"
 start_fake "$FAKE_PORT"
 reflection_rule
-fake_rule "{\"kind\":\"reply\",\"match\":\"square(\",\"content\":$(answer 'def square(x):
-    return x * x')}"
+fake_code 'square(' 'def square(x):
+    return x * x'
 assert_ok "... and passes once the LLM is back" wait_status task_000005 passed 60
 
 # ---- pause and resume --------------------------------------------------------------------
@@ -159,15 +119,13 @@ assert_ok "resumed: it passes" wait_status task_000006 passed 30
 # ---- kill -9 in the middle of a task ------------------------------------------------------
 
 reflection_rule
-fake_rule "{\"kind\":\"reply\",\"match\":\"slowly\",\"delay_ms\":400,\"chunk_bytes\":4,\"content\":$(answer 'def square(x):
+fake_rule "{\"kind\":\"reply\",\"match\":\"slowly\",\"delay_ms\":400,\"chunk_bytes\":4,\"content\":$(fake_answer 'def square(x):
     return x * x')}"
-fake_rule "{\"kind\":\"reply\",\"match\":\"square(\",\"content\":$(answer 'def square(x):
-    return x * x')}"
+fake_code 'square(' 'def square(x):
+    return x * x'
 add_task '{"goal": "Write square(x) slowly.", "tests": "assert square(8) == 64"}'
 assert_ok "a slow task starts running" wait_status task_000007 running 10
-kill -9 "$BTFS_PID"
-wait "$BTFS_PID" 2>/dev/null || true
-BTFS_PID=""
+kill9_btfs
 start_btfs
 assert_ok "after kill -9 and a restart it is requeued and passes" wait_status task_000007 passed 60
 assert_eq "... with one score entry" 1 \
@@ -196,15 +154,15 @@ reflection_rule
 # Builder writes none of its own (the rule below must stay unused); then it
 # writes each function.
 fake_rule '{"kind":"reply","match":"You write tests","content":"{\"tests\": \"def test_runs():\\n    assert True\"}"}'
-fake_rule "{\"kind\":\"reply\",\"match\":\"sum_of_squares\",\"content\":$(answer 'def sum_of_squares(numbers):
-    return sum(n * n for n in numbers)')}"
-fake_rule "{\"kind\":\"reply\",\"match\":\"count_vowel_words\",\"content\":$(answer 'def is_vowel(c):
+fake_code 'sum_of_squares' 'def sum_of_squares(numbers):
+    return sum(n * n for n in numbers)'
+fake_code 'count_vowel_words' 'def is_vowel(c):
     return c.lower() in "aeiou"
 
 def count_vowel_words(sentence):
-    return sum(1 for w in sentence.split(" ") if w and is_vowel(w[0]))')}"
-fake_rule "{\"kind\":\"reply\",\"match\":\"running_max\",\"content\":$(answer 'def running_max(numbers):
-    return [n - 1 for n in numbers]')}"
+    return sum(1 for w in sentence.split(" ") if w and is_vowel(w[0]))'
+fake_code 'running_max' 'def running_max(numbers):
+    return [n - 1 for n in numbers]'
 assert_ok "bt import --format humaneval queues the sample" \
     "$BT" --mount "$M" import --format humaneval "$SRCDIR/tests/data/humaneval_sample.jsonl"
 ok=1

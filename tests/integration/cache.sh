@@ -8,9 +8,8 @@
 # tasks/, and a name that did not exist is found as soon as it does.
 . "${0%/*}/lib.sh" || exit 1
 
-: "${FAKELLM:?set FAKELLM to the fakellm binary}"
-command -v curl >/dev/null || skip "curl is missing"
-bwrap --unshare-all --ro-bind / / true 2>/dev/null || skip "bubblewrap cannot create namespaces here"
+need_fake
+need_sandbox
 
 export BT_SEED=0 BT_TRAINER=0 BT_BUILDERS=1
 

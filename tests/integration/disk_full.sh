@@ -9,9 +9,8 @@
 # skipped with 77 where mount(2) is not allowed).
 . "${0%/*}/lib.sh" || exit 1
 
-: "${FAKELLM:?set FAKELLM to the fakellm binary}"
-command -v curl >/dev/null || skip "curl is missing"
-bwrap --unshare-all --ro-bind / / true 2>/dev/null || skip "bubblewrap cannot create namespaces here"
+need_fake
+need_sandbox
 
 SMALL="$T/small"
 mkdir "$SMALL"
@@ -20,36 +19,12 @@ mount -t tmpfs -o size=8m,mode=700 btfs-test "$SMALL" 2>/dev/null ||
 D="$SMALL/data"
 export BT_SEED=0 BT_TRAINER=0 BT_BUILDERS=1
 
-wait_for() {
-    local i
-    for ((i = 0; i < $2 * 10; i++)); do
-        [ "$(jq -r "$1" "$M/status.json" 2>/dev/null)" = true ] && return 0
-        sleep 0.1
-    done
-    echo "status.json: $(jq -c '{state, disk, builders}' "$M/status.json" 2>&1)"
-    return 1
-}
-
 # stop: the kernel sends a file's RELEASE after close(2) has returned, and
 # a btfs stopped before it comes frees nothing for that handle (LeakSanitizer
 # reports it in the sanitizer builds); give the last reads time to end.
 stop() {
     sleep 1
     stop_btfs
-}
-
-task_status() {
-    jq -r .status "$M/tasks/$1.json"
-}
-
-wait_status() {
-    local i
-    for ((i = 0; i < $3 * 10; i++)); do
-        [ "$(task_status "$1" 2>/dev/null)" = "$2" ] && return 0
-        sleep 0.1
-    done
-    echo "task $1 is $(task_status "$1" 2>/dev/null), not $2, after $3 s"
-    return 1
 }
 
 # fill: writes zeros until the filesystem refuses more.
@@ -103,8 +78,8 @@ assert_match "... why, and what to do" "disk of the data directory is full.*free
     "$(jq -r .disk.error "$M/status.json")"
 assert_ok "every file of the tree still reads (JSON parses)" every_file_reads
 assert_ok "the Builder's save fails and it waits for the disk" \
-    wait_for '.builders[0].step == "the store cannot write"' 20
-assert_match "the task is not lost meanwhile" "^(running|queued)$" "$(task_status task_000001)"
+    wait_json '.builders[0].step == "the store cannot write"' 20 '{state, disk, builders}'
+assert_match "the task is not lost meanwhile" "^(running|queued)$" "$(task_field task_000001 .status)"
 
 # ---- space comes back -----------------------------------------------------------
 
@@ -113,7 +88,7 @@ assert_ok "once space is freed the task passes" wait_status task_000001 passed 3
 assert_eq "its code was saved whole" "$(printf '%s\n' "$CODE" | wc -c)" \
     "$(cat "$M"/code_archive/task_000001/attempt_1.py | wc -c)"
 assert_ok "status.json says the disk is writable again" \
-    wait_for '.disk.writable == true and .disk.error == null and .state != "stalled"' 10
+    wait_json '.disk.writable == true and .disk.error == null and .state != "stalled"' 10 '{state, disk, builders}'
 assert_match "system.log tells the story" "back on the queue \(No space left on device\)" \
     "$(cat "$M/logs/system.log")"
 assert_ok "tasks/new takes tasks again" sh_c "echo 'after the disk was freed' > '$M/tasks/new'"

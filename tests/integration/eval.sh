@@ -7,47 +7,15 @@
 # and final pass rates an ablation expects.
 . "${0%/*}/lib.sh" || exit 1
 
-: "${FAKELLM:?set FAKELLM to the fakellm binary}"
-command -v curl >/dev/null || skip "curl is missing"
-bwrap --unshare-all --ro-bind / / true 2>/dev/null || skip "bubblewrap cannot create namespaces here"
+need_fake
+need_sandbox
 
 export BT_SEED=0 BT_TRAINER=0 BT_BUILDERS=1
 
+# Each part starts from fresh rules (prompts recall earlier tasks).
 reflection_rule() {
     fake_clear
-    fake_rule '{"kind":"reply","match":"review your own work","content":"{\"summary\": \"computes the answer\", \"what_went_wrong\": \"\", \"lessons\": [\"check edge cases first\"], \"concepts\": [\"arithmetic\"]}"}'
-}
-
-answer() {
-    jq -Rs . <<<"Here is the solution:
-\`\`\`python
-$1
-\`\`\`"
-}
-
-# rule MATCH CODE
-rule() {
-    fake_rule "{\"kind\":\"reply\",\"match\":\"$1\",\"content\":$(answer "$2")}"
-}
-
-# wait_set SET N SECONDS: until N tasks of SET are finished.
-wait_set() {
-    local i
-    for ((i = 0; i < $3 * 10; i++)); do
-        [ "$(jq -r .finished "$M/eval/$1.json" 2>/dev/null)" = "$2" ] && return 0
-        sleep 0.1
-    done
-    echo "set $1: $(jq -c '{finished, queued, running}' "$M/eval/$1.json" 2>&1)"
-    return 1
-}
-
-wait_status() {
-    local i
-    for ((i = 0; i < $3 * 10; i++)); do
-        [ "$(jq -r .status "$M/tasks/$1.json" 2>/dev/null)" = "$2" ] && return 0
-        sleep 0.1
-    done
-    return 1
+    fake_reflection
 }
 
 ev() { jq -c "$2" "$M/eval/$1.json"; }
@@ -68,18 +36,18 @@ start_btfs
 # ---- a training task first: its memory may serve the evaluation -----------------
 
 reflection_rule
-rule "inc_delta(" 'def inc_delta(x):
+fake_code "inc_delta(" 'def inc_delta(x):
     return x + 1'
 echo '{"goal":"TRAIN_DELTA: Write inc_delta(x) returning x plus 1.","skills":["math"],"tests":"assert inc_delta(1) == 2"}' >"$M/tasks/new"
 assert_ok "a training task passes" wait_status task_000001 passed 60
 
 # ---- right answers: 100% ----------------------------------------------------------
 
-rule "add_alpha(" 'def add_alpha(a, b):
+fake_code "add_alpha(" 'def add_alpha(a, b):
     return a + b'
-rule "neg_beta(" 'def neg_beta(x):
+fake_code "neg_beta(" 'def neg_beta(x):
     return -x'
-rule "twice_gamma(" 'def twice_gamma(x):
+fake_code "twice_gamma(" 'def twice_gamma(x):
     return 2 * x'
 problems heval-right
 assert_ok "right answers: the held-out set is judged" wait_set heval-right 3 90
@@ -92,11 +60,11 @@ assert_eq "... held out" true "$(ev heval-right .held_out)"
 # ---- wrong answers: 0% --------------------------------------------------------------
 
 reflection_rule
-rule "add_alpha(" 'def add_alpha(a, b):
+fake_code "add_alpha(" 'def add_alpha(a, b):
     return a - b'
-rule "neg_beta(" 'def neg_beta(x):
+fake_code "neg_beta(" 'def neg_beta(x):
     return x'
-rule "twice_gamma(" 'def twice_gamma(x):
+fake_code "twice_gamma(" 'def twice_gamma(x):
     return x * 3'
 problems heval-wrong
 assert_ok "wrong answers: the set is judged" wait_set heval-wrong 3 120
@@ -107,7 +75,7 @@ assert_eq "... after the default 3 attempts each" 3 "$(ev heval-wrong .mean_atte
 # ---- a training task after the evaluation: no evaluation text reaches it -------------
 
 reflection_rule
-rule "dec_eps(" 'def dec_eps(x):
+fake_code "dec_eps(" 'def dec_eps(x):
     return x - 1'
 echo '{"goal":"TRAIN_EPS: Write dec_eps(x) returning x minus 1, for math.","skills":["math"],"tests":"assert dec_eps(1) == 0"}' >"$M/tasks/new"
 assert_ok "a later training task passes" wait_status task_000008 passed 60
@@ -133,9 +101,9 @@ assert_eq "eval/ lists the two sets" "heval-right.json heval-wrong.json" \
 # ---- ablation: single shot against repair ----------------------------------------------
 
 reflection_rule
-rule "Your attempt 1 failed" 'def sq_abl(x):
+fake_code "Your attempt 1 failed" 'def sq_abl(x):
     return x * x'
-rule "sq_abl(" 'def sq_abl(x):
+fake_code "sq_abl(" 'def sq_abl(x):
     return x + x'
 for set in abl-full abl-single; do
     extra=""

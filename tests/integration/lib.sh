@@ -2,9 +2,12 @@
 # real btfs mounted in it, checks that print one line each, and cleanup.
 #
 # Sourced by tests/integration/*.sh, which meson runs with BTFS (the btfs
-# binary), BT (the bt binary) and SRCDIR set. A script calls start_btfs,
-# drives the mount with ordinary tools, records checks with the assert_*
-# helpers and ends with finish, which prints "N passed, M failed".
+# binary), BT (the bt binary), SRCDIR and FAKELLM set. A script calls
+# start_btfs, drives the mount with ordinary tools, records checks with the
+# assert_* helpers and ends with finish, which prints "N passed, M failed".
+# Scripts that run the agents also take from here the fake LLM (start,
+# stop, rules, a second one for a teacher) and the waits on tasks, sets and
+# status.json, so that each is written once.
 #
 # Exit status: 0 all checks passed, 1 a check failed or the script broke
 # off, 77 skipped (no /dev/fuse, fusermount3, jq or python3: the same rule
@@ -269,28 +272,58 @@ queue_ids() {
 
 FAKE_PID=""
 
-# start_fake [PORT]: starts the fake OpenAI server on 127.0.0.1 (on PORT, or
-# any free port), waits for its port file, and sets FAKE_PORT and FAKE_URL
-# and exports BT_LLM_URL. Cleanup stops it.
-start_fake() {
+# need_fake: the scripts that drive the fake LLM need it and curl (to give
+# it rules and read what it was asked); skips without curl.
+need_fake() {
+    : "${FAKELLM:?set FAKELLM to the fakellm binary}"
+    command -v curl >/dev/null || skip "curl is missing"
+}
+
+# need_sandbox: skips where bubblewrap cannot create namespaces (the
+# Builder then refuses to start, so its tests have nothing to see).
+need_sandbox() {
+    bwrap --unshare-all --ro-bind / / true 2>/dev/null ||
+        skip "bubblewrap cannot create namespaces here"
+}
+
+# spawn_fake PORT NAME: starts a fake OpenAI server on 127.0.0.1 (on PORT,
+# or any free port for 0), output to $T/fake.log, and waits (at most 10 s)
+# for its port file $T/NAME.port. Sets SPAWNED_PID, SPAWNED_PORT and
+# SPAWNED_URL (the /v1 base). Cleanup stops it; stop_pid stops it sooner.
+spawn_fake() {
     local i
     : "${FAKELLM:?set FAKELLM to the fakellm binary}"
-    rm -f "$T/fake.port"
-    "$FAKELLM" --port "${1:-0}" --port-file "$T/fake.port" >>"$T/fake.log" 2>&1 &
-    FAKE_PID=$!
-    EXTRA_PIDS+=("$FAKE_PID")
+    rm -f "$T/$2.port"
+    "$FAKELLM" --port "$1" --port-file "$T/$2.port" >>"$T/fake.log" 2>&1 &
+    SPAWNED_PID=$!
+    EXTRA_PIDS+=("$SPAWNED_PID")
     for ((i = 0; i < 100; i++)); do
-        [ -s "$T/fake.port" ] && break
+        [ -s "$T/$2.port" ] && break
         sleep 0.1
     done
-    FAKE_PORT=$(cat "$T/fake.port")
-    FAKE_URL="http://127.0.0.1:$FAKE_PORT/v1"
+    SPAWNED_PORT=$(cat "$T/$2.port")
+    SPAWNED_URL="http://127.0.0.1:$SPAWNED_PORT/v1"
+}
+
+# stop_pid PID: asks a process this script started to stop, and waits.
+stop_pid() {
+    kill -TERM "$1" 2>/dev/null || true
+    wait "$1" 2>/dev/null || true
+}
+
+# start_fake [PORT]: starts the fake that btfs uses (spawn_fake), sets
+# FAKE_PID, FAKE_PORT and FAKE_URL and exports BT_LLM_URL. Given the port
+# of a fake stopped before, it comes back where btfs looks for it.
+start_fake() {
+    spawn_fake "${1:-0}" fake
+    FAKE_PID=$SPAWNED_PID
+    FAKE_PORT=$SPAWNED_PORT
+    FAKE_URL=$SPAWNED_URL
     export BT_LLM_URL=$FAKE_URL
 }
 
 stop_fake() {
-    kill -TERM "$FAKE_PID" 2>/dev/null || true
-    wait "$FAKE_PID" 2>/dev/null || true
+    stop_pid "$FAKE_PID"
 }
 
 # fake_rule JSON: appends one rule (or an array of them) to the fake.
@@ -303,6 +336,78 @@ fake_rule() {
 # fake_clear: removes every rule.
 fake_clear() {
     curl -s -X DELETE "http://127.0.0.1:$FAKE_PORT/fake/rules" >/dev/null
+}
+
+# fake_reflection: a rule answering every reflection request (its prompt
+# says "review your own work", which no code prompt does) with a valid
+# one. Rules match in order, so add it before the code rules.
+fake_reflection() {
+    fake_rule '{"kind":"reply","match":"review your own work","content":"{\"summary\": \"computes the answer\", \"what_went_wrong\": \"\", \"lessons\": [\"check edge cases first\"], \"concepts\": [\"arithmetic\"]}"}'
+}
+
+# fake_answer CODE: a model's answer holding CODE in one python fence, as
+# a JSON string.
+fake_answer() {
+    jq -Rs . <<<"Here is the solution:
+\`\`\`python
+$1
+\`\`\`"
+}
+
+# fake_code MATCH CODE: a rule answering the requests that hold MATCH with
+# CODE (fake_answer).
+fake_code() {
+    fake_rule "{\"kind\":\"reply\",\"match\":$(jq -Rn --arg m "$1" '$m'),\"content\":$(fake_answer "$2")}"
+}
+
+# ---- Tasks as the agents work them ----------------------------------------
+
+# add_task LINE: writes one task line to tasks/new.
+add_task() {
+    printf '%s\n' "$1" >"$M/tasks/new"
+}
+
+# task_field ID FILTER: a jq filter over tasks/ID.json.
+task_field() {
+    jq -r "$2" "$M/tasks/$1.json"
+}
+
+# wait_status ID STATUS SECONDS: until task ID has STATUS; says what it has
+# instead when the time is up. A deadline rather than a count of polls:
+# jq is slow on a loaded machine.
+wait_status() {
+    local end=$((SECONDS + $3))
+    while [ "$SECONDS" -lt "$end" ]; do
+        [ "$(task_field "$1" .status 2>/dev/null)" = "$2" ] && return 0
+        sleep 0.2
+    done
+    echo "task $1 is $(task_field "$1" .status 2>/dev/null), not $2, after $3 s"
+    return 1
+}
+
+# wait_json FILTER SECONDS [SHOW]: until the jq filter is true of
+# status.json; when the time is up, prints what the jq filter SHOW picks
+# from it (default: the state and the LLM's part).
+wait_json() {
+    local end=$((SECONDS + $2)) show='{state, llm}'
+    [ -n "${3:-}" ] && show=$3
+    while [ "$SECONDS" -lt "$end" ]; do
+        [ "$(jq -r "$1" "$M/status.json" 2>/dev/null)" = true ] && return 0
+        sleep 0.2
+    done
+    echo "status.json: $(jq -c "$show" "$M/status.json" 2>&1)"
+    return 1
+}
+
+# wait_set SET N SECONDS: until N tasks of benchmark set SET are finished.
+wait_set() {
+    local end=$((SECONDS + $3))
+    while [ "$SECONDS" -lt "$end" ]; do
+        [ "$(jq -r .finished "$M/eval/$1.json" 2>/dev/null)" = "$2" ] && return 0
+        sleep 0.1
+    done
+    echo "set $1: $(jq -c '{finished, queued, running}' "$M/eval/$1.json" 2>&1)"
+    return 1
 }
 
 # ---- Cleanup ----------------------------------------------------------------

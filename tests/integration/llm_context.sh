@@ -7,46 +7,10 @@
 # (with both numbers); the Trainer may have its own (teacher) server.
 . "${0%/*}/lib.sh" || exit 1
 
-: "${FAKELLM:?set FAKELLM to the fakellm binary}"
-command -v curl >/dev/null || skip "curl is missing"
-bwrap --unshare-all --ro-bind / / true 2>/dev/null || skip "bubblewrap cannot create namespaces here"
+need_fake
+need_sandbox
 
 export BT_SEED=0 BT_TRAINER=0 BT_BUILDERS=1
-
-reflection_rule() {
-    fake_rule '{"kind":"reply","match":"review your own work","content":"{\"summary\": \"computes the answer\", \"what_went_wrong\": \"\", \"lessons\": [\"check edge cases first\"], \"concepts\": [\"arithmetic\"]}"}'
-}
-
-answer() {
-    jq -Rs . <<<"\`\`\`python
-$1
-\`\`\`"
-}
-
-task_field() {
-    jq -r "$2" "$M/tasks/$1.json"
-}
-
-wait_status() {   # wait_status ID STATUS SECONDS (a deadline: jq is slow
-    local end=$((SECONDS + $3))     # on a loaded machine)
-    while [ "$SECONDS" -lt "$end" ]; do
-        [ "$(task_field "$1" .status 2>/dev/null)" = "$2" ] && return 0
-        sleep 0.2
-    done
-    echo "task $1 is $(task_field "$1" .status 2>/dev/null), not $2, after $3 s"
-    return 1
-}
-
-# wait_json FILTER SECONDS: polls status.json until the jq filter is true.
-wait_json() {
-    local end=$((SECONDS + $2))
-    while [ "$SECONDS" -lt "$end" ]; do
-        [ "$(jq -r "$1" "$M/status.json" 2>/dev/null)" = true ] && return 0
-        sleep 0.2
-    done
-    echo "status.json: $(jq -c '{state, llm}' "$M/status.json")"
-    return 1
-}
 
 # wait_for_task_goal TEXT SECONDS: until a task's goal contains TEXT.
 wait_for_task_goal() {
@@ -58,30 +22,26 @@ wait_for_task_goal() {
     return 1
 }
 
-add_task() {
-    printf '%s\n' "$1" >"$M/tasks/new"
-}
-
 # ---- a task interrupted by the LLM going away resumes where it was --------------------
 
 start_fake
 rm -rf "$D"
 start_btfs
-reflection_rule
+fake_reflection
 fake_rule '{"kind":"status","status":503,"match":"Your attempt 1 failed","body":"{\"error\":{\"message\":\"Loading model\"}}"}'
-fake_rule "{\"kind\":\"reply\",\"match\":\"cube(\",\"content\":$(answer 'def cube(x):
-    return x * 3')}"
+fake_code 'cube(' 'def cube(x):
+    return x * 3'
 add_task '{"goal": "Write cube(x) returning x cubed.", "tests": "assert cube(2) == 8"}'
 assert_ok "LLM away at attempt 2: the task goes back to the queue" \
     wait_json '(.llm.last_error // "" | test("^loading: "))' 40
 assert_ok "... queued" wait_status task_000001 queued 20
 assert_eq "... with its attempt kept" 1 "$(task_field task_000001 .attempts)"
 fake_clear
-reflection_rule
-fake_rule "{\"kind\":\"reply\",\"match\":\"Your attempt 1 failed\",\"content\":$(answer 'def cube(x):
-    return x ** 3')}"
-fake_rule "{\"kind\":\"reply\",\"match\":\"cube(\",\"content\":$(answer 'def cube(x):
-    return x * 3')}"
+fake_reflection
+fake_code 'Your attempt 1 failed' 'def cube(x):
+    return x ** 3'
+fake_code 'cube(' 'def cube(x):
+    return x * 3'
 assert_ok "... and it passes once the LLM is back" wait_status task_000001 passed 60
 assert_eq "... on attempt 2: the count did not reset" 2 "$(task_field task_000001 .attempts)"
 REQS=$(curl -s "http://127.0.0.1:$FAKE_PORT/fake/requests")
@@ -108,11 +68,11 @@ stop_fake
 # the server's error says otherwise.
 start_fake
 curl -s -d '{"n_ctx": 700}' "http://127.0.0.1:$FAKE_PORT/fake/server" >/dev/null
-reflection_rule
-fake_rule "{\"kind\":\"reply\",\"match\":\"square(\",\"content\":$(answer 'def square(x):
-    return x * x')}"
-fake_rule "{\"kind\":\"reply\",\"match\":\"half(\",\"content\":$(answer 'def half(x):
-    return x / 2')}"
+fake_reflection
+fake_code 'square(' 'def square(x):
+    return x * x'
+fake_code 'half(' 'def half(x):
+    return x / 2'
 rm -rf "$D"
 BT_LLM_MAX_TOKENS=200 start_btfs
 long=$(python3 -c 'print("Write square(x) returning x squared. " + "Be careful with every detail of the input. " * 90)')
@@ -151,11 +111,9 @@ stop_fake
 # ---- teacher and student: the Trainer on its own server -------------------------------
 
 start_fake
-"$FAKELLM" --port 0 --port-file "$T/teacher.port" >>"$T/fake.log" 2>&1 &
-TEACHER_PID=$!
-EXTRA_PIDS+=("$TEACHER_PID")
-for ((i = 0; i < 50; i++)); do [ -s "$T/teacher.port" ] && break; sleep 0.1; done
-TEACHER_URL="http://127.0.0.1:$(cat "$T/teacher.port")/v1"
+spawn_fake 0 teacher
+TEACHER_PID=$SPAWNED_PID
+TEACHER_URL=$SPAWNED_URL
 curl -s -d '["qwen2.5-coder-32b-instruct"]' "${TEACHER_URL%/v1}/fake/models" >/dev/null
 curl -s -d "$(jq -cn --arg c '{"goal": "Write inc(x) returning x + 1.", "tests": "assert inc(1) == 2", "hidden_tests": "assert inc(-1) == 0\nassert inc(10) == 11\ndef test_zero():\n    assert inc(0) == 1", "reference": "def inc(x):\n    return x + 1"}' \
     '{kind: "reply", match: "You write programming exercises", content: $c}')" \
@@ -178,8 +136,7 @@ assert_eq "... and never the Builder's server" false \
     "$(curl -s "http://127.0.0.1:$FAKE_PORT/fake/requests" | jq 'any(.[]; .path == "/v1/chat/completions")')"
 assert_ok "the teacher's task is queued" wait_for_task_goal "Write inc(x)" 60
 stop_btfs
-kill -TERM "$TEACHER_PID" 2>/dev/null || true
-wait "$TEACHER_PID" 2>/dev/null || true
+stop_pid "$TEACHER_PID"
 stop_fake
 
 finish

@@ -5,8 +5,7 @@
 # OpenAI-compatible server (tests/fakellm), started and stopped here.
 . "${0%/*}/lib.sh" || exit 1
 
-: "${FAKELLM:?set FAKELLM to the fakellm binary}"
-command -v curl >/dev/null || skip "curl is missing"
+need_fake
 
 llm() {
     jq -c "$1" "$M/status.json"

@@ -6,50 +6,10 @@
 # keep their reason in status.json on every sample while the agents wait.
 . "${0%/*}/lib.sh" || exit 1
 
-: "${FAKELLM:?set FAKELLM to the fakellm binary}"
-command -v curl >/dev/null || skip "curl is missing"
-bwrap --unshare-all --ro-bind / / true 2>/dev/null || skip "bubblewrap cannot create namespaces here"
+need_fake
+need_sandbox
 
 export BT_SEED=0 BT_TRAINER=0 BT_BUILDERS=1
-
-reflection_rule() {
-    fake_rule '{"kind":"reply","match":"review your own work","content":"{\"summary\": \"computes the answer\", \"what_went_wrong\": \"\", \"lessons\": [\"check edge cases first\"], \"concepts\": [\"arithmetic\"]}"}'
-}
-
-answer() {
-    jq -Rs . <<<"\`\`\`python
-$1
-\`\`\`"
-}
-
-task_field() {
-    jq -r "$2" "$M/tasks/$1.json"
-}
-
-wait_status() {   # wait_status ID STATUS SECONDS (a deadline: jq is slow
-    local end=$((SECONDS + $3))     # on a loaded machine)
-    while [ "$SECONDS" -lt "$end" ]; do
-        [ "$(task_field "$1" .status 2>/dev/null)" = "$2" ] && return 0
-        sleep 0.2
-    done
-    echo "task $1 is $(task_field "$1" .status 2>/dev/null), not $2, after $3 s"
-    return 1
-}
-
-# wait_json FILTER SECONDS: polls status.json until the jq filter is true.
-wait_json() {
-    local end=$((SECONDS + $2))
-    while [ "$SECONDS" -lt "$end" ]; do
-        [ "$(jq -r "$1" "$M/status.json" 2>/dev/null)" = true ] && return 0
-        sleep 0.2
-    done
-    echo "status.json: $(jq -c '{state, llm}' "$M/status.json")"
-    return 1
-}
-
-add_task() {
-    printf '%s\n' "$1" >"$M/tasks/new"
-}
 
 # ---- a server failing every request --------------------------------------------
 
@@ -82,11 +42,11 @@ assert_match "... still waiting" "^(queued|running) (queued|running)$" \
     "$(task_field task_000001 .status) $(task_field task_000002 .status)"
 
 fake_clear
-reflection_rule
-fake_rule "{\"kind\":\"reply\",\"match\":\"double(\",\"content\":$(answer 'def double(x):
-    return 2 * x')}"
-fake_rule "{\"kind\":\"reply\",\"match\":\"triple(\",\"content\":$(answer 'def triple(x):
-    return 3 * x')}"
+fake_reflection
+fake_code 'double(' 'def double(x):
+    return 2 * x'
+fake_code 'triple(' 'def triple(x):
+    return 3 * x'
 assert_ok "once the server recovers, the tasks pass" wait_status task_000001 passed 90
 assert_ok "... both" wait_status task_000002 passed 60
 assert_eq "... on their first attempt (the failures were not theirs)" "1 1" \

@@ -6,8 +6,7 @@
 # data directory others can read is reported with the fix.
 . "${0%/*}/lib.sh" || exit 1
 
-: "${FAKELLM:?set FAKELLM to the fakellm binary}"
-command -v curl >/dev/null || skip "curl is missing"
+need_fake
 
 PW=S3cretPw77
 KEY=sk-KeyFromFile91

@@ -1,0 +1,244 @@
+/* test_builder.c -- the Builder's steps without a mount: a real store in a
+ * temporary directory, the fake LLM in this process, the sandbox without
+ * isolation (the code run is this test's own), and the Builder's threads
+ * started as btfs starts them. A task goes in through the store and what
+ * the Builder left is read back from it: a right answer passes on attempt 1,
+ * judged by the hidden tests that never reach the LLM; a wrong answer is
+ * repaired with the error in the next prompt; an answer without code fails
+ * and says why. tests/integration/builder.sh runs the same on a mount with
+ * bubblewrap; this one runs where namespaces cannot be made too. */
+#include <errno.h>
+#include <inttypes.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+#include <cjson/cJSON.h>
+
+#include "agent_env.h"
+#include "builder.h"
+#include "task.h"
+
+struct fixture {
+    struct agent_env env;
+    struct builder_pool *pool;
+};
+
+/* A reflection for every task: its prompt says "review your own work",
+ * which no code prompt does. Added first so that it wins. */
+static const char reflection[] =
+    "{\"summary\": \"computes the answer\", \"what_went_wrong\": \"\", "
+    "\"lessons\": [\"check edge cases first\"], \"concepts\": "
+    "[\"arithmetic\"]}";
+
+static int setup(void **state)
+{
+    struct fixture *f = calloc(1, sizeof *f);
+    struct builder_config bc;
+
+    assert_non_null(f);
+    agent_env_open(&f->env);
+    agent_env_reply(&f->env, "review your own work", reflection, 0);
+    builder_config_default(&bc);
+    bc.idle_poll_ms = 20;
+    assert_int_equal(builder_start(&bc, f->env.st, f->env.status, f->env.llm,
+                                   f->env.ex, f->env.monitor, &f->pool), 0);
+    *state = f;
+    return 0;
+}
+
+/* The shutdown order of btfs: calls in flight end, then the threads. */
+static int teardown(void **state)
+{
+    struct fixture *f = *state;
+
+    agent_env_cancel(&f->env);
+    builder_stop(f->pool);
+    int rc = agent_env_close(&f->env);
+    free(f);
+    return rc;
+}
+
+/* ---- Reading back what the Builder left ------------------------------- */
+
+static const char *str_at(const cJSON *o, const char *name)
+{
+    const cJSON *it = cJSON_GetObjectItemCaseSensitive(o, name);
+    return cJSON_IsString(it) ? it->valuestring : "";
+}
+
+static double num_at(const cJSON *o, const char *name)
+{
+    const cJSON *it = cJSON_GetObjectItemCaseSensitive(o, name);
+    return cJSON_IsNumber(it) ? it->valuedouble : -1;
+}
+
+static int exists_cb(void *c, uint64_t key, const char *val, size_t len)
+{
+    (void)c; (void)key; (void)val; (void)len;
+    return 0;
+}
+
+/* Queues one task line through the store as tasks/new does (parsed by
+ * the task model first). Returns its id. */
+static uint64_t add_task(struct fixture *f, const char *line)
+{
+    struct task_def def;
+    struct store_task_new t;
+    char err[256];
+    uint64_t id;
+
+    if (task_parse_line(line, strlen(line), &def, err, sizeof err) != 0)
+        fail_msg("task line refused: %s", err);
+    t = (struct store_task_new){ def.json, def.priority, STORE_SOURCE_USER };
+    assert_int_equal(store_task_enqueue(f->env.st, &t, 1, &id), 0);
+    task_def_free(&def);
+    return id;
+}
+
+/* Waits (at most 60 s: the machine may be loaded) until task id is
+ * finished; returns its document. */
+static cJSON *wait_finished(struct fixture *f, uint64_t id)
+{
+    for (int i = 0; i < 1200; i++) {
+        cJSON *doc = agent_env_record(&f->env, STORE_COLL_TASKS, id);
+        const char *s = str_at(doc, "status");
+        if (!strcmp(s, "passed") || !strcmp(s, "failed") ||
+            !strcmp(s, "error") || !strcmp(s, "cancelled"))
+            return doc;
+        cJSON_Delete(doc);
+        usleep(50 * 1000);
+    }
+    fail_msg("task %" PRIu64 " did not finish in 60 s", id);
+    return NULL;
+}
+
+static char *fenced(const char *code)
+{
+    char *s;
+    assert_true(asprintf(&s, "Here is the solution:\n```python\n%s\n```\n",
+                         code) > 0);
+    return s;
+}
+
+/* ---- The steps ----------------------------------------------------------- */
+
+/* Right at once: passed on attempt 1, judged by the hidden tests, and
+ * everything the task produced is in the store. */
+static void right_answer_passes_and_leaves_everything(void **state)
+{
+    struct fixture *f = *state;
+    char *answer = fenced("def square(x):\n    return x * x");
+
+    agent_env_reply(&f->env, "square(", answer, 0);
+    uint64_t id = add_task(f, "{\"goal\": \"Write square(x) returning x "
+                              "squared.\", \"skills\": [\"math\"], "
+                              "\"tests\": \"assert square(2) == 4\", "
+                              "\"hidden_tests\": \"assert square(3) == 9\\n"
+                              "assert square(-4) == 16\"}");
+    cJSON *doc = wait_finished(f, id);
+    const cJSON *result = cJSON_GetObjectItem(doc, "result");
+    const cJSON *score = cJSON_GetObjectItem(doc, "score");
+
+    assert_string_equal(str_at(doc, "status"), "passed");
+    assert_int_equal((int)num_at(doc, "attempts"), 1);
+    assert_int_equal((int)num_at(result, "tests_total"), 2);  /* hidden */
+    assert_int_equal((int)num_at(result, "tests_passed"), 2);
+    assert_true(num_at(score, "accuracy") == 1);
+    assert_true(num_at(score, "total") > 0);
+    assert_true(str_at(doc, "finished_at")[0] != '\0');
+    cJSON_Delete(doc);
+
+    /* The code of attempt 1, the reflection, the summary, the score log
+     * entry, the skill: one commit wrote them all. */
+    struct store_view *v;
+    assert_int_equal(store_view_begin(f->env.st, &v), 0);
+    assert_int_equal(store_view_get(v, STORE_COLL_CODE, STORE_CODE_KEY(id, 1),
+                                    exists_cb, NULL), 0);
+    assert_int_equal(store_view_count(v, STORE_COLL_SCORES), 1);
+    store_view_end(v);
+    cJSON *refl = agent_env_record(&f->env, STORE_COLL_REFLECTIONS, id);
+    assert_non_null(refl);
+    char *text = cJSON_PrintUnformatted(refl);
+    assert_non_null(text);
+    if (!strstr(text, "check edge cases first"))
+        fail_msg("reflection: %s", text);
+    cJSON_free(text);
+    cJSON_Delete(refl);
+    cJSON *sum = agent_env_record(&f->env, STORE_COLL_SUMMARIES, id);
+    assert_non_null(sum);
+    cJSON_Delete(sum);
+
+    assert_true(agent_env_asked(&f->env, "square(2) == 4"));
+    assert_false(agent_env_asked(&f->env, "square(3)"));
+    assert_false(agent_env_asked(&f->env, "-4) == 16"));
+    free(answer);
+}
+
+/* Wrong, then right: the second prompt carries the failure, and the task
+ * passes on attempt 2 with both attempts archived. */
+static void wrong_then_right_is_repaired(void **state)
+{
+    struct fixture *f = *state;
+    char *right = fenced("def cube(x):\n    return x ** 3");
+    char *wrong = fenced("def cube(x):\n    return x * 3");
+
+    agent_env_reply(&f->env, "Your attempt 1 failed", right, 0);
+    agent_env_reply(&f->env, "cube(", wrong, 0);
+    uint64_t id = add_task(f, "{\"goal\": \"Write cube(x) returning x "
+                              "cubed.\", \"tests\": \"assert cube(2) == 8\", "
+                              "\"hidden_tests\": \"assert cube(3) == 27\"}");
+    cJSON *doc = wait_finished(f, id);
+    assert_string_equal(str_at(doc, "status"), "passed");
+    assert_int_equal((int)num_at(doc, "attempts"), 2);
+    cJSON_Delete(doc);
+
+    struct store_view *v;
+    assert_int_equal(store_view_begin(f->env.st, &v), 0);
+    assert_int_equal(store_view_get(v, STORE_COLL_CODE, STORE_CODE_KEY(id, 1),
+                                    exists_cb, NULL), 0);
+    assert_int_equal(store_view_get(v, STORE_COLL_CODE, STORE_CODE_KEY(id, 2),
+                                    exists_cb, NULL), 0);
+    store_view_end(v);
+    assert_true(agent_env_asked(&f->env, "0 of 1 tests passed"));
+    free(right);
+    free(wrong);
+}
+
+/* No code in any answer: every attempt fails with "no code", and so does
+ * the task, saying why. */
+static void no_code_fails_saying_why(void **state)
+{
+    struct fixture *f = *state;
+
+    agent_env_reply(&f->env, "poem",
+                    "I am sorry, I cannot write code for that.", 0);
+    uint64_t id = add_task(f, "{\"goal\": \"Write a poem generator poem().\", "
+                              "\"tests\": \"assert poem()\"}");
+    cJSON *doc = wait_finished(f, id);
+    assert_string_equal(str_at(doc, "status"), "failed");
+    const char *reason = str_at(cJSON_GetObjectItem(doc, "result"), "reason");
+    if (!strstr(reason, "no code"))
+        fail_msg("reason: %s", reason);
+    cJSON_Delete(doc);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(
+            right_answer_passes_and_leaves_everything, setup, teardown),
+        cmocka_unit_test_setup_teardown(wrong_then_right_is_repaired, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(no_code_fails_saying_why, setup,
+                                        teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
