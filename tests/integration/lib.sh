@@ -399,6 +399,19 @@ wait_json() {
     return 1
 }
 
+# wait_log REGEX SECONDS: until logs/system.log has a line matching the
+# extended regex (the monitor writes on its own beat, after status.json
+# already shows the change).
+wait_log() {
+    local end=$((SECONDS + $2))
+    while [ "$SECONDS" -lt "$end" ]; do
+        grep -qE -- "$1" "$M/logs/system.log" 2>/dev/null && return 0
+        sleep 0.2
+    done
+    echo "no line of logs/system.log matches: $1"
+    return 1
+}
+
 # wait_set SET N SECONDS: until N tasks of benchmark set SET are finished.
 wait_set() {
     local end=$((SECONDS + $3))
