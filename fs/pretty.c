@@ -18,6 +18,7 @@
 #include <string.h>
 
 #include "fs_internal.h"
+#include "json_scan.h"
 
 static const char fs_tabs[64] =
     "\t\t\t\t\t\t\t\t\t\t\t\t\t\t\t\t\t\t\t\t\t\t\t\t\t\t\t\t\t\t\t\t"
@@ -40,18 +41,6 @@ static int is_ws(char c)
     return c == ' ' || c == '\t' || c == '\n' || c == '\r';
 }
 
-/* Index just past the string that starts at s[i] == '"'. */
-static size_t skip_string(const char *s, size_t n, size_t i)
-{
-    for (i++; i < n; i++) {
-        if (s[i] == '\\')
-            i++;
-        else if (s[i] == '"')
-            return i + 1;
-    }
-    return n;
-}
-
 /* cJSON refuses deeper documents, so the store never holds one. */
 #define PRETTY_MAX_DEPTH 1024
 
@@ -71,7 +60,7 @@ int fs_json_pretty(struct fs_buf *out, const char *s, size_t n,
     while (i < n) {
         char c = s[i];
         if (c == '"') {
-            i = skip_string(s, n, i);
+            i = json_skip_string(s, n, i);
             continue;
         }
         if (c != '{' && c != '}' && c != '[' && c != ']' && c != ':' &&
@@ -191,32 +180,6 @@ int fs_json_string(struct fs_buf *out, const char *s)
     return rc ? rc : fs_buf_add(out, "\"", 1);
 }
 
-/* Index just past the value that starts at s[i] (after whitespace). */
-static size_t skip_value(const char *s, size_t n, size_t i)
-{
-    int level = 0;
-    while (i < n) {
-        char c = s[i];
-        if (c == '"') {
-            i = skip_string(s, n, i);
-            if (level == 0)
-                return i;
-            continue;
-        }
-        if (c == '{' || c == '[') {
-            level++;
-        } else if (c == '}' || c == ']') {
-            if (level == 0)
-                return i;       /* end of the enclosing container */
-            if (--level == 0)
-                return i + 1;
-        } else if (level == 0 && (c == ',' || c == ':')) {
-            return i;
-        }
-        i++;
-    }
-    return n;
-}
 
 int fs_json_field(const char *s, size_t n, const char *key,
                   const char **val, size_t *vlen)
@@ -233,12 +196,12 @@ int fs_json_field(const char *s, size_t n, const char *key,
             i++;
         if (i >= n || s[i] != '"')
             return -ENOENT;
-        size_t ks = i + 1, ke = skip_string(s, n, i);
+        size_t ks = i + 1, ke = json_skip_string(s, n, i);
         i = ke;
         while (i < n && (is_ws(s[i]) || s[i] == ':'))
             i++;
         size_t vs = i;
-        i = skip_value(s, n, i);
+        i = json_skip_value(s, n, i);
         if (ke - ks - 1 == kl && memcmp(s + ks, key, kl) == 0) {
             *val = s + vs;
             *vlen = i - vs;

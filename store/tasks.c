@@ -13,6 +13,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "json_scan.h"
+
 /* Loads and parses a task document; -ENOENT if there is none. */
 int task_load(struct store *st, MDB_txn *txn, uint64_t id, cJSON **doc)
 {
@@ -219,39 +221,6 @@ static void canonical_set(const char *def, char *out, size_t outlen)
     }
 }
 
-/* Index just past the JSON string that starts at s[i] == '"'. */
-static size_t splice_skip_string(const char *s, size_t n, size_t i)
-{
-    for (i++; i < n; i++) {
-        if (s[i] == '\\')
-            i++;
-        else if (s[i] == '"')
-            return i + 1;
-    }
-    return n;
-}
-
-/* Index of the ',' or end (n) after the member value starting at s[i]. */
-static size_t splice_skip_value(const char *s, size_t n, size_t i)
-{
-    int level = 0;
-    while (i < n) {
-        char c = s[i];
-        if (c == '"') {
-            i = splice_skip_string(s, n, i);
-            continue;
-        }
-        if (c == '{' || c == '[')
-            level++;
-        else if (c == '}' || c == ']')
-            level--;
-        else if (c == ',' && level == 0)
-            return i;
-        i++;
-    }
-    return n;
-}
-
 /* The text of a new task's document after its id, made from a canonical
  * definition without parsing it (task_parse_line already did): the store's
  * fields, the definition's members but the reserved ones, in the order
@@ -279,12 +248,12 @@ static int task_tail_splice(const struct store_task_new *t, const char *now,
             i++;
             continue;
         }
-        size_t ke = d[i] == '"' ? splice_skip_string(d, n - 1, i) : 0;
+        size_t ke = d[i] == '"' ? json_skip_string(d, n - 1, i) : 0;
         if (ke == 0 || ke >= n - 1 || d[ke] != ':') {
             free(buf);
             return -EINVAL;
         }
-        size_t ve = splice_skip_value(d, n - 1, ke + 1);
+        size_t ve = json_skip_value(d, n - 1, ke + 1);
         char key[32];
         size_t kl = ke - i - 2;
         int reserved = 0;

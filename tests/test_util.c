@@ -10,6 +10,7 @@
 
 #include "buf.h"
 #include "clock.h"
+#include "json_scan.h"
 
 static void test_buf_grows_and_takes(void **state)
 {
@@ -121,6 +122,26 @@ static void test_rfc3339_forms(void **state)
     assert_int_equal(clock_parse_rfc3339(NULL, 0, &t), -EINVAL);
 }
 
+static void test_json_skip(void **state)
+{
+    const char *s = "{\"a\":\"x\\\"y\",\"b\":[1,{\"c\":2}],\"d\":true}";
+    size_t n = strlen(s);
+    (void)state;
+
+    /* "a": a string with an escaped quote */
+    assert_int_equal(json_skip_string(s, n, 1), 4);
+    assert_int_equal(json_skip_value(s, n, 5), 11);
+    assert_int_equal(s[11], ',');
+    /* "b": an array holding an object */
+    assert_int_equal(json_skip_value(s, n, 16), 27);
+    assert_int_equal(s[27], ',');
+    /* "d": a literal, up to the closing brace */
+    assert_int_equal(json_skip_value(s, n, 32), n - 1);
+    /* unclosed: stops at n */
+    assert_int_equal(json_skip_string("\"abc", 4, 0), 4);
+    assert_int_equal(json_skip_value("[1,2", 4, 0), 4);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -131,6 +152,7 @@ int main(void)
         cmocka_unit_test(test_mono_ms_advances),
         cmocka_unit_test(test_rfc3339_round_trip),
         cmocka_unit_test(test_rfc3339_forms),
+        cmocka_unit_test(test_json_skip),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
