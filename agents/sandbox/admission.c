@@ -278,7 +278,9 @@ static int check_fields(const struct admission_proposal *p,
     if (is_blank(p->language))
         return reject(v, ADMISSION_MISSING_FIELD, 1, "language is missing");
     enum task_lang l;
-    if (task_lang_from_name(p->language, &l) < 0) {
+    /* a language with no row here has no rules to be judged by */
+    if (task_lang_from_name(p->language, &l) < 0 ||
+        (!RULES[l].checker && !RULES[l].count_tests)) {
         char *x = excerpt(p->language);
         if (!x)
             return -ENOMEM;

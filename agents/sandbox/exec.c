@@ -573,7 +573,9 @@ int exec_probe(struct exec *ex, char *why, size_t len)
     char missing[128] = "", all[128] = "";
     size_t nm = 0, na = 0;
     for (unsigned i = 0; i < TASK_LANG_COUNT; i++) {
-        const char *prog = LANG_RUN[i].prog;
+        /* a language without its row here is named, not skipped */
+        const char *prog = LANG_RUN[i].prog ? LANG_RUN[i].prog
+                                            : task_lang_name((enum task_lang)i);
         if (na < sizeof all)
             na += (size_t)snprintf(all + na, sizeof all - na, "%s%s",
                                    i ? " " : "", prog);
