@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "llm.h"
+#include "task_lang.h"
 
 const char prompt_tests_schema[] =
     "{\"type\":\"object\",\"properties\":{\"tests\":{\"type\":\"string\"}},"
@@ -28,14 +29,13 @@ const char prompt_reflection_schema[] =
     "\"concepts\"]}";
 
 /* How each language's answer is run, in the sandbox's test protocol
- * (docs/sandbox.md); the model needs to know what the tests will call. */
+ * (docs/sandbox.md); the model needs to know what the tests will call.
+ * The languages, their names and fence tags are task_lang.h's. */
 static const struct {
-    const char *lang;
-    const char *fence;
     const char *rules;
     const char *test_rules;
-} langs[] = {
-    { "python", "python",
+} langs[TASK_LANG_COUNT] = {
+    [TASK_LANG_PYTHON] = {
       "- Reply with the complete solution in ONE ```python code block.\n"
       "- Define the functions and classes the task names, with exactly those "
       "names and parameters. The tests import your code as a module and call "
@@ -46,7 +46,7 @@ static const struct {
       "`test_*` taking no arguments, that call the functions the task "
       "names. Each assert and each test_* function is counted as one test. "
       "Use only the standard library; be deterministic." },
-    { "sh", "bash",
+    [TASK_LANG_SH] = {
       "- Reply with the complete solution in ONE ```bash code block.\n"
       "- Define the bash functions the task names. The tests source your "
       "script and call them, so do not call `exit` at the top level.\n"
@@ -55,7 +55,7 @@ static const struct {
       "the task names and fail (return non-zero) when a result is wrong, "
       "e.g. `test_add() { [ \"$(add 1 2)\" = 3 ]; }`. Each test_* function "
       "is counted as one test." },
-    { "c", "c",
+    [TASK_LANG_C] = {
       "- Reply with the complete solution in ONE ```c code block (C11, "
       "standard library only).\n"
       "- Define the functions the task names with exactly those signatures. "
@@ -67,12 +67,17 @@ static const struct {
       "<assert.h>. Each test_ function is counted as one test." },
 };
 
-static int lang_index(const char *lang)
+static enum task_lang lang_index(const char *lang)
 {
-    for (size_t i = 0; i < sizeof langs / sizeof *langs; i++)
-        if (lang && strcmp(lang, langs[i].lang) == 0)
-            return (int)i;
-    return 0;                       /* the task parser defaults to python */
+    enum task_lang l = TASK_LANG_PYTHON;    /* the task parser's default */
+
+    (void)task_lang_from_name(lang, &l);
+    return l;
+}
+
+static const char *fence(enum task_lang l)
+{
+    return task_lang_info(l)->fence;
 }
 
 void prompt_free(struct prompt *p)
@@ -139,7 +144,7 @@ static void put_problem(FILE *f, const char *p)
         fputc('\n', f);
 }
 
-static void put_task(FILE *f, const struct prompt_task *t, int li)
+static void put_task(FILE *f, const struct prompt_task *t, enum task_lang li)
 {
     fprintf(f, "Task:\n%s\n\n", t->goal);
     put_list(f, "Constraints", t->constraints, t->nconstraints);
@@ -149,12 +154,12 @@ static void put_task(FILE *f, const struct prompt_task *t, int li)
                     ? "Tests (written for this task, not given by the "
                       "user; your code must pass them):"
                     : "Your code must pass these tests:",
-                langs[li].fence, t->tests,
+                fence(li), t->tests,
                 t->tests[strlen(t->tests) - 1] == '\n' ? "" : "\n");
     }
 }
 
-static char *system_text(int li)
+static char *system_text(enum task_lang li)
 {
     struct text t;
 
@@ -162,7 +167,7 @@ static char *system_text(int li)
         return NULL;
     fprintf(t.f, "You are an expert %s programmer. You write correct, "
                  "simple, readable code.\nRules:\n%s",
-            langs[li].lang, langs[li].rules);
+            task_lang_name(li), langs[li].rules);
     return text_close(&t);
 }
 
@@ -170,7 +175,7 @@ int prompt_code(const struct prompt_task *t, const struct prompt_memory *mem,
                 size_t nmem, const struct prompt_feedback *fb,
                 unsigned budget_tokens, struct prompt *out)
 {
-    int li = lang_index(t->language);
+    enum task_lang li = lang_index(t->language);
     struct text tx;
     unsigned used;
 
@@ -191,7 +196,7 @@ int prompt_code(const struct prompt_task *t, const struct prompt_memory *mem,
         for (size_t i = 0; i < k; i++) {
             if (strcmp(mem[i].kind, "solved") == 0)
                 fprintf(tx.f, "* You solved \"%s\" with:\n```%s\n%s\n```\n",
-                        mem[i].goal, langs[li].fence, mem[i].text);
+                        mem[i].goal, fence(li), mem[i].text);
             else
                 fprintf(tx.f, "* Lesson from \"%s\": %s\n", mem[i].goal,
                         mem[i].text);
@@ -202,7 +207,7 @@ int prompt_code(const struct prompt_task *t, const struct prompt_memory *mem,
             fprintf(tx.f, "Your attempt %u failed.\n", fb->attempt);
             if (fb->code && *fb->code)
                 fprintf(tx.f, "Its code:\n```%s\n%s\n```\n",
-                        langs[li].fence, fb->code);
+                        fence(li), fb->code);
             fputs("What went wrong:\n", tx.f);
             put_problem(tx.f, fb->problem ? fb->problem : "(unknown)");
             fputs("Find the cause and write a corrected, complete "
@@ -234,7 +239,7 @@ nomem:
 
 int prompt_tests(const struct prompt_task *t, struct prompt *out)
 {
-    int li = lang_index(t->language);
+    enum task_lang li = lang_index(t->language);
     struct text tx;
 
     memset(out, 0, sizeof *out);
@@ -265,7 +270,7 @@ int prompt_reflection(const struct prompt_task *t, const char *outcome,
                       int passed, int total, const char *const *problems,
                       const char *final_code, struct prompt *out)
 {
-    int li = lang_index(t->language);
+    enum task_lang li = lang_index(t->language);
     struct text tx;
 
     memset(out, 0, sizeof *out);
@@ -292,7 +297,7 @@ int prompt_reflection(const struct prompt_task *t, const char *outcome,
         }
     }
     if (final_code && *final_code)
-        fprintf(tx.f, "Final code:\n```%s\n%s\n```\n", langs[li].fence,
+        fprintf(tx.f, "Final code:\n```%s\n%s\n```\n", fence(li),
                 final_code);
     out->user = text_close(&tx);
     if (!out->user)

@@ -8,6 +8,7 @@
  * file holds the rules and their order. Every judgement that needs the code to
  * run (reference, stubs, empty solution) goes through exec_run with the
  * task's own test protocol, so the gate sees what the Builder's judge will.
+ * The languages are task/task_lang.h's; how the gate judges each is RULES.
  */
 #include "admission.h"
 
@@ -15,11 +16,13 @@
 #include "clock.h"
 #include "exec.h"
 #include "exec_harness.h"
+#include "task_lang.h"
 
 #include <cjson/cJSON.h>
 #include <ctype.h>
 #include <errno.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -137,18 +140,56 @@ static char *first_error_line(const char *err)
     return x;
 }
 
-static int lang_id(const char *lang)
-{
-    if (!lang)
-        return 0;
-    if (strcmp(lang, "python") == 0)
-        return 'p';
-    if (strcmp(lang, "c") == 0)
-        return 'c';
-    if (strcmp(lang, "sh") == 0)
-        return 's';
-    return 0;
-}
+/* How the gate judges each task language. Python is judged by the
+ * sandboxed checker from its syntax tree (python_static); the others are
+ * checked by admission_syntax.sh and scanned as text (script_static, with
+ * the scanners of admission_scan.h). A language added to task_lang.c needs
+ * its row here, and its branch in admission_syntax.sh, to be admissible. */
+static const struct lang_rules {
+    bool checker;               /* rules 2, 3 and the stub by the checker  */
+    bool compiled;              /* tests compile with the reference, and a
+                                   stub can fail to build (C)              */
+    const char *check_tool;     /* the syntax check, for messages           */
+    const char *check_verb;     /* what a source failed to do               */
+    const char *test_form;      /* what a test looks like (no_tests)        */
+    int (*count_tests)(const char *src);        /* scanners: not checker */
+    int (*banned)(const char *src, char **what);
+    char *(*stub)(const char *src);
+    const char *stub_what;      /* the stub and the empty solution, as a    */
+    const char *empty_what;     /*   stub_passes or empty_passes names them */
+    const char *empty_code;     /* the empty solution                       */
+} RULES[TASK_LANG_COUNT] = {
+    [TASK_LANG_PYTHON] = {
+        .checker = true,
+        .test_form = "top-level asserts or `def test_name():` functions",
+        .stub_what = "a stub that raises NotImplementedError",
+        .empty_what = "the empty solution (`pass`)",
+        .empty_code = "pass\n",
+    },
+    [TASK_LANG_C] = {
+        .compiled = true,
+        .check_tool = "compiler",
+        .check_verb = "compile",
+        .test_form = "`void test_name(void) { ... }` functions",
+        .count_tests = admission_c_count_tests,
+        .banned = admission_c_banned,
+        .stub = admission_c_stub,
+        .stub_what = "a stub whose functions return 0",
+        .empty_what = "the empty solution (an empty file)",
+        .empty_code = "",
+    },
+    [TASK_LANG_SH] = {
+        .check_tool = "bash -n",
+        .check_verb = "parse",
+        .test_form = "`test_name() { ... }` functions",
+        .count_tests = admission_sh_count_tests,
+        .banned = admission_sh_banned,
+        .stub = admission_sh_stub,
+        .stub_what = "a stub whose functions return 1",
+        .empty_what = "the empty solution (an empty file)",
+        .empty_code = "",
+    },
+};
 
 /* ---- verdicts ---------------------------------------------------------- */
 
@@ -236,12 +277,15 @@ static int check_fields(const struct admission_proposal *p,
     int rc;
     if (is_blank(p->language))
         return reject(v, ADMISSION_MISSING_FIELD, 1, "language is missing");
-    if (!lang_id(p->language)) {
+    enum task_lang l;
+    /* a language with no row here has no rules to be judged by */
+    if (task_lang_from_name(p->language, &l) < 0 ||
+        (!RULES[l].checker && !RULES[l].count_tests)) {
         char *x = excerpt(p->language);
         if (!x)
             return -ENOMEM;
         rc = reject(v, ADMISSION_BAD_LANGUAGE, 1,
-                    "language \"%s\" is not one of python, c, sh", x);
+                    "language \"%s\" is not one of %s", x, task_lang_list(false));
         free(x);
         return rc;
     }
@@ -284,13 +328,10 @@ int admission_stub_source(const char *language, const char *reference,
     *out = NULL;
     if (!reference)
         return -EINVAL;
-    int l = lang_id(language);
-    if (l == 'c')
-        *out = admission_c_stub(reference);
-    else if (l == 's')
-        *out = admission_sh_stub(reference);
-    else
+    enum task_lang l;
+    if (task_lang_from_name(language, &l) < 0 || !RULES[l].stub)
         return -EINVAL;
+    *out = RULES[l].stub(reference);
     return *out ? 0 : -ENOMEM;
 }
 
@@ -301,13 +342,10 @@ int admission_find_banned(const char *language, const char *source,
     *w = NULL;
     if (!source)
         return -EINVAL;
-    int l = lang_id(language), rc;
-    if (l == 'c')
-        rc = admission_c_banned(source, w);
-    else if (l == 's')
-        rc = admission_sh_banned(source, w);
-    else
+    enum task_lang l;
+    if (task_lang_from_name(language, &l) < 0 || !RULES[l].banned)
         return -EINVAL;
+    int rc = RULES[l].banned(source, w);
     free(dummy);
     return rc;
 }
@@ -367,8 +405,8 @@ static int python_static(struct exec *ex, const struct admission_proposal *p,
     check_limits(&lim);
     struct exec_result r;
     cJSON *root = NULL;
-    int rc = run(ex, v, "python", admission_python_checker, files, 4, NULL,
-                 &lim, &r);
+    int rc = run(ex, v, task_lang_name(TASK_LANG_PYTHON),
+                 admission_python_checker, files, 4, NULL, &lim, &r);
     if (rc < 0)
         goto out;
     if (r.outcome != EXEC_OK || r.out_truncated) {
@@ -407,9 +445,8 @@ static int python_static(struct exec *ex, const struct admission_proposal *p,
     v->hidden_tests = (int)cJSON_GetObjectItemCaseSensitive(item[2], "tests")->valuedouble;
     for (int i = 0; i < 2 && !rc; i++)
         if ((i == 0 ? v->visible_tests : v->hidden_tests) < 1)
-            rc = reject(v, ADMISSION_NO_TESTS, 2,
-                        "%s holds no test: write top-level asserts or "
-                        "`def test_name():` functions", suite_field[i]);
+            rc = reject(v, ADMISSION_NO_TESTS, 2, "%s holds no test: write %s",
+                        suite_field[i], RULES[TASK_LANG_PYTHON].test_form);
     for (int i = 0; i < 3 && !rc; i++) {
         const char *b = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(item[i], "banned"));
         if (b) {
@@ -442,29 +479,29 @@ extern const char admission_syntax_check[];
 /* Rules 2 and 3 for C and sh: gcc -fsyntax-only or bash -n in the
  * sandbox, then counting and scanning here. 0, 1 rejected, or negative. */
 static int script_static(struct exec *ex, const struct admission_proposal *p,
-                         struct admission_verdict *v, int lang)
+                         struct admission_verdict *v, enum task_lang lang)
 {
+    const struct lang_rules *lr = &RULES[lang];
     const char *srcs[3] = {p->reference, p->tests, p->hidden_tests};
     const char *names[3] = {"reference", "tests", "hidden_tests"};
     struct exec_result r;
     memset(&r, 0, sizeof r);
     int rc;
     struct exec_file files[3];
-    const char *const *fn = lang == 'c' ?
-        (const char *const[]){"reference.c", "tests.c", "hidden_tests.c"} :
-        (const char *const[]){"reference.sh", "tests.sh", "hidden_tests.sh"};
-    for (int i = 0; i < 3; i++)
+    char fn[3][32];
+    for (int i = 0; i < 3; i++) {
+        snprintf(fn[i], sizeof fn[i], "%s.%s", names[i], task_lang_ext(lang));
         files[i] = (struct exec_file){fn[i], srcs[i], strlen(srcs[i])};
+    }
     struct exec_limits lim;
     check_limits(&lim);
     lim.procs = 32;
-    if ((rc = run(ex, v, "sh", admission_syntax_check, files, 3, NULL, &lim,
-                  &r)) < 0)
+    if ((rc = run(ex, v, task_lang_name(TASK_LANG_SH), admission_syntax_check,
+                  files, 3, NULL, &lim, &r)) < 0)
         goto out;
     if (r.outcome != EXEC_OK) {
         char *x = excerpt(r.err);
-        rc = internal(v, -EIO, "the %s check ended %s: %s",
-                      lang == 'c' ? "compiler" : "bash -n",
+        rc = internal(v, -EIO, "the %s check ended %s: %s", lr->check_tool,
                       exec_outcome_name(r.outcome), x ? x : "");
         free(x);
         goto out;
@@ -484,19 +521,19 @@ static int script_static(struct exec *ex, const struct admission_proposal *p,
         }
         if (!line) {
             rc = internal(v, -EPROTO, "the %s check printed no verdict for %s",
-                          lang == 'c' ? "compiler" : "bash -n", names[i]);
+                          lr->check_tool, names[i]);
         } else if (strncmp(line, "fail", 4) == 0) {
             const char *e = strchr(line, '\n');
             char *one = strndup(line + 4, e ? (size_t)(e - line - 4) : strlen(line + 4));
             char *x = one ? excerpt(one) : NULL;
             if (!x)
                 rc = -ENOMEM;
-            else if (lang == 'c' && i > 0)
+            else if (lr->compiled && i > 0)
                 rc = reject(v, ADMISSION_SYNTAX_ERROR, 2,
                             "%s do not compile with the reference: %s", names[i], x);
             else
                 rc = reject(v, ADMISSION_SYNTAX_ERROR, 2, "%s does not %s: %s",
-                            names[i], lang == 'c' ? "compile" : "parse", x);
+                            names[i], lr->check_verb, x);
             free(one);
             free(x);
         }
@@ -504,8 +541,7 @@ static int script_static(struct exec *ex, const struct admission_proposal *p,
     if (rc)
         goto out;
     for (int i = 0; i < 2 && !rc; i++) {
-        int n = lang == 'c' ? admission_c_count_tests(srcs[i + 1])
-                            : admission_sh_count_tests(srcs[i + 1]);
+        int n = lr->count_tests(srcs[i + 1]);
         if (n < 0) {
             rc = n;
             break;
@@ -513,8 +549,7 @@ static int script_static(struct exec *ex, const struct admission_proposal *p,
         *(i == 0 ? &v->visible_tests : &v->hidden_tests) = n;
         if (n == 0)
             rc = reject(v, ADMISSION_NO_TESTS, 2, "%s holds no test: write %s",
-                        suite_field[i], lang == 'c' ? "`void test_name(void) { ... }` functions"
-                                                    : "`test_name() { ... }` functions");
+                        suite_field[i], lr->test_form);
     }
     for (int i = 0; i < 3 && !rc; i++) {
         char *what = NULL;
@@ -600,16 +635,9 @@ out:
  * it must fail a test of each. 0 holds, 1 rejected, negative errno. */
 static int must_fail(struct exec *ex, const struct admission_proposal *p,
                      struct admission_verdict *v, const struct exec_limits *lim,
-                     const char *code, int empty)
+                     const struct lang_rules *lr, const char *code, int empty)
 {
-    static const char *const what[2][3] = {
-        {"a stub that raises NotImplementedError", "a stub whose functions return 0",
-         "a stub whose functions return 1"},
-        {"the empty solution (`pass`)", "the empty solution (an empty file)",
-         "the empty solution (an empty file)"},
-    };
-    int l = lang_id(p->language);
-    const char *who = what[empty][l == 'p' ? 0 : l == 'c' ? 1 : 2];
+    const char *who = empty ? lr->empty_what : lr->stub_what;
     for (int suite = 0; suite < 2; suite++) {
         struct exec_result r;
         int rc = run(ex, v, p->language, code, NULL, 0,
@@ -621,7 +649,7 @@ static int must_fail(struct exec *ex, const struct admission_proposal *p,
         int *slot = empty ? (suite == 0 ? &v->empty_visible_passed : &v->empty_hidden_passed)
                           : (suite == 0 ? &v->stub_visible_passed : &v->stub_hidden_passed);
         *slot = r.tests_passed;
-        if (!empty && l == 'c' && r.outcome == EXEC_COMPILE_ERROR) {
+        if (!empty && lr->compiled && r.outcome == EXEC_COMPILE_ERROR) {
             char *x = first_error_line(r.err);
             rc = x ? reject(v, ADMISSION_STUB_UNBUILDABLE, 5,
                             "the stub built from the reference (every function "
@@ -655,7 +683,9 @@ int admission_check(struct exec *ex, const struct admission_proposal *p,
     if (rc)
         goto out;
 
-    int l = lang_id(p->language);
+    enum task_lang l = TASK_LANG_PYTHON;
+    (void)task_lang_from_name(p->language, &l);     /* rule 1 held */
+    const struct lang_rules *lr = &RULES[l];
     struct exec_limits lim;
     memset(&lim, 0, sizeof lim);
     long max = exec_config(ex)->max.timeout_ms;
@@ -663,7 +693,7 @@ int admission_check(struct exec *ex, const struct admission_proposal *p,
     v->timeout_ms = lim.timeout_ms;
 
     /* rules 2 and 3 */
-    if (l == 'p')
+    if (lr->checker)
         rc = python_static(ex, p, v, &stub);
     else
         rc = script_static(ex, p, v, l);
@@ -677,10 +707,10 @@ int admission_check(struct exec *ex, const struct admission_proposal *p,
         goto out;
 
     /* rule 5 */
-    if (l != 'p' && (rc = admission_stub_source(p->language, p->reference, &stub)) < 0)
+    if (!lr->checker && (rc = admission_stub_source(p->language, p->reference, &stub)) < 0)
         goto out;
-    if ((rc = must_fail(ex, p, v, &lim, stub, 0)) ||
-        (rc = must_fail(ex, p, v, &lim, l == 'p' ? "pass\n" : "", 1)))
+    if ((rc = must_fail(ex, p, v, &lim, lr, stub, 0)) ||
+        (rc = must_fail(ex, p, v, &lim, lr, lr->empty_code, 1)))
         goto out;
 
     /* rule 6 */

@@ -8,6 +8,9 @@
  * (exec_workdir.c), the forked child and its supervision (exec_child.c),
  * bubblewrap's command line (exec_bwrap.c), the result (exec_result.c) and
  * the harnesses (exec_harness.c and the programs beside it).
+ *
+ * The languages are task/task_lang.h's; what the sandbox adds of its own is
+ * below (LANG_RUN): the program that runs each one and its harness.
  */
 #include "exec.h"
 
@@ -16,12 +19,14 @@
 #include "exec_harness.h"
 #include "exec_result.h"
 #include "exec_workdir.h"
+#include "task_lang.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdatomic.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -37,13 +42,32 @@ struct exec {
     struct exec_config cfg;     /* strings below are owned copies      */
     char *bwrap;                /* resolved path, or NULL if not found */
     char *work_base;
-    char *python, *bash, *gcc;  /* resolved in SANDBOX_PATH, or NULL   */
+    char *prog[TASK_LANG_COUNT];    /* LANG_RUN's program, resolved in
+                                       SANDBOX_PATH, or NULL           */
     struct exec_argv sysargs;   /* bwrap's view of the system          */
     pthread_mutex_t stats_lock; /* guards stats                        */
     struct exec_stats stats;
 };
 
 static atomic_uint run_counter; /* picks per-run uids; the only global */
+
+/* How the sandbox runs each task language. The code is written as
+ * main.EXT and the tests as tests.EXT (EXT from task_lang.h). An
+ * interpreted language runs "PROG main.EXT", or for a test run "PROG
+ * HARNESS RESFD NONCEFD main.EXT tests.EXT" (exec_harness.h); a compiled
+ * one is built into ./main, or with the tests into ./_bt_run (run_compile),
+ * and run as that. A language added to task_lang.c needs its row here. */
+static const struct lang_run {
+    const char *prog;           /* interpreter or compiler, in SANDBOX_PATH
+                                   (also the Debian package that has it) */
+    bool compiled;              /* built by run_compile before it runs   */
+    const char *harness;        /* interpreted: the harness's file name  */
+    const char *harness_text;   /*   and its text (exec_harness.h)       */
+} LANG_RUN[TASK_LANG_COUNT] = {
+    [TASK_LANG_PYTHON] = {"python3", false, "_bt_harness.py", exec_harness_python},
+    [TASK_LANG_C] = {"gcc", true, NULL, NULL},
+    [TASK_LANG_SH] = {"bash", false, "_bt_harness.sh", exec_harness_sh},
+};
 
 /* ---- small helpers ---------------------------------------------------- */
 
@@ -139,9 +163,8 @@ int exec_create(const struct exec_config *cfg, struct exec **out)
                              getenv("PATH") : SANDBOX_PATH);
     if (!ex->bwrap)     /* bwrap is often in /usr/bin even when PATH is odd */
         ex->bwrap = find_program(cfg->bwrap ? cfg->bwrap : "bwrap", SANDBOX_PATH);
-    ex->python = find_program("python3", SANDBOX_PATH);
-    ex->bash = find_program("bash", SANDBOX_PATH);
-    ex->gcc = find_program("gcc", SANDBOX_PATH);
+    for (unsigned i = 0; i < TASK_LANG_COUNT; i++)
+        ex->prog[i] = find_program(LANG_RUN[i].prog, SANDBOX_PATH);
     if (!ex->work_base || exec_bwrap_system(&ex->sysargs) < 0) {
         exec_free(ex);
         return -ENOMEM;
@@ -163,9 +186,8 @@ void exec_free(struct exec *ex)
     exec_argv_free(&ex->sysargs);
     free(ex->bwrap);
     free(ex->work_base);
-    free(ex->python);
-    free(ex->bash);
-    free(ex->gcc);
+    for (unsigned i = 0; i < TASK_LANG_COUNT; i++)
+        free(ex->prog[i]);
     pthread_mutex_destroy(&ex->stats_lock);
     free(ex);
 }
@@ -258,7 +280,7 @@ struct run {
     const struct exec_request *req;
     struct exec_result *res;
     enum exec_isolation iso;
-    int lang;                   /* 'p', 's' or 'c'                        */
+    enum task_lang lang;
     const char *prog;           /* the interpreter, or the compiler       */
     int uid;                    /* the run's own uid, or -1               */
     int nproc_inside;           /* 1: RLIMIT_NPROC is set inside bwrap    */
@@ -284,17 +306,16 @@ static int run_prepare(struct run *r)
     apply_limits(ex, req->limits, &res->limits);
     if (!req->lang || !req->code)
         return -EINVAL;
-    int lang = strcmp(req->lang, "python") == 0 ? 'p' :
-               strcmp(req->lang, "sh") == 0 ? 's' :
-               strcmp(req->lang, "c") == 0 ? 'c' : 0;
-    if (!lang)
+    enum task_lang lang;
+    if (task_lang_from_name(req->lang, &lang) < 0)
         return -EINVAL;
     r->lang = lang;
+    const struct lang_run *lr = &LANG_RUN[lang];
     for (size_t i = 0; i < req->nfiles; i++)
         if (!exec_workdir_name_ok(req->files[i].name) ||
             (!req->files[i].content && req->files[i].len))
             return -EINVAL;
-    const char *prog = lang == 'p' ? ex->python : lang == 's' ? ex->bash : ex->gcc;
+    const char *prog = ex->prog[lang];
     if (!prog || (iso == EXEC_BUBBLEWRAP && !ex->bwrap))
         return -ENOENT;
     r->prog = prog;
@@ -315,8 +336,9 @@ static int run_prepare(struct run *r)
         return rc;
     const char *workdir = r->workdir;
 
-    const char *main_name = lang == 'p' ? "main.py" : lang == 's' ? "main.sh" : "main.c";
-    if ((rc = exec_workdir_write(workdir, main_name, req->code, strlen(req->code), uid)))
+    char name[32];
+    snprintf(name, sizeof name, "main.%s", task_lang_ext(lang));
+    if ((rc = exec_workdir_write(workdir, name, req->code, strlen(req->code), uid)))
         return rc;
     for (size_t i = 0; i < req->nfiles; i++)
         if ((rc = exec_workdir_write(workdir, req->files[i].name,
@@ -324,15 +346,12 @@ static int run_prepare(struct run *r)
                                      uid)))
             return rc;
     if (req->tests) {
-        const char *tname = lang == 'p' ? "tests.py" : lang == 's' ? "tests.sh" : "tests.c";
-        if ((rc = exec_workdir_write(workdir, tname, req->tests, strlen(req->tests), uid)))
+        snprintf(name, sizeof name, "tests.%s", task_lang_ext(lang));
+        if ((rc = exec_workdir_write(workdir, name, req->tests, strlen(req->tests), uid)))
             return rc;
-        if (lang == 'p') {
-            rc = exec_workdir_write(workdir, "_bt_harness.py", exec_harness_python,
-                                    strlen(exec_harness_python), uid);
-        } else if (lang == 's') {
-            rc = exec_workdir_write(workdir, "_bt_harness.sh", exec_harness_sh,
-                                    strlen(exec_harness_sh), uid);
+        if (!lr->compiled) {
+            rc = exec_workdir_write(workdir, lr->harness, lr->harness_text,
+                                    strlen(lr->harness_text), uid);
         } else {
             size_t ntests;
             char *runner = NULL;
@@ -444,22 +463,19 @@ static int run_execute(struct run *r)
     const struct exec_request *req = r->req;
     struct exec_result *res = r->res;
     struct exec_step *s = &r->s;
-    int lang = r->lang;
+    const struct lang_run *lr = &LANG_RUN[r->lang];
     const char *prog = r->prog;
-    char fdres[16], fdnonce[16];
+    char fdres[16], fdnonce[16], main_name[32], tests_name[32];
     snprintf(fdres, sizeof fdres, "%d", EXEC_RESFD);
     snprintf(fdnonce, sizeof fdnonce, "%d", EXEC_NONCEFD);
+    snprintf(main_name, sizeof main_name, "main.%s", task_lang_ext(r->lang));
+    snprintf(tests_name, sizeof tests_name, "tests.%s", task_lang_ext(r->lang));
     const char *cmd[8] = {0};
-    if (lang == 'p' && !req->tests) {
-        cmd[0] = prog; cmd[1] = "main.py";
-    } else if (lang == 'p') {
-        cmd[0] = prog; cmd[1] = "_bt_harness.py"; cmd[2] = fdres;
-        cmd[3] = fdnonce; cmd[4] = "main.py"; cmd[5] = "tests.py";
-    } else if (lang == 's' && !req->tests) {
-        cmd[0] = prog; cmd[1] = "main.sh";
-    } else if (lang == 's') {
-        cmd[0] = prog; cmd[1] = "_bt_harness.sh"; cmd[2] = fdres;
-        cmd[3] = fdnonce; cmd[4] = "main.sh"; cmd[5] = "tests.sh";
+    if (!lr->compiled && !req->tests) {
+        cmd[0] = prog; cmd[1] = main_name;
+    } else if (!lr->compiled) {
+        cmd[0] = prog; cmd[1] = lr->harness; cmd[2] = fdres;
+        cmd[3] = fdnonce; cmd[4] = main_name; cmd[5] = tests_name;
     } else if (!req->tests) {
         cmd[0] = "./main";
     } else {
@@ -487,7 +503,7 @@ static int run_execute(struct run *r)
     res->command = exec_argv_join(r->a.v);
     if (!res->command)
         return -ENOMEM;
-    return exec_result_fill(res, s, r->iso, lang, req->tests != NULL);
+    return exec_result_fill(res, s, r->iso, r->lang, req->tests != NULL);
 }
 
 static int run_request(struct exec *ex, const struct exec_request *req,
@@ -497,7 +513,7 @@ static int run_request(struct exec *ex, const struct exec_request *req,
     struct run r = {.ex = ex, .req = req, .res = res,
                     .iso = ex->cfg.isolation, .uid = -1};
     int rc = run_prepare(&r);
-    if (!rc && r.lang == 'c')
+    if (!rc && LANG_RUN[r.lang].compiled)
         rc = run_compile(&r);
     if (!rc)
         rc = run_execute(&r);
@@ -547,30 +563,36 @@ void exec_stats_get(struct exec *ex, struct exec_stats *out)
 int exec_probe(struct exec *ex, char *why, size_t len)
 {
     set_why(why, len, "ok");
-    const char *missing[3];
-    size_t nm = 0;
-    if (!ex->python)
-        missing[nm++] = "python3";
-    if (!ex->bash)
-        missing[nm++] = "bash";
-    if (!ex->gcc)
-        missing[nm++] = "gcc";
     if (ex->cfg.isolation == EXEC_BUBBLEWRAP && !ex->bwrap) {
         set_why(why, len, "bwrap not found (%s): apt-get install bubblewrap",
                 ex->cfg.bwrap);
         return -ENOENT;
     }
+    /* LANG_RUN's programs are short names; were they not, the lists
+     * would only be cut short */
+    char missing[128] = "", all[128] = "";
+    size_t nm = 0, na = 0;
+    for (unsigned i = 0; i < TASK_LANG_COUNT; i++) {
+        /* a language without its row here is named, not skipped */
+        const char *prog = LANG_RUN[i].prog ? LANG_RUN[i].prog
+                                            : task_lang_name((enum task_lang)i);
+        if (na < sizeof all)
+            na += (size_t)snprintf(all + na, sizeof all - na, "%s%s",
+                                   i ? " " : "", prog);
+        if (!ex->prog[i] && nm < sizeof missing)
+            nm += (size_t)snprintf(missing + nm, sizeof missing - nm, "%s%s",
+                                   nm ? ", " : "", prog);
+    }
     if (nm) {
-        set_why(why, len, "not found in " SANDBOX_PATH ": %s%s%s%s%s "
-                "(apt-get install python3 bash gcc)", missing[0],
-                nm > 1 ? ", " : "", nm > 1 ? missing[1] : "",
-                nm > 2 ? ", " : "", nm > 2 ? missing[2] : "");
+        set_why(why, len, "not found in " SANDBOX_PATH ": %s "
+                "(apt-get install %s)", missing, all);
         return -ENOEXEC;
     }
     struct exec_limits lim = {.timeout_ms = 10000, .cpu_s = 5, .memory_mb = 256,
                               .procs = 16, .file_mb = 1, .output_kb = 16,
                               .nofile = 64};
-    struct exec_request req = {.lang = "sh", .code = "echo bt-probe-ok\n",
+    struct exec_request req = {.lang = task_lang_name(TASK_LANG_SH),
+                               .code = "echo bt-probe-ok\n",
                                .limits = &lim};
     struct exec_result res;
     int rc = exec_run(ex, &req, &res);

@@ -159,7 +159,8 @@ int exec_result_compile_failed(struct exec_result *res,
 }
 
 int exec_result_fill(struct exec_result *res, const struct exec_step *s,
-                     enum exec_isolation iso, int lang, int tests)
+                     enum exec_isolation iso, enum task_lang lang,
+                     int tests)
 {
     fill_status(res, s, iso);
     res->out = dup_text(&s->out, &res->out_len);
@@ -178,11 +179,11 @@ int exec_result_fill(struct exec_result *res, const struct exec_step *s,
     else if (res->timed_out)
         res->outcome = EXEC_TIMEOUT;
     else if (syntax ||
-             (!tests && lang == 'p' && res->exited && res->exit_code == 1 &&
+             (!tests && lang == TASK_LANG_PYTHON && res->exited && res->exit_code == 1 &&
               (last_line_starts(res->err, res->err_len, "SyntaxError:") ||
                last_line_starts(res->err, res->err_len, "IndentationError:") ||
                last_line_starts(res->err, res->err_len, "TabError:"))) ||
-             (!tests && lang == 's' && res->exited && res->exit_code == 2 &&
+             (!tests && lang == TASK_LANG_SH && res->exited && res->exit_code == 2 &&
               strstr(res->err, ": syntax error")))
         res->outcome = EXEC_SYNTAX_ERROR;
     else if (res->signaled)

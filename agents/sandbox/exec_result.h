@@ -6,6 +6,7 @@
 
 #include "exec.h"
 #include "exec_child.h"
+#include "task_lang.h"
 
 /* Verdict bytes of the harness kept per run; the rest is dropped. */
 #define EXEC_RESULTS_CAP (1u << 20)
@@ -19,10 +20,11 @@ int exec_result_compile_failed(struct exec_result *res,
 
 /* The run step s ended: fills the exit fields, the output, for a test run
  * (tests set) the counts from the harness's verdicts under s->nonce, and
- * the outcome, most specific first. lang is 'p', 's' or 'c' (a syntax
- * error of a plain run is read from the interpreter's words). 0 or
- * -ENOMEM. */
+ * the outcome, most specific first. lang is the run's language: a
+ * syntax error of a plain run is read from its interpreter's words (a
+ * language with no rule here has none). 0 or -ENOMEM. */
 int exec_result_fill(struct exec_result *res, const struct exec_step *s,
-                     enum exec_isolation iso, int lang, int tests);
+                     enum exec_isolation iso, enum task_lang lang,
+                     int tests);
 
 #endif /* BT_EXEC_RESULT_H */
