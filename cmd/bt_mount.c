@@ -28,6 +28,7 @@
 #include "bt_mount.h"
 #include "bt_err.h"
 #include "bt_render.h"
+#include "util/buf.h"
 
 /* ---- Files under the mount ----------------------------------------------------- */
 
@@ -47,42 +48,27 @@ char *bt_mount_path(const struct ctx *c, const char *rel)
  * -errno; on error *out is untouched. */
 int bt_read_fd(int fd, char **out, size_t *outlen)
 {
-    size_t cap = 4096, len = 0;
-    char *buf = malloc(cap);
+    struct buf b = { 0 };
 
-    if (!buf)
-        return -ENOMEM;
     for (;;) {
-        if (cap - len < 2) {
-            char *nb;
-            if (cap > SIZE_MAX / 2) {
-                free(buf);
-                return -EFBIG;
-            }
-            nb = realloc(buf, cap * 2);
-            if (!nb) {
-                free(buf);
-                return -ENOMEM;
-            }
-            buf = nb;
-            cap *= 2;
-        }
-        ssize_t n = read(fd, buf + len, cap - len - 1);
+        if (buf_reserve(&b, 4096) < 0)
+            return -ENOMEM;
+        b.p[b.len] = '\0';     /* reserve alone leaves it unterminated */
+        ssize_t n = read(fd, b.p + b.len, b.cap - b.len - 1);
         if (n < 0) {
             int e = errno;
             if (e == EINTR)
                 continue;
-            free(buf);
+            buf_free(&b);
             return -e;
         }
         if (n == 0)
             break;
-        len += (size_t)n;
+        b.len += (size_t)n;
     }
-    buf[len] = '\0';
-    *out = buf;
     if (outlen)
-        *outlen = len;
+        *outlen = b.len;
+    *out = buf_take(&b);
     return 0;
 }
 

@@ -28,6 +28,7 @@
 #include "bt_render.h"
 #include "bt_err.h"
 #include "bt.h"
+#include "util/buf.h"
 
 /* Prints a document as the filesystem gave it, with a final newline. */
 void bt_print_raw(const char *text)
@@ -162,33 +163,22 @@ char *bt_fmt_value(const cJSON *v)
             if (cJSON_IsArray(e) || cJSON_IsObject(e))
                 scalars = false;
         if (scalars) {
-            size_t len = 0;
-            char *out = strdup(cJSON_GetArraySize(v) ? "" : "-");
-            if (!out)
-                return NULL;
+            struct buf out = { 0 };
+            if (!cJSON_GetArraySize(v))
+                return strdup("-");
             cJSON_ArrayForEach(e, v) {
-                char *one = bt_fmt_value(e), *nout;
+                char *one = bt_fmt_value(e);
                 if (!one) {
-                    free(out);
+                    buf_free(&out);
                     return NULL;
                 }
-                size_t olen = strlen(one);
-                nout = realloc(out, len + olen + 3);
-                if (!nout) {
-                    free(one);
-                    free(out);
-                    return NULL;
-                }
-                out = nout;
-                if (len) {
-                    memcpy(out + len, ", ", 2);
-                    len += 2;
-                }
-                memcpy(out + len, one, olen + 1);
-                len += olen;
+                /* No separator after a leading empty string: as before. */
+                if (out.len)
+                    buf_adds(&out, ", ");
+                buf_adds(&out, one);
                 free(one);
             }
-            return out;
+            return buf_take(&out);
         }
     }
     s = cJSON_PrintUnformatted(v);
