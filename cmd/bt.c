@@ -5,7 +5,8 @@
  * a file under the mount (see docs/DESIGN "The tree"), so whatever bt shows,
  * cat and jq show too, and bt keeps working with any btfs that honours the
  * tree. The commands live by family in bt_tasks.c, bt_progress.c,
- * bt_import_write.c, bt_eval.c, bt_status.c and bt_watch.c; the command
+ * bt_import_write.c, bt_eval.c, bt_status.c, bt_watch.c, bt_logs.c and
+ * bt_cancel.c; the command
  * line in bt_args.c, the mount in bt_mount.c, the output in bt_render.c.
  *
  * Exit status: 0 success, 1 the operation failed, 2 usage error or no mount.
@@ -27,6 +28,7 @@
 #include <strings.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <signal.h>
 #include <unistd.h>
 
 #include <cjson/cJSON.h>
@@ -35,7 +37,6 @@
 #include "bt_err.h"
 #include "bt_help.h"
 #include "bt_mount.h"
-#include "bt_watch.h"
 #include "bt_version.h"
 
 #define DEFAULT_MOUNT     "./mountpoint"
@@ -145,28 +146,29 @@ static int cmd_help(const struct ctx *c, const struct args *a)
     return help_command(a->pos[0]);
 }
 
-/* ---- watch, logs, cancel (bt_watch.c) --------------------------------------------- */
+/* ---- Signals ---- */
 
-static int cmd_watch(const struct ctx *c, const struct args *a)
+static volatile sig_atomic_t stop_requested;
+
+static void on_stop_signal(int sig)
 {
-    long count = 0;
-
-    if (a->opt[OPT_COUNT] &&
-        bt_parse_long("count", a->opt[OPT_COUNT], 1, 1000000, &count))
-        return bt_usage_hint();
-    return bt_watch(c->mount, c->json, count);
+    (void)sig;
+    stop_requested = 1;
 }
 
-static int cmd_logs(const struct ctx *c, const struct args *a)
+void bt_catch_stop(void)
 {
-    return bt_logs(c->mount, c->json, a->opt[OPT_FOLLOW] != NULL,
-                   a->opt[OPT_TASK]);
+    struct sigaction sa;
+
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_stop_signal;
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
 }
 
-static int cmd_cancel(const struct ctx *c, const struct args *a)
+bool bt_stopped(void)
 {
-    return bt_cancel(c->mount, c->json, a->pos, a->npos, a->opt[OPT_SET],
-                     a->opt[OPT_SOURCE]);
+    return stop_requested != 0;
 }
 
 /* ---- main -------------------------------------------------------------------------- */

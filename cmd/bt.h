@@ -58,4 +58,24 @@ int cmd_status(const struct ctx *c, const struct args *a);
 int cmd_pause(const struct ctx *c, const struct args *a);
 int cmd_resume(const struct ctx *c, const struct args *a);
 
+/* bt_watch.c: bt watch [--count N]: one screen refreshed every second on a
+ * terminal (q or Ctrl-C ends it), one line a second otherwise. */
+int cmd_watch(const struct ctx *c, const struct args *a);
+
+/* bt_logs.c: bt logs [-f] [--task ID]: logs/system.log (--json:
+ * logs/events.jsonl), only one task's lines with --task; -f keeps reading
+ * as lines are added until interrupted. */
+int cmd_logs(const struct ctx *c, const struct args *a);
+
+/* bt_cancel.c: bt cancel ID... | --set S | --source SRC: writes "cancel
+ * ..." lines to control for the tasks named and every queued or running
+ * task of the set or source. */
+int cmd_cancel(const struct ctx *c, const struct args *a);
+
+/* Makes SIGINT and SIGTERM ask the running command to stop rather than
+ * end bt, so that a command that follows the mount (watch, logs -f) can
+ * put the terminal back and exit 0; bt_stopped() then says so (bt.c). */
+void bt_catch_stop(void);
+bool bt_stopped(void);
+
 #endif /* BT_H */

@@ -121,6 +121,23 @@ int bt_mount_load_json(const struct ctx *c, const char *rel, cJSON **out,
     return 0;
 }
 
+cJSON *bt_mount_parse(const struct ctx *c, const char *rel, int *err)
+{
+    char *text = NULL;
+    int rc = bt_mount_read(c, rel, &text, NULL);
+    cJSON *j;
+
+    if (rc < 0) {
+        *err = rc;
+        return NULL;
+    }
+    j = cJSON_Parse(text);
+    free(text);
+    if (!j)
+        *err = -EBADMSG;
+    return j;
+}
+
 /* ---- Documents --------------------------------------------------------------------- */
 
 /* Loads a document; with --json prints it as is and sets *done. */

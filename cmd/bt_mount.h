@@ -34,6 +34,11 @@ int bt_mount_read(const struct ctx *c, const char *rel, char **out,
 int bt_mount_load_json(const struct ctx *c, const char *rel, cJSON **out,
                        char **text);
 
+/* Reads and parses MOUNT/rel, saying nothing: NULL and *err set (-errno,
+ * or -EBADMSG when it is not JSON) on failure. For views that show what
+ * they can, such as watch. */
+cJSON *bt_mount_parse(const struct ctx *c, const char *rel, int *err);
+
 /* Loads a document; with --json prints it as is and sets *done (then *doc
  * is NULL). Returns 0 or an exit status, as bt_mount_load_json. */
 int bt_mount_load_doc(const struct ctx *c, const char *rel, cJSON **doc,

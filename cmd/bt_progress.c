@@ -31,7 +31,6 @@
 #include "bt_mount.h"
 #include "bt_render.h"
 #include "bt_tasks.h"
-#include "bt_watch.h"    /* bt_sparkline */
 #include "task/task.h"   /* set name rules */
 
 #define TREND_WINDOW      10    /* tasks per row of get-trend              */

@@ -101,6 +101,20 @@ bool bt_jnum(const cJSON *v, double *out)
     return true;
 }
 
+const char *bt_jstr(const cJSON *o, const char *name, const char *def)
+{
+    const cJSON *v = bt_jget(o, name);
+
+    return cJSON_IsString(v) && *v->valuestring ? v->valuestring : def;
+}
+
+double bt_jnum_or(const cJSON *o, const char *name, double def)
+{
+    const cJSON *v = bt_jget(o, name);
+
+    return cJSON_IsNumber(v) ? v->valuedouble : def;
+}
+
 /* Formats a number for people: integers as such, fractions with up to three
  * decimals and no trailing zeros. */
 static char *fmt_number(double v)
@@ -300,6 +314,30 @@ int bt_print_tree(const cJSON *obj, int indent)
             return rc;
     }
     return 0;
+}
+
+void bt_sparkline(const char *label, const double *v, size_t n)
+{
+    static const char *const bars[] = { "\u2581", "\u2582", "\u2583",
+                                        "\u2584", "\u2585", "\u2586",
+                                        "\u2587", "\u2588" };
+    double first = NAN, last = NAN;
+
+    printf("%-11s ", label);
+    for (size_t i = 0; i < n; i++) {
+        if (isnan(v[i])) {
+            putchar(' ');
+            continue;
+        }
+        double x = v[i] < 0 ? 0 : v[i] > 1 ? 1 : v[i];
+        fputs(bars[(int)(x * 7 + 0.5)], stdout);
+        if (isnan(first))
+            first = v[i];
+        last = v[i];
+    }
+    if (!isnan(first))
+        printf("  %.2f .. %.2f", first, last);
+    putchar('\n');
 }
 
 /* Orders names as people do: task_9 before task_10. */

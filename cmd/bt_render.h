@@ -38,6 +38,12 @@ const cJSON *bt_jget_any(const cJSON *obj, ...);
 /* Whether v is a finite number; if so, sets *out. */
 bool bt_jnum(const cJSON *v, double *out);
 
+/* o's member 'name' if it is a non-empty string, else def. */
+const char *bt_jstr(const cJSON *o, const char *name, const char *def);
+
+/* o's member 'name' if it is a number, else def. */
+double bt_jnum_or(const cJSON *o, const char *name, double def);
+
 /* Copies s, replacing control characters so a document cannot drive the
  * terminal; 'oneline' also flattens newlines and tabs. */
 char *bt_clean_text(const char *s, bool oneline);
@@ -61,6 +67,10 @@ int bt_print_tree(const cJSON *obj, int indent);
 
 /* qsort comparator of char *: names in version order (task_9, task_10). */
 int bt_cmp_str(const void *a, const void *b);
+
+/* Prints "LABEL  ▁▃▅█  first .. last" for values in [0, 1] (NaN: a
+ * gap). */
+void bt_sparkline(const char *label, const double *v, size_t n);
 
 /* ---- Tables ---- */
 

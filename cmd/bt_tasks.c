@@ -61,6 +61,16 @@ int bt_task_id_parse(const char *s, uint64_t *id)
     return 0;
 }
 
+int bt_task_id_canon(const char *s, char *out, size_t size)
+{
+    uint64_t v;
+
+    if (bt_task_id_parse(s, &v) < 0 || v == 0)
+        return -EINVAL;
+    snprintf(out, size, "task_%06" PRIu64, v);
+    return 0;
+}
+
 /* Recognises directory entries "task_<digits>.json". */
 static bool task_file_id(const char *name, uint64_t *id)
 {

@@ -13,6 +13,10 @@
  * the number, or -EINVAL. */
 int bt_task_id_parse(const char *s, uint64_t *id);
 
+/* Writes the canonical "task_000042" of "task_000042", "000042" or "42"
+ * (not 0) into out. Returns 0, or -EINVAL (out untouched). */
+int bt_task_id_canon(const char *s, char *out, size_t size);
+
 /* Collects the ids of tasks/task_*.json in ascending order (*ids malloc'd,
  * the caller frees it, also on failure). Returns 0 or an exit status after
  * saying what failed. */
