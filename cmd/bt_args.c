@@ -27,6 +27,8 @@
 #include <cjson/cJSON.h>
 
 #include "bt_args.h"
+
+#include <getopt.h>
 #include "bt.h"
 #include "bt_err.h"
 
@@ -87,11 +89,6 @@ static const struct opt_spec *opt_find(const char *arg, size_t len)
     return NULL;
 }
 
-static bool is_option(const char *arg)
-{
-    return arg[0] == '-' && arg[1] != '\0';
-}
-
 /* ---- Number options ---- */
 
 int bt_parse_long(const char *opt, const char *s, long min, long max,
@@ -124,15 +121,104 @@ static bool command_takes(const struct command *cmd, enum opt_id id)
     return false;
 }
 
+/* getopt_long's value for an option of OPTS: above every char, so that no
+ * long option is mistaken for a short one. */
+#define LONG_VAL(id) (0x100 + (int)(id))
+
+/* The getopt_long table of every option bt has ('all'), or of the global
+ * options and those cmd takes (cmd NULL: bt without a command). */
+static void long_options(bool all, const struct command *cmd,
+                         struct option out[NOPTS + 1])
+{
+    size_t n = 0;
+
+    for (size_t i = 0; i < NOPTS; i++)
+        if (all || OPTS[i].global ||
+            (cmd && command_takes(cmd, OPTS[i].id)))
+            out[n++] = (struct option){
+                OPTS[i].name, OPTS[i].has_arg ? required_argument
+                                              : no_argument,
+                NULL, LONG_VAL(OPTS[i].id) };
+    out[n] = (struct option){ NULL, 0, NULL, 0 };
+}
+
+/* The option the argv element arg names, exactly as bt spells it (NULL if
+ * none: getopt_long would also take a prefix, or "-hV" as -h -V; bt takes
+ * neither), and in *nlen the length of its name part. */
+static const struct opt_spec *element_option(const char *arg, size_t *nlen)
+{
+    const char *eq = strchr(arg, '=');
+
+    *nlen = eq && arg[1] == '-' ? (size_t)(eq - arg) : strlen(arg);
+    return opt_find(arg, *nlen);
+}
+
+/* The first pass, over every option bt has: finds the command and says
+ * what is malformed, in the order given. RETURN_IN_ORDER ("-" leading the
+ * option string) hands the non-options back in place, so the first is the
+ * command wherever the options stand; ':' after it reports a missing value
+ * apart from an unknown option. Returns 0 or EXIT_USAGE. */
+static int find_command(int argc, char **argv, const struct command **cmdp)
+{
+    struct option lo[NOPTS + 1];
+    const struct command *cmd = NULL;
+
+    long_options(true, NULL, lo);
+    opterr = 0;
+    optind = 0;                 /* 0: getopt starts afresh */
+    for (;;) {
+        int at = optind ? optind : 1;    /* the element getopt reads */
+        int r = getopt_long(argc, argv, "-:hVf", lo, NULL);
+        size_t nlen;
+
+        if (r == -1)
+            break;
+        if (r == 1) {
+            if (!cmd && !(cmd = bt_command_find(optarg))) {
+                bt_err("unknown command '%s'", optarg);
+                return bt_usage_hint();
+            }
+            continue;
+        }
+        const struct opt_spec *o = element_option(argv[at], &nlen);
+        if (!o) {
+            bt_err("unknown option '%.*s'", (int)nlen, argv[at]);
+            return bt_usage_hint();
+        }
+        if (r == ':') {
+            bt_err("option --%s needs a value", o->name);
+            return bt_usage_hint();
+        }
+        if (r == '?') {         /* bt has it: a value it does not take */
+            bt_err("option --%s takes no value", o->name);
+            return bt_usage_hint();
+        }
+    }
+    /* After "--" everything is an argument. */
+    for (int i = optind; i < argc && !cmd; i++)
+        if (!(cmd = bt_command_find(argv[i]))) {
+            bt_err("unknown command '%s'", argv[i]);
+            return bt_usage_hint();
+        }
+    *cmdp = cmd;
+    return 0;
+}
+
 /* Parses argv into *a and finds the command (NULL if none was given).
- * Options may come before or after the command; "--" ends them. Returns 0
- * or EXIT_USAGE after saying what is wrong; bt_args_free(a) follows it
+ * Options may come before or after the command; "--" ends them. getopt_long
+ * runs twice: over every option bt has, to find the command and say what
+ * is malformed in the order given (find_command); then over the options of
+ * that command only, filling *a, where an option bt has but the command
+ * does not take is noted and then said in the table's order. Returns 0 or
+ * EXIT_USAGE after saying what is wrong; bt_args_free(a) follows it
  * whatever it returns. */
 int bt_args_parse(int argc, char **argv, struct args *a,
                   const struct command **cmdp)
 {
-    const struct command *cmd = NULL;
-    bool opts_done = false;
+    struct option lo[NOPTS + 1];
+    const struct command *cmd;
+    bool wrong[OPT_NUM] = { false }, cmd_seen = false;
+    int rc;
 
     *cmdp = NULL;
     a->skills = calloc((size_t)argc, sizeof(*a->skills));
@@ -140,44 +226,36 @@ int bt_args_parse(int argc, char **argv, struct args *a,
     a->sets = calloc((size_t)argc, sizeof(*a->sets));
     if (!a->skills || !a->pos || !a->sets)
         return bt_oom();
-    for (int i = 1; i < argc; i++) {
-        const char *arg = argv[i], *val = NULL;
+    if ((rc = find_command(argc, argv, &cmd)))
+        return rc;
+    long_options(false, cmd, lo);
+    optind = 0;
+    for (;;) {
+        int at = optind ? optind : 1;
+        int r = getopt_long(argc, argv,
+                            cmd && command_takes(cmd, OPT_FOLLOW) ? "-:hVf"
+                                                                  : "-:hV",
+                            lo, NULL);
+        const char *val;
+        size_t nlen;
 
-        if (opts_done || !is_option(arg)) {
-            if (!cmd) {
-                if (!(cmd = bt_command_find(arg))) {
-                    bt_err("unknown command '%s'", arg);
-                    return bt_usage_hint();
-                }
-            } else {
-                a->pos[a->npos++] = arg;
-            }
+        if (r == -1)
+            break;
+        if (r == 1) {
+            if (cmd_seen)
+                a->pos[a->npos++] = optarg;
+            cmd_seen = true;
             continue;
         }
-        if (strcmp(arg, "--") == 0) {
-            opts_done = true;
+        /* The first pass took every element: o is never NULL here. */
+        const struct opt_spec *o = element_option(argv[at], &nlen);
+        if (r == '?') {         /* not this command's */
+            wrong[o->id] = true;
+            if (o->has_arg && nlen == strlen(argv[at]) && optind < argc)
+                optind++;       /* its value is none of the command's */
             continue;
         }
-        const char *eq = strchr(arg, '=');
-        size_t nlen = eq && arg[1] == '-' ? (size_t)(eq - arg) : strlen(arg);
-        const struct opt_spec *o = opt_find(arg, nlen);
-        if (!o) {
-            bt_err("unknown option '%.*s'", (int)nlen, arg);
-            return bt_usage_hint();
-        }
-        if (o->has_arg) {
-            if (nlen < strlen(arg)) {
-                val = arg + nlen + 1;
-            } else if (i + 1 < argc) {
-                val = argv[++i];
-            } else {
-                bt_err("option --%s needs a value", o->name);
-                return bt_usage_hint();
-            }
-        } else if (nlen < strlen(arg)) {
-            bt_err("option --%s takes no value", o->name);
-            return bt_usage_hint();
-        }
+        val = o->has_arg ? optarg : NULL;
         switch (o->id) {
         case OPT_MOUNT:   a->mount = val; break;
         case OPT_JSON:    a->json = true; break;
@@ -189,17 +267,19 @@ int bt_args_parse(int argc, char **argv, struct args *a,
         default:          a->opt[o->id] = val ? val : ""; break;
         }
     }
-    /* Checked after the loop: a command option may precede the command. */
-    for (size_t i = 0; i < NOPTS; i++) {
-        enum opt_id id = OPTS[i].id;
-        bool given = id == OPT_SKILL ? a->nskills > 0
-                   : !OPTS[i].global && a->opt[id] != NULL;
-        if (given && (!cmd || !command_takes(cmd, id))) {
+    for (int i = optind; i < argc; i++) {
+        if (cmd_seen)
+            a->pos[a->npos++] = argv[i];
+        cmd_seen = true;
+    }
+    /* Said after the loop, in the table's order: a command option may
+     * precede the command. */
+    for (size_t i = 0; i < NOPTS; i++)
+        if (wrong[OPTS[i].id]) {
             bt_err("option --%s does not apply to %s", OPTS[i].name,
                    cmd ? cmd->name : "bt without a command");
             return bt_usage_hint();
         }
-    }
     if (cmd && !a->help && !a->version) {
         if (a->npos < cmd->min_pos) {
             bt_err("%s needs %s", cmd->name, cmd->pos_name);
