@@ -11,29 +11,15 @@
  *
  * Exit status: 0 success, 1 the operation failed, 2 usage error or no mount.
  */
-#include <ctype.h>
-#include <dirent.h>
+#include "bt.h"
+
 #include <errno.h>
-#include <fcntl.h>
-#include <inttypes.h>
-#include <limits.h>
-#include <math.h>
+#include <signal.h>
 #include <stdarg.h>
-#include <stdbool.h>
-#include <stddef.h>
 #include <stdint.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
-#include <sys/stat.h>
-#include <time.h>
-#include <signal.h>
-#include <unistd.h>
 
-#include <cjson/cJSON.h>
-
-#include "bt.h"
 #include "bt_err.h"
 #include "bt_help.h"
 #include "bt_mount.h"

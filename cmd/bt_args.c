@@ -5,30 +5,15 @@
  * it takes (bt.c), so that an option means the same wherever it is given
  * and may come before or after the command.
  */
-#include <ctype.h>
-#include <dirent.h>
+#include "bt_args.h"
+
 #include <errno.h>
-#include <fcntl.h>
-#include <inttypes.h>
+#include <getopt.h>
 #include <limits.h>
-#include <math.h>
-#include <stdarg.h>
-#include <stdbool.h>
-#include <stddef.h>
-#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
-#include <sys/stat.h>
-#include <time.h>
-#include <unistd.h>
 
-#include <cjson/cJSON.h>
-
-#include "bt_args.h"
-
-#include <getopt.h>
 #include "bt.h"
 #include "bt_err.h"
 
@@ -111,7 +96,6 @@ int bt_parse_long(const char *opt, const char *s, long min, long max,
     *out = v;
     return 0;
 }
-
 
 static bool command_takes(const struct command *cmd, enum opt_id id)
 {

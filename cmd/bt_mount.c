@@ -4,28 +4,18 @@
  * Everything bt knows comes through here or through a plain write(2) of
  * the command that owns it: bt opens no store.
  */
-#include <ctype.h>
-#include <dirent.h>
+#include "bt_mount.h"
+
 #include <errno.h>
 #include <fcntl.h>
-#include <inttypes.h>
-#include <limits.h>
-#include <math.h>
-#include <stdarg.h>
-#include <stdbool.h>
-#include <stddef.h>
-#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <cjson/cJSON.h>
 
-#include "bt_mount.h"
 #include "bt_err.h"
 #include "bt_render.h"
 #include "util/buf.h"

@@ -6,23 +6,12 @@
  * may go by a few names and every one may be missing.
  */
 #include <ctype.h>
-#include <dirent.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <inttypes.h>
-#include <limits.h>
 #include <math.h>
-#include <stdarg.h>
-#include <stdbool.h>
-#include <stddef.h>
-#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
-#include <sys/stat.h>
-#include <time.h>
-#include <unistd.h>
 
 #include <cjson/cJSON.h>
 
@@ -34,7 +23,6 @@
 #include "task/task.h"   /* set name rules */
 
 #define TREND_WINDOW      10    /* tasks per row of get-trend              */
-
 
 int cmd_get_profile(const struct ctx *c, const struct args *a)
 {

@@ -4,28 +4,17 @@
  * One place decides how a missing value, a number or a control character
  * looks, so every command shows them alike.
  */
-#include <ctype.h>
-#include <dirent.h>
+#include "bt_render.h"
+
 #include <errno.h>
-#include <fcntl.h>
-#include <inttypes.h>
-#include <limits.h>
 #include <math.h>
 #include <stdarg.h>
-#include <stdbool.h>
-#include <stddef.h>
-#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
-#include <sys/stat.h>
-#include <time.h>
-#include <unistd.h>
 
 #include <cjson/cJSON.h>
 
-#include "bt_render.h"
 #include "bt_err.h"
 #include "bt.h"
 #include "util/buf.h"
@@ -347,7 +336,6 @@ int bt_cmp_str(const void *a, const void *b)
 }
 
 /* ---- Tables ------------------------------------------------------------------------ */
-
 
 /* Adds one cell; takes ownership of s. Returns 0 or -ENOMEM (s freed). */
 int bt_table_put(struct bt_table *t, char *s)

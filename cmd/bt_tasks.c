@@ -6,28 +6,20 @@
  * writes it to tasks/new in one write(2) and reads the id back from the
  * same open file.
  */
-#include <ctype.h>
+#include "bt_tasks.h"
+
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
 #include <limits.h>
-#include <math.h>
-#include <stdarg.h>
-#include <stdbool.h>
-#include <stddef.h>
-#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
-#include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <cjson/cJSON.h>
 
-#include "bt_tasks.h"
 #include "bt.h"
 #include "bt_err.h"
 #include "bt_mount.h"
@@ -84,7 +76,6 @@ static bool task_file_id(const char *name, uint64_t *id)
     digits[len - 10] = '\0';
     return bt_task_id_parse(digits, id) == 0;
 }
-
 
 /* ---- add-task ---------------------------------------------------------------------- */
 

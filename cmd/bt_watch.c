@@ -5,20 +5,12 @@
  * Trainer's log, and shows what it can: a document missing or being
  * rewritten costs its lines, never the screen.
  */
-#include <errno.h>
-#include <fcntl.h>
-#include <inttypes.h>
 #include <math.h>
 #include <poll.h>
-#include <signal.h>
-#include <stdbool.h>
-#include <stdint.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <termios.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <cjson/cJSON.h>
@@ -284,7 +276,6 @@ static int watch(const struct ctx *c, long count)
     fflush(stdout);
     return ferror(stdout) ? EXIT_FAIL : 0;
 }
-
 
 int cmd_watch(const struct ctx *c, const struct args *a)
 {
