@@ -261,18 +261,12 @@ nomem:
 static int import_write(const struct ctx *c, const char *file,
                         struct bt_import_set *s, bool skip)
 {
-    char *path = bt_mount_path(c, "tasks/new");
+    char *path;
     size_t first = 0, imported = 0, refused = 0;
-    int fd, rc = 0;
+    int fd, rc;
 
-    if (!path)
-        return bt_oom();
-    fd = open(path, O_RDWR | O_CLOEXEC);
-    if (fd < 0) {
-        bt_err("cannot open %s: %s", path, strerror(errno));
-        free(path);
-        return EXIT_FAIL;
-    }
+    if ((rc = bt_mount_open(c, "tasks/new", O_RDWR, &fd, &path)))
+        return rc;
     while (first < s->nitems) {
         size_t end = bt_import_batch_end(s, first, IMPORT_BATCH_LINES,
                                          IMPORT_BATCH_BYTES), bad = 0;

@@ -66,14 +66,8 @@ int cmd_logs(const struct ctx *c, const struct args *a)
         bt_err("'%s' is not a task id (task_000042, 000042 or 42)", task);
         return EXIT_USAGE;
     }
-    if (!(path = bt_mount_path(c, rel)))
-        return EXIT_FAIL;
-    fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0) {
-        bt_err("cannot open %s: %s", path, strerror(errno));
-        free(path);
-        return EXIT_FAIL;
-    }
+    if ((rc = bt_mount_open(c, rel, O_RDONLY, &fd, &path)))
+        return rc;
     if (follow)
         bt_catch_stop();
     buf = malloc(cap);

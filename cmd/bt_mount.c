@@ -32,6 +32,21 @@ char *bt_mount_path(const struct ctx *c, const char *rel)
     return p;
 }
 
+int bt_mount_open(const struct ctx *c, const char *rel, int flags, int *fd,
+                  char **path)
+{
+    if (!(*path = bt_mount_path(c, rel)))
+        return bt_oom();
+    *fd = open(*path, flags | O_CLOEXEC);
+    if (*fd < 0) {
+        bt_err("cannot open %s: %s", *path, strerror(errno));
+        free(*path);
+        *path = NULL;
+        return EXIT_FAIL;
+    }
+    return 0;
+}
+
 /* Reads everything from fd until EOF into a NUL-terminated malloc'd buffer.
  * The size is not taken from fstat: control and tasks/new have none that
  * means anything, and a reader must not trust it anyway. Returns 0 or

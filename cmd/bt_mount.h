@@ -19,6 +19,12 @@
 /* Returns MOUNT/rel, malloc'd, or NULL on ENOMEM. */
 char *bt_mount_path(const struct ctx *c, const char *rel);
 
+/* Opens MOUNT/rel with flags (O_CLOEXEC added): 0 with *fd and *path
+ * (MOUNT/rel, for messages; the caller frees it), or an exit status after
+ * saying "cannot open PATH: ..." (*path NULL, nothing to free). */
+int bt_mount_open(const struct ctx *c, const char *rel, int flags, int *fd,
+                  char **path);
+
 /* Reads everything from fd until EOF into a NUL-terminated malloc'd
  * buffer (*outlen, if not NULL, its length). Returns 0 or -errno; on error
  * *out is untouched. */

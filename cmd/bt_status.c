@@ -175,20 +175,14 @@ int cmd_status(const struct ctx *c, const struct args *a)
 
 static int control_write(const struct ctx *c, const char *word)
 {
-    char *path = bt_mount_path(c, "control"), *state = NULL;
+    char *path, *state = NULL;
     size_t len = strlen(word);
-    int fd, rc = 0;
+    int fd, rc;
     ssize_t n;
 
-    if (!path)
-        return bt_oom();
     /* No O_TRUNC: control is not a file with content to replace. */
-    fd = open(path, O_WRONLY | O_CLOEXEC);
-    if (fd < 0) {
-        bt_err("cannot open %s: %s", path, strerror(errno));
-        free(path);
-        return EXIT_FAIL;
-    }
+    if ((rc = bt_mount_open(c, "control", O_WRONLY, &fd, &path)))
+        return rc;
     do
         n = write(fd, word, len);
     while (n < 0 && errno == EINTR);

@@ -201,16 +201,8 @@ int cmd_add_task(const struct ctx *c, const struct args *a)
     if ((rc = task_line(a, &line)))
         return rc;
     size_t len = strlen(line);
-    if (!(path = bt_mount_path(c, "tasks/new"))) {
-        rc = bt_oom();
+    if ((rc = bt_mount_open(c, "tasks/new", O_RDWR, &fd, &path)))
         goto out;
-    }
-    fd = open(path, O_RDWR | O_CLOEXEC);
-    if (fd < 0) {
-        bt_err("cannot open %s: %s", path, strerror(errno));
-        rc = EXIT_FAIL;
-        goto out;
-    }
     /* One write(2) holds the whole line, so the filesystem validates and
      * commits it as a unit and answers on this same open file. */
     ssize_t n;
