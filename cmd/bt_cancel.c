@@ -18,6 +18,7 @@
 #include "bt_mount.h"
 #include "bt_render.h"
 #include "bt_tasks.h"
+#include "util/buf.h"
 
 #define CANCEL_BATCH 200        /* ids per write to control              */
 
@@ -88,24 +89,24 @@ static int control_send(const struct ctx *c, const struct cancel_list *l)
     if (!(path = bt_mount_path(c, "control")))
         return -ENOMEM;
     for (size_t i = 0; i < l->n && rc == 0;) {
-        char *line = NULL;
-        size_t ll = 0;
-        FILE *m = open_memstream(&line, &ll);
+        struct buf m = { 0 };
         size_t k = 0;
-        if (!m) {
-            rc = -ENOMEM;
-            break;
-        }
-        fputs("cancel", m);
+        buf_adds(&m, "cancel");
         for (; i < l->n && k < CANCEL_BATCH; i++) {
             if (strcmp(l->how[i], "queued") != 0 &&
                 strcmp(l->how[i], "running") != 0)
                 continue;
-            fprintf(m, " %s", l->id[i]);
+            buf_adds(&m, " ");
+            buf_adds(&m, l->id[i]);
             k++;
         }
-        fputc('\n', m);
-        fclose(m);
+        buf_adds(&m, "\n");
+        size_t ll = m.len;
+        char *line = buf_take(&m);
+        if (!line) {
+            rc = -ENOMEM;
+            break;
+        }
         if (k) {
             int fd = open(path, O_WRONLY | O_CLOEXEC);
             if (fd < 0) {

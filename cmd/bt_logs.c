@@ -17,6 +17,9 @@
 #include "bt_mount.h"
 #include "bt_render.h"
 #include "bt_tasks.h"
+#include "util/buf.h"
+
+#define LOGS_READ 65536         /* bytes a read asks for at first         */
 
 /* Whether a line names task id (a whole id: task_000001 is not a part of
  * task_0000010). */
@@ -58,9 +61,9 @@ int cmd_logs(const struct ctx *c, const struct args *a)
     bool json = c->json, follow = a->opt[OPT_FOLLOW] != NULL;
     const char *task = a->opt[OPT_TASK];
     const char *rel = json ? "logs/events.jsonl" : "logs/system.log";
-    char id[40], *path, *buf;
-    size_t len = 0, cap = 65536;
-    int fd, rc = 0;
+    char id[40], *path;
+    struct buf b = { 0 };
+    int fd, rc;
 
     if (task && bt_task_id_canon(task, id, sizeof id) < 0) {
         bt_err("'%s' is not a task id (task_000042, 000042 or 42)", task);
@@ -70,16 +73,12 @@ int cmd_logs(const struct ctx *c, const struct args *a)
         return rc;
     if (follow)
         bt_catch_stop();
-    buf = malloc(cap);
-    while (buf && !bt_stopped()) {
-        if (len == cap) {       /* a line longer than the buffer */
-            char *nb = realloc(buf, cap * 2);
-            if (!nb)
-                break;
-            buf = nb;
-            cap *= 2;
-        }
-        ssize_t n = read(fd, buf + len, cap - len);
+    while (!bt_stopped()) {
+        /* Room for the next read; full means a line longer than what is
+         * held, and doubles it. */
+        if (b.cap - b.len < 2 && buf_reserve(&b, b.cap ? b.cap : LOGS_READ))
+            break;
+        ssize_t n = read(fd, b.p + b.len, b.cap - b.len - 1);
         if (n < 0 && errno == EINTR)
             continue;
         if (n < 0) {
@@ -97,14 +96,12 @@ int cmd_logs(const struct ctx *c, const struct args *a)
             poll(NULL, 0, 300);
             continue;
         }
-        len += (size_t)n;
-        emit_lines(buf, &len, task ? id : NULL);
+        b.len += (size_t)n;
+        emit_lines(b.p, &b.len, task ? id : NULL);
     }
-    if (!buf) {
-        bt_err("out of memory");
-        rc = EXIT_FAIL;
-    }
-    free(buf);
+    if (b.failed)
+        rc = bt_oom();
+    buf_free(&b);
     free(path);
     close(fd);
     fflush(stdout);
