@@ -6,8 +6,8 @@
  * cat and jq show too, and bt keeps working with any btfs that honours the
  * tree. The commands live by family in bt_tasks.c, bt_progress.c,
  * bt_import_write.c, bt_eval.c, bt_status.c, bt_watch.c, bt_logs.c and
- * bt_cancel.c; the command
- * line in bt_args.c, the mount in bt_mount.c, the output in bt_render.c.
+ * bt_cancel.c; the command line in bt_args.c, the mount in bt_mount.c, the
+ * output in bt_render.c (bt.h is the seam between them).
  *
  * Exit status: 0 success, 1 the operation failed, 2 usage error or no mount.
  */
@@ -17,6 +17,7 @@
 #include <signal.h>
 #include <stdarg.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -157,7 +158,7 @@ bool bt_stopped(void)
     return stop_requested != 0;
 }
 
-/* ---- main -------------------------------------------------------------------------- */
+/* ---- The command table, main ---------------------------------------------------- */
 
 static const enum opt_id ADD_OPTS[] = { OPT_DIFFICULTY, OPT_PRIORITY,
     OPT_SKILL, OPT_LANGUAGE, OPT_TESTS, OPT_HIDDEN, OPT_TIMEOUT, -1 };
