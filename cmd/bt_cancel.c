@@ -150,7 +150,7 @@ int cmd_cancel(const struct ctx *c, const struct args *a)
         char id[40];
         if (bt_task_id_canon(ids[i], id, sizeof id) < 0) {
             bt_err("'%s' is not a task id (task_000042, 000042 or 42)",
-                 ids[i]);
+                   ids[i]);
             rc = EXIT_USAGE;
             goto out;
         }
@@ -168,8 +168,8 @@ int cmd_cancel(const struct ctx *c, const struct args *a)
         const cJSON *t, *b;
         if (!(queue = bt_mount_parse(c, "tasks/task_queue.json", &err)) ||
             !(status = bt_mount_parse(c, "status.json", &err))) {
-            bt_err("cannot read the queue or status.json under %s: %s", c->mount,
-                 strerror(-err));
+            bt_err("cannot read the queue or status.json under %s: %s",
+                   c->mount, strerror(-err));
             rc = EXIT_FAIL;
             goto out;
         }

@@ -84,7 +84,8 @@ int bt_import_convert(enum bt_import_format fmt, const char *line,
     if (task_text_scan(line, len, true, &pos, &cp) == TASK_TEXT_BAD_UTF8)
         return bt_imp_refuse(reason, "not valid UTF-8 at byte %zu", pos);
     if ((rc = bt_imp_parse_object(line, len, fmt == BT_IMPORT_HUMANEVAL ?
-                           "a HumanEval line" : "an MBPP line", &o, reason)))
+                                  "a HumanEval line" : "an MBPP line", &o,
+                                  reason)))
         goto out;
     *source_id = bt_imp_source_id(o);
     if (fmt == BT_IMPORT_HUMANEVAL)

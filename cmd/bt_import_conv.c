@@ -137,8 +137,9 @@ int bt_imp_parse_object(const char *line, size_t len, const char *what,
     cJSON *j;
 
     if (has_nul_escape(line, len))
-        return bt_imp_refuse(reason, "the JSON holds \\u0000, which no task field "
-                      "may hold");
+        return bt_imp_refuse(reason,
+                             "the JSON holds \\u0000, which no task field "
+                             "may hold");
     j = cJSON_ParseWithLengthOpts(line, len, &end, false);
     if (!j) {
         size_t at = end && end >= line && end <= line + len ?
@@ -148,12 +149,13 @@ int bt_imp_parse_object(const char *line, size_t len, const char *what,
     for (size_t i = (size_t)(end - line); i < len; i++)
         if (!bt_imp_is_space(line[i])) {
             cJSON_Delete(j);
-            return bt_imp_refuse(reason, "text after the JSON object (at byte %zu)",
-                          i);
+            return bt_imp_refuse(reason,
+                                 "text after the JSON object (at byte %zu)",
+                                 i);
         }
     if (!cJSON_IsObject(j)) {
         int rc = bt_imp_refuse(reason, "%s must be a JSON object, got %s", what,
-                        bt_imp_type_name(j));
+                               bt_imp_type_name(j));
         cJSON_Delete(j);
         return rc;
     }
@@ -190,12 +192,14 @@ int bt_imp_get_string(const cJSON *o, const char *name, bool required,
     *out = NULL;
     if (!v) {
         if (required)
-            return bt_imp_refuse(reason, "missing field '%s' (%s)", name, needs);
+            return bt_imp_refuse(reason, "missing field '%s' (%s)", name,
+                                 needs);
         return 0;
     }
     if (!cJSON_IsString(v))
-        return bt_imp_refuse(reason, "field '%s' must be a string, got %s", name,
-                      bt_imp_type_name(v));
+        return bt_imp_refuse(reason, "field '%s' must be a string, got %s",
+                             name,
+                             bt_imp_type_name(v));
     if (required && bt_imp_trimmed_len(v->valuestring) == 0)
         return bt_imp_refuse(reason, "field '%s' is empty", name);
     *out = v->valuestring;
@@ -214,16 +218,19 @@ int bt_imp_get_string_array(const cJSON *o, const char *name, bool required,
     *out = NULL;
     if (!v) {
         if (required)
-            return bt_imp_refuse(reason, "missing field '%s' (%s)", name, needs);
+            return bt_imp_refuse(reason, "missing field '%s' (%s)", name,
+                                 needs);
         return 0;
     }
     if (!cJSON_IsArray(v))
-        return bt_imp_refuse(reason, "field '%s' must be an array of strings, got "
-                      "%s", name, bt_imp_type_name(v));
+        return bt_imp_refuse(reason,
+                             "field '%s' must be an array of strings, got "
+                             "%s", name, bt_imp_type_name(v));
     cJSON_ArrayForEach(e, v) {
         if (!cJSON_IsString(e))
-            return bt_imp_refuse(reason, "field '%s' item %d must be a string, got "
-                          "%s", name, i, bt_imp_type_name(e));
+            return bt_imp_refuse(reason,
+                                 "field '%s' item %d must be a string, got "
+                                 "%s", name, i, bt_imp_type_name(e));
         i++;
     }
     if (required && i == 0)
@@ -236,21 +243,23 @@ int bt_imp_get_string_array(const cJSON *o, const char *name, bool required,
  * the converted problem's terms (the task parser, run on the line in
  * bt_imp_task_json, names only the task's fields). */
 int bt_imp_check_text(const char *goal, const char *tests,
-                           const char *hidden, char **reason)
+                      const char *hidden, char **reason)
 {
     size_t g = bt_imp_trimmed_len(goal), h = strlen(hidden), v = strlen(tests);
 
     if (g == 0)
         return bt_imp_refuse(reason, "the goal is empty");
     if (g > TASK_MAX_GOAL)
-        return bt_imp_refuse(reason, "the goal would be %zu bytes, the limit is %d",
-                      g, TASK_MAX_GOAL);
+        return bt_imp_refuse(reason,
+                             "the goal would be %zu bytes, the limit is %d",
+                             g, TASK_MAX_GOAL);
     if (h > TASK_MAX_TESTS)
         return bt_imp_refuse(reason, "the hidden tests would be %zu bytes, the "
-                      "limit is %d", h, TASK_MAX_TESTS);
+                             "limit is %d", h, TASK_MAX_TESTS);
     if (v > TASK_MAX_TESTS)
-        return bt_imp_refuse(reason, "the visible tests would be %zu bytes, the "
-                      "limit is %d", v, TASK_MAX_TESTS);
+        return bt_imp_refuse(reason,
+                             "the visible tests would be %zu bytes, the "
+                             "limit is %d", v, TASK_MAX_TESTS);
     return 0;
 }
 
@@ -272,8 +281,9 @@ static int problem_id_of(const char *sid, const char **out, char **reason)
     if (n == 0)
         return 0;
     if (n > TASK_MAX_PROBLEM_ID)
-        return bt_imp_refuse(reason, "field 'task_id' is %zu bytes, a problem id "
-                      "may be at most %d", n, TASK_MAX_PROBLEM_ID);
+        return bt_imp_refuse(reason,
+                             "field 'task_id' is %zu bytes, a problem id "
+                             "may be at most %d", n, TASK_MAX_PROBLEM_ID);
     *out = sid;
     return 0;
 }
@@ -343,7 +353,8 @@ int bt_imp_task_json(const char *goal, const char *tests, const char *hidden,
         !cJSON_AddStringToObject(t, "tests", tests) ||
         !cJSON_AddStringToObject(t, "hidden_tests", hidden) ||
         (pid && !cJSON_AddStringToObject(t, "problem_id", pid)) ||
-        bt_imp_apply_opts(t, o, o->set ? o->set : bt_import_format_name(fmt), true))
+        bt_imp_apply_opts(t, o, o->set ? o->set : bt_import_format_name(fmt),
+                          true))
         goto nomem;
     /* cJSON escapes every control character: the result is one line. */
     if (!(s = cJSON_PrintUnformatted(t)))
@@ -357,10 +368,12 @@ int bt_imp_task_json(const char *goal, const char *tests, const char *hidden,
         rc = task_parse_line(s, strlen(s), &def, err, sizeof err);
         task_def_free(&def);
         if (rc == -EFBIG)
-            rc = bt_imp_refuse(reason, "the task line would be %zu bytes, the limit "
-                        "is %d", strlen(s), TASK_MAX_LINE);
+            rc = bt_imp_refuse(reason,
+                               "the task line would be %zu bytes, the limit "
+                               "is %d", strlen(s), TASK_MAX_LINE);
         else if (rc == -EINVAL)
-            rc = bt_imp_refuse(reason, "btfs would bt_imp_refuse the task: %s", err);
+            rc = bt_imp_refuse(reason, "btfs would refuse the task: %s",
+                               err);
         if (rc < 0) {
             cJSON_free(s);
             return rc;

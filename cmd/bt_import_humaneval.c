@@ -184,7 +184,7 @@ static void he_examples(const char *prompt, const char *entry,
             literal_like(want.p ? want.p : "", want.len)) {
             bool paren = !one_call(expr, en);
             buf_adds(out, float_literal(want.p, want.len) ? "assert abs(" :
-                    "assert ");
+                     "assert ");
             buf_adds(out, paren ? "(" : "");
             buf_add(out, expr, en);
             buf_adds(out, paren ? ")" : "");
@@ -205,32 +205,36 @@ static void he_examples(const char *prompt, const char *entry,
 }
 
 int bt_imp_humaneval(const cJSON *o, const char *sid,
-                             const struct bt_import_opts *opts, char **task,
-                             char **reason)
+                     const struct bt_import_opts *opts, char **task,
+                     char **reason)
 {
     const char *prompt, *test, *entry;
     struct buf goal = { 0 }, hidden = { 0 }, tests = { 0 };
     int rc;
 
-    if ((rc = bt_imp_get_string(o, "prompt", true, HE_NEEDS, &prompt, reason)) ||
+    if ((rc = bt_imp_get_string(o, "prompt", true, HE_NEEDS, &prompt,
+                                reason)) ||
         (rc = bt_imp_get_string(o, "test", true, HE_NEEDS, &test, reason)) ||
-        (rc = bt_imp_get_string(o, "entry_point", true, HE_NEEDS, &entry, reason)))
+        (rc = bt_imp_get_string(o, "entry_point", true, HE_NEEDS, &entry,
+                                reason)))
         return rc;
     if (!is_identifier(entry))
-        return bt_imp_refuse(reason, "field 'entry_point' must be a Python name, "
-                      "got \"%.40s\"", entry);
+        return bt_imp_refuse(reason,
+                             "field 'entry_point' must be a Python name, "
+                             "got \"%.40s\"", entry);
     if (!bt_imp_code_defines(test, "check", 5))
-        return bt_imp_refuse(reason, "field 'test' defines no check() function, "
-                      "which HumanEval's tests call with the entry point");
+        return bt_imp_refuse(reason, "field 'test' defines no check() "
+                             "function, which HumanEval's tests call with the "
+                             "entry point");
     /* A prompt holding ``` would end our fence early; ~~~ fences too. */
     const char *fence = strstr(prompt, "```") ? "~~~" : "```";
 
     buf_adds(&goal, "Complete the Python function `");
     buf_adds(&goal, entry);
     buf_adds(&goal, "` below so that it does what its docstring says. "
-            "Return the whole function with its body filled in, together "
-            "with everything else shown (imports and helper functions), in "
-            "one code block.\n\n");
+             "Return the whole function with its body filled in, together "
+             "with everything else shown (imports and helper functions), in "
+             "one code block.\n\n");
     buf_adds(&goal, fence);
     buf_adds(&goal, "python\n");
     bt_imp_add_text(&goal, prompt);
@@ -252,7 +256,7 @@ int bt_imp_humaneval(const cJSON *o, const char *sid,
         rc = -ENOMEM;
     else if (!(rc = bt_imp_check_text(goal.p, tests.p, hidden.p, reason)))
         rc = bt_imp_task_json(goal.p, tests.p, hidden.p, prompt,
-                       BT_IMPORT_HUMANEVAL, sid, opts, task, reason);
+                              BT_IMPORT_HUMANEVAL, sid, opts, task, reason);
     free(goal.p);
     free(hidden.p);
     free(tests.p);

@@ -114,8 +114,8 @@ static void add_lines(struct buf *b, const cJSON *arr)
 }
 
 int bt_imp_mbpp(const cJSON *o, const char *sid,
-                        const struct bt_import_opts *opts, char **task,
-                        char **reason)
+                const struct bt_import_opts *opts, char **task,
+                char **reason)
 {
     const char *text, *setup, *code;
     const cJSON *tests, *challenge, *imports;
@@ -132,19 +132,21 @@ int bt_imp_mbpp(const cJSON *o, const char *sid,
         rc = bt_imp_get_string(o, "text", true, MBPP_NEEDS, &text, reason);
     if (rc ||
         (rc = bt_imp_get_string_array(o, "test_list", true, MBPP_NEEDS, &tests,
-                               reason)) ||
+                                      reason)) ||
         (rc = bt_imp_get_string(o, "test_setup_code", false, NULL, &setup,
-                         reason)) ||
+                                reason)) ||
         (rc = bt_imp_get_string_array(o, "challenge_test_list", false, NULL,
-                               &challenge, reason)) ||
+                                      &challenge, reason)) ||
         (rc = bt_imp_get_string_array(o, "test_imports", false, NULL, &imports,
-                               reason)) ||
+                                      reason)) ||
         (rc = bt_imp_get_string(o, "code", false, NULL, &code, reason)))
         return rc;
     const char *first = cJSON_GetArrayItem(tests, 0)->valuestring;
     if (!find_call(first, code, &call))
-        return bt_imp_refuse(reason, "no function call found in test_list item 0 "
-                      "(\"%.60s\"): cannot tell the function's name", first);
+        return bt_imp_refuse(reason,
+                             "no function call found in test_list item 0 "
+                             "(\"%.60s\"): cannot tell the function's name",
+                             first);
 
     bt_imp_add_text(&goal, text);
     bt_imp_end_line(&goal);
@@ -158,7 +160,7 @@ int bt_imp_mbpp(const cJSON *o, const char *sid,
         bt_imp_add_text(&goal, c);
     free(c);
     buf_adds(&goal, "`. Return the function, together with the imports and "
-            "helpers it needs, in one code block.");
+             "helpers it needs, in one code block.");
 
     if (imports)
         add_lines(&visible, imports);
@@ -177,8 +179,9 @@ int bt_imp_mbpp(const cJSON *o, const char *sid,
     if (goal.failed || hidden.failed || visible.failed)
         rc = -ENOMEM;
     else if (!(rc = bt_imp_check_text(goal.p, visible.p, hidden.p, reason)))
-        rc = bt_imp_task_json(goal.p, visible.p, hidden.p, goal.p, BT_IMPORT_MBPP,
-                       sid, opts, task, reason);
+        rc = bt_imp_task_json(goal.p, visible.p, hidden.p, goal.p,
+                              BT_IMPORT_MBPP,
+                              sid, opts, task, reason);
     free(goal.p);
     free(hidden.p);
     free(visible.p);

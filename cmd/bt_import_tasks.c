@@ -75,8 +75,8 @@ static char *with_opts(const char *line, size_t len, cJSON *o,
 /* A line of --format tasks: passed as written (or with the options
  * applied) once the task parser, btfs's own, takes it. */
 int bt_imp_tasks(const char *line, size_t len,
-                        const struct bt_import_opts *opts, char **task,
-                        char **reason)
+                 const struct bt_import_opts *opts, char **task,
+                 char **reason)
 {
     struct task_def def = { 0 };
     const char *hint = "";
@@ -109,7 +109,7 @@ int bt_imp_tasks(const char *line, size_t len,
     }
     if (rc == -EFBIG)
         rc = bt_imp_refuse(reason, "the line is %zu bytes, the limit is %d",
-                    strlen(t), TASK_MAX_LINE);
+                           strlen(t), TASK_MAX_LINE);
     else if (rc != -ENOMEM)
         rc = bt_imp_refuse(reason, "%s%s", err, hint);
     free(t);

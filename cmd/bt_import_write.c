@@ -455,7 +455,7 @@ int cmd_import(const struct ctx *c, const struct args *a)
     if (a->opt[OPT_MAX_ATTEMPTS]) {
         long v;
         if ((rc = bt_parse_long("max-attempts", a->opt[OPT_MAX_ATTEMPTS], 1,
-                             TASK_MAX_ATTEMPTS, &v)))
+                                TASK_MAX_ATTEMPTS, &v)))
             return rc;
         opts.max_attempts = (int)v;
     }

@@ -74,8 +74,8 @@ static int skill_row(struct bt_table *t, const char *name, const cJSON *s)
         bt_table_put_value(t, att) ||
         bt_table_put_value(t, suc) ||
         bt_table_put(t, rate) ||
-        bt_table_put_value(t, bt_jget_any(s, "last_practised", "last_practiced",
-                                    "last", NULL)) ||
+        bt_table_put_value(t, bt_jget_any(s, "last_practised",
+                                          "last_practiced", "last", NULL)) ||
         bt_table_put(t, tr))
         return -ENOMEM;
     return 0;
@@ -255,7 +255,8 @@ int cmd_get_trend(const struct ctx *c, const struct args *a)
         return trend_set(c, a->sets[0]);
     if ((rc = bt_mount_load_json(c, "core/score_log.json", &doc, NULL)))
         return rc;
-    log = cJSON_IsArray(doc) ? doc : bt_jget_any(doc, "entries", "scores", NULL);
+    log = cJSON_IsArray(doc) ? doc
+                             : bt_jget_any(doc, "entries", "scores", NULL);
     if (!cJSON_IsArray(log)) {
         bt_err("%s/core/score_log.json holds no list of scores", c->mount);
         cJSON_Delete(doc);
@@ -267,8 +268,9 @@ int cmd_get_trend(const struct ctx *c, const struct args *a)
     } else if (cJSON_GetArraySize(log) == 0) {
         puts("no finished tasks yet");
         goto out;
-    } else if (bt_table_put_str(&t, "TASKS") || bt_table_put_str(&t, "PASS RATE")
-               || bt_table_put_str(&t, "MEAN SCORE")) {
+    } else if (bt_table_put_str(&t, "TASKS") ||
+               bt_table_put_str(&t, "PASS RATE") ||
+               bt_table_put_str(&t, "MEAN SCORE")) {
         goto nomem;
     }
     size_t nwin = (size_t)cJSON_GetArraySize(log) / TREND_WINDOW + 1;

@@ -127,10 +127,11 @@ int cmd_status(const struct ctx *c, const struct args *a)
          * a status. */
         char *ptext = NULL;
         cJSON *prof = bt_mount_read(c, "core/builder_profile.json", &ptext,
-                               NULL) == 0 ? cJSON_Parse(ptext) : NULL;
+                                    NULL) == 0 ? cJSON_Parse(ptext) : NULL;
         double np, nf, ne;
-        if (bt_jnum(bt_jget(prof, "passed"), &np) && bt_jnum(bt_jget(prof, "failed"), &nf)
-            && bt_jnum(bt_jget(prof, "errors"), &ne))
+        if (bt_jnum(bt_jget(prof, "passed"), &np) &&
+            bt_jnum(bt_jget(prof, "failed"), &nf) &&
+            bt_jnum(bt_jget(prof, "errors"), &ne))
             printf("%-14s %.0f passed, %.0f failed, %.0f error\n",
                    "results:", np, nf, ne);
         cJSON_Delete(prof);
@@ -149,7 +150,7 @@ int cmd_status(const struct ctx *c, const struct args *a)
     if (!rc)
         rc = status_line("llm error:",
                          bt_jget_any(llm, "last_error", "error", "llm_error",
-                                  NULL));
+                                     NULL));
     if (!rc && (v = bt_jget(doc, "sandbox")))
         rc = status_line("sandbox:", v);
     if (!rc && (v = bt_jget_any(doc, "agents", "agents_note", NULL)) &&

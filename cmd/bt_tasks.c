@@ -314,7 +314,8 @@ int bt_task_ids(const struct ctx *c, uint64_t **ids, size_t *n)
 static int task_row(struct bt_table *t, const char *name, const cJSON *doc)
 {
     const cJSON *score = bt_jget(doc, "score");
-    const cJSON *total = cJSON_IsObject(score) ? bt_jget(score, "total") : score;
+    const cJSON *total = cJSON_IsObject(score) ? bt_jget(score, "total")
+                                               : score;
     const cJSON *goal = bt_jget(doc, "goal");
     char *g;
 
@@ -350,9 +351,12 @@ int cmd_list_tasks(const struct ctx *c, const struct args *a)
             free(ids);
             return bt_oom();
         }
-    } else if (bt_table_put_str(&t, "ID") || bt_table_put_str(&t, "STATUS") ||
-               bt_table_put_str(&t, "SOURCE") || bt_table_put_str(&t, "PRI") ||
-               bt_table_put_str(&t, "ATTEMPTS") || bt_table_put_str(&t, "SCORE") ||
+    } else if (bt_table_put_str(&t, "ID") ||
+               bt_table_put_str(&t, "STATUS") ||
+               bt_table_put_str(&t, "SOURCE") ||
+               bt_table_put_str(&t, "PRI") ||
+               bt_table_put_str(&t, "ATTEMPTS") ||
+               bt_table_put_str(&t, "SCORE") ||
                bt_table_put_str(&t, "GOAL")) {
         rc = bt_oom();
         goto out;

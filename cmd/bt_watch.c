@@ -64,7 +64,8 @@ static void trainer_last(const struct view *v, char *buf, size_t size)
     snprintf(buf, size, "%s %s for %s at difficulty %.2f (%s)",
              bt_jstr(last, "at", bt_jstr(last, "time", "")),
              bt_jstr(last, "task", "no task"), bt_jstr(last, "skill", "?"),
-             bt_jnum_or(last, "difficulty", NAN), bt_jstr(last, "strategy", "?"));
+             bt_jnum_or(last, "difficulty", NAN),
+             bt_jstr(last, "strategy", "?"));
 }
 
 static void llm_health(const struct view *v, char *buf, size_t size)
@@ -84,7 +85,8 @@ static void llm_health(const struct view *v, char *buf, size_t size)
 static void counts(const struct view *v, char *buf, size_t size)
 {
     snprintf(buf, size, "%.0f passed, %.0f failed, %.0f error",
-             bt_jnum_or(v->profile, "passed", 0), bt_jnum_or(v->profile, "failed", 0),
+             bt_jnum_or(v->profile, "passed", 0),
+             bt_jnum_or(v->profile, "failed", 0),
              bt_jnum_or(v->profile, "errors", 0));
 }
 
@@ -184,9 +186,10 @@ static void plain_line(const struct view *v, bool json)
         cJSON_AddStringToObject(o, "time", when);
         if (st)
             cJSON_AddItemToObject(o, "status", cJSON_Duplicate(st, 1));
-        cJSON_AddNumberToObject(o, "passed", bt_jnum_or(v->profile, "passed", 0));
-        cJSON_AddNumberToObject(o, "failed", bt_jnum_or(v->profile, "failed", 0));
-        cJSON_AddNumberToObject(o, "errors", bt_jnum_or(v->profile, "errors", 0));
+        static const char *const COUNTS[] = { "passed", "failed", "errors" };
+        for (size_t k = 0; k < 3; k++)
+            cJSON_AddNumberToObject(o, COUNTS[k],
+                                    bt_jnum_or(v->profile, COUNTS[k], 0));
         const cJSON *e = bt_jget(v->trainer, "entries");
         int n = cJSON_IsArray(e) ? cJSON_GetArraySize(e) : 0;
         if (n)
@@ -210,8 +213,8 @@ static void plain_line(const struct view *v, bool json)
     trainer_last(v, trainer, sizeof trainer);
     printf("%s state=%s queue=%.0f results=[%s] sandbox=%s llm=[%s] "
            "trainer=[%s]", when, bt_jstr(st, "state", "?"),
-           bt_jnum_or(st, "queue_depth", 0), res, bt_jstr(st, "sandbox", "-"), llm,
-           trainer);
+           bt_jnum_or(st, "queue_depth", 0), res, bt_jstr(st, "sandbox", "-"),
+           llm, trainer);
     cJSON_ArrayForEach(b, bt_jget(st, "builders")) {
         char d[256];
         builder_desc(b, i++, d, sizeof d);
