@@ -6,4 +6,7 @@
 
 void bt_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
+/* Says "bt: out of memory" and returns 1 (EXIT_FAIL). */
+int bt_oom(void);
+
 #endif /* BT_ERR_H */
