@@ -90,9 +90,12 @@ assert_eq() {
     fi
 }
 
-# assert_match WHAT REGEX TEXT  (extended regex, grep -E, anywhere in TEXT)
+# assert_match WHAT REGEX TEXT  (extended regex, grep -E, anywhere in TEXT).
+# TEXT goes in as a here-string, not through a pipe: under pipefail a
+# `printf | grep -q` that matched could still fail when grep leaves before
+# printf has written everything (SIGPIPE).
 assert_match() {
-    if printf '%s\n' "$3" | grep -Eq -- "$2"; then
+    if grep -Eq -- "$2" <<<"$3"; then
         pass "$1"
     else
         fail "$1" "expected to match: $2" "got: $3"
@@ -101,7 +104,7 @@ assert_match() {
 
 # assert_no_match WHAT REGEX TEXT
 assert_no_match() {
-    if printf '%s\n' "$3" | grep -Eq -- "$2"; then
+    if grep -Eq -- "$2" <<<"$3"; then
         fail "$1" "expected not to match: $2" "got: $3"
     else
         pass "$1"
