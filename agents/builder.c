@@ -1221,6 +1221,11 @@ static void *run(void *arg)
                 rc = store_task_cancel_queued(p->st, id, "cancelled by "
                                               "control while waiting for "
                                               "the LLM");
+            /* Its progress was kept for a resume that will never come:
+             * the cancelled task's resume document goes with it. */
+            if (rc == 0 && (rc = resume_clear(p->st, id)) < 0)
+                logf_(b, NULL, "%s: cannot drop its kept progress: %s",
+                      name, store_strerror(rc));
             if (rc == -EBUSY)       /* another builder took it meanwhile */
                 (void)status_cancel_request(p->status, id);
             else if (rc < 0)

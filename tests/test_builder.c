@@ -230,6 +230,45 @@ static void no_code_fails_saying_why(void **state)
     cJSON_Delete(doc);
 }
 
+/* Cancelled after going back to the queue: attempt 1 fails, the LLM goes
+ * away during attempt 2 (the task goes back to the queue with its progress
+ * kept) and a cancel was asked meanwhile. The task ends cancelled and its
+ * kept progress (resume_task_NNNNNN) goes with it. */
+static void cancel_after_requeue_drops_progress(void **state)
+{
+    struct fixture *f = *state;
+    char *wrong = fenced("def halve(x):\n    return x * 2");
+    struct fakellm_rule gone = { .kind = FAKE_STATUS,
+                                 .match = "Your attempt 1 failed",
+                                 .status = 404, .first_delay_ms = 800,
+                                 .body = "{\"error\": {\"message\": "
+                                         "\"no such route\"}}" };
+    char name[STORE_ID_MAX], doc[STORE_ID_MAX + 16];
+
+    assert_int_equal(fakellm_add(f->env.fake, &gone), 0);
+    agent_env_reply(&f->env, "halve(", wrong, 0);
+    uint64_t id = add_task(f, "{\"goal\": \"Write halve(x) returning x / "
+                              "2.\", \"tests\": \"assert halve(4) == 2\"}");
+    /* Attempt 2's request is on its way: ask for the cancel now. */
+    for (int i = 0; i < 1200 && !agent_env_asked(&f->env,
+                                                 "Your attempt 1 failed"); i++)
+        usleep(50 * 1000);
+    assert_true(agent_env_asked(&f->env, "Your attempt 1 failed"));
+    assert_int_equal(status_cancel_request(f->env.status, id), 0);
+
+    cJSON *task = wait_finished(f, id);
+    assert_string_equal(str_at(task, "status"), "cancelled");
+    cJSON_Delete(task);
+    store_id_format(id, name);
+    snprintf(doc, sizeof doc, "resume_%s", name);
+    cJSON *kept = agent_env_doc(&f->env, doc);
+    if (kept) {
+        char *text = cJSON_PrintUnformatted(kept);
+        fail_msg("%s is still there: %s", doc, text ? text : "?");
+    }
+    free(wrong);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -239,6 +278,8 @@ int main(void)
                                         teardown),
         cmocka_unit_test_setup_teardown(no_code_fails_saying_why, setup,
                                         teardown),
+        cmocka_unit_test_setup_teardown(cancel_after_requeue_drops_progress,
+                                        setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
