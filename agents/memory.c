@@ -552,8 +552,33 @@ static void profile_update(cJSON *doc, const struct skills *all,
     free(lv);
 }
 
+/* Makes room for one more concept in a full list (MEMORY_CONCEPTS_MAX):
+ * drops the least taught, the first of them in the list (the list grows
+ * at its end, so that is the one seen first). A list over the cap (kept
+ * before there was one) shrinks to it. */
+static void concepts_make_room(cJSON *list)
+{
+    while (cJSON_GetArraySize(list) >= MEMORY_CONCEPTS_MAX) {
+        cJSON *it, *least = NULL;
+        double least_count = 0;
+
+        cJSON_ArrayForEach(it, list) {
+            const cJSON *n = cJSON_GetObjectItemCaseSensitive(it, "count");
+            double count = cJSON_IsNumber(n) ? n->valuedouble : 0;
+            if (!least || count < least_count) {
+                least = it;
+                least_count = count;
+            }
+        }
+        if (!least)
+            return;
+        cJSON_Delete(cJSON_DetachItemViaPointer(list, least));
+    }
+}
+
 /* learned_concepts: {"concepts": [{"name", "count", "tasks": [...],
- * "first_seen"}]}, names merged ignoring case. */
+ * "first_seen"}]}, names merged ignoring case, at most
+ * MEMORY_CONCEPTS_MAX of them. */
 static void concepts_update(cJSON *doc, const struct memory_outcome *o)
 {
     cJSON *list = cJSON_GetObjectItemCaseSensitive(doc, "concepts");
@@ -581,6 +606,7 @@ static void concepts_update(cJSON *doc, const struct memory_outcome *o)
             }
         }
         if (!c) {
+            concepts_make_room(list);
             c = cJSON_CreateObject();
             if (!c || !cJSON_AddItemToArray(list, c)) {
                 cJSON_Delete(c);

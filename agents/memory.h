@@ -83,6 +83,13 @@ struct memory_outcome {
     size_t nlogs;
 };
 
+/* The learned concepts kept at most. The document is read and rewritten
+ * whole with every result, so it must not grow with the concepts the
+ * reflections ever named (free text from the LLM): past this many, a new
+ * concept takes the place of the least taught one (the lowest count; of
+ * equal counts, the first seen). */
+#define MEMORY_CONCEPTS_MAX 500
+
 /* Commits the outcome (see above). Returns 0, -ENOMEM, or a store error;
  * on error nothing was written. */
 int memory_commit(struct store *st, const struct memory_outcome *o);
