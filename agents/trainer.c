@@ -342,21 +342,17 @@ static int state_load(struct trainer *t)
 /* --- observing results --------------------------------------------------------------- */
 
 /* How a failed task failed: the kind the Builder recorded in its result
- * (failure.h), in the plan's terms. A result without one (written before
- * the Builder recorded kinds) counts as "other". */
-static enum plan_failure failure_of(const cJSON *task)
+ * (failure.h). A result without one (written before the Builder recorded
+ * kinds) counts as "other". */
+static enum failure_kind failure_of(const cJSON *task)
 {
     const cJSON *result = cJSON_GetObjectItemCaseSensitive(task, "result");
     enum failure_kind k = FAILURE_OTHER;
-    enum plan_failure f;
 
     if (failure_kind_parse(jstr(result, "failure"), &k) < 0 ||
         k == FAILURE_NONE)
         k = FAILURE_OTHER;          /* failed, so not "none" */
-    /* The two enums share their names (failure.h). */
-    if (plan_failure_from_name(failure_kind_name(k), &f) < 0)
-        f = PLAN_F_OTHER;
-    return f;
+    return k;
 }
 
 struct observe_ctx {
@@ -429,7 +425,7 @@ static void observe_task(struct trainer *t, const char *json)
     r.difficulty = cJSON_IsNumber(d) && d->valuedouble >= 0 &&
                    d->valuedouble <= 1 ? d->valuedouble : 0.5;
     r.passed = strcmp(status, "passed") == 0;
-    r.failure = r.passed ? PLAN_F_NONE : failure_of(task);
+    r.failure = r.passed ? FAILURE_NONE : failure_of(task);
     r.lowered = nlowered ? lowered : NULL;
     r.nlowered = nlowered;
     if (!source || plan_source_from_name(source, &r.source) < 0)

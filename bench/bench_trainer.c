@@ -108,9 +108,9 @@ static int skill_index(const struct plan *p, const char *name)
 
 static int simulate(uint64_t seed, int with_drop, struct run *out)
 {
-    static const enum plan_failure kinds[] = {
-        PLAN_F_WRONG, PLAN_F_WRONG, PLAN_F_WRONG, PLAN_F_WRONG,
-        PLAN_F_EXCEPTION, PLAN_F_EXCEPTION, PLAN_F_SYNTAX, PLAN_F_TIMEOUT,
+    static const enum failure_kind kinds[] = {
+        FAILURE_WRONG, FAILURE_WRONG, FAILURE_WRONG, FAILURE_WRONG,
+        FAILURE_EXCEPTION, FAILURE_EXCEPTION, FAILURE_SYNTAX, FAILURE_TIMEOUT,
     };
     double truth[SKILLS];
     unsigned long attempts[SKILLS] = { 0 };
@@ -183,7 +183,7 @@ static int simulate(uint64_t seed, int with_drop, struct run *out)
         r.nskills = 1;
         r.difficulty = c.difficulty;
         r.passed = ok;
-        r.failure = ok ? PLAN_F_NONE :
+        r.failure = ok ? FAILURE_NONE :
                     kinds[(int)(sim_uniform(&g) * 8)];
         if (sim_uniform(&g) < 0.2) {
             low[0] = "elegance.long";
