@@ -26,11 +26,15 @@
 #include "stopper.h"
 #include "seed.h"
 #include "task.h"
+#include "task_lang.h"
 
 #define LOG_ENTRIES_MAX 200     /* trainer_log / motivation_log entries    */
 #define GOALS_MAX 1000          /* earlier goals kept for the duplicate test */
 #define EXAMPLES_MAX 4          /* earlier goals shown in a proposal prompt */
-#define TASK_TIMEOUT_S 10
+/* The Trainer writes Python exercises (its prompt and the admission
+ * checks say so); the language's name and the time limit come from the
+ * task model, as a user's task gets them. */
+#define PROPOSAL_LANG TASK_LANG_PYTHON
 #define PROPOSAL_KEPT 3072      /* bytes of a rejected proposal logged    */
 
 struct trainer {
@@ -736,10 +740,11 @@ static enum propose_end propose(struct trainer *t,
         goto out;
     }
     struct admission_proposal ap = {
-        .language = "python", .goal = goal, .tests = jstr(r.json, "tests"),
+        .language = task_lang_name(PROPOSAL_LANG), .goal = goal,
+        .tests = jstr(r.json, "tests"),
         .hidden_tests = jstr(r.json, "hidden_tests"),
         .reference = jstr(r.json, "reference"),
-        .timeout_ms = TASK_TIMEOUT_S * 1000L,
+        .timeout_ms = TASK_DEFAULT_TIMEOUT_S * 1000L,
     };
     int rc = admission_check(t->ex, &ap, &v);
     {
@@ -775,11 +780,12 @@ static enum propose_end propose(struct trainer *t,
         cJSON_AddNumberToObject(*def, "priority", 0);
         cJSON *sk = cJSON_AddArrayToObject(*def, "skills");
         cJSON_AddItemToArray(sk, cJSON_CreateString(c->skill));
-        cJSON_AddStringToObject(*def, "language", "python");
+        cJSON_AddStringToObject(*def, "language",
+                                task_lang_name(PROPOSAL_LANG));
         cJSON_AddStringToObject(*def, "tests", ap.tests);
         cJSON_AddStringToObject(*def, "hidden_tests", ap.hidden_tests);
         cJSON_AddArrayToObject(*def, "constraints");
-        cJSON_AddNumberToObject(*def, "timeout_s", TASK_TIMEOUT_S);
+        cJSON_AddNumberToObject(*def, "timeout_s", TASK_DEFAULT_TIMEOUT_S);
         /* The reference scores elegance; no prompt ever shows it. */
         cJSON_AddStringToObject(*def, "reference", ap.reference);
         end = PROPOSED;
