@@ -2,7 +2,7 @@
  *
  * No LLM, no store: agents/plan.c chooses every task and a simulated
  * Builder answers it. The learner has SKILLS skills, each with a hidden
- * true ability on the logit scale of agents/rating.h, drawn uniformly from
+ * true ability on the logit scale of agents/trainer/rating.h, drawn uniformly from
  * [ABILITY_LO, ABILITY_HI]; a task of difficulty d passes with probability
  * logistic(ability - 6 (d - 0.5)); every task practised raises that
  * skill's ability by LEARN logits; before task DROP_AT one skill (drawn

@@ -1,4 +1,4 @@
-/* test_memory.c -- unit tests of the Builder's memory (agents/memory.c) on
+/* test_memory.c -- unit tests of the Builder's memory (agents/builder/memory.c) on
  * a real store in a temporary directory.
  *
  * Each test enqueues tasks, takes them as a builder does, commits outcomes
@@ -26,8 +26,8 @@
 #include <cjson/cJSON.h>
 #include <lmdb.h>
 
-#include "agents/memory.h"
-#include "agents/rating.h"
+#include "agents/builder/memory.h"
+#include "agents/trainer/rating.h"
 #include "store/store.h"
 
 #define T0 ((time_t)1760000000)     /* a fixed clock: 2025-10-09 */

@@ -28,8 +28,8 @@
 
 #include "agents/llm/llm.h"
 #include "agents/llm/llm_monitor.h"
-#include "agents/seed.h"
-#include "agents/trainer.h"
+#include "agents/trainer/seed.h"
+#include "agents/trainer/trainer.h"
 #include "store/status.h"
 #include "store/store.h"
 

@@ -11,8 +11,8 @@
  * Threads: a struct plan is not locked; one thread uses it at a time.
  *
  * Analysis is incremental: plan_observe updates, per skill, the rating of
- * agents/rating.h, attempts, the last recent_window outcomes, failure-kind
- * and "lowered"-reason counts (agents/score.h names: "elegance.long", ...),
+ * agents/trainer/rating.h, attempts, the last recent_window outcomes, failure-kind
+ * and "lowered"-reason counts (agents/builder/score.h names: "elegance.long", ...),
  * the task count at its last result, and its review and regression state.
  * Nothing rescans history.
  *
@@ -115,7 +115,7 @@
 #include <cjson/cJSON.h>
 
 #include "agents/failure.h"
-#include "agents/rating.h"
+#include "agents/trainer/rating.h"
 
 #define PLAN_NAME_MAX        64      /* characters in a skill or reason   */
 #define PLAN_SKILLS_MAX      256     /* catalogue size                    */

@@ -23,7 +23,7 @@
 
 #include <cjson/cJSON.h>
 
-#include "rating.h"
+#include "agents/trainer/rating.h"
 #include "recall.h"
 
 #define RECENT_MAX 8            /* tasks remembered per skill              */
