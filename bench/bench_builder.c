@@ -122,7 +122,8 @@ static struct round run_round(const char *dir, unsigned threads, unsigned n,
     builder_config_default(&bc);
     bc.threads = threads;
     double t0 = now_ms();
-    if (builder_start(&bc, st, status, llm, ex, mon, &pool) < 0)
+    if (builder_start(&bc, &(struct agent_env){ st, status, llm, ex, mon },
+                      &pool) < 0)
         die("cannot start the builders", 0);
     for (;;) {
         struct store_view *v;

@@ -297,8 +297,9 @@ static struct trainer *start(struct fixture *f)
     cfg.every = 1;
     cfg.poll_ms = 50;
     cfg.seed = 42;
-    assert_int_equal(trainer_start(&cfg, f->st, f->status, f->llm, NULL,
-                                   f->mon, &t), 0);
+    struct agent_env env = { f->st, f->status, f->llm, NULL, f->mon };
+
+    assert_int_equal(trainer_start(&cfg, &env, &t), 0);
     return t;
 }
 

@@ -23,8 +23,10 @@
 
 #include <cjson/cJSON.h>
 
+#include "clock.h"
 #include "extract.h"
 #include "failure.h"
+#include "log_batch.h"
 #include "memory.h"
 #include "metrics.h"
 #include "prompt.h"
@@ -39,26 +41,14 @@
 
 struct builder_pool;
 
-/* Log lines not yet written. Each durable commit costs an fsync (about a
- * millisecond), so a task's lines are written together: with the task's
- * result, or as soon as the oldest has waited LOG_DELAY_MS (so that
- * `tail -f logs/system.log` still follows a slow model step by step). */
-#define LOG_DELAY_MS 1000
-
-struct pending {
-    struct store_log_entry *e;      /* lines are malloc'd                */
-    size_t n;
-    size_t cap;
-    double since;                   /* when the oldest was added         */
-};
-
 struct builder {
     struct builder_pool *pool;
     unsigned index;
     pthread_t thread;
     struct llm_session *session;    /* this thread's own                 */
     long backoff_ms;                /* after availability failures       */
-    struct pending log;             /* this thread's unwritten lines     */
+    struct log_batch log;           /* this thread's unwritten lines:
+                                       written with the task's result    */
     struct task_usage usage;        /* of the task being built           */
     double task_t0;                 /* when its work began (now_ms)      */
     int save_err;                   /* why the last result could not be
@@ -67,11 +57,7 @@ struct builder {
 
 struct builder_pool {
     struct builder_config cfg;
-    struct store *st;
-    struct status *status;
-    struct llm *llm;
-    struct exec *ex;
-    struct llm_monitor *monitor;
+    struct agent_env env;           /* the handles (the caller's)        */
     struct stopper stopper;         /* stop flag and wake-ups            */
     unsigned started;               /* threads created                   */
     struct builder *b;              /* cfg.threads of them               */
@@ -126,57 +112,6 @@ void builder_config_default(struct builder_config *cfg)
 
 /* --- small helpers ---------------------------------------------------------- */
 
-static double now_ms(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
-}
-
-static void pending_clear(struct pending *l)
-{
-    for (size_t i = 0; i < l->n; i++)
-        free((char *)l->e[i].line);
-    l->n = 0;
-}
-
-/* Writes the unwritten lines in one commit. */
-static void log_flush(struct builder *b)
-{
-    if (b->log.n == 0)
-        return;
-    store_log_append_many(b->pool->st, b->log.e, b->log.n);
-    pending_clear(&b->log);
-}
-
-/* Queues one line (see struct pending); a line that cannot be queued is
- * written at once. */
-static void log_add(struct builder *b, enum store_log log, const char *line)
-{
-    struct pending *l = &b->log;
-    char *copy = strdup(line);
-
-    if (l->n == l->cap && copy) {
-        size_t cap = l->cap ? l->cap * 2 : 16;
-        struct store_log_entry *e = realloc(l->e, cap * sizeof *e);
-        if (e) {
-            l->e = e;
-            l->cap = cap;
-        }
-    }
-    if (!copy || l->n == l->cap) {
-        free(copy);
-        store_log_append(b->pool->st, log, line);
-        return;
-    }
-    if (l->n == 0)
-        l->since = now_ms();
-    l->e[l->n++] = (struct store_log_entry){ log, time(NULL), copy };
-    if (now_ms() - l->since >= LOG_DELAY_MS)
-        log_flush(b);
-}
-
 static void logf_(struct builder *b, const struct task *t, const char *fmt,
                   ...) __attribute__((format(printf, 3, 4)));
 
@@ -194,13 +129,13 @@ static void logf_(struct builder *b, const struct task *t, const char *fmt,
     if (n > 0 && (size_t)n < sizeof line)
         vsnprintf(line + n, sizeof line - (size_t)n, fmt, ap);
     va_end(ap);
-    log_add(b, STORE_LOG_SYSTEM, line);
+    log_batch_add(&b->log, STORE_LOG_SYSTEM, line);
 }
 
 static void step(struct builder *b, const struct task *t, const char *state,
                  const char *what)
 {
-    status_set_builder(b->pool->status, b->index, state, t ? t->id : 0, what);
+    status_set_builder(b->pool->env.status, b->index, state, t ? t->id : 0, what);
 }
 
 /* Bytes of s to show in at most max bytes: its first line, cut on a
@@ -321,8 +256,8 @@ static enum ask_end ask(struct builder *b, const struct task *t,
     if (r->err == LLM_E_CANCELLED || stopper_stopped(&b->pool->stopper))
         return ASK_STOP;
     if (llm_err_unavailable(r->err)) {
-        llm_monitor_kick(b->pool->monitor);
-        status_set_llm_health(b->pool->status, r->err != LLM_E_REFUSED &&
+        llm_monitor_kick(b->pool->env.monitor);
+        status_set_llm_health(b->pool->env.status, r->err != LLM_E_REFUSED &&
                               r->err != LLM_E_CONNECT_TIMEOUT, why);
         logf_(b, t, "the LLM is not available: %s", why);
         return ASK_REQUEUE;
@@ -347,7 +282,7 @@ static int run_code(struct builder *b, const struct task *t, const char *what,
 
     memset(&lim, 0, sizeof lim);
     lim.timeout_ms = t->timeout_ms;
-    rc = exec_run(b->pool->ex, &req, res);
+    rc = exec_run(b->pool->env.ex, &req, res);
     if (rc == 0) {
         b->usage.sandbox_runs++;
         b->usage.sandbox_ms += res->wall_ms + res->compile_ms;
@@ -357,7 +292,7 @@ static int run_code(struct builder *b, const struct task *t, const char *what,
         char line[LOG_LINE];
         snprintf(line, sizeof line, "%s %s: %s", t->name, what,
                  summary ? summary : rc < 0 ? strerror(-rc) : "?");
-        log_add(b, STORE_LOG_SHELL, line);
+        log_batch_add(&b->log, STORE_LOG_SHELL, line);
     }
     free(summary);
     return rc;
@@ -430,7 +365,7 @@ static int lint(struct builder *b, const struct task *t, const char *code)
     } else {
         return 0;
     }
-    int rc = exec_run(b->pool->ex, &req, &r);
+    int rc = exec_run(b->pool->env.ex, &req, &r);
     if (rc == 0) {
         b->usage.sandbox_runs++;
         b->usage.sandbox_ms += r.wall_ms + r.compile_ms;
@@ -440,7 +375,7 @@ static int lint(struct builder *b, const struct task *t, const char *code)
         char line[LOG_LINE];
         snprintf(line, sizeof line, "%s lint: %s", t->name,
                  summary ? summary : "?");
-        log_add(b, STORE_LOG_SHELL, line);
+        log_batch_add(&b->log, STORE_LOG_SHELL, line);
         free(summary);
     }
     if (rc == 0 && r.out) {
@@ -662,13 +597,14 @@ static int commit(struct builder *b, const struct task *t, unsigned natt,
         .score_json = score_json, .result_json = result_json,
         .code = code, .ncode = ncode, .reflection_json = reflection_json,
         .summary_json = summary_json, .concepts = concepts,
-        .nconcepts = nconcepts, .model = llm_config(b->pool->llm)->model,
-        .now = time(NULL), .logs = b->log.e, .nlogs = b->log.n,
+        .nconcepts = nconcepts, .model = llm_config(b->pool->env.llm)->model,
+        .now = time(NULL),
     };
+    mo.logs = log_batch_lines(&b->log, &mo.nlogs);
     rc = result_json && summary_json && reflection_json
-             ? memory_commit(b->pool->st, &mo) : -ENOMEM;
+             ? memory_commit(b->pool->env.st, &mo) : -ENOMEM;
     if (rc == 0)
-        pending_clear(&b->log);     /* written with the result */
+        log_batch_forget(&b->log);     /* written with the result */
     free(result_json);
     free(summary_json);
     free(reflection_json);
@@ -727,7 +663,7 @@ static enum build_end give_up(struct builder *b, const struct task *t,
                               const char *why)
 {
     struct verdict v = { .status = "error",
-                         .wall_ms = now_ms() - b->task_t0 };
+                         .wall_ms = clock_mono_ms() - b->task_t0 };
     cJSON *refl = cJSON_CreateObject();
     int rc;
 
@@ -769,15 +705,15 @@ static enum build_end cancel(struct builder *b, const struct task *t,
     struct store_task_outcome out = {
         .status = "cancelled", .attempts = (int)natt,
         .result_json = result, .code = code, .ncode = ncode,
-        .logs = b->log.e, .nlogs = b->log.n,
     };
-    rc = store_task_finish(b->pool->st, t->id, &out);
+    out.logs = log_batch_lines(&b->log, &out.nlogs);
+    rc = store_task_finish(b->pool->env.st, t->id, &out);
     if (rc < 0) {
         logf_(b, t, "cannot record the cancel (%s); back to the queue",
               store_strerror(rc));
         return BUILD_REQUEUE;
     }
-    pending_clear(&b->log);
+    log_batch_forget(&b->log);
     return BUILD_DONE;
 }
 
@@ -797,8 +733,8 @@ static void progress_save(struct builder *b, const struct task *t,
     for (unsigned i = 0; i < natt && i < STORE_MAX_ATTEMPT; i++)
         ra[i] = (struct resume_attempt){ att[i].code, att[i].problem,
                                          (int)att[i].rule };
-    if ((rc = resume_save(b->pool->st, t->id, &r)) < 0 ||
-        (rc = store_task_set_attempts(b->pool->st, t->id, (int)natt)) < 0)
+    if ((rc = resume_save(b->pool->env.st, t->id, &r)) < 0 ||
+        (rc = store_task_set_attempts(b->pool->env.st, t->id, (int)natt)) < 0)
         logf_(b, t, "cannot keep its progress (%s); a restart begins it "
               "again", store_strerror(rc));
 }
@@ -862,11 +798,12 @@ static enum build_end build(struct builder *b, uint64_t id, const char *json)
     enum build_end end = BUILD_DONE;
     struct verdict v = { .status = "failed" };
     struct exec_result last = { 0 };
-    double t0 = now_ms();
+    double t0 = clock_mono_ms();
 
     b->task_t0 = t0;
     memset(&b->usage, 0, sizeof b->usage);
-    if (task_parse(id, json, exec_config(p->ex)->limits.timeout_ms, &t) < 0) {
+    if (task_parse(id, json, exec_config(p->env.ex)->limits.timeout_ms,
+                   &t) < 0) {
         store_id_format(id, t.name);
         end = give_up(b, &t, 0, NULL, "the task document cannot be read");
         task_free(&t);
@@ -880,7 +817,7 @@ static enum build_end build(struct builder *b, uint64_t id, const char *json)
         goto out;
     }
     /* A task that went back to the queue mid-way goes on from there. */
-    if (resume_load(p->st, id, max, &res) == 0) {
+    if (resume_load(p->env.st, id, max, &res) == 0) {
         tests_done = res.tests_done;
         own_tests = res.tests;
         res.tests = NULL;
@@ -910,7 +847,7 @@ static enum build_end build(struct builder *b, uint64_t id, const char *json)
     /* Tests first: without visible ones there is nothing to repair
      * against, so the model writes its own (shown as such). */
     tests = t.tests;
-    if (status_cancel_take(p->status, t.id)) {
+    if (status_cancel_take(p->env.status, t.id)) {
         end = cancel(b, &t, natt, att, "before its first step");
         goto out;
     }
@@ -934,7 +871,7 @@ static enum build_end build(struct builder *b, uint64_t id, const char *json)
         .self = t.id, .goal = t.goal, .tests = t.tests, .skills = t.skills,
         .nskills = t.nskills, .max_items = p->cfg.memory_items,
     };
-    if (t.memory && memory_recall(p->st, &mq, &mem) < 0)
+    if (t.memory && memory_recall(p->env.st, &mq, &mem) < 0)
         memset(&mem, 0, sizeof mem);    /* memory helps; it is not needed */
 
     while (!passed_attempt && natt < max) {
@@ -945,7 +882,7 @@ static enum build_end build(struct builder *b, uint64_t id, const char *json)
         char stepname[64];
         int rc;
 
-        if (status_cancel_take(p->status, t.id)) {
+        if (status_cancel_take(p->env.status, t.id)) {
             snprintf(stepname, sizeof stepname, "before attempt %u",
                      natt + 1);
             end = cancel(b, &t, natt, att, stepname);
@@ -956,7 +893,7 @@ static enum build_end build(struct builder *b, uint64_t id, const char *json)
                                            att[natt - 1].problem };
         }
         rc = prompt_code(&pt, mem.items, mem.n, natt > 0 ? &fb : NULL,
-                         llm_prompt_budget(p->llm, 0), &pr);
+                         llm_prompt_budget(p->env.llm, 0), &pr);
         /* Without memory it still does not fit: the middle of the long
          * tests and goal goes next, marked as cut (prompt_fit.h). */
         if (rc == -E2BIG) {
@@ -966,7 +903,7 @@ static enum build_end build(struct builder *b, uint64_t id, const char *json)
                 pt.goal = prompt_fit_goal(&fit);
                 pt.tests = prompt_fit_tests(&fit);
                 rc = prompt_code(&pt, NULL, 0, natt > 0 ? &fb : NULL,
-                                 llm_prompt_budget(p->llm, 0), &pr);
+                                 llm_prompt_budget(p->env.llm, 0), &pr);
             }
             if (cut && rc == 0)
                 logf_(b, &t, "the prompt was cut to fit the model's context "
@@ -977,7 +914,7 @@ static enum build_end build(struct builder *b, uint64_t id, const char *json)
         }
         if (rc == -E2BIG) {
             char reason[512];
-            context_reason(p->llm, &pt, natt > 0 ? &fb : NULL, reason,
+            context_reason(p->env.llm, &pt, natt > 0 ? &fb : NULL, reason,
                            sizeof reason);
             end = give_up(b, &t, natt, att, reason);
             goto out;
@@ -1056,7 +993,7 @@ static enum build_end build(struct builder *b, uint64_t id, const char *json)
         }
     }
 
-    if (status_cancel_take(p->status, t.id)) {
+    if (status_cancel_take(p->env.status, t.id)) {
         end = cancel(b, &t, natt, att, "before judging");
         goto out;
     }
@@ -1122,7 +1059,7 @@ static enum build_end build(struct builder *b, uint64_t id, const char *json)
         v.failure = ok ? FAILURE_NONE : failure_of_outcome(judged_outcome);
     }
 
-    if (status_cancel_take(p->status, t.id)) {
+    if (status_cancel_take(p->env.status, t.id)) {
         end = cancel(b, &t, natt, att, "before scoring");
         goto out;
     }
@@ -1135,10 +1072,10 @@ static enum build_end build(struct builder *b, uint64_t id, const char *json)
                           v.hidden_total ? v.hidden_total : v.visible_total,
                           att, natt, judged ? att[judged - 1].code : NULL);
     step(b, &t, "working", "saving");
-    v.wall_ms = now_ms() - t0;
+    v.wall_ms = clock_mono_ms() - t0;
     /* The verdict's line goes into the same commit as the verdict. */
     logf_(b, &t, "%s after %u attempt%s, score %.3f (%.1f s)%s%s", v.status,
-          natt, natt == 1 ? "" : "s", total, (now_ms() - t0) / 1000,
+          natt, natt == 1 ? "" : "s", total, (clock_mono_ms() - t0) / 1000,
           v.reason[0] ? ": " : "", v.reason);
     int rc = refl ? commit(b, &t, natt, att, &v, score_json, refl) : -ENOMEM;
     cJSON_Delete(refl);
@@ -1155,7 +1092,7 @@ out:
     if (end != BUILD_DONE && att)
         progress_save(b, &t, tests_done, own_tests, att, natt, llm_failures);
     else if (end == BUILD_DONE)
-        resume_clear(p->st, id);
+        resume_clear(p->env.st, id);
     exec_result_free(&last);
     for (unsigned i = 0; att && i < max; i++) {
         free(att[i].code);
@@ -1181,24 +1118,24 @@ static void *run(void *arg)
         char *json = NULL;
         int rc;
 
-        if (store_paused(p->st)) {
+        if (store_paused(p->env.st)) {
             step(b, NULL, "paused", "paused by control");
             stopper_nap(&p->stopper, p->cfg.idle_poll_ms);
             continue;
         }
-        if (!llm_monitor_healthy(p->monitor)) {
+        if (!llm_monitor_healthy(p->env.monitor)) {
             step(b, NULL, "waiting_for_llm", "waiting for the LLM");
             stopper_nap(&p->stopper, p->cfg.idle_poll_ms);
             continue;
         }
-        rc = store_task_dequeue(p->st, &id, &json);
+        rc = store_task_dequeue(p->env.st, &id, &json);
         if (rc == -ENOENT) {
             step(b, NULL, "idle", "waiting for tasks");
             stopper_nap(&p->stopper, p->cfg.idle_poll_ms);
             continue;
         } else if (rc < 0) {
             logf_(b, NULL, "cannot take a task: %s", store_strerror(rc));
-            log_flush(b);
+            log_batch_flush(&b->log);
             stopper_nap(&p->stopper, 1000);
             continue;
         }
@@ -1206,8 +1143,8 @@ static void *run(void *arg)
         free(json);
         if (end == BUILD_DONE) {
             /* A request that came as the task ended is moot now. */
-            (void)status_cancel_take(p->status, id);
-            log_flush(b);           /* lines the commit did not take */
+            (void)status_cancel_take(p->env.status, id);
+            log_batch_flush(&b->log);           /* lines the commit did not take */
             b->backoff_ms = 0;
             continue;
         }
@@ -1215,26 +1152,26 @@ static void *run(void *arg)
         store_id_format(id, name);
         /* Asked to stop while it waited for the LLM: it ends here rather
          * than going back to the queue. */
-        if (end == BUILD_REQUEUE && status_cancel_take(p->status, id)) {
-            rc = store_task_requeue(p->st, id);
+        if (end == BUILD_REQUEUE && status_cancel_take(p->env.status, id)) {
+            rc = store_task_requeue(p->env.st, id);
             if (rc == 0)
-                rc = store_task_cancel_queued(p->st, id, "cancelled by "
+                rc = store_task_cancel_queued(p->env.st, id, "cancelled by "
                                               "control while waiting for "
                                               "the LLM");
             /* Its progress was kept for a resume that will never come:
              * the cancelled task's resume document goes with it. */
-            if (rc == 0 && (rc = resume_clear(p->st, id)) < 0)
+            if (rc == 0 && (rc = resume_clear(p->env.st, id)) < 0)
                 logf_(b, NULL, "%s: cannot drop its kept progress: %s",
                       name, store_strerror(rc));
             if (rc == -EBUSY)       /* another builder took it meanwhile */
-                (void)status_cancel_request(p->status, id);
+                (void)status_cancel_request(p->env.status, id);
             else if (rc < 0)
                 logf_(b, NULL, "%s: cannot cancel it: %s", name,
                       store_strerror(rc));
-            log_flush(b);
+            log_batch_flush(&b->log);
             continue;
         }
-        rc = store_task_requeue(p->st, id);
+        rc = store_task_requeue(p->env.st, id);
         /* A disk that cannot save the result may not take the requeue
          * either; keep trying until it does (space freed) or btfs stops,
          * when the next start requeues it. */
@@ -1242,7 +1179,7 @@ static void *run(void *arg)
                !stopper_stopped(&p->stopper)) {
             step(b, NULL, "waiting", "the store cannot write");
             stopper_nap(&p->stopper, 2000);
-            rc = store_task_requeue(p->st, id);
+            rc = store_task_requeue(p->env.st, id);
         }
         if (rc < 0)
             logf_(b, NULL, "%s: cannot put it back on the queue: %s (the "
@@ -1252,7 +1189,7 @@ static void *run(void *arg)
                   end == BUILD_STOP ? "btfs is stopping"
                   : b->save_err     ? store_strerror(b->save_err)
                                     : "the LLM is not available");
-        log_flush(b);
+        log_batch_flush(&b->log);
         if (end == BUILD_REQUEUE && b->save_err) {
             /* Not the LLM's fault: wait for the disk, not for it. */
             b->save_err = 0;
@@ -1269,14 +1206,13 @@ static void *run(void *arg)
             stopper_nap(&p->stopper, b->backoff_ms);
         }
     }
-    log_flush(b);
+    log_batch_flush(&b->log);
     step(b, NULL, "stopped", "btfs is stopping");
     return NULL;
 }
 
-int builder_start(const struct builder_config *cfg, struct store *st,
-                  struct status *status, struct llm *llm, struct exec *ex,
-                  struct llm_monitor *monitor, struct builder_pool **out)
+int builder_start(const struct builder_config *cfg,
+                  const struct agent_env *env, struct builder_pool **out)
 {
     struct builder_pool *p;
     int rc = 0;
@@ -1292,11 +1228,7 @@ int builder_start(const struct builder_config *cfg, struct store *st,
     p->cfg = *cfg;
     if (p->cfg.idle_poll_ms <= 0)
         p->cfg.idle_poll_ms = 200;
-    p->st = st;
-    p->status = status;
-    p->llm = llm;
-    p->ex = ex;
-    p->monitor = monitor;
+    p->env = *env;
     stopper_init(&p->stopper);
     p->b = calloc(cfg->threads, sizeof *p->b);
     if (!p->b) {
@@ -1307,7 +1239,8 @@ int builder_start(const struct builder_config *cfg, struct store *st,
         struct builder *b = &p->b[i];
         b->pool = p;
         b->index = i;
-        if ((rc = llm_session_open(llm, &b->session)) < 0)
+        log_batch_init(&b->log, env->st, LOG_BATCH_DELAY_MS);
+        if ((rc = llm_session_open(env->llm, &b->session)) < 0)
             break;
         char name[32];
         snprintf(name, sizeof name, "builder %u", i);
@@ -1335,8 +1268,7 @@ void builder_stop(struct builder_pool *p)
     for (unsigned i = 0; i < p->started; i++) {
         pthread_join(p->b[i].thread, NULL);
         llm_session_close(p->b[i].session);
-        pending_clear(&p->b[i].log);
-        free(p->b[i].log.e);
+        log_batch_free(&p->b[i].log);
     }
     stopper_destroy(&p->stopper);
     free(p->b);

@@ -22,6 +22,7 @@
 
 #include "admission.h"
 #include "failure.h"
+#include "log_batch.h"
 #include "plan.h"
 #include "stopper.h"
 #include "seed.h"
@@ -39,15 +40,12 @@
 
 struct trainer {
     struct trainer_config cfg;
-    struct store *st;
-    struct status *status;
-    struct llm *llm;
-    struct exec *ex;
-    struct llm_monitor *monitor;
+    struct agent_env env;           /* the handles (the caller's)         */
     pthread_t thread;
     struct stopper stopper;         /* trainer_stop wakes the thread      */
     /* Everything below belongs to the thread. */
     struct llm_session *session;
+    struct log_batch log;           /* lines not yet written             */
     struct plan *plan;
     struct plan_rng rng;
     uint64_t score_seq;             /* last score-log key observed        */
@@ -86,6 +84,8 @@ void trainer_config_default(struct trainer_config *cfg)
 static void logf_(struct trainer *t, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
+/* One line of logs/system.log, "trainer: ...", written with the next
+ * batch (log_batch.h): at the latest when the thread next waits. */
 static void logf_(struct trainer *t, const char *fmt, ...)
 {
     char line[1024] = "trainer: ";
@@ -94,7 +94,7 @@ static void logf_(struct trainer *t, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(line + 9, sizeof line - 9, fmt, ap);
     va_end(ap);
-    store_log_append(t->st, STORE_LOG_SYSTEM, line);
+    log_batch_add(&t->log, STORE_LOG_SYSTEM, line);
 }
 
 static const char *jstr(const cJSON *o, const char *name)
@@ -121,7 +121,7 @@ static int doc_load(struct trainer *t, const char *name, cJSON **out)
 {
     char *text = NULL;
     cJSON *o = NULL;
-    int rc = store_doc_get(t->st, name, &text, NULL);
+    int rc = store_doc_get(t->env.st, name, &text, NULL);
 
     *out = NULL;
     if (rc < 0 && rc != -ENOENT)
@@ -280,7 +280,7 @@ static char *state_text(struct trainer *t)
 static void state_save(struct trainer *t)
 {
     char *text = state_text(t);
-    int rc = text ? store_doc_put(t->st, "trainer_state", text) : -ENOMEM;
+    int rc = text ? store_doc_put(t->env.st, "trainer_state", text) : -ENOMEM;
 
     free(text);
     if (rc < 0) {
@@ -451,7 +451,7 @@ static void observe(struct trainer *t)
     struct store_view *v;
     struct observe_ctx c = { .t = t };
 
-    if (store_view_begin(t->st, &v) < 0)
+    if (store_view_begin(t->env.st, &v) < 0)
         return;
     store_view_range(v, STORE_COLL_SCORES, t->score_seq + 1, UINT64_MAX,
                      score_cb, &c);
@@ -475,7 +475,7 @@ static size_t analyses(struct trainer *t)
     struct store_view *v;
     size_t n = 0;
 
-    if (store_view_begin(t->st, &v) == 0) {
+    if (store_view_begin(t->env.st, &v) == 0) {
         n = store_view_count(v, STORE_COLL_ANALYSES);
         store_view_end(v);
     }
@@ -489,7 +489,7 @@ static void analyse(struct trainer *t)
     char *text = a ? cJSON_PrintUnformatted(a) : NULL;
     uint64_t n = 0;
 
-    if (text && store_analysis_append(t->st, text, &n) == 0)
+    if (text && store_analysis_append(t->env.st, text, &n) == 0)
         logf_(t, "analysis %llu written (advanced/builder_analysis_%llu."
               "json)", (unsigned long long)n, (unsigned long long)n);
     free(text);
@@ -515,7 +515,7 @@ static void analyse(struct trainer *t)
         if (!docs[i].json)
             rc = -ENOMEM;
     if (rc == 0)
-        rc = store_docs_put(t->st, docs, 4);
+        rc = store_docs_put(t->env.st, docs, 4);
     if (rc < 0)
         logf_(t, "cannot save the analysis's documents: %s",
               store_strerror(rc));
@@ -540,7 +540,7 @@ static void look_at_queue(struct trainer *t, int *user_waiting)
     size_t k = 0;
 
     *user_waiting = 0;
-    if (store_view_begin(t->st, &v) < 0)
+    if (store_view_begin(t->env.st, &v) < 0)
         return;
     for (size_t i = 0; i < t->npending; i++) {
         enum store_status st;
@@ -585,7 +585,7 @@ static int goal_queued(struct trainer *t, const char *goal)
     struct store_view *v;
     char *k = goal ? goal_key(goal) : NULL;
 
-    if (!k || store_view_begin(t->st, &v) < 0) {
+    if (!k || store_view_begin(t->env.st, &v) < 0) {
         free(k);
         return 0;
     }
@@ -630,7 +630,7 @@ static uint64_t enqueue(struct trainer *t, cJSON *def, enum store_source src)
         logf_(t, "task refused by the task parser: %s", err);
     } else {
         struct store_task_new nt = { td.json, td.priority, src };
-        if (store_task_enqueue(t->st, &nt, 1, &id) < 0)
+        if (store_task_enqueue(t->env.st, &nt, 1, &id) < 0)
             id = 0;
     }
     task_def_free(&td);
@@ -720,6 +720,7 @@ static enum propose_end propose(struct trainer *t,
                                .schema = proposal_schema,
                                .schema_name = "task",
                                .priority = LLM_PRIO_LOW };
+    log_batch_flush(&t->log);      /* the call may take minutes */
     enum llm_err err = llm_chat(t->session, &req, &r);
     keep_proposal(t, r.json ? cJSON_PrintUnformatted(r.json)
                      : r.content ? strdup(r.content) : NULL);
@@ -746,14 +747,15 @@ static enum propose_end propose(struct trainer *t,
         .reference = jstr(r.json, "reference"),
         .timeout_ms = TASK_DEFAULT_TIMEOUT_S * 1000L,
     };
-    int rc = admission_check(t->ex, &ap, &v);
+    log_batch_flush(&t->log);
+    int rc = admission_check(t->env.ex, &ap, &v);
     {
         /* Each check is several sandbox runs; shell.log keeps their sum. */
         char line[700];
         snprintf(line, sizeof line, "trainer admission (%d runs, %.0f ms, "
                  "timeout %ld ms): %s", v.runs, v.total_ms, v.timeout_ms,
                  v.message ? v.message : rc < 0 ? strerror(-rc) : "?");
-        store_log_append(t->st, STORE_LOG_SHELL, line);
+        log_batch_add(&t->log, STORE_LOG_SHELL, line);
     }
     if (rc < 0) {
         /* The gate itself failed (the sandbox, not the proposal): asking
@@ -876,7 +878,7 @@ static void record(struct trainer *t, const cJSON *entry,
     static const char *const names[3] = { "trainer_log", "motivation_log",
                                           "trainer_state" };
     struct record_ctx c = { entry, motive, state_text(t) };
-    int rc = c.state ? store_docs_update(t->st, names, 3, record_cb, &c)
+    int rc = c.state ? store_docs_update(t->env.st, names, 3, record_cb, &c)
                      : -ENOMEM;
 
     free((char *)c.state);
@@ -927,6 +929,7 @@ static void make_task(struct trainer *t, int llm_ok)
             logf_(t, "no task for %s: every seed task of it is already "
                   "queued", c.skill);
             cJSON_Delete(rejections);
+            log_batch_flush(&t->log);
             stopper_nap(&t->stopper, t->cfg.poll_ms);
             return;
         }
@@ -999,13 +1002,15 @@ static void *run(void *arg)
     for (int rc; (rc = state_load(t)) < 0 && !stopper_stopped(&t->stopper);) {
         logf_(t, "cannot read its saved state (%s); trying again",
               store_strerror(rc));
+        log_batch_flush(&t->log);
         stopper_nap(&t->stopper, 10 * t->cfg.poll_ms);
     }
     seed_each(NULL, remember_seed_goal, t);
     while (!stopper_stopped(&t->stopper)) {
         int user_waiting;
 
-        if (store_paused(t->st)) {
+        if (store_paused(t->env.st)) {
+            log_batch_flush(&t->log);
             stopper_nap(&t->stopper, t->cfg.poll_ms);
             continue;
         }
@@ -1018,23 +1023,25 @@ static void *run(void *arg)
         first = 0;
         look_at_queue(t, &user_waiting);
         if (t->npending < t->cfg.pending && !user_waiting) {
-            make_task(t, llm_monitor_healthy(t->monitor));
+            make_task(t, llm_monitor_healthy(t->env.monitor));
             if (t->dirty)
                 state_save(t);
+            log_batch_flush(&t->log);
             continue;               /* maybe another is needed at once */
         }
         if (t->dirty)
             state_save(t);
+        log_batch_flush(&t->log);
         stopper_nap(&t->stopper, t->cfg.poll_ms);
     }
     if (t->dirty)
         state_save(t);
+    log_batch_flush(&t->log);
     return NULL;
 }
 
-int trainer_start(const struct trainer_config *cfg, struct store *st,
-                  struct status *status, struct llm *llm, struct exec *ex,
-                  struct llm_monitor *monitor, struct trainer **out)
+int trainer_start(const struct trainer_config *cfg,
+                  const struct agent_env *env, struct trainer **out)
 {
     struct trainer *t;
     struct plan_config pc;
@@ -1052,16 +1059,13 @@ int trainer_start(const struct trainer_config *cfg, struct store *st,
     t->cfg = *cfg;
     if (t->cfg.poll_ms <= 0)
         t->cfg.poll_ms = 500;
-    t->st = st;
-    t->status = status;
-    t->llm = llm;
-    t->ex = ex;
-    t->monitor = monitor;
+    t->env = *env;
+    log_batch_init(&t->log, env->st, LOG_BATCH_DELAY_MS);
     stopper_init(&t->stopper);
     plan_rng_seed(&t->rng, cfg->seed ? cfg->seed
                                      : (uint64_t)time(NULL) ^ (uintptr_t)t);
     if ((rc = plan_create(&pc, &t->plan)) < 0 ||
-        (rc = llm_session_open(llm, &t->session)) < 0 ||
+        (rc = llm_session_open(env->llm, &t->session)) < 0 ||
         (llm_session_set_name(t->session, "trainer"), 0) ||
         (rc = -pthread_create(&t->thread, NULL, run, t)) < 0) {
         llm_session_close(t->session);
@@ -1087,6 +1091,7 @@ void trainer_stop(struct trainer *t)
     free(t->goals);
     free(t->pending);
     free(t->proposal);
+    log_batch_free(&t->log);        /* empty: the thread wrote its lines */
     stopper_destroy(&t->stopper);
     free(t);
 }
