@@ -8,10 +8,7 @@
  */
 #include "trainer_internal.h"
 
-#include <ctype.h>
 #include <errno.h>
-#include <limits.h>
-#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>

@@ -6,12 +6,7 @@
  */
 #include "trainer_internal.h"
 
-#include <ctype.h>
 #include <errno.h>
-#include <limits.h>
-#include <math.h>
-#include <stdarg.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>

@@ -7,15 +7,9 @@
 
 #include <ctype.h>
 #include <errno.h>
-#include <limits.h>
-#include <math.h>
-#include <stdarg.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-
-#include "clock.h"
 
 /* Document 'name' parsed into *out: a new empty object when there is none
  * (or its text is damaged beyond parsing: nothing else could read it
