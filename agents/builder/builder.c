@@ -186,16 +186,11 @@ int builder_start(const struct builder_config *cfg,
         b->pool = p;
         b->index = i;
         log_batch_init(&b->log, env->st, LOG_BATCH_DELAY_MS);
-        if ((rc = llm_session_open(env->llm, &b->session)) < 0)
-            break;
         char name[32];
         snprintf(name, sizeof name, "builder %u", i);
-        llm_session_set_name(b->session, name);
-        if ((rc = -pthread_create(&b->thread, NULL, run, b)) < 0) {
-            llm_session_close(b->session);
-            b->session = NULL;
+        if ((rc = agent_env_thread_start(env, name, run, b, &b->session,
+                                         &b->thread)) < 0)
             break;
-        }
         p->started++;
     }
     if (rc < 0) {

@@ -121,9 +121,8 @@ int trainer_start(const struct trainer_config *cfg,
     plan_rng_seed(&t->rng, cfg->seed ? cfg->seed
                                      : (uint64_t)time(NULL) ^ (uintptr_t)t);
     if ((rc = plan_create(&pc, &t->plan)) < 0 ||
-        (rc = llm_session_open(env->llm, &t->session)) < 0 ||
-        (llm_session_set_name(t->session, "trainer"), 0) ||
-        (rc = -pthread_create(&t->thread, NULL, run, t)) < 0) {
+        (rc = agent_env_thread_start(env, "trainer", run, t, &t->session,
+                                     &t->thread)) < 0) {
         llm_session_close(t->session);
         plan_free(t->plan);
         stopper_destroy(&t->stopper);
