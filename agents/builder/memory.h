@@ -18,6 +18,8 @@
  * read, changed and written back inside that one write transaction: two
  * builders finishing at once never lose each other's update, and a read
  * failure fails the commit instead of restarting a document from nothing.
+ *
+ * One interface, two files: recall is memory_recall.c, commit memory.c.
  */
 #ifndef BT_MEMORY_H
 #define BT_MEMORY_H
