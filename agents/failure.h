@@ -6,14 +6,15 @@
  * people and jq, the enum for code. Neither agent reads the other's English
  * (a reason's words) or the sandbox's outcome names to find the kind.
  *
- * The names are those of plan.h's enum plan_failure, which the Trainer's
- * analysis counts by name (trainer_state, builder_analysis_N.json): keep
- * the two tables in step. Header only, so that any agent can use it
- * without a library of its own.
+ * This is the one table of the kinds' names: the Trainer's plan counts by
+ * the same enum and names (trainer_state, builder_analysis_N.json). Header
+ * only, so that any agent, and the plan's pure library, can use it without
+ * a library of its own.
  */
 #ifndef BT_FAILURE_H
 #define BT_FAILURE_H
 
+#include <errno.h>
 #include <string.h>
 
 enum failure_kind {
@@ -44,16 +45,16 @@ static inline const char *failure_kind_name(enum failure_kind k)
     return (unsigned)k < FAILURE__COUNT ? names[k] : names[FAILURE_OTHER];
 }
 
-/* Parses a kind's name into *out. Returns 0, or -1 (*out untouched) for
- * NULL or a name that is none of them. */
+/* Parses a kind's name into *out. Returns 0, or -EINVAL (*out untouched)
+ * for NULL (name or out) or a name that is none of them. */
 static inline int failure_kind_parse(const char *name, enum failure_kind *out)
 {
-    for (unsigned i = 0; name && i < FAILURE__COUNT; i++)
+    for (unsigned i = 0; name && out && i < FAILURE__COUNT; i++)
         if (strcmp(name, failure_kind_name((enum failure_kind)i)) == 0) {
             *out = (enum failure_kind)i;
             return 0;
         }
-    return -1;
+    return -EINVAL;
 }
 
 #endif /* BT_FAILURE_H */

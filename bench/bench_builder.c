@@ -24,20 +24,13 @@
 #include <unistd.h>
 
 #include "builder.h"
+#include "clock.h"
 #include "exec.h"
 #include "fakellm.h"
 #include "llm.h"
 #include "llm_monitor.h"
 #include "status.h"
 #include "store.h"
-
-static double now_ms(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
-}
 
 static void die(const char *what, int rc)
 {
@@ -121,8 +114,9 @@ static struct round run_round(const char *dir, unsigned threads, unsigned n,
     exec_stats_get(ex, &before);
     builder_config_default(&bc);
     bc.threads = threads;
-    double t0 = now_ms();
-    if (builder_start(&bc, st, status, llm, ex, mon, &pool) < 0)
+    double t0 = clock_mono_ms();
+    if (builder_start(&bc, &(struct agent_env){ st, status, llm, ex, mon },
+                      &pool) < 0)
         die("cannot start the builders", 0);
     for (;;) {
         struct store_view *v;
@@ -135,7 +129,7 @@ static struct round run_round(const char *dir, unsigned threads, unsigned n,
             break;
         usleep(2000);
     }
-    r.wall_ms = now_ms() - t0;
+    r.wall_ms = clock_mono_ms() - t0;
     builder_stop(pool);
     exec_stats_get(ex, &after);
     r.sandbox_ms = after.wall_ms - before.wall_ms;

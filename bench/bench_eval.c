@@ -645,7 +645,8 @@ static void run_set(const char *dir, const char *set, unsigned builders,
     bc.threads = builders;
     double c0 = cpu_ms(), t0 = now_ms(), last_progress = t0;
     size_t last_done = 0;
-    if (builder_start(&bc, st, status, llm, ex, mon, &pool) < 0)
+    if (builder_start(&bc, &(struct agent_env){ st, status, llm, ex, mon },
+                      &pool) < 0)
         die("cannot start the builders", 0);
     /* Every finished task, errors included, gets a summary: counting them
      * is O(1), so waiting costs the builders nothing. */

@@ -27,6 +27,7 @@
 
 #include <cjson/cJSON.h>
 
+#include "clock.h"
 #include "memory.h"
 #include "store.h"
 
@@ -136,11 +137,6 @@ static double clock_ms(clockid_t id)
 
     clock_gettime(id, &ts);
     return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
-}
-
-static double now_ms(void)
-{
-    return clock_ms(CLOCK_MONOTONIC);
 }
 
 static void die(const char *what, int rc)
@@ -273,11 +269,11 @@ static void measure(struct store *st, size_t q, unsigned stored,
         struct memory_query mq = { .self = 0, .goal = g.goal,
                                    .tests = g.tests, .skills = &skill,
                                    .nskills = 1, .max_items = 4 };
-        double w0 = now_ms(), c0 = clock_ms(CLOCK_THREAD_CPUTIME_ID);
+        double w0 = clock_mono_ms(), c0 = clock_ms(CLOCK_THREAD_CPUTIME_ID);
         int rc = memory_recall(st, &mq, &mem);
 
         ms[i] = clock_ms(CLOCK_THREAD_CPUTIME_ID) - c0;
-        wall[i] = now_ms() - w0;
+        wall[i] = clock_mono_ms() - w0;
         if (rc < 0)
             die("recall", rc);
         items += mem.n;
@@ -382,11 +378,11 @@ int main(int argc, char **argv)
     }
     rng_state = 42;
     for (size_t i = 0; i < nsizes; i++) {
-        double t0 = now_ms();
+        double t0 = clock_mono_ms();
 
         fill(st, sizes[i] - (i ? sizes[i - 1] : 0), &next);
         rows[i].tasks = sizes[i];
-        rows[i].fill_s = (now_ms() - t0) / 1e3;
+        rows[i].fill_s = (clock_mono_ms() - t0) / 1e3;
         fprintf(stderr, "bench_recall: %zu tasks in memory\n", sizes[i]);
         measure(st, queries, next, &rows[i]);
     }

@@ -2,7 +2,7 @@
  *
  * No LLM, no store: agents/plan.c chooses every task and a simulated
  * Builder answers it. The learner has SKILLS skills, each with a hidden
- * true ability on the logit scale of agents/rating.h, drawn uniformly from
+ * true ability on the logit scale of agents/trainer/rating.h, drawn uniformly from
  * [ABILITY_LO, ABILITY_HI]; a task of difficulty d passes with probability
  * logistic(ability - 6 (d - 0.5)); every task practised raises that
  * skill's ability by LEARN logits; before task DROP_AT one skill (drawn
@@ -108,9 +108,9 @@ static int skill_index(const struct plan *p, const char *name)
 
 static int simulate(uint64_t seed, int with_drop, struct run *out)
 {
-    static const enum plan_failure kinds[] = {
-        PLAN_F_WRONG, PLAN_F_WRONG, PLAN_F_WRONG, PLAN_F_WRONG,
-        PLAN_F_EXCEPTION, PLAN_F_EXCEPTION, PLAN_F_SYNTAX, PLAN_F_TIMEOUT,
+    static const enum failure_kind kinds[] = {
+        FAILURE_WRONG, FAILURE_WRONG, FAILURE_WRONG, FAILURE_WRONG,
+        FAILURE_EXCEPTION, FAILURE_EXCEPTION, FAILURE_SYNTAX, FAILURE_TIMEOUT,
     };
     double truth[SKILLS];
     unsigned long attempts[SKILLS] = { 0 };
@@ -183,7 +183,7 @@ static int simulate(uint64_t seed, int with_drop, struct run *out)
         r.nskills = 1;
         r.difficulty = c.difficulty;
         r.passed = ok;
-        r.failure = ok ? PLAN_F_NONE :
+        r.failure = ok ? FAILURE_NONE :
                     kinds[(int)(sim_uniform(&g) * 8)];
         if (sim_uniform(&g) < 0.2) {
             low[0] = "elegance.long";

@@ -493,7 +493,8 @@ static int start_builders(const struct config *cfg, struct store *st,
     bc.max_attempts = (unsigned)cfg->max_attempts;
     /* Checked at start-up already (check_score_weights). */
     score_weights_parse(cfg->score_weights, &bc.weights, line, sizeof line);
-    if ((rc = builder_start(&bc, st, status, llm, ex, monitor, pool)) < 0) {
+    if ((rc = builder_start(&bc, &(struct agent_env){ st, status, llm, ex,
+                                                      monitor }, pool)) < 0) {
         fprintf(stderr, "btfs: cannot start the builders: %s\n",
                 strerror(-rc));
         return rc;
@@ -527,7 +528,9 @@ static int start_trainer(const struct config *cfg, struct store *st,
 
     trainer_config_default(&tc);
     tc.target_success = cfg->target_success;
-    if ((rc = trainer_start(&tc, st, status, llm, ex, monitor, trainer)) < 0) {
+    if ((rc = trainer_start(&tc, &(struct agent_env){ st, status, llm, ex,
+                                                      monitor },
+                            trainer)) < 0) {
         fprintf(stderr, "btfs: cannot start the trainer: %s\n",
                 strerror(-rc));
         return rc;

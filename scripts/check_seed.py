@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
 """check_seed.py -- checks the seed curriculum (docs/curriculum.md).
 
-    python3 scripts/check_seed.py [agents/seed/curriculum.jsonl] [-j N] [-q]
-    python3 scripts/check_seed.py --controls [agents/seed/curriculum.jsonl]
+    python3 scripts/check_seed.py [agents/trainer/seed/curriculum.jsonl] [-j N] [-q]
+    python3 scripts/check_seed.py --controls [agents/trainer/seed/curriculum.jsonl]
 
 For every line: the fields must be exactly those of docs/tasks.md plus
 "reference" and "id_hint", with the types and ranges tasks/new accepts; then
@@ -667,7 +667,7 @@ def main():
     here = HERE
     ap = argparse.ArgumentParser(description="Check the seed curriculum.")
     ap.add_argument("file", nargs="?",
-                    default=os.path.join(here, "..", "agents", "seed", "curriculum.jsonl"))
+                    default=os.path.join(here, "..", "agents", "trainer", "seed", "curriculum.jsonl"))
     ap.add_argument("-j", "--jobs", type=int, default=max(2, min(8, (os.cpu_count() or 2) * 2)),
                     help="runs at a time")
     ap.add_argument("-q", "--quiet", action="store_true", help="print problems only")

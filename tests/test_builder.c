@@ -22,12 +22,12 @@
 #include <cmocka.h>
 #include <cjson/cJSON.h>
 
-#include "agent_env.h"
+#include "agent_fixture.h"
 #include "builder.h"
 #include "task.h"
 
 struct fixture {
-    struct agent_env env;
+    struct agent_fixture env;
     struct builder_pool *pool;
 };
 
@@ -44,12 +44,11 @@ static int setup(void **state)
     struct builder_config bc;
 
     assert_non_null(f);
-    agent_env_open(&f->env);
-    agent_env_reply(&f->env, "review your own work", reflection, 0);
+    agent_fixture_open(&f->env);
+    agent_fixture_reply(&f->env, "review your own work", reflection, 0);
     builder_config_default(&bc);
     bc.idle_poll_ms = 20;
-    assert_int_equal(builder_start(&bc, f->env.st, f->env.status, f->env.llm,
-                                   f->env.ex, f->env.monitor, &f->pool), 0);
+    assert_int_equal(builder_start(&bc, &f->env.agents, &f->pool), 0);
     *state = f;
     return 0;
 }
@@ -59,9 +58,9 @@ static int teardown(void **state)
 {
     struct fixture *f = *state;
 
-    agent_env_cancel(&f->env);
+    agent_fixture_cancel(&f->env);
     builder_stop(f->pool);
-    int rc = agent_env_close(&f->env);
+    int rc = agent_fixture_close(&f->env);
     free(f);
     return rc;
 }
@@ -108,7 +107,7 @@ static uint64_t add_task(struct fixture *f, const char *line)
 static cJSON *wait_finished(struct fixture *f, uint64_t id)
 {
     for (int i = 0; i < 1200; i++) {
-        cJSON *doc = agent_env_record(&f->env, STORE_COLL_TASKS, id);
+        cJSON *doc = agent_fixture_record(&f->env, STORE_COLL_TASKS, id);
         const char *s = str_at(doc, "status");
         if (!strcmp(s, "passed") || !strcmp(s, "failed") ||
             !strcmp(s, "error") || !strcmp(s, "cancelled"))
@@ -137,7 +136,7 @@ static void right_answer_passes_and_leaves_everything(void **state)
     struct fixture *f = *state;
     char *answer = fenced("def square(x):\n    return x * x");
 
-    agent_env_reply(&f->env, "square(", answer, 0);
+    agent_fixture_reply(&f->env, "square(", answer, 0);
     uint64_t id = add_task(f, "{\"goal\": \"Write square(x) returning x "
                               "squared.\", \"skills\": [\"math\"], "
                               "\"tests\": \"assert square(2) == 4\", "
@@ -164,7 +163,7 @@ static void right_answer_passes_and_leaves_everything(void **state)
                                     exists_cb, NULL), 0);
     assert_int_equal(store_view_count(v, STORE_COLL_SCORES), 1);
     store_view_end(v);
-    cJSON *refl = agent_env_record(&f->env, STORE_COLL_REFLECTIONS, id);
+    cJSON *refl = agent_fixture_record(&f->env, STORE_COLL_REFLECTIONS, id);
     assert_non_null(refl);
     char *text = cJSON_PrintUnformatted(refl);
     assert_non_null(text);
@@ -172,13 +171,13 @@ static void right_answer_passes_and_leaves_everything(void **state)
         fail_msg("reflection: %s", text);
     cJSON_free(text);
     cJSON_Delete(refl);
-    cJSON *sum = agent_env_record(&f->env, STORE_COLL_SUMMARIES, id);
+    cJSON *sum = agent_fixture_record(&f->env, STORE_COLL_SUMMARIES, id);
     assert_non_null(sum);
     cJSON_Delete(sum);
 
-    assert_true(agent_env_asked(&f->env, "square(2) == 4"));
-    assert_false(agent_env_asked(&f->env, "square(3)"));
-    assert_false(agent_env_asked(&f->env, "-4) == 16"));
+    assert_true(agent_fixture_asked(&f->env, "square(2) == 4"));
+    assert_false(agent_fixture_asked(&f->env, "square(3)"));
+    assert_false(agent_fixture_asked(&f->env, "-4) == 16"));
     free(answer);
 }
 
@@ -190,8 +189,8 @@ static void wrong_then_right_is_repaired(void **state)
     char *right = fenced("def cube(x):\n    return x ** 3");
     char *wrong = fenced("def cube(x):\n    return x * 3");
 
-    agent_env_reply(&f->env, "Your attempt 1 failed", right, 0);
-    agent_env_reply(&f->env, "cube(", wrong, 0);
+    agent_fixture_reply(&f->env, "Your attempt 1 failed", right, 0);
+    agent_fixture_reply(&f->env, "cube(", wrong, 0);
     uint64_t id = add_task(f, "{\"goal\": \"Write cube(x) returning x "
                               "cubed.\", \"tests\": \"assert cube(2) == 8\", "
                               "\"hidden_tests\": \"assert cube(3) == 27\"}");
@@ -207,7 +206,7 @@ static void wrong_then_right_is_repaired(void **state)
     assert_int_equal(store_view_get(v, STORE_COLL_CODE, STORE_CODE_KEY(id, 2),
                                     exists_cb, NULL), 0);
     store_view_end(v);
-    assert_true(agent_env_asked(&f->env, "0 of 1 tests passed"));
+    assert_true(agent_fixture_asked(&f->env, "0 of 1 tests passed"));
     free(right);
     free(wrong);
 }
@@ -218,7 +217,7 @@ static void no_code_fails_saying_why(void **state)
 {
     struct fixture *f = *state;
 
-    agent_env_reply(&f->env, "poem",
+    agent_fixture_reply(&f->env, "poem",
                     "I am sorry, I cannot write code for that.", 0);
     uint64_t id = add_task(f, "{\"goal\": \"Write a poem generator poem().\", "
                               "\"tests\": \"assert poem()\"}");
@@ -230,6 +229,45 @@ static void no_code_fails_saying_why(void **state)
     cJSON_Delete(doc);
 }
 
+/* Cancelled after going back to the queue: attempt 1 fails, the LLM goes
+ * away during attempt 2 (the task goes back to the queue with its progress
+ * kept) and a cancel was asked meanwhile. The task ends cancelled and its
+ * kept progress (resume_task_NNNNNN) goes with it. */
+static void cancel_after_requeue_drops_progress(void **state)
+{
+    struct fixture *f = *state;
+    char *wrong = fenced("def halve(x):\n    return x * 2");
+    struct fakellm_rule gone = { .kind = FAKE_STATUS,
+                                 .match = "Your attempt 1 failed",
+                                 .status = 404, .first_delay_ms = 800,
+                                 .body = "{\"error\": {\"message\": "
+                                         "\"no such route\"}}" };
+    char name[STORE_ID_MAX], doc[STORE_ID_MAX + 16];
+
+    assert_int_equal(fakellm_add(f->env.fake, &gone), 0);
+    agent_fixture_reply(&f->env, "halve(", wrong, 0);
+    uint64_t id = add_task(f, "{\"goal\": \"Write halve(x) returning x / "
+                              "2.\", \"tests\": \"assert halve(4) == 2\"}");
+    /* Attempt 2's request is on its way: ask for the cancel now. */
+    for (int i = 0; i < 1200 && !agent_fixture_asked(&f->env,
+                                                 "Your attempt 1 failed"); i++)
+        usleep(50 * 1000);
+    assert_true(agent_fixture_asked(&f->env, "Your attempt 1 failed"));
+    assert_int_equal(status_cancel_request(f->env.status, id), 0);
+
+    cJSON *task = wait_finished(f, id);
+    assert_string_equal(str_at(task, "status"), "cancelled");
+    cJSON_Delete(task);
+    store_id_format(id, name);
+    snprintf(doc, sizeof doc, "resume_%s", name);
+    cJSON *kept = agent_fixture_doc(&f->env, doc);
+    if (kept) {
+        char *text = cJSON_PrintUnformatted(kept);
+        fail_msg("%s is still there: %s", doc, text ? text : "?");
+    }
+    free(wrong);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -239,6 +277,8 @@ int main(void)
                                         teardown),
         cmocka_unit_test_setup_teardown(no_code_fails_saying_why, setup,
                                         teardown),
+        cmocka_unit_test_setup_teardown(cancel_after_requeue_drops_progress,
+                                        setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,4 +1,4 @@
-/* test_extract.c -- unit tests for agents/extract.c.
+/* test_extract.c -- unit tests for agents/llm/extract.c.
  *
  * Table-driven: each row is an answer of the kind local models give (prose,
  * Markdown fences, reasoning tags, CRLF from some templates, unicode), the
@@ -16,7 +16,7 @@
 #include <cmocka.h>
 #include <cjson/cJSON.h>
 
-#include "agents/extract.h"
+#include "agents/llm/extract.h"
 
 /* ---- think tags -------------------------------------------------------- */
 

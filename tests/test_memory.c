@@ -1,4 +1,4 @@
-/* test_memory.c -- unit tests of the Builder's memory (agents/memory.c) on
+/* test_memory.c -- unit tests of the Builder's memory (agents/builder/memory.c) on
  * a real store in a temporary directory.
  *
  * Each test enqueues tasks, takes them as a builder does, commits outcomes
@@ -26,8 +26,8 @@
 #include <cjson/cJSON.h>
 #include <lmdb.h>
 
-#include "agents/memory.h"
-#include "agents/rating.h"
+#include "agents/builder/memory.h"
+#include "agents/trainer/rating.h"
 #include "store/store.h"
 
 #define T0 ((time_t)1760000000)     /* a fixed clock: 2025-10-09 */
@@ -819,6 +819,70 @@ static void test_concepts_repeated_in_one_task(void **state)
     cJSON_Delete(lc);
 }
 
+/* learned_concepts is rewritten whole with every result, so it is capped
+ * (MEMORY_CONCEPTS_MAX): a new concept in a full list takes the place of
+ * the least taught one, the first seen of equal counts; the others and
+ * their counts stay. */
+static void test_concepts_capped(void **state)
+{
+    struct fixture *f = *state;
+    const char *skills[] = { "parsing" };
+    const char *concepts[] = { "brand new", "c1" };
+    struct outcome x;
+    uint64_t id;
+    cJSON *doc = cJSON_CreateObject();
+    cJSON *list = cJSON_AddArrayToObject(doc, "concepts");
+
+    /* A full list: every concept taught twice but c1 and c2, once. */
+    for (int i = 0; i < MEMORY_CONCEPTS_MAX; i++) {
+        char name[32];
+        cJSON *c = cJSON_CreateObject();
+        snprintf(name, sizeof name, "c%d", i);
+        cJSON_AddStringToObject(c, "name", name);
+        cJSON_AddNumberToObject(c, "count", i == 1 || i == 2 ? 1 : 2);
+        cJSON_AddStringToObject(c, "first_seen", "2026-01-01T00:00:00Z");
+        cJSON_AddArrayToObject(c, "tasks");
+        cJSON_AddItemToArray(list, c);
+    }
+    char *text = cJSON_PrintUnformatted(doc);
+    assert_int_equal(store_doc_put(f->st, "learned_concepts", text), 0);
+    cJSON_free(text);
+    cJSON_Delete(doc);
+
+    /* c1 is taught again first (count 2), so the new one replaces c2. */
+    id = take_task(f->st, "parse", "[\"parsing\"]");
+    outcome_init(&x, id, "passed", "parse", skills, 1, 0.5, 1, "[\"l\"]", T0);
+    x.o.concepts = concepts + 1;
+    x.o.nconcepts = 1;
+    assert_int_equal(memory_commit(f->st, &x.o), 0);
+    outcome_free(&x);
+    id = take_task(f->st, "parse more", "[\"parsing\"]");
+    outcome_init(&x, id, "passed", "parse more", skills, 1, 0.5, 1,
+                 "[\"l\"]", T0 + 60);
+    x.o.concepts = concepts;
+    x.o.nconcepts = 1;
+    assert_int_equal(memory_commit(f->st, &x.o), 0);
+    outcome_free(&x);
+
+    cJSON *lc = get_doc(f->st, "learned_concepts");
+    const cJSON *c;
+    int seen_new = 0, seen_c1 = 0, seen_c2 = 0;
+    list = (cJSON *)item(lc, "concepts");
+    assert_int_equal(cJSON_GetArraySize(list), MEMORY_CONCEPTS_MAX);
+    cJSON_ArrayForEach(c, list) {
+        seen_new += !strcmp(str(c, "name"), "brand new");
+        seen_c2 += !strcmp(str(c, "name"), "c2");
+        if (!strcmp(str(c, "name"), "c1")) {
+            seen_c1++;
+            assert_int_equal((int)num(c, "count"), 2);
+        }
+    }
+    assert_int_equal(seen_new, 1);
+    assert_int_equal(seen_c1, 1);
+    assert_int_equal(seen_c2, 0);
+    cJSON_Delete(lc);
+}
+
 /* A finished task cannot be finished again, and the failed attempt writes
  * nothing at all. */
 static void test_second_commit_refused(void **state)
@@ -1425,6 +1489,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_profile_few_skills, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_concepts_merge, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_concepts_capped, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(test_concepts_repeated_in_one_task,
                                         setup, teardown),
         cmocka_unit_test_setup_teardown(test_second_commit_refused, setup,

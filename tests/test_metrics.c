@@ -1,4 +1,4 @@
-/* test_metrics.c -- unit tests for agents/metrics.c.
+/* test_metrics.c -- unit tests for agents/builder/metrics.c.
  *
  * Each language gets a realistic program (checked with python3's ast,
  * gcc -fsyntax-only and sh -n when written) whose numbers were counted by
@@ -17,7 +17,7 @@
 
 #include <cmocka.h>
 
-#include "agents/metrics.h"
+#include "agents/builder/metrics.h"
 
 static const char py_module[] =
     "#!/usr/bin/env python3\n"

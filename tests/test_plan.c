@@ -42,7 +42,7 @@ static int index_of(const struct plan *p, const char *skill)
 
 /* Feeds one result of 'skill'. */
 static void feed(struct plan *p, const char *skill, double d, int passed,
-                 enum plan_strategy st, enum plan_failure f, time_t t)
+                 enum plan_strategy st, enum failure_kind f, time_t t)
 {
     const char *names[1] = { skill };
     struct plan_result r = {
@@ -50,7 +50,7 @@ static void feed(struct plan *p, const char *skill, double d, int passed,
         .nskills = 1,
         .difficulty = d,
         .passed = passed,
-        .failure = passed ? PLAN_F_NONE : f,
+        .failure = passed ? FAILURE_NONE : f,
         .source = st == PLAN_S_NONE ? PLAN_SRC_USER : PLAN_SRC_TRAINER,
         .strategy = st,
         .time = t,
@@ -72,7 +72,7 @@ static int step(struct plan *p, struct plan_rng *g, struct plan_rng *learner,
     k = index_of(p, c->skill);
     ok = plan_rng_uniform(learner) <
          logistic(truth[k] - 6 * (c->difficulty - 0.5));
-    feed(p, c->skill, c->difficulty, ok, c->strategy, PLAN_F_WRONG, t);
+    feed(p, c->skill, c->difficulty, ok, c->strategy, FAILURE_WRONG, t);
     return ok;
 }
 
@@ -242,9 +242,9 @@ static time_t master(struct plan *p, const char *skill, time_t t)
     for (i = 0; i < plan_skill_count(p); i++)
         if (strcmp(plan_skill_name(p, i), skill) != 0)
             feed(p, plan_skill_name(p, i), 0.3, 1, PLAN_S_NONE,
-                 PLAN_F_NONE, t++);
+                 FAILURE_NONE, t++);
     for (n = 0; n < 40; n++)
-        feed(p, skill, 0.8, 1, PLAN_S_NONE, PLAN_F_NONE, t++);
+        feed(p, skill, 0.8, 1, PLAN_S_NONE, FAILURE_NONE, t++);
     assert_int_equal(plan_skill_info(p, skill, &info), 0);
     assert_true(info.rating.mastered);
     assert_int_equal(info.review_interval, plan_get_config(p)->review_first);
@@ -282,7 +282,7 @@ static void test_review_intervals(void **state)
             intervals[nrev] = info.review_interval;
             seen_at[++nrev] = results;
             assert_non_null(strstr(c.reason, "review interval"));
-            feed(p, "sorting", c.difficulty, 1, c.strategy, PLAN_F_NONE, t++);
+            feed(p, "sorting", c.difficulty, 1, c.strategy, FAILURE_NONE, t++);
             continue;
         }
         /* everything else practises other skills, so that only the
@@ -290,7 +290,7 @@ static void test_review_intervals(void **state)
         other = strcmp(c.skill, "sorting") == 0 ? "lists" : c.skill;
         feed(p, other, c.difficulty, plan_rng_uniform(&learner) < 0.75,
              c.strategy == PLAN_S_REVIEW ? PLAN_S_NONE : c.strategy,
-             PLAN_F_WRONG, t++);
+             FAILURE_WRONG, t++);
     }
     assert_true(nrev >= 5);
     for (i = 0; i < nrev; i++) {
@@ -330,7 +330,7 @@ static void test_regression(void **state)
     d_before = info.difficulty;
     assert_false(info.regressed);
     for (n = 1; n <= 6; n++) {
-        feed(p, "sorting", d_before, 0, PLAN_S_NONE, PLAN_F_EXCEPTION, t++);
+        feed(p, "sorting", d_before, 0, PLAN_S_NONE, FAILURE_EXCEPTION, t++);
         assert_int_equal(plan_skill_info(p, "sorting", &info), 0);
         if (info.regressed)
             break;
@@ -368,7 +368,7 @@ static void test_regression(void **state)
     assert_true(found >= 0);
     /* the debt is paid by results, and the weight comes down again */
     for (k = 0; k < 3; k++)
-        feed(p, "sorting", 0.3, 1, PLAN_S_REVIEW, PLAN_F_NONE, t++);
+        feed(p, "sorting", 0.3, 1, PLAN_S_REVIEW, FAILURE_NONE, t++);
     assert_int_equal(plan_skill_info(p, "sorting", &info), 0);
     assert_int_equal(info.review_debt, 0);
     plan_weights(p, after);
@@ -442,7 +442,7 @@ static void test_suspect_drop(void **state)
         ok = mine ? 0 : plan_rng_uniform(&learner) <
                         logistic(truth[index_of(p, c.skill)] -
                                  6 * (c.difficulty - 0.5));
-        feed(p, c.skill, c.difficulty, ok, c.strategy, PLAN_F_WRONG,
+        feed(p, c.skill, c.difficulty, ok, c.strategy, FAILURE_WRONG,
              T0 + 1000 + t);
         assert_int_equal(plan_skill_info(p, skill, &info), 0);
         if (info.suspect && evidence < 0)
@@ -482,20 +482,20 @@ static void test_suspect_false_alarm(void **state)
     plan_rng_seed(&g, 95);
     /* a skill the rating knows well: 3 of 4 passed near its level */
     for (t = 0; t < 40; t++)
-        feed(p, "parsing", 0.5, t % 4 != 0, PLAN_S_NONE, PLAN_F_WRONG,
+        feed(p, "parsing", 0.5, t % 4 != 0, PLAN_S_NONE, FAILURE_WRONG,
              T0 + t);
     assert_int_equal(plan_skill_info(p, "parsing", &info), 0);
     assert_false(info.suspect);
     before = info.suspicion;
     /* a failure predicted at 0.3 adds nothing */
     assert_int_equal(rating_difficulty_for(&info.rating, 0.3, &d), 0);
-    feed(p, "parsing", d, 0, PLAN_S_NONE, PLAN_F_WRONG, T0 + 100);
+    feed(p, "parsing", d, 0, PLAN_S_NONE, FAILURE_WRONG, T0 + 100);
     assert_int_equal(plan_skill_info(p, "parsing", &info), 0);
     assert_false(info.suspect);
     assert_true(info.suspicion == before);
     /* one at 0.9 makes it suspect */
     assert_int_equal(rating_difficulty_for(&info.rating, 0.9, &d), 0);
-    feed(p, "parsing", d, 0, PLAN_S_NONE, PLAN_F_WRONG, T0 + 101);
+    feed(p, "parsing", d, 0, PLAN_S_NONE, FAILURE_WRONG, T0 + 101);
     assert_int_equal(plan_skill_info(p, "parsing", &info), 0);
     print_message("after a failure at 0.9: suspicion %.2f, trend %.2f, "
                   "slipping %d\n", info.suspicion, info.rating.trend,
@@ -556,7 +556,7 @@ static void test_suspect_false_alarm(void **state)
         assert_int_equal(said, 1);
     }
     cJSON_Delete(j);
-    feed(p, "parsing", c.difficulty, 1, c.strategy, PLAN_F_NONE, T0 + 102);
+    feed(p, "parsing", c.difficulty, 1, c.strategy, FAILURE_NONE, T0 + 102);
     assert_int_equal(plan_skill_info(p, "parsing", &info), 0);
     assert_false(info.suspect);
     assert_false(info.review_due);
@@ -635,9 +635,9 @@ static void test_floor(void **state)
     }
     /* weakness all surprise up, the rest all down */
     for (t = 0; t < 40; t++) {
-        feed(p, "math", 1.0, 1, PLAN_S_WEAKNESS, PLAN_F_NONE, T0 + 400 + t);
+        feed(p, "math", 1.0, 1, PLAN_S_WEAKNESS, FAILURE_NONE, T0 + 400 + t);
         for (s = PLAN_S_EXPLORATION; s < PLAN_S__COUNT; s++)
-            feed(p, "lists", 0.0, 0, (enum plan_strategy)s, PLAN_F_WRONG,
+            feed(p, "lists", 0.0, 0, (enum plan_strategy)s, FAILURE_WRONG,
                  T0 + 400 + t);
         assert_weights_ok(p);
     }
@@ -649,14 +649,14 @@ static void test_floor(void **state)
         assert_true(w[s] < 0.2);
     /* both overrides at once: a regression owed reviews ... */
     for (t = 0; t < 40; t++)
-        feed(p, "sorting", 0.9, 1, PLAN_S_NONE, PLAN_F_NONE, T0 + 500 + t);
+        feed(p, "sorting", 0.9, 1, PLAN_S_NONE, FAILURE_NONE, T0 + 500 + t);
     {
         struct plan_skill_info info;
 
         assert_int_equal(plan_skill_info(p, "sorting", &info), 0);
         assert_true(info.rating.mastered);
         for (t = 0; t < 8 && !info.regressed; t++) {
-            feed(p, "sorting", 0.3, 0, PLAN_S_NONE, PLAN_F_WRONG,
+            feed(p, "sorting", 0.3, 0, PLAN_S_NONE, FAILURE_WRONG,
                  T0 + 600 + t);
             assert_int_equal(plan_skill_info(p, "sorting", &info), 0);
         }
@@ -707,7 +707,7 @@ static void test_exploration_untried_first(void **state)
         feed(p, c.skill, c.difficulty,
              plan_rng_uniform(&learner) <
              logistic(truth[index_of(p, c.skill)] - 6 * (c.difficulty - .5)),
-             c.strategy, PLAN_F_WRONG, T0 + t);
+             c.strategy, FAILURE_WRONG, T0 + t);
         tried_all = t + 1;
         for (i = 0; i < plan_skill_count(p); i++) {
             assert_int_equal(plan_skill_info(p, plan_skill_name(p, i),
@@ -843,8 +843,8 @@ static void test_analysis_and_biases(void **state)
     r.time = T0;
     for (t = 0; t < 6; t++) {
         r.passed = t == 0;
-        r.failure = t == 0 ? PLAN_F_NONE :
-                    t < 5 ? PLAN_F_TIMEOUT : PLAN_F_SYNTAX;
+        r.failure = t == 0 ? FAILURE_NONE :
+                    t < 5 ? FAILURE_TIMEOUT : FAILURE_SYNTAX;
         assert_int_equal(plan_observe(p, &r), 0);
     }
     a = plan_analysis_json(p);
@@ -990,7 +990,7 @@ static void test_json_round_trip(void **state)
         r.passed = plan_rng_uniform(&learner) <
                    logistic((k < 10 ? truth[k] : 0) -
                             6 * (c.difficulty - 0.5));
-        r.failure = r.passed ? PLAN_F_NONE : PLAN_F_EXCEPTION;
+        r.failure = r.passed ? FAILURE_NONE : FAILURE_EXCEPTION;
         r.lowered = low;
         r.nlowered = t % 3 == 0;
         r.source = PLAN_SRC_TRAINER;
@@ -1026,9 +1026,9 @@ static void test_json_round_trip(void **state)
         assert_int_equal(a.strategy, b.strategy);
         assert_string_equal(a.skill, b.skill);
         assert_true(fabs(a.difficulty - b.difficulty) < 1e-9);
-        feed(p, a.skill, a.difficulty, t % 4 != 0, a.strategy, PLAN_F_WRONG,
+        feed(p, a.skill, a.difficulty, t % 4 != 0, a.strategy, FAILURE_WRONG,
              T0 + 1000000 + t);
-        feed(q, b.skill, b.difficulty, t % 4 != 0, b.strategy, PLAN_F_WRONG,
+        feed(q, b.skill, b.difficulty, t % 4 != 0, b.strategy, FAILURE_WRONG,
              T0 + 1000000 + t);
     }
     plan_free(q);
@@ -1107,7 +1107,7 @@ static void test_bad_input(void **state)
     assert_int_equal(plan_config_check(NULL), -EINVAL);
 
     assert_int_equal(plan_create(NULL, &p), 0);
-    feed(p, "lists", 0.5, 1, PLAN_S_NONE, PLAN_F_NONE, T0);
+    feed(p, "lists", 0.5, 1, PLAN_S_NONE, FAILURE_NONE, T0);
     before = state_text(p);
 
     memset(&r, 0, sizeof(r));
@@ -1131,12 +1131,12 @@ static void test_bad_input(void **state)
     assert_int_equal(plan_observe(p, &r), -EINVAL);
     r.difficulty = 0.5;
     r.passed = 1;
-    r.failure = PLAN_F_TIMEOUT;
+    r.failure = FAILURE_TIMEOUT;
     assert_int_equal(plan_observe(p, &r), -EINVAL);
-    r.failure = (enum plan_failure)99;
+    r.failure = (enum failure_kind)99;
     r.passed = 0;
     assert_int_equal(plan_observe(p, &r), -EINVAL);
-    r.failure = PLAN_F_WRONG;
+    r.failure = FAILURE_WRONG;
     r.strategy = (enum plan_strategy)7;
     assert_int_equal(plan_observe(p, &r), -EINVAL);
     r.strategy = PLAN_S_NONE;
@@ -1183,16 +1183,16 @@ static void test_bad_input(void **state)
     /* names */
     {
         enum plan_strategy s;
-        enum plan_failure f;
+        enum failure_kind f;
         enum plan_source src;
 
         assert_int_equal(plan_strategy_from_name("regression_review", &s), 0);
         assert_int_equal(s, PLAN_S_REVIEW);
-        assert_int_equal(plan_failure_from_name("no_code", &f), 0);
-        assert_int_equal(f, PLAN_F_NO_CODE);
+        assert_int_equal(failure_kind_parse("no_code", &f), 0);
+        assert_int_equal(f, FAILURE_NO_CODE);
         assert_int_equal(plan_source_from_name("seed", &src), 0);
         assert_int_equal(src, PLAN_SRC_SEED);
-        assert_int_equal(plan_failure_from_name("bogus", &f), -EINVAL);
+        assert_int_equal(failure_kind_parse("bogus", &f), -EINVAL);
         assert_string_equal(plan_strategy_name((enum plan_strategy)42), "?");
     }
     plan_free(p);

@@ -1,4 +1,4 @@
-/* test_prompt.c -- unit tests of the Builder's prompts (agents/prompt.c).
+/* test_prompt.c -- unit tests of the Builder's prompts (agents/builder/prompt.c).
  *
  * The prompts are text, so the tests look for what must be in them (and
  * what must not): the task, the visible tests, memory, the feedback of a
@@ -20,7 +20,7 @@
 #include <cjson/cJSON.h>
 
 #include "agents/llm/llm.h"
-#include "agents/prompt.h"
+#include "agents/builder/prompt.h"
 
 /* ---- helpers -------------------------------------------------------- */
 

@@ -1,4 +1,4 @@
-/* test_rating.c -- unit tests for agents/rating.c.
+/* test_rating.c -- unit tests for agents/trainer/rating.c.
  *
  * The estimator is tested against simulated learners whose true ability is
  * known: each task succeeds with probability logistic(true - b), drawn from
@@ -18,7 +18,7 @@
 
 #include <cmocka.h>
 
-#include "agents/rating.h"
+#include "agents/trainer/rating.h"
 
 #define RUNS 200
 #define T0   1700000000     /* 2023-11-14T22:13:20Z */

@@ -1,4 +1,4 @@
-/* test_recall.c -- unit tests of recall's pure parts (agents/recall.c):
+/* test_recall.c -- unit tests of recall's pure parts (agents/builder/recall.c):
  * the tokenizer, BM25 with the skill boost, and the choice of lessons and
  * code. Figures are computed by hand from the formulas in recall.h.
  */
@@ -13,7 +13,7 @@
 
 #include <cmocka.h>
 
-#include "agents/recall.h"
+#include "agents/builder/recall.h"
 
 /* The bag's terms as "term:tf term:tf ...", in order. */
 static void bag_str(const struct recall_bag *b, char *out, size_t len)

@@ -1,4 +1,4 @@
-/* test_resume.c -- a task's progress kept in the store (agents/resume.c),
+/* test_resume.c -- a task's progress kept in the store (agents/builder/resume.c),
  * and the store's logs in time order whatever order lines are written in.
  */
 #include <dirent.h>

@@ -1,4 +1,4 @@
-/* test_score.c -- unit tests for agents/score.c.
+/* test_score.c -- unit tests for agents/builder/score.c.
  *
  * The four worked examples of docs/scoring.md are checked to 1e-9, with the
  * expected values written as the fractions the document derives by hand,
@@ -16,7 +16,7 @@
 
 #include <cmocka.h>
 
-#include "agents/score.h"
+#include "agents/builder/score.h"
 
 #define EPS 1e-9
 

@@ -28,8 +28,8 @@
 
 #include "agents/llm/llm.h"
 #include "agents/llm/llm_monitor.h"
-#include "agents/seed.h"
-#include "agents/trainer.h"
+#include "agents/trainer/seed.h"
+#include "agents/trainer/trainer.h"
 #include "store/status.h"
 #include "store/store.h"
 
@@ -297,8 +297,9 @@ static struct trainer *start(struct fixture *f)
     cfg.every = 1;
     cfg.poll_ms = 50;
     cfg.seed = 42;
-    assert_int_equal(trainer_start(&cfg, f->st, f->status, f->llm, NULL,
-                                   f->mon, &t), 0);
+    struct agent_env env = { f->st, f->status, f->llm, NULL, f->mon };
+
+    assert_int_equal(trainer_start(&cfg, &env, &t), 0);
     return t;
 }
 

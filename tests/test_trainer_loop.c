@@ -1,4 +1,4 @@
-/* test_trainer_loop.c -- the Trainer's loop without a mount (agent_env.h: a real
+/* test_trainer_loop.c -- the Trainer's loop without a mount (agent_fixture.h: a real
  * store in a temporary directory, the fake LLM in this process, the sandbox
  * without isolation). The fake proposes one good task, one whose reference
  * fails its own hidden tests, then only prose; the Trainer must queue the
@@ -22,7 +22,7 @@
 #include <cmocka.h>
 #include <cjson/cJSON.h>
 
-#include "agent_env.h"
+#include "agent_fixture.h"
 #include "temp_store.h"
 #include "trainer.h"
 
@@ -44,7 +44,7 @@ static char *proposal(const char *goal, const char *tests,
 }
 
 /* Tasks in the store (the Trainer's only writer of tasks here). */
-static int queued(struct agent_env *e)
+static int queued(struct agent_fixture *e)
 {
     return (int)temp_store_count(e->st, STORE_COLL_TASKS);
 }
@@ -57,7 +57,7 @@ static const char *str_at(const cJSON *o, const char *name)
 
 static void the_loop_proposes_checks_and_falls_back(void **state)
 {
-    struct agent_env env;
+    struct agent_fixture env;
     struct trainer_config tc;
     struct trainer *t;
     char *good = proposal(
@@ -73,17 +73,16 @@ static void the_loop_proposes_checks_and_falls_back(void **state)
         "def halve(x):\n    return x // 3");
 
     (void)state;
-    agent_env_open(&env);
-    agent_env_reply(&env, "You write programming exercises", good, 1);
-    agent_env_reply(&env, "You write programming exercises", bad, 1);
-    agent_env_reply(&env, "You write programming exercises",
+    agent_fixture_open(&env);
+    agent_fixture_reply(&env, "You write programming exercises", good, 1);
+    agent_fixture_reply(&env, "You write programming exercises", bad, 1);
+    agent_fixture_reply(&env, "You write programming exercises",
                     "Sure! Here is a fun task: reverse a string.", 0);
     trainer_config_default(&tc);
     tc.poll_ms = 50;
     tc.seed = 42;
     assert_int_equal(tc.pending, PENDING);
-    assert_int_equal(trainer_start(&tc, env.st, env.status, env.llm, env.ex,
-                                   env.monitor, &t), 0);
+    assert_int_equal(trainer_start(&tc, &env.agents, &t), 0);
     int i;
     for (i = 0; i < 1200 && queued(&env) < PENDING; i++)
         usleep(50 * 1000);
@@ -91,7 +90,7 @@ static void the_loop_proposes_checks_and_falls_back(void **state)
         fail_msg("the Trainer queued %d tasks in 60 s, not %d",
                  queued(&env), PENDING);
     usleep(300 * 1000);     /* time to overshoot, if it would */
-    agent_env_cancel(&env);
+    agent_fixture_cancel(&env);
     trainer_stop(t);
 
     /* What it queued: the good proposal as a trainer task with its
@@ -99,7 +98,7 @@ static void the_loop_proposes_checks_and_falls_back(void **state)
     int n = queued(&env), trainer = 0, fallback = 0;
     assert_int_equal(n, PENDING);
     for (uint64_t id = 1; id <= (uint64_t)n; id++) {
-        cJSON *doc = agent_env_record(&env, STORE_COLL_TASKS, id);
+        cJSON *doc = agent_fixture_record(&env, STORE_COLL_TASKS, id);
         const cJSON *why = cJSON_GetObjectItem(doc, "trainer");
         assert_null(strstr(str_at(doc, "goal"), "halve"));
         assert_string_equal(str_at(doc, "status"), "queued");
@@ -117,13 +116,13 @@ static void the_loop_proposes_checks_and_falls_back(void **state)
         cJSON_Delete(doc);
     }
     if (trainer != 1) {         /* say why: the log has the reasons */
-        char *lt = cJSON_Print(agent_env_doc(&env, "trainer_log"));
+        char *lt = cJSON_Print(agent_fixture_doc(&env, "trainer_log"));
         fail_msg("%d trainer tasks; trainer_log: %s", trainer, lt);
     }
     assert_int_equal(fallback, PENDING - 1);
 
     /* Why, in its documents. */
-    cJSON *log = agent_env_doc(&env, "trainer_log");
+    cJSON *log = agent_fixture_doc(&env, "trainer_log");
     assert_non_null(log);
     char *text = cJSON_PrintUnformatted(log);
     assert_non_null(strstr(text, "reference_fails"));
@@ -131,16 +130,16 @@ static void the_loop_proposes_checks_and_falls_back(void **state)
     assert_non_null(strstr(text, "def halve"));    /* kept beside its reason */
     cJSON_free(text);
     cJSON_Delete(log);
-    cJSON *motives = agent_env_doc(&env, "motivation_log");
+    cJSON *motives = agent_fixture_doc(&env, "motivation_log");
     assert_true(cJSON_GetArraySize(cJSON_GetObjectItem(motives, "entries")) >=
                 PENDING);
     cJSON_Delete(motives);
     assert_true((int)temp_store_count(env.st, STORE_COLL_ANALYSES) >= 1);
-    cJSON *diff = agent_env_doc(&env, "current_difficulty");
+    cJSON *diff = agent_fixture_doc(&env, "current_difficulty");
     assert_true(fabs(cJSON_GetObjectItem(diff, "target_success")->valuedouble -
                      0.75) < 1e-9);
     cJSON_Delete(diff);
-    cJSON *w = agent_env_doc(&env, "strategy_weights");
+    cJSON *w = agent_fixture_doc(&env, "strategy_weights");
     const cJSON *weights = cJSON_GetObjectItem(w, "weights"), *it;
     double sum = 0;
     int nw = 0;
@@ -154,8 +153,8 @@ static void the_loop_proposes_checks_and_falls_back(void **state)
 
     /* The reference solution is the Trainer's: no request it made for a
      * task carries one back. */
-    assert_false(agent_env_asked(&env, "# the reference"));
-    assert_int_equal(agent_env_close(&env), 0);
+    assert_false(agent_fixture_asked(&env, "# the reference"));
+    assert_int_equal(agent_fixture_close(&env), 0);
     free(good);
     free(bad);
 }

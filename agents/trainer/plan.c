@@ -24,16 +24,6 @@ static const char *const strategy_names[PLAN_S__COUNT] = {
     [PLAN_S_STRETCH] = "stretch",
 };
 
-static const char *const failure_names[PLAN_F__COUNT] = {
-    [PLAN_F_NONE] = "none",
-    [PLAN_F_SYNTAX] = "syntax_error",
-    [PLAN_F_WRONG] = "wrong_answer",
-    [PLAN_F_EXCEPTION] = "exception",
-    [PLAN_F_TIMEOUT] = "timeout",
-    [PLAN_F_NO_CODE] = "no_code",
-    [PLAN_F_OTHER] = "other",
-};
-
 static const char *const source_names[PLAN_SRC__COUNT] = {
     [PLAN_SRC_USER] = "user",
     [PLAN_SRC_TRAINER] = "trainer",
@@ -43,11 +33,6 @@ static const char *const source_names[PLAN_SRC__COUNT] = {
 const char *plan_strategy_name(enum plan_strategy s)
 {
     return (unsigned)s < PLAN_S__COUNT ? strategy_names[s] : "?";
-}
-
-const char *plan_failure_name(enum plan_failure f)
-{
-    return (unsigned)f < PLAN_F__COUNT ? failure_names[f] : "?";
 }
 
 const char *plan_source_name(enum plan_source s)
@@ -74,16 +59,6 @@ int plan_strategy_from_name(const char *name, enum plan_strategy *out)
     if (i < 0 || !out)
         return -EINVAL;
     *out = (enum plan_strategy)i;
-    return 0;
-}
-
-int plan_failure_from_name(const char *name, enum plan_failure *out)
-{
-    int i = lookup(failure_names, PLAN_F__COUNT, name);
-
-    if (i < 0 || !out)
-        return -EINVAL;
-    *out = (enum plan_failure)i;
     return 0;
 }
 
@@ -401,11 +376,11 @@ static int result_check(const struct plan_result *r)
         return -EINVAL;
     if (!(r->difficulty >= 0 && r->difficulty <= 1))
         return -EINVAL;
-    if ((unsigned)r->failure >= PLAN_F__COUNT ||
+    if ((unsigned)r->failure >= FAILURE__COUNT ||
         (unsigned)r->source >= PLAN_SRC__COUNT ||
         (unsigned)r->strategy >= PLAN_S__COUNT)
         return -EINVAL;
-    if (r->passed && r->failure != PLAN_F_NONE)
+    if (r->passed && r->failure != FAILURE_NONE)
         return -EINVAL;
     if (r->time < 0)
         return -EINVAL;
@@ -451,7 +426,7 @@ static void apply_skill(struct plan *p, struct skill *s,
     if (s->recent_n < c->recent_window)
         s->recent_n++;
     if (!passed)
-        s->failures[res->failure == PLAN_F_NONE ? PLAN_F_OTHER
+        s->failures[res->failure == FAILURE_NONE ? FAILURE_OTHER
                                                 : res->failure]++;
     for (k = 0; k < nr; k++)
         s->lowered[ridx[k]]++;
@@ -559,7 +534,7 @@ int plan_observe(struct plan *p, const struct plan_result *res)
     if (res->passed)
         p->passed++;
     else
-        p->failures[res->failure == PLAN_F_NONE ? PLAN_F_OTHER
+        p->failures[res->failure == FAILURE_NONE ? FAILURE_OTHER
                                                 : res->failure]++;
     p->sources[res->source]++;
     for (i = 0; i < nnames; i++)

@@ -11,8 +11,8 @@
  * Threads: a struct plan is not locked; one thread uses it at a time.
  *
  * Analysis is incremental: plan_observe updates, per skill, the rating of
- * agents/rating.h, attempts, the last recent_window outcomes, failure-kind
- * and "lowered"-reason counts (agents/score.h names: "elegance.long", ...),
+ * agents/trainer/rating.h, attempts, the last recent_window outcomes, failure-kind
+ * and "lowered"-reason counts (agents/builder/score.h names: "elegance.long", ...),
  * the task count at its last result, and its review and regression state.
  * Nothing rescans history.
  *
@@ -114,7 +114,8 @@
 
 #include <cjson/cJSON.h>
 
-#include "agents/rating.h"
+#include "agents/failure.h"
+#include "agents/trainer/rating.h"
 
 #define PLAN_NAME_MAX        64      /* characters in a skill or reason   */
 #define PLAN_SKILLS_MAX      256     /* catalogue size                    */
@@ -146,17 +147,8 @@ enum plan_strategy {
     PLAN_S__COUNT
 };
 
-/* How a failed task failed. The names are stable (JSON, logs). */
-enum plan_failure {
-    PLAN_F_NONE = 0,            /* "none": it passed                      */
-    PLAN_F_SYNTAX,              /* "syntax_error"                         */
-    PLAN_F_WRONG,               /* "wrong_answer"                         */
-    PLAN_F_EXCEPTION,           /* "exception"                            */
-    PLAN_F_TIMEOUT,             /* "timeout"                              */
-    PLAN_F_NO_CODE,             /* "no_code"                              */
-    PLAN_F_OTHER,               /* "other"                                */
-    PLAN_F__COUNT
-};
+/* How a failed task failed: the Builder's kinds (enum failure_kind,
+ * agents/failure.h), one table of names for both agents. */
 
 /* Where the task came from. */
 enum plan_source {
@@ -168,12 +160,10 @@ enum plan_source {
 
 /* Stable names; "?" outside the enum. Never NULL. PLAN_S_NONE is "none". */
 const char *plan_strategy_name(enum plan_strategy s);
-const char *plan_failure_name(enum plan_failure f);
 const char *plan_source_name(enum plan_source s);
 
 /* The inverses: 0 and *out set, or -EINVAL for NULL or an unknown name. */
 int plan_strategy_from_name(const char *name, enum plan_strategy *out);
-int plan_failure_from_name(const char *name, enum plan_failure *out);
 int plan_source_from_name(const char *name, enum plan_source *out);
 
 /* 0 when name is a valid skill name (1..PLAN_NAME_MAX of a-z 0-9 _ -),
@@ -239,7 +229,7 @@ struct plan_result {
     size_t nskills;
     double difficulty;          /* the task's, in [0, 1]                  */
     int passed;                 /* non-zero: passed                       */
-    enum plan_failure failure;  /* PLAN_F_NONE when passed; a failure
+    enum failure_kind failure;  /* FAILURE_NONE when passed; a failure
                                    without a kind counts as "other"      */
     const char *const *lowered; /* the score's "lowered" reason names, or
                                    NULL; at most PLAN_RESULT_REASONS_MAX  */

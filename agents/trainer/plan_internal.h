@@ -24,7 +24,7 @@ struct skill {
     struct rating r;
     uint32_t recent;            /* outcomes, bit 0 the newest (1: passed)   */
     unsigned recent_n;          /* valid bits in 'recent'                   */
-    unsigned long failures[PLAN_F__COUNT];
+    unsigned long failures[FAILURE__COUNT];
     unsigned long lowered[PLAN_REASONS_MAX]; /* by index in p->reasons      */
     unsigned long last_seen;    /* p->tasks just after its last result;
                                    0: never seen                            */
@@ -56,7 +56,7 @@ struct plan {
     unsigned long tasks;        /* results observed                         */
     unsigned long passed;       /* of which passed                          */
     unsigned long sources[PLAN_SRC__COUNT];
-    unsigned long failures[PLAN_F__COUNT];
+    unsigned long failures[FAILURE__COUNT];
     struct strat st[PLAN_S__COUNT];
     double stretch_share;       /* EW share of stretch in the choices       */
     unsigned long choices;      /* plan_choose calls that chose             */

@@ -131,9 +131,9 @@ void plan_failure_counts(cJSON *o, const char *k, const unsigned long *f,
     cJSON *c = plan_jobj(o, k, bad);
     int i;
 
-    for (i = 1; i < PLAN_F__COUNT && c; i++)
+    for (i = 1; i < FAILURE__COUNT && c; i++)
         if (f[i])
-            plan_jnum(c, plan_failure_name(i), (double)f[i], bad);
+            plan_jnum(c, failure_kind_name(i), (double)f[i], bad);
 }
 
 int plan_skill_info(const struct plan *p, const char *skill,
@@ -399,7 +399,7 @@ cJSON *plan_weights_json(const struct plan *p)
 }
 
 /* Reports a failure kind behind more than half of at least 5 failures,
- * unless it is 'skip'. Returns the dominant kind, or PLAN_F_NONE. */
+ * unless it is 'skip'. Returns the dominant kind, or FAILURE_NONE. */
 static int bias_failures(cJSON *arr, const char *scope,
                          const unsigned long *f, int skip, int *bad)
 {
@@ -408,7 +408,7 @@ static int bias_failures(cJSON *arr, const char *scope,
     char detail[PLAN_REASON_LEN];
     cJSON *b;
 
-    for (i = 1; i < PLAN_F__COUNT; i++) {
+    for (i = 1; i < FAILURE__COUNT; i++) {
         sum += f[i];
         if (f[i] > top) {
             top = f[i];
@@ -416,18 +416,18 @@ static int bias_failures(cJSON *arr, const char *scope,
         }
     }
     if (sum < 5 || 2 * top <= sum)
-        return PLAN_F_NONE;
+        return FAILURE_NONE;
     if (at == skip)
         return at;
     b = cJSON_CreateObject();
     if (b) {
         plan_jstr(b, "kind", "failure_kind_dominant", bad);
         plan_jstr(b, "scope", scope, bad);
-        plan_jstr(b, "failure", plan_failure_name(at), bad);
+        plan_jstr(b, "failure", failure_kind_name(at), bad);
         plan_jnum(b, "share", (double)top / sum, bad);
         plan_jnum(b, "failures", (double)sum, bad);
         snprintf(detail, sizeof(detail), "%s: %lu of %lu failures are %s",
-                 scope, top, sum, plan_failure_name(at));
+                 scope, top, sum, failure_kind_name(at));
         plan_jstr(b, "detail", detail, bad);
     }
     plan_jpush(arr, b, bad);
@@ -473,7 +473,7 @@ cJSON *plan_biases_json(const struct plan *p)
         }
         plan_jpush(arr, b, &bad);
     }
-    top = bias_failures(arr, "all skills", p->failures, PLAN_F_NONE, &bad);
+    top = bias_failures(arr, "all skills", p->failures, FAILURE_NONE, &bad);
     /* a skill is worth its own entry only when its failures lean another
      * way than everyone's */
     for (i = 0; i < p->nskills; i++)

@@ -165,7 +165,7 @@ static int get_container(const cJSON *o, const char *k, int array,
 static int read_failures(const cJSON *o, const char *k, unsigned long *f)
 {
     const cJSON *c, *it;
-    enum plan_failure kind;
+    enum failure_kind kind;
     int rc = get_container(o, k, 0, &c);
 
     if (rc < 0 || !c)
@@ -173,8 +173,8 @@ static int read_failures(const cJSON *o, const char *k, unsigned long *f)
     cJSON_ArrayForEach(it, c) {
         unsigned long v = 0;
 
-        if (plan_failure_from_name(it->string, &kind) < 0 ||
-            kind == PLAN_F_NONE)
+        if (failure_kind_parse(it->string, &kind) < 0 ||
+            kind == FAILURE_NONE)
             return -EINVAL;
         rc = get_count(c, it->string, &v, COUNT_MAX);
         if (rc < 0)

@@ -1,4 +1,4 @@
-/* fuzz_extract.c -- libFuzzer target for the extractors (agents/extract.c)
+/* fuzz_extract.c -- libFuzzer target for the extractors (agents/llm/extract.c)
  * that take code and JSON out of whatever the model wrote.
  *
  * Invariants: code comes back with a rule, ending in exactly one newline,

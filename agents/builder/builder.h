@@ -21,6 +21,7 @@
 
 #include <stddef.h>
 
+#include "agent_env.h"
 #include "exec.h"
 #include "llm.h"
 #include "llm_monitor.h"
@@ -43,12 +44,11 @@ void builder_config_default(struct builder_config *cfg);
 
 struct builder_pool;
 
-/* Starts cfg->threads builder threads. Everything passed in must outlive
- * the pool. Returns 0, -EINVAL for a bad configuration, -ENOMEM, or the
+/* Starts cfg->threads builder threads on env's handles (all of them
+ * needed), which must outlive the pool. Returns 0, -EINVAL for a bad configuration, -ENOMEM, or the
  * negative errno of pthread_create (then no thread runs). */
-int builder_start(const struct builder_config *cfg, struct store *st,
-                  struct status *status, struct llm *llm, struct exec *ex,
-                  struct llm_monitor *monitor, struct builder_pool **out);
+int builder_start(const struct builder_config *cfg,
+                  const struct agent_env *env, struct builder_pool **out);
 
 /* Stops and joins the threads (see the shutdown order above); each puts
  * its unfinished task back on the queue. Frees the pool. Accepts NULL. */

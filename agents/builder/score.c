@@ -1,7 +1,7 @@
 /* score.c -- the scoring engine (formula in score.h, examples in
  * docs/scoring.md).
  */
-#include "agents/score.h"
+#include "agents/builder/score.h"
 
 #include <errno.h>
 #include <math.h>

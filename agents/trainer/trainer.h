@@ -23,6 +23,7 @@
 #ifndef BT_TRAINER_H
 #define BT_TRAINER_H
 
+#include "agent_env.h"
 #include "exec.h"
 #include "llm.h"
 #include "llm_monitor.h"
@@ -44,11 +45,11 @@ void trainer_config_default(struct trainer_config *cfg);
 
 struct trainer;
 
-/* Starts the thread. Everything passed in must outlive it. Returns 0,
+/* Starts the thread on env's handles (ex may be NULL only where no
+ * proposal is ever checked: tests), which must outlive it. Returns 0,
  * -EINVAL for a bad configuration, -ENOMEM, or pthread_create's error. */
-int trainer_start(const struct trainer_config *cfg, struct store *st,
-                  struct status *status, struct llm *llm, struct exec *ex,
-                  struct llm_monitor *monitor, struct trainer **out);
+int trainer_start(const struct trainer_config *cfg,
+                  const struct agent_env *env, struct trainer **out);
 
 /* Stops and joins the thread (after llm_cancel, a call in flight ends at
  * once; an admission check ends at its sandbox timeout at the latest),

@@ -5,7 +5,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "agents/rating.h"
+#include "agents/trainer/rating.h"
 #include "util/clock.h"
 
 static double logistic(double x)

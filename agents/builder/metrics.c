@@ -9,7 +9,7 @@
 #include <stdint.h>
 #include <string.h>
 
-#include "agents/metrics.h"
+#include "agents/builder/metrics.h"
 
 /* CPython refuses more than 100 indentation levels ("too many levels of
  * indentation"), so deeper text is not Python; past this the depth just

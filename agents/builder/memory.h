@@ -18,6 +18,8 @@
  * read, changed and written back inside that one write transaction: two
  * builders finishing at once never lose each other's update, and a read
  * failure fails the commit instead of restarting a document from nothing.
+ *
+ * One interface, two files: recall is memory_recall.c, commit memory.c.
  */
 #ifndef BT_MEMORY_H
 #define BT_MEMORY_H
@@ -82,6 +84,13 @@ struct memory_outcome {
     const struct store_log_entry *logs; /* log lines written with it      */
     size_t nlogs;
 };
+
+/* The learned concepts kept at most. The document is read and rewritten
+ * whole with every result, so it must not grow with the concepts the
+ * reflections ever named (free text from the LLM): past this many, a new
+ * concept takes the place of the least taught one (the lowest count; of
+ * equal counts, the first seen). */
+#define MEMORY_CONCEPTS_MAX 500
 
 /* Commits the outcome (see above). Returns 0, -ENOMEM, or a store error;
  * on error nothing was written. */

@@ -1,7 +1,7 @@
 /* seed.h -- the seed curriculum: tasks that give the loop work on day one.
  *
  * About forty small Python tasks over ten skills, each with visible and
- * hidden tests and a reference solution (agents/seed/curriculum.jsonl,
+ * hidden tests and a reference solution (agents/trainer/seed/curriculum.jsonl,
  * compiled into the program; docs/curriculum.md). They are enqueued once,
  * on the first start of a store, as source "seed", behind every user task;
  * the Trainer also draws on them as a fallback and a regression set.

@@ -44,7 +44,7 @@
 
 #include <cjson/cJSON.h>
 
-#include "agents/metrics.h"
+#include "agents/builder/metrics.h"
 
 /* Weights and constants. Every field must be finite and >= 0; see
  * score_weights_check() for the other bounds. */

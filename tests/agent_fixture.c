@@ -1,5 +1,5 @@
-/* agent_env.c -- the surroundings of an agent in a unit test (agent_env.h). */
-#include "agent_env.h"
+/* agent_fixture.c -- the surroundings of an agent in a unit test (agent_fixture.h). */
+#include "agent_fixture.h"
 
 #include <errno.h>
 #include <setjmp.h>
@@ -12,7 +12,7 @@
 
 #include <cmocka.h>
 
-void agent_env_open(struct agent_env *e)
+void agent_fixture_open(struct agent_fixture *e)
 {
     struct llm_config lc;
     struct exec_config ec;
@@ -57,14 +57,16 @@ void agent_env_open(struct agent_env *e)
         fail_msg("the LLM monitor did not find the fake in 10 s: %s",
                  snap->llm_error);
     free(snap);
+    e->agents = (struct agent_env){ e->st, e->status, e->llm, e->ex,
+                                    e->monitor };
 }
 
-void agent_env_cancel(struct agent_env *e)
+void agent_fixture_cancel(struct agent_fixture *e)
 {
     llm_cancel(e->llm);
 }
 
-int agent_env_close(struct agent_env *e)
+int agent_fixture_close(struct agent_fixture *e)
 {
     llm_monitor_stop(e->monitor);
     llm_free(e->llm);
@@ -74,7 +76,7 @@ int agent_env_close(struct agent_env *e)
     return temp_store_close(&e->ts);
 }
 
-void agent_env_reply(struct agent_env *e, const char *match, const char *text,
+void agent_fixture_reply(struct agent_fixture *e, const char *match, const char *text,
                      unsigned times)
 {
     struct fakellm_rule r = { .kind = FAKE_REPLY, .match = match,
@@ -109,18 +111,18 @@ static cJSON *read_json(struct store *st, enum store_coll coll, uint64_t key,
     return j;
 }
 
-cJSON *agent_env_record(struct agent_env *e, enum store_coll coll,
+cJSON *agent_fixture_record(struct agent_fixture *e, enum store_coll coll,
                         uint64_t key)
 {
     return read_json(e->st, coll, key, NULL);
 }
 
-cJSON *agent_env_doc(struct agent_env *e, const char *name)
+cJSON *agent_fixture_doc(struct agent_fixture *e, const char *name)
 {
     return read_json(e->st, STORE_COLL_TASKS, 0, name);
 }
 
-int agent_env_asked(struct agent_env *e, const char *s)
+int agent_fixture_asked(struct agent_fixture *e, const char *s)
 {
     unsigned n = fakellm_requests(e->fake);
     int found = 0;
