@@ -1,6 +1,6 @@
 /* bench_trainer.c -- the Trainer's decision logic against a simulated learner.
  *
- * No LLM, no store: agents/plan.c chooses every task and a simulated
+ * No LLM, no store: agents/trainer/plan*.c choose every task and a simulated
  * Builder answers it. The learner has SKILLS skills, each with a hidden
  * true ability on the logit scale of agents/trainer/rating.h, drawn uniformly from
  * [ABILITY_LO, ABILITY_HI]; a task of difficulty d passes with probability

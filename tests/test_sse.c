@@ -1,4 +1,4 @@
-/* test_sse.c -- unit tests for agents/sse.c.
+/* test_sse.c -- unit tests for agents/llm/sse.c.
  *
  * Each stream below is what a real server writes for a streamed chat
  * completion (OpenAI, llama.cpp's llama-server, LM Studio, vLLM, Ollama's

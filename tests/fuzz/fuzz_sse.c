@@ -1,4 +1,4 @@
-/* fuzz_sse.c -- libFuzzer target for the SSE parser (agents/sse.c), which
+/* fuzz_sse.c -- libFuzzer target for the SSE parser (agents/llm/sse.c), which
  * reads every streamed answer of the LLM.
  *
  * Invariant: the same bytes fed whole, split at two places the input
