@@ -505,6 +505,13 @@ int store_view_skills(struct store_view *v, store_each_fn fn, void *ctx);
 void store_named_split(const char *val, size_t len, const char **name,
                        const char **json, size_t *json_len);
 
+/* The documents whose names start with 'prefix', in name order: fn gets
+ * the name as val (not NUL-terminated, len bytes; key is 0) and returns 0
+ * to go on or non-zero to stop (returned). 0 when it went through, or
+ * -EINVAL, -EIO. */
+int store_view_doc_names(struct store_view *v, const char *prefix,
+                         store_each_fn fn, void *ctx);
+
 /* Fetches document 'name' within the view; fn called once. -ENOENT if none. */
 int store_view_doc(struct store_view *v, const char *name, store_each_fn fn,
                    void *ctx);

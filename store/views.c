@@ -356,6 +356,34 @@ void store_code_split(const char *val, size_t len, const char **ext,
     split_nul(val, len, ext, text, text_len);
 }
 
+int store_view_doc_names(struct store_view *v, const char *prefix,
+                         store_each_fn fn, void *ctx)
+{
+    size_t plen = prefix ? strlen(prefix) : 0;
+    MDB_cursor *cur;
+    MDB_val k = { plen, (void *)prefix }, val;
+    int rc;
+
+    if (v == NULL || fn == NULL || prefix == NULL)
+        return -EINVAL;
+    rc = store_mdb_err(mdb_cursor_open(v->txn, v->st->dbi[DB_DOCS], &cur));
+    if (rc < 0)
+        return rc;
+    rc = store_mdb_err(mdb_cursor_get(cur, &k, &val,
+                                      plen ? MDB_SET_RANGE : MDB_FIRST));
+    while (rc == 0 && k.mv_size >= plen &&
+           memcmp(k.mv_data, prefix, plen) == 0) {
+        int stop = fn(ctx, 0, k.mv_data, k.mv_size);
+        if (stop) {
+            mdb_cursor_close(cur);
+            return stop;
+        }
+        rc = store_mdb_err(mdb_cursor_get(cur, &k, &val, MDB_NEXT));
+    }
+    mdb_cursor_close(cur);
+    return rc == -ENOENT ? 0 : rc;     /* -ENOENT: past the last name */
+}
+
 int store_view_doc(struct store_view *v, const char *name, store_each_fn fn,
                    void *ctx)
 {

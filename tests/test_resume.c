@@ -131,6 +131,42 @@ static void test_bad_document(void **state)
     assert_int_equal(store_doc_del(f->st, "resume_task_000009"), -ENOENT);
 }
 
+/* A task cancelled while it waited in the queue keeps the progress its
+ * last builder wrote until the Builder's start sweeps it; the progress of
+ * a task still queued is kept, and so is a document that is not a task's. */
+static void test_sweep(void **state)
+{
+    struct fixture *f = *state;
+    struct store_task_new t[2] = {
+        { "{\"goal\":\"one\"}", 0, STORE_SOURCE_USER },
+        { "{\"goal\":\"two\"}", 0, STORE_SOURCE_USER },
+    };
+    uint64_t ids[2];
+    struct resume r = { .tests_done = 1, .tests = "assert True" };
+    struct resume back;
+    size_t removed = 99;
+
+    assert_int_equal(store_task_enqueue(f->st, t, 2, ids), 0);
+    assert_int_equal(resume_save(f->st, ids[0], &r), 0);
+    assert_int_equal(resume_save(f->st, ids[1], &r), 0);
+    assert_int_equal(resume_save(f->st, 424242, &r), 0);   /* no such task */
+    assert_int_equal(store_doc_put(f->st, "resume_notes", "{}"), 0);
+    assert_int_equal(store_task_cancel_queued(f->st, ids[0], "test"), 0);
+
+    assert_int_equal(resume_sweep(f->st, &removed), 0);
+    assert_int_equal(removed, 2);
+    assert_int_equal(resume_load(f->st, ids[0], 5, &back), -ENOENT);
+    assert_int_equal(resume_load(f->st, 424242, 5, &back), -ENOENT);
+    assert_int_equal(resume_load(f->st, ids[1], 5, &back), 0);
+    resume_free(&back);
+    char *doc = NULL;
+    assert_int_equal(store_doc_get(f->st, "resume_notes", &doc, NULL), 0);
+    free(doc);
+    /* nothing left to do: nothing removed */
+    assert_int_equal(resume_sweep(f->st, &removed), 0);
+    assert_int_equal(removed, 0);
+}
+
 struct stamps {
     char first[32][32];
     int n;
@@ -177,6 +213,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         T(test_round_trip),
         T(test_bad_document),
+        T(test_sweep),
         T(test_log_time_order),
     };
 

@@ -176,6 +176,15 @@ int builder_start(const struct builder_config *cfg,
         p->cfg.idle_poll_ms = 200;
     p->env = *env;
     stopper_init(&p->stopper);
+    /* Progress kept for tasks cancelled while they waited: nothing takes
+     * them up again, so it goes now. A failure here costs only space. */
+    size_t swept = 0;
+    if (resume_sweep(env->st, &swept) == 0 && swept > 0) {
+        char line[96];
+        snprintf(line, sizeof line, "builder: removed the kept progress of "
+                 "%zu task%s no longer queued", swept, swept == 1 ? "" : "s");
+        (void)store_log_append(env->st, STORE_LOG_SYSTEM, line);
+    }
     p->b = calloc(cfg->threads, sizeof *p->b);
     if (!p->b) {
         builder_stop(p);

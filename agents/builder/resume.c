@@ -146,6 +146,65 @@ int resume_clear(struct store *st, uint64_t id)
     return rc == -ENOENT ? 0 : rc;
 }
 
+/* The task ids named by resume documents, gathered in a view. */
+struct sweep {
+    uint64_t *ids;
+    size_t n, cap;
+};
+
+static int sweep_cb(void *c, uint64_t key, const char *val, size_t len)
+{
+    struct sweep *sw = c;
+    size_t pl = sizeof NAME_PREFIX - 1;
+    uint64_t id;
+
+    (void)key;
+    if (len <= pl || store_id_parse(val + pl, len - pl, &id) < 0)
+        return 0;               /* not one of ours: left alone */
+    if (sw->n == sw->cap) {
+        size_t cap = sw->cap ? sw->cap * 2 : 64;
+        uint64_t *ids = realloc(sw->ids, cap * sizeof *ids);
+        if (!ids)
+            return -ENOMEM;
+        sw->ids = ids;
+        sw->cap = cap;
+    }
+    sw->ids[sw->n++] = id;
+    return 0;
+}
+
+int resume_sweep(struct store *st, size_t *removed)
+{
+    struct sweep sw = { 0 };
+    struct store_view *v;
+    size_t gone = 0;
+    int rc;
+
+    *removed = 0;
+    if ((rc = store_view_begin(st, &v)) < 0)
+        return rc;
+    rc = store_view_doc_names(v, NAME_PREFIX "task_", sweep_cb, &sw);
+    /* Keep the ids whose task may still be taken up again; the others
+     * (finished, cancelled while queued, gone) are moved to the front. */
+    for (size_t i = 0; rc == 0 && i < sw.n; i++) {
+        enum store_status status;
+        int trc = store_view_task_state(v, sw.ids[i], &status, NULL);
+        if (trc < 0 && trc != -ENOENT) {
+            rc = trc;
+            break;
+        }
+        if (trc == -ENOENT || (status != STORE_STATUS_QUEUED &&
+                               status != STORE_STATUS_RUNNING))
+            sw.ids[gone++] = sw.ids[i];
+    }
+    store_view_end(v);
+    for (size_t i = 0; rc == 0 && i < gone; i++)
+        if ((rc = resume_clear(st, sw.ids[i])) == 0)
+            (*removed)++;
+    free(sw.ids);
+    return rc;
+}
+
 void resume_free(struct resume *r)
 {
     for (unsigned i = 0; r->att && i < r->natt; i++) {

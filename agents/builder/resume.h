@@ -65,6 +65,13 @@ int resume_load(struct store *st, uint64_t id, unsigned max_att,
  * nothing. */
 int resume_clear(struct store *st, uint64_t id);
 
+/* Removes the documents of tasks that will not be taken up again: a task
+ * cancelled through `control` while it waited in the queue keeps the
+ * document its last builder wrote, since no builder takes it again. The
+ * Builder calls this at start. *removed gets how many went. Returns 0 or a
+ * store error (what was removed before it stays removed). */
+int resume_sweep(struct store *st, size_t *removed);
+
 /* Frees r's strings and array and zeroes it. Accepts a zeroed r. */
 void resume_free(struct resume *r);
 
