@@ -174,10 +174,11 @@ static int is_fuse(const char *path)
     return sf.f_type == FUSE_SUPER_MAGIC;
 }
 
-/* VmRSS of a process in KiB, or -1. */
-static long rss_kib(pid_t pid)
+/* A status field ("RssAnon:") of a process in KiB, or -1. */
+static long status_kib(pid_t pid, const char *field)
 {
     char path[64], line[256];
+    size_t fl = strlen(field);
     FILE *f;
     long kib = -1;
 
@@ -185,10 +186,22 @@ static long rss_kib(pid_t pid)
     if (!(f = fopen(path, "r")))
         return -1;
     while (fgets(line, sizeof line, f))
-        if (sscanf(line, "VmRSS: %ld kB", &kib) == 1)
+        if (!strncmp(line, field, fl) && sscanf(line + fl, "%ld", &kib) == 1)
             break;
     fclose(f);
     return kib;
+}
+
+/* VmRSS of a process in KiB, or -1. */
+static long rss_kib(pid_t pid)
+{
+    return status_kib(pid, "VmRSS:");
+}
+
+/* Peak VmRSS (VmHWM): what it held at most during everything so far. */
+static long hwm_kib(pid_t pid)
+{
+    return status_kib(pid, "VmHWM:");
 }
 
 /* Reads the whole file at path, discarding the bytes, the way cat would;
@@ -606,42 +619,6 @@ static void table_print(double load_start, double seconds)
 
 /* Reads every named file under dir once; returns the seconds taken and
  * checks that the byte count is what it was the first time (*bytes 0). */
-/* Peak VmRSS (VmHWM) of a process in KiB, or -1: what it held at most
- * during everything it did so far. */
-static long hwm_kib(pid_t pid)
-{
-    char path[64], line[256];
-    FILE *f;
-    long kib = -1;
-
-    snprintf(path, sizeof path, "/proc/%d/status", (int)pid);
-    if (!(f = fopen(path, "r")))
-        return -1;
-    while (fgets(line, sizeof line, f))
-        if (sscanf(line, "VmHWM: %ld kB", &kib) == 1)
-            break;
-    fclose(f);
-    return kib;
-}
-
-/* A status field ("RssAnon:") of a process in KiB, or -1. */
-static long status_kib(pid_t pid, const char *field)
-{
-    char path[64], line[256];
-    size_t fl = strlen(field);
-    FILE *f;
-    long kib = -1;
-
-    snprintf(path, sizeof path, "/proc/%d/status", (int)pid);
-    if (!(f = fopen(path, "r")))
-        return -1;
-    while (fgets(line, sizeof line, f))
-        if (!strncmp(line, field, fl) && sscanf(line + fl, "%ld", &kib) == 1)
-            break;
-    fclose(f);
-    return kib;
-}
-
 /* btfs's own memory at its peak during a measurement: RssAnon (heap,
  * stacks) sampled every 2 ms by a thread. VmHWM also counts the pages of
  * data.mdb that LMDB maps and a walk touched, which are the kernel's page

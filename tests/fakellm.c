@@ -32,6 +32,7 @@
 
 #include <cjson/cJSON.h>
 
+#include "buf.h"
 #include "fakellm.h"
 
 #define CHAT_PATH "/v1/chat/completions"
@@ -40,13 +41,6 @@
 #define MAX_BODY (256u << 20)        /* request body                     */
 #define DEFAULT_CHUNK 16u
 #define NO_RULE_MSG "fakellm: no rule for this request"
-
-/* A growable byte buffer, always NUL-terminated when non-empty. */
-struct buf {
-    char *p;
-    size_t len;
-    size_t cap;
-};
 
 /* A rule as stored: the public struct with owned string copies. */
 struct rule {
@@ -104,78 +98,15 @@ struct request {
     int keep_alive;
 };
 
-/* ---- buffers ---------------------------------------------------------- */
+/* ---- buffers (util/buf.h) ---------------------------------------------- */
 
-static int buf_reserve(struct buf *b, size_t extra)
-{
-    size_t need, cap;
-    char *p;
-
-    if (extra > SIZE_MAX - b->len - 1)
-        return -ENOMEM;
-    need = b->len + extra + 1;
-    if (need <= b->cap)
-        return 0;
-    cap = b->cap ? b->cap : 256;
-    while (cap < need)
-        cap = cap > SIZE_MAX / 2 ? need : cap * 2;
-    p = realloc(b->p, cap);
-    if (!p)
-        return -ENOMEM;
-    b->p = p;
-    b->cap = cap;
-    return 0;
-}
-
-static int buf_add(struct buf *b, const void *data, size_t n)
-{
-    if (buf_reserve(b, n) < 0)
-        return -ENOMEM;
-    if (n)
-        memcpy(b->p + b->len, data, n);
-    b->len += n;
-    b->p[b->len] = '\0';
-    return 0;
-}
-
-static int buf_str(struct buf *b, const char *s)
-{
-    return buf_add(b, s, strlen(s));
-}
-
-__attribute__((format(printf, 2, 3)))
-static int buf_printf(struct buf *b, const char *fmt, ...)
-{
-    va_list ap;
-    int n;
-
-    va_start(ap, fmt);
-    n = vsnprintf(NULL, 0, fmt, ap);
-    va_end(ap);
-    if (n < 0)
-        return -EINVAL;
-    if (buf_reserve(b, (size_t)n) < 0)
-        return -ENOMEM;
-    va_start(ap, fmt);
-    vsnprintf(b->p + b->len, (size_t)n + 1, fmt, ap);
-    va_end(ap);
-    b->len += (size_t)n;
-    return 0;
-}
-
+/* Drops the first n bytes (a request that was handled). */
 static void buf_consume(struct buf *b, size_t n)
 {
     memmove(b->p, b->p + n, b->len - n);
     b->len -= n;
     if (b->p)
         b->p[b->len] = '\0';
-}
-
-static void buf_free(struct buf *b)
-{
-    free(b->p);
-    b->p = NULL;
-    b->len = b->cap = 0;
 }
 
 /* ---- rules ------------------------------------------------------------ */
@@ -327,7 +258,7 @@ static int rule_from_json(const cJSON *o, struct fakellm_rule *r,
     memset(r, 0, sizeof(*r));
     *owned_body = NULL;
     if (!cJSON_IsObject(o)) {
-        buf_str(why, "a rule must be a JSON object");
+        buf_adds(why, "a rule must be a JSON object");
         return -EINVAL;
     }
     cJSON_ArrayForEach(it, o) {
@@ -351,7 +282,7 @@ static int rule_from_json(const cJSON *o, struct fakellm_rule *r,
                         found = 1;
                     }
             if (!found) {
-                buf_str(why, "unknown \"kind\"; use reply, status, raw, "
+                buf_adds(why, "unknown \"kind\"; use reply, status, raw, "
                              "hang, reset, cut or garbage");
                 return -EINVAL;
             }
@@ -406,7 +337,7 @@ static int rule_from_json(const cJSON *o, struct fakellm_rule *r,
         }
     }
     if (r->kind == FAKE_STATUS && (r->status < 100 || r->status > 999)) {
-        buf_str(why, "a \"status\" rule needs \"status\" in 100..999");
+        buf_adds(why, "a \"status\" rule needs \"status\" in 100..999");
         goto fail;
     }
     return 0;
@@ -426,7 +357,7 @@ static int rules_add_json(struct fakellm *f, const char *json, struct buf *why)
     int rc = 0, pass;
 
     if (!root) {
-        buf_str(why, "rules are not valid JSON");
+        buf_adds(why, "rules are not valid JSON");
         return -EINVAL;
     }
     /* Pass 0 checks every rule, pass 1 adds them, so a bad rule in an
@@ -830,14 +761,14 @@ static int send_head(struct conn *c, int status, const char *ctype,
     if (rc == 0 && content_length >= 0)
         rc = buf_printf(&h, "Content-Length: %lld\r\n", content_length);
     if (rc == 0 && content_length < 0)
-        rc = buf_str(&h, "Transfer-Encoding: chunked\r\n"
+        rc = buf_adds(&h, "Transfer-Encoding: chunked\r\n"
                          "Cache-Control: no-cache\r\n");
     if (rc == 0 && retry_after_s > 0)
         rc = buf_printf(&h, "Retry-After: %d\r\n", retry_after_s);
     if (rc == 0 && !keep_alive)
-        rc = buf_str(&h, "Connection: close\r\n");
+        rc = buf_adds(&h, "Connection: close\r\n");
     if (rc == 0)
-        rc = buf_str(&h, "\r\n");
+        rc = buf_adds(&h, "\r\n");
     if (rc == 0)
         rc = send_all(c, h.p, h.len);
     buf_free(&h);
@@ -887,7 +818,7 @@ static int send_chunk(struct conn *c, const char *data, size_t n)
     if (rc == 0)
         rc = buf_add(&b, data, n);
     if (rc == 0)
-        rc = buf_str(&b, "\r\n");
+        rc = buf_adds(&b, "\r\n");
     if (rc == 0)
         rc = send_all(c, b.p, b.len);
     buf_free(&b);
@@ -917,7 +848,7 @@ static char *prompt_text(const cJSON *req)
 
     cJSON_ArrayForEach(m, cJSON_GetObjectItemCaseSensitive(req, "messages")) {
         const cJSON *c = cJSON_GetObjectItemCaseSensitive(m, "content");
-        if (cJSON_IsString(c) && buf_str(&b, c->valuestring) < 0) {
+        if (cJSON_IsString(c) && buf_adds(&b, c->valuestring) < 0) {
             buf_free(&b);
             return NULL;
         }
@@ -1112,8 +1043,8 @@ static int chunk_event(struct buf *out, const struct answer *a,
             goto out;
     }
     s = cJSON_PrintUnformatted(o);
-    if (s && buf_str(out, "data: ") == 0 && buf_str(out, s) == 0 &&
-        buf_str(out, "\n\n") == 0)
+    if (s && buf_adds(out, "data: ") == 0 && buf_adds(out, s) == 0 &&
+        buf_adds(out, "\n\n") == 0)
         rc = 0;
 out:
     free(tmp);
@@ -1187,7 +1118,7 @@ static int stream_events(struct events *ev, const struct answer *a,
         (!(b = events_new(ev)) || chunk_event(b, a, r, 3, NULL, 0, len) < 0))
         return -ENOMEM;
     if (!r->no_done &&
-        (!(b = events_new(ev)) || buf_str(b, "data: [DONE]\n\n") < 0))
+        (!(b = events_new(ev)) || buf_adds(b, "data: [DONE]\n\n") < 0))
         return -ENOMEM;
     return 0;
 }
