@@ -162,9 +162,11 @@ static void fs_init(void *userdata, struct fuse_conn_info *conn)
     if (conn->capable & FUSE_CAP_READDIRPLUS)
         conn->want |= FUSE_CAP_READDIRPLUS | FUSE_CAP_READDIRPLUS_AUTO;
     /* A spilled snapshot goes from its file to the kernel by splice(2),
-     * not through a copy in btfs. */
+     * not through a copy in btfs. Pages are copied, never moved: the
+     * spill file's pages must stay with it for the next READ. */
     if (conn->capable & FUSE_CAP_SPLICE_WRITE)
-        conn->want |= FUSE_CAP_SPLICE_WRITE | FUSE_CAP_SPLICE_MOVE;
+        conn->want |= FUSE_CAP_SPLICE_WRITE;
+    conn->want &= ~FUSE_CAP_SPLICE_MOVE;
     /* Writes go straight to fs_write: tasks/new must see each write(2) as
      * it was made, and report its errors to it. */
     conn->want &= ~FUSE_CAP_WRITEBACK_CACHE;

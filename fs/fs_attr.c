@@ -166,7 +166,7 @@ static void fs_stat_times(struct stat *st, time_t mtime)
 
 /* Attributes of node n as of view v: 0, -ENOENT or another -errno. */
 int fs_stat_in(struct fs_context *ctx, struct store_view *v,
-                      const struct fs_node *n, uint64_t ino, struct stat *st)
+               const struct fs_node *n, uint64_t ino, struct stat *st)
 {
     time_t mtime = 0;
     int rc;
@@ -191,7 +191,7 @@ int fs_stat_in(struct fs_context *ctx, struct store_view *v,
 }
 
 int fs_stat(struct fs_context *ctx, const struct fs_node *n,
-                   uint64_t ino, struct stat *st)
+            uint64_t ino, struct stat *st)
 {
     struct store_view *v;
     int rc = store_view_begin(ctx->store, &v);
@@ -212,7 +212,7 @@ int fs_node_of(fuse_req_t req, fuse_ino_t ino, struct fs_node *n)
 }
 
 void fs_fill_entry(struct fuse_entry_param *e, const struct fs_node *n,
-                          uint64_t ino, const struct stat *st)
+                   uint64_t ino, const struct stat *st)
 {
     memset(e, 0, sizeof *e);
     e->ino = ino;
@@ -289,7 +289,7 @@ void fs_access(fuse_req_t req, fuse_ino_t ino, int mask)
 /* truncate: `> tasks/new`, `> control` and O_TRUNC do nothing harmful;
  * `touch tasks/new` works and changes nothing. Nothing else changes. */
 void fs_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr,
-                       int to_set, struct fuse_file_info *fi)
+                int to_set, struct fuse_file_info *fi)
 {
     struct fs_node n;
     struct stat st;

@@ -344,21 +344,21 @@ done:
 }
 
 void fs_readdir(fuse_req_t req, fuse_ino_t ino, size_t size,
-                       off_t off, struct fuse_file_info *fi)
+                off_t off, struct fuse_file_info *fi)
 {
     (void)fi;
     fs_readdir_any(req, ino, size, off, 0);
 }
 
 void fs_readdirplus(fuse_req_t req, fuse_ino_t ino, size_t size,
-                           off_t off, struct fuse_file_info *fi)
+                    off_t off, struct fuse_file_info *fi)
 {
     (void)fi;
     fs_readdir_any(req, ino, size, off, 1);
 }
 
 void fs_opendir(fuse_req_t req, fuse_ino_t ino,
-                       struct fuse_file_info *fi)
+                struct fuse_file_info *fi)
 {
     struct fs_node n;
     if (fs_node_of(req, ino, &n))

@@ -192,7 +192,7 @@ void fs_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
  * not know, but should it race with a lookup, the two writable files simply
  * open. */
 void fs_create(fuse_req_t req, fuse_ino_t parent, const char *name,
-                      mode_t mode, struct fuse_file_info *fi)
+               mode_t mode, struct fuse_file_info *fi)
 {
     struct fs_node dir, n;
     struct fuse_entry_param e;
@@ -241,7 +241,7 @@ static int fs_log_refresh(struct fs_context *ctx, struct fs_handle *h)
  * reference on h while it replies from h's memory, and never replies while
  * holding h's lock. */
 void fs_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
-                    struct fuse_file_info *fi)
+             struct fuse_file_info *fi)
 {
     struct fs_handle *h = fs_handle_of(fi);
     char *copy = NULL;
@@ -262,7 +262,7 @@ void fs_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
             bv.buf[0].flags = FUSE_BUF_IS_FD | FUSE_BUF_FD_SEEK;
             bv.buf[0].fd = h->buf.spill_fd;
             bv.buf[0].pos = off;
-            fuse_reply_data(req, &bv, FUSE_BUF_SPLICE_MOVE);
+            fuse_reply_data(req, &bv, 0);
         } else {
             fuse_reply_buf(req, n ? h->buf.p + off : NULL, n);
         }
@@ -313,7 +313,7 @@ static int fs_control_write(struct fs_context *ctx, const char *buf,
 }
 
 void fs_write(fuse_req_t req, fuse_ino_t ino, const char *buf,
-                     size_t size, off_t off, struct fuse_file_info *fi)
+              size_t size, off_t off, struct fuse_file_info *fi)
 {
     struct fs_handle *h = fs_handle_of(fi);
     struct fs_context *ctx = fs_ctx(req);
@@ -331,7 +331,7 @@ void fs_write(fuse_req_t req, fuse_ino_t ino, const char *buf,
 }
 
 void fs_flush(fuse_req_t req, fuse_ino_t ino,
-                     struct fuse_file_info *fi)
+              struct fuse_file_info *fi)
 {
     struct fs_handle *h = fs_handle_of(fi);
     int rc = 0;
@@ -343,7 +343,7 @@ void fs_flush(fuse_req_t req, fuse_ino_t ino,
 }
 
 void fs_release(fuse_req_t req, fuse_ino_t ino,
-                       struct fuse_file_info *fi)
+                struct fuse_file_info *fi)
 {
     (void)ino;
     fs_handle_free(fs_handle_of(fi));
