@@ -70,23 +70,11 @@ enum build_end {
 /* The task, as decoded from its document (task_doc.h); strings point
  * into 'doc'. */
 struct task {
-    struct task_doc doc;
+    struct task_doc doc;            /* the fields, with the model's defaults */
     uint64_t id;
     char name[STORE_ID_MAX];
-    const char *goal;
-    const char *language;
-    const char *tests;              /* visible; "" if none               */
-    const char *hidden;             /* hidden; "" if none                */
-    const char *reference;          /* seed/trainer tasks; NULL          */
-    const char **skills;
-    size_t nskills;
-    const char **constraints;
-    size_t nconstraints;
-    double difficulty;
-    long timeout_ms;
+    long timeout_ms;                /* doc.timeout_s, or the pool's default */
     unsigned max_attempts;          /* 0: the pool's setting             */
-    int memory;                     /* 0: no recall (field "memory")     */
-    int held_out;                   /* never recalled for other tasks    */
 };
 
 /* One attempt's record. */

@@ -17,7 +17,7 @@ int builder_run_code(struct builder *b, const struct task *t, const char *what,
                      struct exec_result *res)
 {
     struct exec_limits lim;
-    struct exec_request req = { .lang = t->language, .code = code,
+    struct exec_request req = { .lang = t->doc.language, .code = code,
                                 .tests = tests && *tests ? tests : NULL,
                                 .limits = &lim };
     char *summary;
@@ -194,10 +194,10 @@ void builder_judge(struct build *w)
     v->limit_ms = (double)last->limits.timeout_ms;
     v->timed_out = last->timed_out;
     int ok = builder_run_passed(last, *w->tests != '\0');
-    if (*t->hidden) {
+    if (*t->doc.hidden_tests) {
         builder_step(b, t, "working", "running hidden tests");
         exec_result_free(last);
-        if (builder_run_code(b, t, "hidden tests", code, t->hidden,
+        if (builder_run_code(b, t, "hidden tests", code, t->doc.hidden_tests,
                              last) == 0) {
             v->hidden_passed = last->tests_passed;
             v->hidden_total = last->tests_total > 0 ? last->tests_total : 1;
@@ -219,7 +219,7 @@ void builder_judge(struct build *w)
                  w->att[judged - 1].problem ? w->att[judged - 1].problem
                                             : "the tests failed");
     }
-    if (ok && !*w->tests && !*t->hidden) {
+    if (ok && !*w->tests && !*t->doc.hidden_tests) {
         ok = 0;
         snprintf(v->reason, sizeof v->reason, "no tests could be written, "
                  "so the code ran but could not be judged");
@@ -239,7 +239,7 @@ char *builder_score(struct builder *b, const struct task *t,
     int warnings;
 
     memset(&in, 0, sizeof in);
-    if (metrics_lang_parse(t->language, &ml) < 0)
+    if (metrics_lang_parse(t->doc.language, &ml) < 0)
         ml = METRICS_PYTHON;
     in.visible_passed = v->visible_passed;
     in.visible_total = v->visible_total;
@@ -256,13 +256,13 @@ char *builder_score(struct builder *b, const struct task *t,
         in.max_attempts = in.attempts;
     if (code)
         metrics_measure(ml, code, strlen(code), &in.code);
-    if (t->reference &&
-        metrics_measure(ml, t->reference, strlen(t->reference),
+    if (t->doc.reference &&
+        metrics_measure(ml, t->doc.reference, strlen(t->doc.reference),
                         &in.reference) == 0)
         in.have_reference = 1;
     warnings = code ? lint(b, t, code) : 0;
     in.lint_warnings = warnings > 0 ? warnings : 0;
-    in.difficulty = t->difficulty;
+    in.difficulty = t->doc.difficulty;
     if (score_compute(&in, &b->pool->cfg.weights, &s) < 0)
         return NULL;
     *total = s.total;

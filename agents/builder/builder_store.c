@@ -104,7 +104,7 @@ int builder_commit(struct builder *b, const struct task *t, unsigned natt,
     }
     if (summary) {
         cJSON_AddStringToObject(summary, "task", t->name);
-        cJSON_AddStringToObject(summary, "goal", t->goal);
+        cJSON_AddStringToObject(summary, "goal", t->doc.goal);
         cJSON_AddStringToObject(summary, "status", v->status);
         cJSON_AddNumberToObject(summary, "attempts", natt);
         cJSON_AddStringToObject(summary, "tests", tests);
@@ -120,10 +120,10 @@ int builder_commit(struct builder *b, const struct task *t, unsigned natt,
 
     struct memory_outcome mo = {
         .id = t->id, .status = v->status, .attempts = (int)natt,
-        .goal = t->goal, .tests = t->tests,
-        .held_out = t->held_out,
-        .skills = t->skills, .nskills = t->nskills,
-        .difficulty = t->difficulty, .final_attempt = v->final_attempt,
+        .goal = t->doc.goal, .tests = t->doc.tests,
+        .held_out = t->doc.held_out,
+        .skills = t->doc.skills, .nskills = t->doc.nskills,
+        .difficulty = t->doc.difficulty, .final_attempt = v->final_attempt,
         .score_json = score_json, .result_json = result_json,
         .code = code, .ncode = ncode, .reflection_json = reflection_json,
         .summary_json = summary_json, .concepts = concepts,

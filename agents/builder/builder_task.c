@@ -61,21 +61,9 @@ static int task_parse(uint64_t id, const char *json, long default_timeout_ms,
     store_id_format(id, t->name);
     if ((rc = task_doc_decode(json, strlen(json), &t->doc)) < 0)
         return rc;
-    t->goal = d->goal;
-    t->language = d->language;
-    t->tests = d->tests;
-    t->hidden = d->hidden_tests;
-    t->reference = d->reference;
-    t->difficulty = d->difficulty;
     t->timeout_ms = d->timeout_s ? d->timeout_s * 1000L : default_timeout_ms;
     if (d->max_attempts <= STORE_MAX_ATTEMPT)
         t->max_attempts = (unsigned)d->max_attempts;
-    t->memory = d->memory;
-    t->held_out = d->held_out;
-    t->skills = d->skills;
-    t->nskills = d->nskills;
-    t->constraints = d->constraints;
-    t->nconstraints = d->nconstraints;
     return 0;
 }
 
@@ -83,7 +71,7 @@ static int task_parse(uint64_t id, const char *json, long default_timeout_ms,
  * not take (a document from elsewhere) is archived as the default's. */
 const char *builder_code_ext(const struct task *t)
 {
-    const char *ext = task_language_ext(t->language);
+    const char *ext = task_language_ext(t->doc.language);
 
     return ext ? ext : task_language_ext(TASK_DEFAULT_LANGUAGE);
 }
@@ -92,15 +80,15 @@ void builder_prompt_task_of(const struct task *t, const char *tests,
                             int self_written, struct prompt_task *pt)
 {
     memset(pt, 0, sizeof *pt);
-    pt->goal = t->goal;
-    pt->language = t->language;
+    pt->goal = t->doc.goal;
+    pt->language = t->doc.language;
     pt->tests = tests;
     pt->tests_self_written = self_written;
-    pt->constraints = t->constraints;
-    pt->nconstraints = t->nconstraints;
-    pt->skills = t->skills;
-    pt->nskills = t->nskills;
-    pt->difficulty = t->difficulty;
+    pt->constraints = t->doc.constraints;
+    pt->nconstraints = t->doc.nconstraints;
+    pt->skills = t->doc.skills;
+    pt->nskills = t->doc.nskills;
+    pt->difficulty = t->doc.difficulty;
 }
 
 /* A cancel asked for at this step ends the walk here. */
@@ -136,6 +124,10 @@ static int prepare(struct build *w, uint64_t id, const char *json,
         *end = BUILD_REQUEUE;
         return -1;
     }
+    /* The goal may be a whole benchmark prompt: it is in the task file,
+     * so the log names it by its start only. */
+    const char *goal = t->doc.goal;
+    size_t cut = goal_cut(goal, 80);
     /* A task that went back to the queue mid-way goes on from there. */
     if (resume_load(p->env.st, id, w->max, &res) == 0) {
         w->tests_done = res.tests_done;
@@ -156,13 +148,11 @@ static int prepare(struct build *w, uint64_t id, const char *json,
         resume_free(&res);
         builder_logf(b, t, "resumed after %u attempt%s (%u LLM calls so "
                      "far): %.*s%s", w->natt, w->natt == 1 ? "" : "s",
-                     b->usage.llm_calls, (int)goal_cut(t->goal, 80), t->goal,
-                     t->goal[goal_cut(t->goal, 80)] ? "..." : "");
+                     b->usage.llm_calls, (int)cut, goal,
+                     goal[cut] ? "..." : "");
     } else {
-        /* The goal may be a whole benchmark prompt: it is in the task
-         * file, so the log names it by its start only. */
-        builder_logf(b, t, "started: %.*s%s", (int)goal_cut(t->goal, 80),
-                     t->goal, t->goal[goal_cut(t->goal, 80)] ? "..." : "");
+        builder_logf(b, t, "started: %.*s%s", (int)cut, goal,
+                     goal[cut] ? "..." : "");
     }
     return 0;
 }
@@ -174,7 +164,7 @@ static int tests(struct build *w, enum build_end *end)
 {
     const struct task *t = &w->t;
 
-    w->tests = t->tests;
+    w->tests = t->doc.tests;
     if (cancelled(w, "before its first step", end))
         return -1;
     if (!*w->tests && !w->tests_done) {
@@ -201,13 +191,13 @@ static void recall(struct build *w)
     struct builder_pool *p = w->b->pool;
     const struct task *t = &w->t;
     struct memory_query mq = {
-        .self = t->id, .goal = t->goal, .tests = t->tests,
-        .skills = t->skills, .nskills = t->nskills,
+        .self = t->id, .goal = t->doc.goal, .tests = t->doc.tests,
+        .skills = t->doc.skills, .nskills = t->doc.nskills,
         .max_items = p->cfg.memory_items,
     };
 
     builder_step(w->b, t, "working", "recalling memory");
-    if (t->memory && memory_recall(p->env.st, &mq, &w->mem) < 0)
+    if (t->doc.memory && memory_recall(p->env.st, &mq, &w->mem) < 0)
         memset(&w->mem, 0, sizeof w->mem);
 }
 
@@ -312,7 +302,7 @@ static enum attempt_end attempt(struct build *w, enum build_end *end)
     if (w->natt > 1)        /* the first is cheap to redo */
         builder_progress_save(b, t, w->tests_done, w->own_tests, w->att,
                               w->natt - 1, w->llm_failures);
-    a->rule = extract_code(r.content, t->language, &a->code);
+    a->rule = extract_code(r.content, t->doc.language, &a->code);
     if (r.err == LLM_E_TRUNCATED)
         builder_logf(b, t, "attempt %u: the answer was cut at max_tokens",
                      w->natt);
