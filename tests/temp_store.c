@@ -56,3 +56,13 @@ size_t temp_store_count(struct store *st, enum store_coll c)
     store_view_end(v);
     return n;
 }
+
+size_t temp_store_queue_depth(struct store *st)
+{
+    struct store_view *v;
+
+    assert_int_equal(store_view_begin(st, &v), 0);
+    size_t n = store_view_queue_depth(v);
+    store_view_end(v);
+    return n;
+}

@@ -30,4 +30,7 @@ int temp_store_teardown(void **state);
 /* The number of records in collection c now. Fails the test on error. */
 size_t temp_store_count(struct store *st, enum store_coll c);
 
+/* The number of tasks on the queue now. */
+size_t temp_store_queue_depth(struct store *st);
+
 #endif

@@ -8,7 +8,6 @@
  * rating.c itself, replayed on the same results, not from constants.
  */
 #include <errno.h>
-#include <ftw.h>
 #include <math.h>
 #include <pthread.h>
 #include <setjmp.h>
@@ -29,52 +28,27 @@
 #include "agents/builder/memory.h"
 #include "agents/trainer/rating.h"
 #include "store/store.h"
+#include "temp_store.h"
 
 #define T0 ((time_t)1760000000)     /* a fixed clock: 2025-10-09 */
 
-struct fixture {
-    char dir[64];
-    struct store *st;
-};
-
+/* Each test gets a store of its own in a temporary directory. */
 static int setup(void **state)
 {
-    struct fixture *f = calloc(1, sizeof *f);
-    char err[256];
+    struct temp_store *f = calloc(1, sizeof *f);
 
     if (!f)
         return -1;
-    strcpy(f->dir, "/tmp/test_memory.XXXXXX");
-    if (!mkdtemp(f->dir)) {
-        free(f);
-        return -1;
-    }
-    if (store_open(f->dir, NULL, &f->st, err, sizeof err) < 0) {
-        fprintf(stderr, "store_open: %s\n", err);
-        rmdir(f->dir);
-        free(f);
-        return -1;
-    }
+    temp_store_open(f);
     *state = f;
     return 0;
 }
 
-static int rm_one(const char *path, const struct stat *sb, int flag,
-                  struct FTW *ftw)
-{
-    (void)sb;
-    (void)flag;
-    (void)ftw;
-    return remove(path);
-}
-
 static int teardown(void **state)
 {
-    struct fixture *f = *state;
-    int rc;
+    struct temp_store *f = *state;
+    int rc = temp_store_close(f);
 
-    store_close(f->st);
-    rc = nftw(f->dir, rm_one, 8, FTW_DEPTH | FTW_PHYS);
     free(f);
     return rc;
 }
@@ -376,7 +350,7 @@ static char *task_name(uint64_t id)
 
 static void test_commit_passed(void **state)
 {
-    struct fixture *f = *state;
+    struct temp_store *f = *state;
     const char *skills[] = { "math", "parsing" };
     const char *concepts[] = { "Integer parsing", "modulo" };
     struct outcome x;
@@ -518,7 +492,7 @@ static void test_commit_passed(void **state)
 
 static void test_commit_failed_and_error(void **state)
 {
-    struct fixture *f = *state;
+    struct temp_store *f = *state;
     const char *skills[] = { "recursion" };
     struct outcome x;
     uint64_t failed, error;
@@ -589,7 +563,7 @@ static void test_commit_failed_and_error(void **state)
 
 static void test_skill_counts_and_recent(void **state)
 {
-    struct fixture *f = *state;
+    struct temp_store *f = *state;
     uint64_t ids[11];
     struct rating want;
     int passes = 0;
@@ -630,7 +604,7 @@ static void test_skill_counts_and_recent(void **state)
  * (the task parser deduplicates skills; memory does not rely on it). */
 static void test_recent_lists_task_once(void **state)
 {
-    struct fixture *f = *state;
+    struct temp_store *f = *state;
     const char *skills[] = { "dicts", "dicts" };
     struct outcome x;
     uint64_t first, id;
@@ -656,7 +630,7 @@ static void test_recent_lists_task_once(void **state)
  * others (weakest first); the one with 2 attempts is in neither. */
 static void test_profile_strengths_weaknesses(void **state)
 {
-    struct fixture *f = *state;
+    struct temp_store *f = *state;
     static const char *const names[] = { "alpha", "bravo", "charlie",
                                          "delta", "echo", "foxtrot", "golf" };
     /* passes of 3, and the difficulty: distinct levels for all seven */
@@ -723,7 +697,7 @@ static void test_profile_strengths_weaknesses(void **state)
  * rated: it is a weakness once it has enough results. */
 static void test_profile_few_skills(void **state)
 {
-    struct fixture *f = *state;
+    struct temp_store *f = *state;
     time_t now = T0;
 
     for (int k = 0; k < 3; k++) {
@@ -745,7 +719,7 @@ static void test_profile_few_skills(void **state)
 
 static void test_concepts_merge(void **state)
 {
-    struct fixture *f = *state;
+    struct temp_store *f = *state;
     const char *skills[] = { "iterators" };
     const char *first[] = { "Generators", "List comprehension" };
     const char *second[] = { "generators", "closures" };
@@ -798,7 +772,7 @@ static void test_concepts_merge(void **state)
  * once: the concept lists its task once. */
 static void test_concepts_repeated_in_one_task(void **state)
 {
-    struct fixture *f = *state;
+    struct temp_store *f = *state;
     const char *skills[] = { "parsing" };
     const char *concepts[] = { "Regex", "regex" };
     struct outcome x;
@@ -825,7 +799,7 @@ static void test_concepts_repeated_in_one_task(void **state)
  * their counts stay. */
 static void test_concepts_capped(void **state)
 {
-    struct fixture *f = *state;
+    struct temp_store *f = *state;
     const char *skills[] = { "parsing" };
     const char *concepts[] = { "brand new", "c1" };
     struct outcome x;
@@ -887,7 +861,7 @@ static void test_concepts_capped(void **state)
  * nothing at all. */
 static void test_second_commit_refused(void **state)
 {
-    struct fixture *f = *state;
+    struct temp_store *f = *state;
     const char *skills[] = { "sorting" };
     const char *concepts[] = { "stability" };
     struct outcome x;
@@ -1021,7 +995,7 @@ static int find_item(const struct memory_recall *r, const char *kind,
  * another skill. The right one comes first and alone gives its code. */
 static void test_recall_same_problem_beats_same_skill(void **state)
 {
-    struct fixture *f = *state;
+    struct temp_store *f = *state;
     struct memory_recall r;
 
     remember(f->st, REVERSE_GOAL, REVERSE_TESTS, "lists", "passed",
@@ -1072,7 +1046,7 @@ static void test_recall_same_problem_beats_same_skill(void **state)
  * age; with no shared skill the newer comes first. */
 static void test_recall_skill_boost(void **state)
 {
-    struct fixture *f = *state;
+    struct temp_store *f = *state;
     struct memory_recall r;
 
     remember(f->st, "parse a date string into day month year", NULL,
@@ -1102,7 +1076,7 @@ static void test_recall_skill_boost(void **state)
  * RECALL_CODE_MAX passed ones, within max_items; never the task itself. */
 static void test_recall_order_and_limits(void **state)
 {
-    struct fixture *f = *state;
+    struct temp_store *f = *state;
     struct memory_recall r;
     uint64_t ids[6];
     char goals[6][64];
@@ -1175,7 +1149,7 @@ static void test_recall_order_and_limits(void **state)
 /* An empty memory recalls nothing. */
 static void test_recall_empty(void **state)
 {
-    struct fixture *f = *state;
+    struct temp_store *f = *state;
     struct memory_recall r;
 
     recall_for(f->st, "reverse a string", "assert rev('ab') == 'ba'",
@@ -1189,7 +1163,7 @@ static void test_recall_empty(void **state)
  * in the skill's rating and the profile, but not in "recent". */
 static void test_recall_never_held_out(void **state)
 {
-    struct fixture *f = *state;
+    struct temp_store *f = *state;
     struct memory_recall r;
     uint64_t train, held[2];
 
@@ -1262,7 +1236,7 @@ static void test_recall_never_held_out(void **state)
 /* A task of two skills is recalled once for both. */
 static void test_recall_shared_task_once(void **state)
 {
-    struct fixture *f = *state;
+    struct temp_store *f = *state;
     const char *two[] = { "classes", "dicts" };
     struct outcome x;
     struct memory_recall r;
@@ -1312,7 +1286,7 @@ static void *worker_main(void *arg)
 
 static void test_concurrent_commits(void **state)
 {
-    struct fixture *f = *state;
+    struct temp_store *f = *state;
     struct worker w[2];
     pthread_t th[2];
     size_t scores = count_of(f->st, STORE_COLL_SCORES);
@@ -1377,7 +1351,7 @@ int __wrap_mdb_get(MDB_txn *txn, MDB_dbi dbi, MDB_val *key, MDB_val *data)
  * task stays running, to be committed again. */
 static void test_failed_read_rewrites_nothing(void **state)
 {
-    struct fixture *f = *state;
+    struct temp_store *f = *state;
     static const char *const docs[] = { "builder_profile",
                                          "learned_concepts" };
     const char *skills[] = { "recursion" };
@@ -1438,7 +1412,7 @@ static void test_failed_read_rewrites_nothing(void **state)
  * store, not added twice. */
 static void test_commit_retried_on_map_growth(void **state)
 {
-    struct fixture *f = *state;
+    struct temp_store *f = *state;
     struct store_options opt = { .map_size = 64 * 1024 };
     const char *skills[] = { "graphs" };
     char err[256];

@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include "store.h"
+#include "temp_store.h"
 
 struct fixture {
     char dir[64];
@@ -1783,17 +1784,6 @@ static void test_task_state(void **state)
     assert_string_equal(store_status_name((enum store_status)99), "?");
 }
 
-static size_t depth(struct store *st)
-{
-    struct store_view *v;
-    size_t n;
-
-    assert_int_equal(store_view_begin(st, &v), 0);
-    n = store_view_queue_depth(v);
-    store_view_end(v);
-    return n;
-}
-
 static void test_enqueue_marked(void **state)
 {
     struct fixture *f = *state;
@@ -1808,25 +1798,25 @@ static void test_enqueue_marked(void **state)
     assert_int_equal(store_task_enqueue_marked(f->st, t, 2, ids, "seed",
                                                "{not json"), -EINVAL);
     assert_int_equal(store_doc_get(f->st, "seed", &doc, NULL), -ENOENT);
-    assert_int_equal(depth(f->st), 0);
+    assert_int_equal(temp_store_queue_depth(f->st), 0);
     /* A task that is not JSON: nothing, marker included. */
     struct store_task_new bad[2] = { t[0], { "[1]", 0, STORE_SOURCE_SEED } };
     assert_int_equal(store_task_enqueue_marked(f->st, bad, 2, ids, "seed",
                                                "{}"), -EINVAL);
     assert_int_equal(store_doc_get(f->st, "seed", &doc, NULL), -ENOENT);
-    assert_int_equal(depth(f->st), 0);
+    assert_int_equal(temp_store_queue_depth(f->st), 0);
 
     assert_int_equal(store_task_enqueue_marked(f->st, t, 2, ids, "seed",
                                                "{ \"tasks\": 2 }"), 0);
     assert_true(ids[0] > 0 && ids[1] == ids[0] + 1);
-    assert_int_equal(depth(f->st), 2);
+    assert_int_equal(temp_store_queue_depth(f->st), 2);
     assert_int_equal(store_doc_get(f->st, "seed", &doc, NULL), 0);
     assert_string_equal(doc, "{\"tasks\":2}");
     free(doc);
     /* Once per marker: the second call writes nothing at all. */
     assert_int_equal(store_task_enqueue_marked(f->st, t, 2, NULL, "seed",
                                                "{\"tasks\":3}"), -EEXIST);
-    assert_int_equal(depth(f->st), 2);
+    assert_int_equal(temp_store_queue_depth(f->st), 2);
     assert_int_equal(store_doc_get(f->st, "seed", &doc, NULL), 0);
     assert_string_equal(doc, "{\"tasks\":2}");
     free(doc);

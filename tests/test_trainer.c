@@ -9,7 +9,6 @@
  * second.
  */
 #include <errno.h>
-#include <ftw.h>
 #include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -32,6 +31,7 @@
 #include "agents/trainer/trainer.h"
 #include "store/status.h"
 #include "store/store.h"
+#include "temp_store.h"
 
 /* ---- the wrapped LMDB calls ---------------------------------------------- */
 
@@ -129,8 +129,8 @@ static int put_in(unsigned c, const char *key)
 /* ---- fixture --------------------------------------------------------------- */
 
 struct fixture {
-    char dir[64];
-    struct store *st;
+    struct temp_store ts;
+    struct store *st;               /* ts.st */
     struct status *status;
     struct llm *llm;
     struct llm_monitor *mon;
@@ -140,14 +140,12 @@ static int setup(void **state)
 {
     struct fixture *f = calloc(1, sizeof *f);
     struct llm_config lc;
-    char err[256];
 
     if (!f)
         return -1;
-    strcpy(f->dir, "/tmp/test_trainer.XXXXXX");
-    if (!mkdtemp(f->dir) ||
-        store_open(f->dir, NULL, &f->st, err, sizeof err) < 0 ||
-        status_create(1, &f->status) < 0)
+    temp_store_open(&f->ts);
+    f->st = f->ts.st;
+    if (status_create(1, &f->status) < 0)
         return -1;
     llm_config_default(&lc);
     lc.url = "http://127.0.0.1:9/v1";       /* discard: nobody answers */
@@ -166,15 +164,6 @@ static int setup(void **state)
     return 0;
 }
 
-static int rm_one(const char *path, const struct stat *sb, int flag,
-                  struct FTW *ftw)
-{
-    (void)sb;
-    (void)flag;
-    (void)ftw;
-    return remove(path);
-}
-
 static int teardown(void **state)
 {
     struct fixture *f = *state;
@@ -185,10 +174,9 @@ static int teardown(void **state)
     llm_monitor_stop(f->mon);
     llm_free(f->llm);
     status_free(f->status);
-    store_close(f->st);
-    nftw(f->dir, rm_one, 8, FTW_DEPTH | FTW_PHYS);
+    int rc = temp_store_close(&f->ts);
     free(f);
-    return 0;
+    return rc;
 }
 
 /* ---- helpers --------------------------------------------------------------- */
@@ -428,17 +416,6 @@ static void test_unreadable_state_waited_for(void **state)
     free(after);
 }
 
-static size_t queue_depth(struct store *st)
-{
-    struct store_view *v;
-    size_t n;
-
-    assert_int_equal(store_view_begin(st, &v), 0);
-    n = store_view_queue_depth(v);
-    store_view_end(v);
-    return n;
-}
-
 /* The seed and its marker are one commit: when writing the marker fails
  * (as a crash right after the enqueue would lose it) nothing is queued,
  * and the next start queues the curriculum once. */
@@ -452,16 +429,16 @@ static void test_seed_once(void **state)
     assert_int_equal(seed_load(f->st, &added), -EIO);
     atomic_store(&fail_put, NULL);
     assert_int_equal(added, 0);
-    assert_int_equal(queue_depth(f->st), 0);
+    assert_int_equal(temp_store_queue_depth(f->st), 0);
     assert_int_equal(store_doc_get(f->st, "seed", &text, NULL), -ENOENT);
 
     assert_int_equal(seed_load(f->st, &added), 0);
     assert_true(added > 10);
-    assert_int_equal(queue_depth(f->st), added);
+    assert_int_equal(temp_store_queue_depth(f->st), added);
     size_t first = added;
     assert_int_equal(seed_load(f->st, &added), 0);
     assert_int_equal(added, 0);
-    assert_int_equal(queue_depth(f->st), first);
+    assert_int_equal(temp_store_queue_depth(f->st), first);
 }
 
 int main(void)
