@@ -132,7 +132,7 @@ static struct round run_round(const char *dir, unsigned threads, unsigned n,
     r.wall_ms = clock_mono_ms() - t0;
     builder_stop(pool);
     exec_stats_get(ex, &after);
-    r.sandbox_ms = after.wall_ms - before.wall_ms;
+    r.sandbox_ms = after.total_ms - before.total_ms;
     r.runs = (unsigned)(after.runs - before.runs);
 
     struct store_view *v;

@@ -24,8 +24,9 @@
  *    the store is then reopened durable for the run).
  *
  * Overhead per problem = (wall x builders - sandbox time - LLM time) /
- * problems, where the sandbox time is what exec_stats counts (runs and
- * compiles) and the LLM time is the client's own latency total
+ * problems, where the sandbox time is what exec_stats counts as whole
+ * runs (total_ms: the work directory made, compile and run, the directory
+ * removed) and the LLM time is the client's own latency total
  * (llm_usage_get: request to last byte, the fake's work included). What
  * remains is the harness: queue, prompts (recall included), extraction,
  * scoring, the durable commits. Target (issue 10): <= 5 ms, flat as memory
@@ -67,6 +68,10 @@
 
 #define HUMANEVAL_DEFAULT BT_SOURCE_ROOT "/tests/data/humaneval_sample.jsonl"
 #define TARGET_MS 5.0
+/* The target is per problem "from 100 to 10,000 problems": a smaller row
+ * (the HumanEval sample's 3) is mostly the builder's start-up and the last
+ * poll of the wait, so its overhead is printed without a verdict. */
+#define VERDICT_MIN_PROBLEMS 100
 #define MAX_MEMORY_SIZES 8
 /* A run that finishes nothing for this long is stuck (a missing fake rule,
  * a sandbox that hangs): it is reported rather than waited for. */
@@ -675,7 +680,7 @@ static void run_set(const char *dir, const char *set, unsigned builders,
     exec_stats_get(ex, &ex1);
     llm_cancel(llm);
     builder_stop(pool);
-    r->sandbox_ms = ex1.wall_ms - ex0.wall_ms;
+    r->sandbox_ms = ex1.total_ms - ex0.total_ms;
     r->runs = (unsigned long)(ex1.runs - ex0.runs);
     r->llm_ms = u1.latency_ms_total - u0.latency_ms_total;
     r->llm_calls = (unsigned long)(u1.calls - u0.calls);
@@ -899,7 +904,9 @@ static void print_row(const struct row *r, unsigned builders)
            r->prompt_bytes / 1024, r->wall_ms / 1000,
            r->problems / (r->wall_ms / 1000), r->sandbox_ms / n,
            r->llm_ms / n, overhead, r->cpu_ms / n, "<= 5",
-           builders > 1 ? "info" : overhead <= TARGET_MS ? "PASS" : "MISS");
+           builders > 1 ? "info" :
+           r->problems < VERDICT_MIN_PROBLEMS ? "-" :
+           overhead <= TARGET_MS ? "PASS" : "MISS");
 }
 
 static void usage(FILE *f)
@@ -1054,7 +1061,10 @@ int main(int argc, char **argv)
            "request.\noverhead = (wall x builders - sandbox "
            "time - LLM time) / problems: queue, prompts\nand recall, "
            "extraction, scoring, the store's durable commits (and, on a busy "
-           "machine,\ntime spent waiting for a core). CPU: this process's "
+           "machine,\ntime spent waiting for a core); sandbox time is "
+           "whole runs (work directory, steps,\nremoval). Rows of fewer "
+           "than 100 problems get no verdict (start-up dominates).\n"
+           "CPU: this process's "
            "CPU time per problem (builders,\nfake server, clients; not the "
            "sandboxed runs), the harness's work whatever the load.\n");
     if (nrows > 2) {

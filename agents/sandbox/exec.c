@@ -14,6 +14,7 @@
  */
 #include "exec.h"
 
+#include "clock.h"
 #include "exec_bwrap.h"
 #include "exec_child.h"
 #include "exec_harness.h"
@@ -540,6 +541,7 @@ static int run_request(struct exec *ex, const struct exec_request *req,
 int exec_run(struct exec *ex, const struct exec_request *req,
              struct exec_result *res)
 {
+    double t0 = clock_mono_ms();
     int rc = run_request(ex, req, res);
 
     if (rc == 0) {
@@ -547,6 +549,7 @@ int exec_run(struct exec *ex, const struct exec_request *req,
         ex->stats.runs++;
         ex->stats.timeouts += res->timed_out != 0;
         ex->stats.wall_ms += res->wall_ms + res->compile_ms;
+        ex->stats.total_ms += clock_mono_ms() - t0;
         ex->stats.cpu_ms += res->cpu_ms;
         pthread_mutex_unlock(&ex->stats_lock);
     }

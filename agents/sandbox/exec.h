@@ -187,6 +187,8 @@ struct exec_stats {
     unsigned long long runs;
     unsigned long long timeouts;
     double wall_ms;             /* run and compile steps                */
+    double total_ms;            /* whole runs: the work directory made,
+                                 * the steps, the directory removed      */
     double cpu_ms;
 };
 

@@ -1,14 +1,22 @@
-/* exec_child.c -- one sandboxed step: fork, exec, limits, supervision
+/* exec_child.c -- one sandboxed step: spawn, exec, limits, supervision
  * (exec_child.h).
  *
- * The child is forked from a multithreaded process, so between fork and
- * exec it makes async-signal-safe calls only; it lowers its limits last
- * and calls execve as a bare system call, because under a sanitizer every
- * libc call may map memory for the sanitizer's own books, which a lowered
- * RLIMIT_AS would refuse. The parent polls the child's output into capped
- * buffers until it exits or the deadline passes, kills the whole tree, and
- * reaps bwrap's namespace init too, which holds the code's CPU time and
- * peak memory.
+ * The child is made with vfork: it shares our memory until it execs, so
+ * starting it copies no page tables and leaves no copy-on-write faults
+ * behind for every thread of ours that writes afterwards (a fork cost
+ * several milliseconds a run here, most of the harness's own time per
+ * task). Sharing memory is why the child makes system calls only, never a
+ * libc call that keeps state: ids are changed with raw calls (glibc's
+ * setuid would signal our other threads to change theirs too), and every
+ * signal is blocked around the vfork and the child resets each handler
+ * before unblocking, so none of our handlers ever runs on our memory in
+ * the child. The limits come last and execve is made as a bare system
+ * call, because under a sanitizer every libc call may map memory for the
+ * sanitizer's own books, which a lowered RLIMIT_AS would refuse
+ * (ThreadSanitizer turns vfork into fork itself). The parent polls the
+ * child's output into capped buffers until it exits or the deadline
+ * passes, kills the whole tree, and reaps bwrap's namespace init too,
+ * which holds the code's CPU time and peak memory.
  */
 #include "exec_child.h"
 
@@ -19,6 +27,7 @@
 #include <fcntl.h>
 #include <grp.h>
 #include <poll.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -52,15 +61,34 @@ void exec_capbuf_free(struct exec_capbuf *c)
 static void set_rlimit(int res, rlim_t v)
 {
     struct rlimit rl = {v, v};
-    /* a bare system call: see the end of child_exec; in the child there is
+    /* a bare system call: see the top of the file; in the child there is
      * nothing to report a failure to */
     syscall(SYS_prlimit64, 0, res, &rl, NULL);
 }
 
-/* Runs in the forked child of a multithreaded process: async-signal-safe
- * calls only. Every needed descriptor is first moved above 10 so that the
- * dup2s into 0..4 cannot clobber one another; everything else is closed
- * (the FUSE device, LMDB, curl sockets and other runs' pipes included). */
+/* Signals our handlers catch go back to their default in the child before
+ * it unblocks them: a handler run there would run on our memory. SIGPIPE
+ * is reset even when ignored, since an ignored signal stays ignored across
+ * exec and the run's programs expect to die of it. */
+static void reset_handlers(void)
+{
+    for (int sig = 1; sig < NSIG; sig++) {
+        struct sigaction old;
+        if (sigaction(sig, NULL, &old) < 0)
+            continue;
+        if (old.sa_handler != SIG_DFL &&
+            (old.sa_handler != SIG_IGN || sig == SIGPIPE)) {
+            struct sigaction dfl = {.sa_handler = SIG_DFL};
+            sigaction(sig, &dfl, NULL);
+        }
+    }
+}
+
+/* Runs in the vforked child, on our memory: system calls only (see the top
+ * of the file). Every needed descriptor is first moved above 10 so that
+ * the dup2s into 0..4 cannot clobber one another; everything else is
+ * closed (the FUSE device, LMDB, curl sockets and other runs' pipes
+ * included). */
 static void __attribute__((noreturn))
 child_exec(const struct exec_step *s, int in, int outw, int errw, int resw,
            int noncer, int errpipe, int infow)
@@ -93,21 +121,20 @@ child_exec(const struct exec_step *s, int in, int outw, int errw, int resw,
     setpgid(0, 0);
     if (s->uid >= 0) {
         /* RLIMIT_NPROC is never enforced for uid 0; a uid of the run's own
-         * makes it count only this run's processes */
-        if (setgroups(0, NULL) < 0 || setgid((gid_t)s->uid) < 0 ||
-            setuid((uid_t)s->uid) < 0)
+         * makes it count only this run's processes. Raw calls: glibc's
+         * would change the ids of our other threads too. */
+        unsigned long id = (unsigned long)(unsigned)s->uid;
+        if (syscall(SYS_setgroups, 0L, NULL) < 0 ||
+            syscall(SYS_setresgid, id, id, id) < 0 ||
+            syscall(SYS_setresuid, id, id, id) < 0)
             goto fail;
     }
     if (s->cwd && chdir(s->cwd) < 0)
         goto fail;
-    signal(SIGPIPE, SIG_DFL);
+    reset_handlers();
     sigset_t none;
     sigemptyset(&none);
-    sigprocmask(SIG_SETMASK, &none, NULL);
-    /* The limits come last and execve is made as a bare system call: under a
-     * sanitizer every libc call here may map memory for its own books, and
-     * with RLIMIT_AS already lowered that fails inside the child (seen with
-     * ThreadSanitizer, whose shadow is far above any run's limit). */
+    syscall(SYS_rt_sigprocmask, SIG_SETMASK, &none, NULL, _NSIG / 8);
     const struct exec_limits *l = s->lim;
     set_rlimit(RLIMIT_CORE, 0);
     set_rlimit(RLIMIT_CPU, (rlim_t)l->cpu_s);
@@ -123,6 +150,26 @@ fail:;
         /* the parent will see a failed run either way */
     }
     _exit(127);
+}
+
+/* Starts child_exec in a vfork child, with every signal blocked until it
+ * has reset its handlers. Apart from exec_step_run so that nothing of that
+ * frame lives across the vfork. The child's pid, or -errno. */
+static pid_t spawn(const struct exec_step *s, int outw, int errw, int resw,
+                   int noncer, int errpipe, int infow)
+{
+    sigset_t block, old;
+    pid_t pid;
+    int e;
+
+    sigfillset(&block);
+    pthread_sigmask(SIG_SETMASK, &block, &old);
+    pid = vfork();
+    if (pid == 0)
+        child_exec(s, s->stdin_fd, outw, errw, resw, noncer, errpipe, infow);
+    e = errno;
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    return pid < 0 ? -e : pid;
 }
 
 static int pidfd_open_(pid_t pid)
@@ -175,14 +222,11 @@ int exec_step_run(struct exec_step *s, enum exec_isolation iso)
     noncep[1] = -1;
 
     double start = clock_mono_ms();
-    pid = fork();
+    pid = spawn(s, outp[1], errp[1], resp[1], noncep[0], failp[1], infop[1]);
     if (pid < 0) {
-        rc = -errno;
+        rc = pid;
         goto out;
     }
-    if (pid == 0)
-        child_exec(s, s->stdin_fd, outp[1], errp[1], resp[1], noncep[0],
-                   failp[1], infop[1]);
     setpgid(pid, pid);  /* also in the parent: no window before the kill */
     close(outp[1]);
     close(errp[1]);

@@ -1,7 +1,7 @@
-/* exec_child.h -- one sandboxed step: the forked child and its supervision
+/* exec_child.h -- one sandboxed step: the child and its supervision
  * (private to the executor).
  *
- * A run is one or two steps (C compiles first). A step forks a child that
+ * A run is one or two steps (C compiles first). A step vforks a child that
  * keeps only its stdio and, for test runs, the harness's two descriptors,
  * drops to the run's uid when we are root (RLIMIT_NPROC does not apply to
  * uid 0, and a fresh uid keeps runs apart), sets its limits and execs
@@ -50,7 +50,7 @@ struct exec_step {
     int want_info;              /* 1: pass EXEC_INFOFD (bwrap --info-fd)     */
     const char *nonce;
     /* out */
-    int status;                 /* wait status of the forked child           */
+    int status;                 /* wait status of the child                  */
     struct rusage ru;           /* the child's, plus bwrap's namespace init  */
     double wall_ms;
     int timed_out;
@@ -58,7 +58,7 @@ struct exec_step {
     struct exec_capbuf out, err, res, info;
 };
 
-/* Forks, execs and supervises one step; blocks for at most the step's
+/* Starts, execs and supervises one step; blocks for at most the step's
  * timeout plus a grace of 2 s to drain. Returns 0 (the step ran; see
  * s->status, s->timed_out, s->exec_errno) or -errno when it could not be
  * started or supervised (the tree is killed then). */
