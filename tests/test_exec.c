@@ -732,11 +732,67 @@ static void test_limits_clamped(void **state)
     exec_free(ex);
 }
 
+/* The child is started with every signal blocked and shares our memory
+ * until it execs (exec_child.c): the program must still start with nothing
+ * blocked, SIGPIPE at its default although we ignore it, and none of our
+ * handlers; and the run's time is counted whole in the totals. */
+static void check_signals(struct exec *ex)
+{
+    struct exec_stats before, after;
+    struct exec_result r;
+    exec_stats_get(ex, &before);
+    /* cat: it installs no handler of its own (grep catches SIGSEGV) */
+    run(ex, "sh", "cat /proc/self/status\n", NULL, NULL, &r);
+    exec_stats_get(ex, &after);
+    assert_int_equal(r.outcome, EXEC_OK);
+    assert_true(contains(r.out, "\nSigBlk:\t0000000000000000\n"));
+    assert_true(contains(r.out, "\nSigCgt:\t0000000000000000\n"));
+    const char *ign = strstr(r.out, "\nSigIgn:\t");
+    assert_non_null(ign);
+    unsigned long long mask = strtoull(ign + 9, NULL, 16);
+    assert_true((mask & (1ull << (SIGPIPE - 1))) == 0);
+    assert_true(after.runs == before.runs + 1);
+    assert_true(after.wall_ms - before.wall_ms >= r.wall_ms - 0.001);
+    assert_true(after.total_ms - before.total_ms >=
+                after.wall_ms - before.wall_ms);
+    exec_result_free(&r);
+}
+
+static void test_child_signals_and_totals(void **state)
+{
+    (void)state;
+    struct sigaction sa = {.sa_handler = on_usr1}, old_usr1, old_pipe;
+    sigset_t usr2, old_mask;
+    sigemptyset(&usr2);
+    sigaddset(&usr2, SIGUSR2);
+    assert_int_equal(sigaction(SIGUSR1, &sa, &old_usr1), 0);
+    sa.sa_handler = SIG_IGN;
+    assert_int_equal(sigaction(SIGPIPE, &sa, &old_pipe), 0);
+    assert_int_equal(pthread_sigmask(SIG_BLOCK, &usr2, &old_mask), 0);
+
+    check_signals(unsandboxed);
+    if (sandboxed)
+        check_signals(sandboxed);
+    /* and ours are as they were */
+    got_usr1 = 0;
+    raise(SIGUSR1);
+    assert_int_equal(got_usr1, 1);
+    sigset_t now;
+    assert_int_equal(pthread_sigmask(SIG_BLOCK, NULL, &now), 0);
+    assert_true(sigismember(&now, SIGUSR2));
+    assert_false(sigismember(&now, SIGUSR1));
+
+    pthread_sigmask(SIG_SETMASK, &old_mask, NULL);
+    sigaction(SIGPIPE, &old_pipe, NULL);
+    sigaction(SIGUSR1, &old_usr1, NULL);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_limits_clamped),
         cmocka_unit_test(test_probe),
+        cmocka_unit_test(test_child_signals_and_totals),
         cmocka_unit_test(test_basic_run_and_stdin),
         cmocka_unit_test(test_no_network),
         cmocka_unit_test(test_no_writes_outside_workdir),
