@@ -149,9 +149,14 @@ assert_eq "memory false: the ablation's prompts recall nothing" 0 \
     "$(jq '[.[] | .body | select(contains("ABL_") and contains("memory of similar tasks"))] | length' <<<"$REQS")"
 stop_btfs
 
-# ---- the Trainer: no set name, no evaluation text -----------------------------------------
+# ---- the Trainer: no set name, no evaluation text, never in a set -------------------------
 
 fake_clear
+content=$(jq -cn '{goal: "Write add_three(x) returning x plus 3.",
+    tests: "assert add_three(1) == 4", hidden_tests: "assert add_three(-3) == 0",
+    reference: "def add_three(x):\n    return x + 3"}')
+fake_rule "$(jq -cn --arg c "$content" \
+    '{kind: "reply", match: "You write programming exercises", content: $c}')"
 BT_TRAINER=1 BT_BUILDERS=0 start_btfs
 ok=0
 for ((i = 0; i < 300; i++)); do
@@ -166,6 +171,19 @@ assert_eq "the Trainer asked the LLM for a task" 1 "$ok"
 REQS=$(curl -s "http://127.0.0.1:$FAKE_PORT/fake/requests")
 assert_eq "... and no Trainer request names a set or holds evaluation text" 0 \
     "$(jq --arg re "heval|humaneval|abl-|ABL_|$names" '[.[] | .body | select(contains("You write programming exercises") and test($re))] | length' <<<"$REQS")"
+ok=0
+for ((i = 0; i < 300; i++)); do
+    [ -e "$M/tasks/task_000015.json" ] && ok=1 && break
+    sleep 0.1
+done
+assert_eq "... and queued the task it proposed" '[1,"trainer"]' \
+    "$([ $ok = 1 ] && jq -c '[(.skills | length), .source]' "$M/tasks/task_000015.json")"
+assert_eq "... of no set" null "$(task_field task_000015 .set)"
+assert_eq "the sets count exactly their own tasks" '[3,3,2,2]' \
+    "$(jq -sc 'map(.problems)' "$M"/eval/heval-right.json "$M"/eval/heval-wrong.json \
+       "$M"/eval/abl-full.json "$M"/eval/abl-single.json)"
+assert_eq "... as bt get-trend --set does" 3 \
+    "$("$BT" --mount "$M" --json get-trend --set heval-right | jq .tasks)"
 stop_btfs
 stop_fake
 
