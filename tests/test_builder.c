@@ -282,6 +282,49 @@ static void failed_test_writing_keeps_every_attempt(void **state)
     free(right);
 }
 
+/* Back to the queue and resumed: the wall time in the result counts the
+ * work of both runs (not the time between them), like the usage does. The
+ * first run holds a slow answer (2 s of LLM time); the LLM goes away at
+ * attempt 2, comes back, and the task passes on attempt 2. */
+static void resumed_task_counts_the_first_run_wall_time(void **state)
+{
+    struct fixture *f = *state;
+    char *wrong = fenced("def thrice(x):\n    return x * 2");
+    char *right = fenced("def thrice(x):\n    return x * 3");
+    struct fakellm_rule gone = { .kind = FAKE_STATUS, .times = 1,
+                                 .match = "Your attempt 1 failed",
+                                 .status = 404,
+                                 .body = "{\"error\": {\"message\": "
+                                         "\"no such route\"}}" };
+    struct fakellm_rule slow = { .kind = FAKE_REPLY, .match = "thrice(",
+                                 .content = wrong, .first_delay_ms = 2000 };
+
+    assert_int_equal(fakellm_add(f->env.fake, &gone), 0);
+    agent_fixture_reply(&f->env, "Your attempt 1 failed", right, 0);
+    assert_int_equal(fakellm_add(f->env.fake, &slow), 0);
+    uint64_t id = add_task(f, "{\"goal\": \"Write thrice(x) returning x "
+                              "times 3.\", \"tests\": \"assert thrice(2) "
+                              "== 6\"}");
+    cJSON *doc = wait_finished(f, id);
+    const cJSON *result = cJSON_GetObjectItem(doc, "result");
+    const cJSON *usage = cJSON_GetObjectItem(result, "usage");
+
+    assert_string_equal(str_at(doc, "status"), "passed");
+    assert_int_equal((int)num_at(doc, "attempts"), 2);
+    /* It did go back to the queue: the 404 was answered. */
+    assert_true(num_at(usage, "llm_requests") >= 3);
+    /* Its LLM time holds the slow first answer, and its wall time holds
+     * every millisecond of LLM and sandbox time, the first run's too. */
+    assert_true(num_at(usage, "llm_ms") >= 2000);
+    double wall = num_at(result, "wall_ms");
+    double busy = num_at(usage, "llm_ms") + num_at(usage, "sandbox_ms");
+    if (!(wall >= busy - 2))        /* each figure is rounded */
+        fail_msg("wall_ms %.0f < llm_ms + sandbox_ms %.0f", wall, busy);
+    cJSON_Delete(doc);
+    free(wrong);
+    free(right);
+}
+
 /* Cancelled after going back to the queue: attempt 1 fails, the LLM goes
  * away during attempt 2 (the task goes back to the queue with its progress
  * kept) and a cancel was asked meanwhile. The task ends cancelled and its
@@ -332,6 +375,8 @@ int main(void)
                                         teardown),
         cmocka_unit_test_setup_teardown(
             failed_test_writing_keeps_every_attempt, setup, teardown),
+        cmocka_unit_test_setup_teardown(
+            resumed_task_counts_the_first_run_wall_time, setup, teardown),
         cmocka_unit_test_setup_teardown(cancel_after_requeue_drops_progress,
                                         setup, teardown),
     };
