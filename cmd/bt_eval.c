@@ -84,20 +84,32 @@ int cmd_report(const struct ctx *c, const struct args *a)
     if (a->nsets) {
         if (!(names = calloc(a->nsets, sizeof(*names))))
             return bt_oom();
-        for (; n < a->nsets; n++) {
-            if (!task_set_name_ok(a->sets[n])) {
+        for (size_t k = 0; k < a->nsets; k++) {
+            int again = 0;
+
+            if (!task_set_name_ok(a->sets[k])) {
                 bt_err("--set must be 1 to %d characters of a-z, 0-9, '_', "
                        "'-' and '.', the first a letter or digit, got '%s'",
-                       TASK_MAX_SET_LEN, a->sets[n]);
+                       TASK_MAX_SET_LEN, a->sets[k]);
                 rc = EXIT_USAGE;
                 goto out;
             }
-            if (!(names[n] = strdup(a->sets[n]))) {
+            if (!(names[n] = strdup(a->sets[k]))) {
                 rc = bt_oom();
                 goto out;
             }
             for (char *p = names[n]; *p; p++)
                 *p = (char)tolower((unsigned char)*p);
+            /* One row per set: a set asked for twice (in any case) once,
+             * where it was first asked for. */
+            for (size_t j = 0; j < n && !again; j++)
+                again = strcmp(names[j], names[n]) == 0;
+            if (again) {
+                free(names[n]);
+                names[n] = NULL;
+            } else {
+                n++;
+            }
         }
     } else if ((rc = list_sets(c, &names, &n))) {
         goto out;

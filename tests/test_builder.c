@@ -5,7 +5,7 @@
  * the Builder left is read back from it: a right answer passes on attempt 1,
  * judged by the hidden tests that never reach the LLM; a wrong answer is
  * repaired with the error in the next prompt; an answer without code fails
- * and says why. tests/integration/builder.sh runs the same on a mount with
+ * and says why; a task whose tests could not be written keeps every attempt. tests/integration/builder.sh runs the same on a mount with
  * bubblewrap; this one runs where namespaces cannot be made too. */
 #include <errno.h>
 #include <inttypes.h>
@@ -229,6 +229,102 @@ static void no_code_fails_saying_why(void **state)
     cJSON_Delete(doc);
 }
 
+/* No visible tests and the model cannot write any: the task keeps every
+ * attempt it is allowed, each one a plain run whose failure (a timeout, an
+ * exception, a syntax error) is fed back to the next, and the hidden tests
+ * judge the code of the first attempt that ran cleanly. An imported benchmark
+ * problem without examples is such a task; it must not get one attempt
+ * only because the test-writing step failed. */
+static void failed_test_writing_keeps_every_attempt(void **state)
+{
+    struct fixture *f = *state;
+    /* A plain run only defines the function: what goes wrong must be at
+     * the top level to show. */
+    char *hang = fenced("def triple(x):\n    return x * 3\n\n"
+                        "while True:\n    pass");
+    char *raise = fenced("def triple(x):\n    return x * 3\n\n"
+                         "raise ValueError('no_triple_yet')");
+    char *syntax = fenced("def triple(x)\n    return x * 3");
+    char *right = fenced("def triple(x):\n    return x * 3");
+
+    /* Not JSON: the tests step fails ("no_json"), the task goes on. */
+    agent_fixture_reply(&f->env, "You write tests",
+                        "Sorry, I cannot write tests for this.", 0);
+    agent_fixture_reply(&f->env, "Your attempt 3 failed", right, 0);
+    agent_fixture_reply(&f->env, "Your attempt 2 failed", syntax, 0);
+    agent_fixture_reply(&f->env, "Your attempt 1 failed", raise, 0);
+    agent_fixture_reply(&f->env, "triple(", hang, 0);
+    uint64_t id = add_task(f, "{\"goal\": \"Write triple(x) returning three "
+                              "times x.\", \"timeout_s\": 1, "
+                              "\"max_attempts\": 4, \"hidden_tests\": "
+                              "\"assert triple(2) == 6\\n"
+                              "assert triple(-1) == -3\"}");
+    cJSON *doc = wait_finished(f, id);
+    const cJSON *result = cJSON_GetObjectItem(doc, "result");
+
+    assert_true(agent_fixture_asked(&f->env, "You write tests"));
+    assert_string_equal(str_at(doc, "status"), "passed");
+    assert_int_equal((int)num_at(doc, "attempts"), 4);
+    assert_int_equal((int)num_at(result, "final_attempt"), 4);
+    assert_int_equal((int)num_at(result, "tests_total"), 2);    /* hidden */
+    assert_false(cJSON_IsTrue(cJSON_GetObjectItem(result,
+                                                  "tests_self_written")));
+    cJSON_Delete(doc);
+    /* Each failure reached the next prompt, as the run showed it. */
+    assert_true(agent_fixture_asked(&f->env, "killed at the time limit"));
+    assert_true(agent_fixture_asked(&f->env, "no_triple_yet"));
+    assert_true(agent_fixture_asked(&f->env, "SyntaxError"));
+    /* ... and the hidden tests never did. */
+    assert_false(agent_fixture_asked(&f->env, "triple(-1)"));
+    free(hang);
+    free(raise);
+    free(syntax);
+    free(right);
+}
+
+/* Back to the queue and resumed: the wall time in the result counts the
+ * work of both runs (not the time between them), like the usage does. The
+ * first run holds a slow answer (2 s of LLM time); the LLM goes away at
+ * attempt 2, comes back, and the task passes on attempt 2. */
+static void resumed_task_counts_the_first_run_wall_time(void **state)
+{
+    struct fixture *f = *state;
+    char *wrong = fenced("def thrice(x):\n    return x * 2");
+    char *right = fenced("def thrice(x):\n    return x * 3");
+    struct fakellm_rule gone = { .kind = FAKE_STATUS, .times = 1,
+                                 .match = "Your attempt 1 failed",
+                                 .status = 404,
+                                 .body = "{\"error\": {\"message\": "
+                                         "\"no such route\"}}" };
+    struct fakellm_rule slow = { .kind = FAKE_REPLY, .match = "thrice(",
+                                 .content = wrong, .first_delay_ms = 2000 };
+
+    assert_int_equal(fakellm_add(f->env.fake, &gone), 0);
+    agent_fixture_reply(&f->env, "Your attempt 1 failed", right, 0);
+    assert_int_equal(fakellm_add(f->env.fake, &slow), 0);
+    uint64_t id = add_task(f, "{\"goal\": \"Write thrice(x) returning x "
+                              "times 3.\", \"tests\": \"assert thrice(2) "
+                              "== 6\"}");
+    cJSON *doc = wait_finished(f, id);
+    const cJSON *result = cJSON_GetObjectItem(doc, "result");
+    const cJSON *usage = cJSON_GetObjectItem(result, "usage");
+
+    assert_string_equal(str_at(doc, "status"), "passed");
+    assert_int_equal((int)num_at(doc, "attempts"), 2);
+    /* It did go back to the queue: the 404 was answered. */
+    assert_true(num_at(usage, "llm_requests") >= 3);
+    /* Its LLM time holds the slow first answer, and its wall time holds
+     * every millisecond of LLM and sandbox time, the first run's too. */
+    assert_true(num_at(usage, "llm_ms") >= 2000);
+    double wall = num_at(result, "wall_ms");
+    double busy = num_at(usage, "llm_ms") + num_at(usage, "sandbox_ms");
+    if (!(wall >= busy - 2))        /* each figure is rounded */
+        fail_msg("wall_ms %.0f < llm_ms + sandbox_ms %.0f", wall, busy);
+    cJSON_Delete(doc);
+    free(wrong);
+    free(right);
+}
+
 /* Cancelled after going back to the queue: attempt 1 fails, the LLM goes
  * away during attempt 2 (the task goes back to the queue with its progress
  * kept) and a cancel was asked meanwhile. The task ends cancelled and its
@@ -277,6 +373,10 @@ int main(void)
                                         teardown),
         cmocka_unit_test_setup_teardown(no_code_fails_saying_why, setup,
                                         teardown),
+        cmocka_unit_test_setup_teardown(
+            failed_test_writing_keeps_every_attempt, setup, teardown),
+        cmocka_unit_test_setup_teardown(
+            resumed_task_counts_the_first_run_wall_time, setup, teardown),
         cmocka_unit_test_setup_teardown(cancel_after_requeue_drops_progress,
                                         setup, teardown),
     };

@@ -78,7 +78,8 @@ static void test_round_trip(void **state)
                                    .completion_tokens = 99,
                                    .prompt_cached = 800, .timed_calls = 2,
                                    .llm_ms = 4567, .sandbox_runs = 2,
-                                   .sandbox_ms = 12.5 } };
+                                   .sandbox_ms = 12.5,
+                                   .work_ms = 6789.5 } };
     struct resume back;
 
     assert_int_equal(resume_load(f->st, 7, 5, &back), -ENOENT);
@@ -100,6 +101,7 @@ static void test_round_trip(void **state)
     assert_int_equal(back.usage.prompt_cached, 800);
     assert_int_equal(back.usage.timed_calls, 2);
     assert_true(back.usage.sandbox_ms == 12.5);
+    assert_true(back.usage.work_ms == 6789.5);
     resume_free(&back);
 
     /* fewer attempts allowed now: the first ones are kept */

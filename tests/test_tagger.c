@@ -3,7 +3,9 @@
  * (signature and docstring, as the dataset gives them) and MBPP texts.
  *
  * Each case names the skills it must get, strongest first; a case whose
- * text has no clue of any skill must get none.
+ * text has no clue of any skill must get none. The skills it may give are
+ * exactly the seed curriculum's (argv[1], curriculum.jsonl): a skill added
+ * to or renamed in one and not the other fails here.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -14,6 +16,7 @@
 #include <string.h>
 
 #include <cmocka.h>
+#include <cjson/cJSON.h>
 
 #include "tagger.h"
 
@@ -164,14 +167,58 @@ static void test_mbpp(void **state)
     assert_int_equal(misses, 0);
 }
 
+/* The skills the tagger may give (cmd/tagger.c's table). */
+static const char *const known[] = {
+    "strings", "lists", "dicts", "recursion", "sorting", "math",
+    "parsing", "classes", "iterators", "error_handling",
+};
+#define NKNOWN (sizeof(known) / sizeof(known[0]))
+
+static const char *curriculum_path;     /* argv[1] */
+
+/* They are the curriculum's skills, no more and no fewer: the tagger maps
+ * a problem onto skills the Trainer already teaches. */
+static void test_curriculum_skills(void **state)
+{
+    FILE *f = fopen(curriculum_path, "r");
+    char line[1 << 16];
+    bool seen[NKNOWN] = { false };
+    unsigned tasks = 0;
+
+    (void)state;
+    if (!f)
+        fail_msg("cannot open the curriculum %s", curriculum_path);
+    while (fgets(line, sizeof line, f)) {
+        cJSON *o = cJSON_Parse(line);
+        const cJSON *sk;
+
+        if (!o)
+            continue;           /* a blank line */
+        tasks++;
+        cJSON_ArrayForEach(sk, cJSON_GetObjectItemCaseSensitive(o, "skills")) {
+            size_t k = 0;
+            assert_true(cJSON_IsString(sk));
+            while (k < NKNOWN && strcmp(known[k], sk->valuestring) != 0)
+                k++;
+            if (k == NKNOWN)
+                fail_msg("the curriculum's skill '%s' is not the tagger's",
+                         sk->valuestring);
+            seen[k] = true;
+        }
+        cJSON_Delete(o);
+    }
+    fclose(f);
+    assert_true(tasks > 0);
+    for (size_t k = 0; k < NKNOWN; k++)
+        if (!seen[k])
+            fail_msg("the tagger's skill '%s' is in no curriculum task",
+                     known[k]);
+}
+
 /* Only the curriculum's skills come out, never a benchmark's name, and
  * the limits hold. */
 static void test_limits(void **state)
 {
-    static const char *const known[] = {
-        "strings", "lists", "dicts", "recursion", "sorting", "math",
-        "parsing", "classes", "iterators", "error_handling",
-    };
     const char *got[TAGGER_MAX_SKILLS];
     const char *all = "Write a recursive generator that parses a string "
                       "into a sorted list of prime numbers, raises an "
@@ -187,7 +234,7 @@ static void test_limits(void **state)
     assert_int_equal(n, TAGGER_MAX_SKILLS);
     for (size_t i = 0; i < n; i++) {
         bool ok = false;
-        for (size_t k = 0; k < 10; k++)
+        for (size_t k = 0; k < NKNOWN; k++)
             ok |= strcmp(got[i], known[k]) == 0;
         assert_true(ok);
         for (size_t j = 0; j < i; j++)
@@ -202,13 +249,20 @@ static void test_limits(void **state)
                                 got, 3), 0);
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_humaneval),
         cmocka_unit_test(test_mbpp),
+        cmocka_unit_test(test_curriculum_skills),
         cmocka_unit_test(test_limits),
     };
+
+    if (argc != 2) {
+        fprintf(stderr, "usage: %s CURRICULUM.jsonl\n", argv[0]);
+        return 2;
+    }
+    curriculum_path = argv[1];
 
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

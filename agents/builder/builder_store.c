@@ -215,6 +215,8 @@ void builder_progress_save(struct builder *b, const struct task *t,
                         .llm_failures = llm_failures, .usage = b->usage };
     int rc;
 
+    r.usage.work_ms = clock_mono_ms() - b->task_t0;
+
     for (unsigned i = 0; i < natt && i < STORE_MAX_ATTEMPT; i++)
         ra[i] = (struct resume_attempt){ att[i].code, att[i].problem,
                                          (int)att[i].rule };

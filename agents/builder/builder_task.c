@@ -145,6 +145,9 @@ static int prepare(struct build *w, uint64_t id, const char *json,
         }
         w->llm_failures = res.llm_failures;
         b->usage = res.usage;
+        /* The wall time goes on from where the last run left it: the
+         * time in the queue between the runs is no work of the task. */
+        w->t0 = b->task_t0 = clock_mono_ms() - res.usage.work_ms;
         resume_free(&res);
         builder_logf(b, t, "resumed after %u attempt%s (%u LLM calls so "
                      "far): %.*s%s", w->natt, w->natt == 1 ? "" : "s",

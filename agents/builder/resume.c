@@ -32,7 +32,7 @@ static cJSON *str_or_null(const char *s)
 #define USAGE_FIELDS(X)                                                     \
     X(llm_calls) X(llm_requests) X(prompt_tokens) X(completion_tokens)      \
     X(prompt_evaluated) X(prompt_cached) X(timed_calls) X(llm_ms)           \
-    X(sandbox_runs) X(sandbox_ms)
+    X(sandbox_runs) X(sandbox_ms) X(work_ms)
 
 int resume_save(struct store *st, uint64_t id, const struct resume *r)
 {

@@ -31,6 +31,9 @@ struct task_usage {
     double llm_ms;
     unsigned sandbox_runs;
     double sandbox_ms;
+    double work_ms;                 /* the task's work up to the save, so
+                                       that a resumed run goes on counting
+                                       its wall time (result.wall_ms)    */
 };
 
 /* One attempt as kept: its code (NULL: there was none in the answer) and

@@ -129,6 +129,10 @@ assert_ok "bt report --set ab-single --set ab-full" \
     "$BT" report --set ab-single --set ab-full
 assert_eq "... one row each, in the order asked" "ab-single ab-full" \
     "$(sed -n '2,$p' <<<"$OUT" | awk '{print $1}' | paste -sd' ')"
+assert_ok "bt report --set of a set named twice (names are lower case)" \
+    "$BT" report --set ab-single --set ab-full --set AB-Single
+assert_eq "... still one row per set" "ab-single ab-full" \
+    "$(sed -n '2,$p' <<<"$OUT" | awk '{print $1}' | paste -sd' ')"
 assert_eq "single shot: pass@1 0%, final 0%, 1 attempt" "0.0% 0.0% 1.00" \
     "$(sed -n 2p <<<"$OUT" | awk '{print $7, $9, $11}')"
 assert_eq "repair: pass@1 0%, final 100%, 2 attempts" "0.0% 100.0% 2.00" \
