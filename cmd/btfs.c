@@ -367,8 +367,11 @@ static int start_trainer_llm(const struct config *cfg, struct status *status,
     lc.max_tokens = (unsigned)cfg->llm_max_tokens;
     lc.temperature = cfg->llm_temperature;
     if ((rc = llm_create(&lc, llm)) < 0) {
+        char url[512];
+        /* Its own URL may hold a password as well as the Builder's. */
+        redact_buf(url, sizeof url, lc.url);
         fprintf(stderr, "btfs: cannot create the Trainer's LLM client for "
-                "%s: %s\n", lc.url, strerror(-rc));
+                "%s: %s\n", url, strerror(-rc));
         return rc;
     }
     if ((rc = llm_monitor_start_trainer(*llm, status, st, monitor)) < 0) {

@@ -130,6 +130,15 @@ start_btfs --llm-url "$FAKE_URL" --llm-api-key-file "$T/key"
 assert_match "a key file others can read is warned about" "key file $T/key can be read by other users; make it private: chmod 600" "$(cat "$LOG")"
 stop
 
+# ---- a URL btfs cannot use: the message names it without its password -------
+
+for opt in llm-url trainer-llm-url; do
+    assert_exit "--$opt with a scheme the client refuses stops btfs" 1 \
+        "$BTFS" -f --data "$D" --trainer 1 --$opt "ftp://admin7:$PW@127.0.0.1/v1" "$M"
+    assert_match "... naming the URL masked" "LLM client for ftp://\*\*\*@127.0.0.1/v1: " "$ERR"
+    assert_no_match "... and not the password" "$PW" "$ERR"
+done
+
 # ---- a store others can read --------------------------------------------------
 
 chmod 755 "$D"
