@@ -84,6 +84,23 @@ assert_eq "curl sent the userinfo to the server (basic auth)" \
 stop
 no_leak "... and still in no file, after a second run"
 
+# ---- the Trainer's own endpoint, with no server there -------------------------
+
+stop_fake
+BT_TRAINER=1 BT_TRAINER_LLM_URL="http://admin7:$PW@127.0.0.1:$PORT/v1" start_btfs --llm-url "$FAKE_URL"
+assert_ok "the Trainer's endpoint: status.json says why it is down" \
+    wait_for '.trainer_llm.last_error != null' 10
+assert_eq "... with its URL masked" "\"http://***@127.0.0.1:$PORT/v1\"" \
+    "$(jq -c .trainer_llm.url "$M/status.json")"
+assert_match "... and curl's error masked" "^refused: http://\*\*\*@127.0.0.1:$PORT/v1/models: " \
+    "$(jq -r .trainer_llm.last_error "$M/status.json")"
+assert_eq "config.json shows the Trainer's URL masked" \
+    "http://***@127.0.0.1:$PORT/v1" "$(jq -r .trainer_llm_url "$M/config.json")"
+sleep 1
+no_leak "the Trainer's password is in no file of the tree, the store or btfs's output"
+stop
+start_fake "$PORT"
+
 # ---- secret query values -------------------------------------------------------
 
 BT_LLM_URL="http://127.0.0.1:$PORT/v1?api_key=$PW&model=x" start_btfs
