@@ -46,7 +46,9 @@ static const struct setting settings[] = {
     {"BT_LLM_MODEL", "llm-model", T_STR, F(llm_model),
      "deepseek-coder-7b-instruct", 0, 0, NULL, 0, "model name to ask for"},
     {"BT_LLM_API_KEY", "llm-api-key", T_STR, F(llm_api_key), "", 0, 0, NULL,
-     1, "API key sent as a Bearer token (optional; never shown)"},
+     1, "API key sent as a Bearer token (optional; never shown in the tree "
+     "or the logs, but as an option every local user sees it in ps: prefer "
+     "the file or the environment)"},
     {"BT_LLM_API_KEY_FILE", "llm-api-key-file", T_STR, F(llm_api_key_file),
      "", 0, 0, NULL, 0, "file holding the API key (one line; keeps it out "
      "of the environment and of ps)"},
@@ -75,7 +77,8 @@ static const struct setting settings[] = {
     {"BT_TRAINER_LLM_API_KEY", "trainer-llm-api-key", T_STR,
      F(trainer_llm_api_key), "", 0, 0, NULL, 1,
      "API key for the Trainer's server; empty: BT_LLM_API_KEY (never "
-     "shown)"},
+     "shown in the tree or the logs; as an option every local user sees it "
+     "in ps: prefer the environment)"},
     {"BT_LLM_MAX_TOKENS", "llm-max-tokens", T_INT, F(llm_max_tokens),
      "1024", 16, 1048576, NULL, 0, "tokens an answer may use"},
     {"BT_LLM_TEMPERATURE", "llm-temperature", T_DBL, F(llm_temperature),
@@ -594,6 +597,14 @@ int config_load(struct config *cfg, int argc, char **argv,
         fprintf(stderr, "btfs: warning: --llm-api-key shows the key to every "
                 "local user (ps, /proc/PID/cmdline); use --llm-api-key-file "
                 "PATH or BT_LLM_API_KEY_FILE instead\n");
+    /* The Trainer's key leaks the same way. */
+    if (rc == 0 && *cfg->trainer_llm_api_key &&
+        strncmp(source_what(&srcs[index_of("BT_TRAINER_LLM_API_KEY")]),
+                "option ", 7) == 0)
+        fprintf(stderr, "btfs: warning: --trainer-llm-api-key shows the key "
+                "to every local user (ps, /proc/PID/cmdline); set "
+                "BT_TRAINER_LLM_API_KEY in the environment or in .env "
+                "instead\n");
     if (rc == 0 && cfg->sandbox_timeout_s > cfg->sandbox_max_timeout_s)
         rc = err_fmt(err, errlen, "BT_SANDBOX_TIMEOUT_S (%d) is larger than "
                      "BT_SANDBOX_MAX_TIMEOUT_S (%d)", cfg->sandbox_timeout_s,

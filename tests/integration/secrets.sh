@@ -135,6 +135,15 @@ start_btfs --llm-url "$FAKE_URL" --llm-api-key "$KEY"
 assert_match "a key given as an option is warned about, with the fix" \
     "warning: --llm-api-key shows the key to every local user.*--llm-api-key-file" "$(cat "$LOG")"
 stop
+: >"$LOG"
+start_btfs --llm-url "$FAKE_URL" --trainer-llm-api-key "$KEY"
+assert_match "so is the Trainer's key given as an option, with the fix" \
+    "warning: --trainer-llm-api-key shows the key to every local user.*BT_TRAINER_LLM_API_KEY in the environment" "$(cat "$LOG")"
+stop
+: >"$LOG"
+BT_TRAINER_LLM_API_KEY=$KEY start_btfs --llm-url "$FAKE_URL"
+assert_no_match "... but not when it comes from the environment" "warning" "$(cat "$LOG")"
+stop
 
 chmod 644 "$T/key"
 assert_exit "an empty key file is refused" 2 "$BTFS" -f --data "$D" --llm-api-key-file /dev/null "$M"
