@@ -159,10 +159,13 @@ stop
 # ---- a URL btfs cannot use: the message names it without its password -------
 
 for opt in llm-url trainer-llm-url; do
-    assert_exit "--$opt with a scheme the client refuses stops btfs" 1 \
-        "$BTFS" -f --data "$D" --trainer 1 --$opt "ftp://admin7:$PW@127.0.0.1/v1" "$M"
-    assert_match "... naming the URL masked" "LLM client for ftp://\*\*\*@127.0.0.1/v1: " "$ERR"
-    assert_no_match "... and not the password" "$PW" "$ERR"
+    for url in "ftp://admin7:$PW@127.0.0.1/v1" "admin7:$PW@127.0.0.1/v1"; do
+        assert_exit "--$opt ${url%%:*}:...: a URL the client cannot take stops btfs" 2 \
+            "$BTFS" -f --data "$D" --trainer 1 --$opt "$url" "$M"
+        assert_match "... naming the setting and the URL masked" \
+            "option --$opt: \"[a-z:/]*\*\*\*@127.0.0.1/v1\" is not an http:// or https:// URL" "$ERR"
+        assert_no_match "... and not the password" "$PW" "$ERR"
+    done
 done
 
 # ---- a store others can read --------------------------------------------------
