@@ -172,9 +172,14 @@ static char *prepare_data_dir(const char *path)
             continue;
         char c = *p;
         *p = '\0';
-        if (mkdir(copy, 0700) < 0 && errno != EEXIST)
+        if (mkdir(copy, 0700) < 0 && errno != EEXIST) {
+            if (errno == EROFS)
+                die(EXIT_REFUSED, "cannot create data directory %s: it is on "
+                    "a read-only filesystem; remount it read-write or pass "
+                    "another --data", copy);
             die(EXIT_REFUSED, "cannot create data directory %s: %s", copy,
                 strerror(errno));
+        }
         *p = c;
         if (c == '\0')
             break;
