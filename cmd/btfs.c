@@ -172,9 +172,14 @@ static char *prepare_data_dir(const char *path)
             continue;
         char c = *p;
         *p = '\0';
-        if (mkdir(copy, 0700) < 0 && errno != EEXIST)
+        if (mkdir(copy, 0700) < 0 && errno != EEXIST) {
+            if (errno == EROFS)
+                die(EXIT_REFUSED, "cannot create data directory %s: it is on "
+                    "a read-only filesystem; remount it read-write or pass "
+                    "another --data", copy);
             die(EXIT_REFUSED, "cannot create data directory %s: %s", copy,
                 strerror(errno));
+        }
         *p = c;
         if (c == '\0')
             break;
@@ -367,8 +372,11 @@ static int start_trainer_llm(const struct config *cfg, struct status *status,
     lc.max_tokens = (unsigned)cfg->llm_max_tokens;
     lc.temperature = cfg->llm_temperature;
     if ((rc = llm_create(&lc, llm)) < 0) {
+        char url[512];
+        /* Its own URL may hold a password as well as the Builder's. */
+        redact_buf(url, sizeof url, lc.url);
         fprintf(stderr, "btfs: cannot create the Trainer's LLM client for "
-                "%s: %s\n", lc.url, strerror(-rc));
+                "%s: %s\n", url, strerror(-rc));
         return rc;
     }
     if ((rc = llm_monitor_start_trainer(*llm, status, st, monitor)) < 0) {

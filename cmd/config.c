@@ -46,7 +46,9 @@ static const struct setting settings[] = {
     {"BT_LLM_MODEL", "llm-model", T_STR, F(llm_model),
      "deepseek-coder-7b-instruct", 0, 0, NULL, 0, "model name to ask for"},
     {"BT_LLM_API_KEY", "llm-api-key", T_STR, F(llm_api_key), "", 0, 0, NULL,
-     1, "API key sent as a Bearer token (optional; never shown)"},
+     1, "API key sent as a Bearer token (optional; never shown in the tree "
+     "or the logs, but as an option every local user sees it in ps: prefer "
+     "the file or the environment)"},
     {"BT_LLM_API_KEY_FILE", "llm-api-key-file", T_STR, F(llm_api_key_file),
      "", 0, 0, NULL, 0, "file holding the API key (one line; keeps it out "
      "of the environment and of ps)"},
@@ -75,7 +77,8 @@ static const struct setting settings[] = {
     {"BT_TRAINER_LLM_API_KEY", "trainer-llm-api-key", T_STR,
      F(trainer_llm_api_key), "", 0, 0, NULL, 1,
      "API key for the Trainer's server; empty: BT_LLM_API_KEY (never "
-     "shown)"},
+     "shown in the tree or the logs; as an option every local user sees it "
+     "in ps: prefer the environment)"},
     {"BT_LLM_MAX_TOKENS", "llm-max-tokens", T_INT, F(llm_max_tokens),
      "1024", 16, 1048576, NULL, 0, "tokens an answer may use"},
     {"BT_LLM_TEMPERATURE", "llm-temperature", T_DBL, F(llm_temperature),
@@ -477,6 +480,54 @@ static int read_key_file(struct config *cfg, const struct source *src,
     return cfg->llm_api_key ? 0 : -ENOMEM;
 }
 
+/* Checks a list of LLM URLs (comma-separated) as the LLM client will take
+ * them: each one http:// or https://. Here rather than there so that a
+ * bad one stops start-up naming the setting, and shows without its
+ * credentials: a URL without a scheme ("user:pw@host/v1", which curl
+ * would take) has no "://" for redact_buf to find, so it is masked here
+ * up to its last '@'. */
+static int check_urls(const char *list, const struct source *src, char *err,
+                      size_t errlen)
+{
+    const char *p = list;
+
+    while (*p) {
+        const char *end = strchr(p, ',');
+        size_t n = end ? (size_t)(end - p) : strlen(p);
+
+        while (n > 0 && (*p == ' ' || *p == '\t')) {
+            p++;
+            n--;
+        }
+        while (n > 0 && (p[n - 1] == ' ' || p[n - 1] == '\t'))
+            n--;
+        if (n == 0)
+            return err_fmt(err, errlen, "%s holds an empty URL; give one "
+                           "http:// or https:// URL, or several separated "
+                           "by commas", source_what(src));
+        if (strncmp(p, "http://", 7) != 0 && strncmp(p, "https://", 8) != 0) {
+            char item[512], shown[512];
+            const char *at;
+
+            snprintf(item, sizeof item, "%.*s", (int)n, p);
+            redact_buf(shown, sizeof shown, item);
+            /* Without a scheme nothing says where the host starts: all
+             * before the last '@' goes (too much, at worst). */
+            at = strrchr(shown, '@');
+            if (!strstr(shown, "://") && at) {
+                memmove(shown + 3, at, strlen(at) + 1);
+                memcpy(shown, "***", 3);
+            }
+            return err_fmt(err, errlen, "%s: \"%s\" is not an http:// or "
+                           "https:// URL", source_what(src), shown);
+        }
+        if (!end)
+            break;
+        p = end + 1;
+    }
+    return 0;
+}
+
 int config_load(struct config *cfg, int argc, char **argv,
                 const char *env_file, enum config_action *action, char *err,
                 size_t errlen)
@@ -594,6 +645,20 @@ int config_load(struct config *cfg, int argc, char **argv,
         fprintf(stderr, "btfs: warning: --llm-api-key shows the key to every "
                 "local user (ps, /proc/PID/cmdline); use --llm-api-key-file "
                 "PATH or BT_LLM_API_KEY_FILE instead\n");
+    /* The Trainer's key leaks the same way. */
+    if (rc == 0 && *cfg->trainer_llm_api_key &&
+        strncmp(source_what(&srcs[index_of("BT_TRAINER_LLM_API_KEY")]),
+                "option ", 7) == 0)
+        fprintf(stderr, "btfs: warning: --trainer-llm-api-key shows the key "
+                "to every local user (ps, /proc/PID/cmdline); set "
+                "BT_TRAINER_LLM_API_KEY in the environment or in .env "
+                "instead\n");
+    if (rc == 0)
+        rc = check_urls(cfg->llm_url, &srcs[index_of("BT_LLM_URL")], err,
+                        errlen);
+    if (rc == 0 && *cfg->trainer_llm_url)
+        rc = check_urls(cfg->trainer_llm_url,
+                        &srcs[index_of("BT_TRAINER_LLM_URL")], err, errlen);
     if (rc == 0 && cfg->sandbox_timeout_s > cfg->sandbox_max_timeout_s)
         rc = err_fmt(err, errlen, "BT_SANDBOX_TIMEOUT_S (%d) is larger than "
                      "BT_SANDBOX_MAX_TIMEOUT_S (%d)", cfg->sandbox_timeout_s,

@@ -364,6 +364,57 @@ static void cancel_after_requeue_drops_progress(void **state)
     free(wrong);
 }
 
+/* A 500 that only one task's prompt gets is that task's: the server
+ * answers a probe, so the task ends "error" after its LLM tries, and the
+ * task behind it runs. Without this the first task went back to the head
+ * of the queue for ever and nothing behind it ran. Control: a task whose
+ * prompt and probe both get 500 (the server failing every request) is
+ * blamed for nothing and stays on the queue. */
+static void a_prompt_only_it_fails_on_is_the_tasks(void **state)
+{
+    struct fixture *f = *state;
+    char *answer = fenced("def square(x):\n    return x * x");
+    struct fakellm_rule choke = { .kind = FAKE_STATUS, .match = "choke(",
+                                  .status = 500,
+                                  .body = "{\"error\": {\"message\": "
+                                          "\"grammar failed\"}}" };
+
+    assert_int_equal(fakellm_add(f->env.fake, &choke), 0);
+    agent_fixture_reply(&f->env, "square(", answer, 0);
+    agent_fixture_reply(&f->env, "Reply with the word OK.", "OK", 0);
+    uint64_t bad = add_task(f, "{\"goal\": \"Write choke(x).\", "
+                               "\"priority\": 5, "
+                               "\"tests\": \"assert choke(1) == 1\"}");
+    uint64_t good = add_task(f, "{\"goal\": \"Write square(x) returning x "
+                                "squared.\", \"tests\": \"assert "
+                                "square(2) == 4\"}");
+    cJSON *doc = wait_finished(f, bad);
+    assert_string_equal(str_at(doc, "status"), "error");
+    const char *reason = str_at(cJSON_GetObjectItem(doc, "result"), "reason");
+    if (!strstr(reason, "server_error: HTTP 500"))
+        fail_msg("reason: %s", reason);
+    cJSON_Delete(doc);
+    doc = wait_finished(f, good);
+    assert_string_equal(str_at(doc, "status"), "passed");
+    cJSON_Delete(doc);
+
+    /* The control: no rule answers "triple(" nor the probe any more, and
+     * the fake's answer without a rule is a 500. */
+    fakellm_clear(f->env.fake);
+    uint64_t wait = add_task(f, "{\"goal\": \"Write triple(x).\", "
+                                "\"tests\": \"assert triple(1) == 3\"}");
+    for (int i = 0; i < 1200 && !agent_fixture_asked(&f->env, "triple("); i++)
+        usleep(50 * 1000);
+    usleep(4000 * 1000);
+    doc = agent_fixture_record(&f->env, STORE_COLL_TASKS, wait);
+    const char *st = str_at(doc, "status");
+    if (strcmp(st, "queued") != 0 && strcmp(st, "running") != 0)
+        fail_msg("a task was blamed for a server failing everything: %s", st);
+    assert_int_equal((int)num_at(doc, "attempts"), 0);
+    cJSON_Delete(doc);
+    free(answer);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -378,6 +429,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(
             resumed_task_counts_the_first_run_wall_time, setup, teardown),
         cmocka_unit_test_setup_teardown(cancel_after_requeue_drops_progress,
+                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(a_prompt_only_it_fails_on_is_the_tasks,
                                         setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

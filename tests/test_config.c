@@ -1035,6 +1035,41 @@ static void test_json_redacts_url_credentials(void **state)
     free(text);
 }
 
+/* A URL the LLM client cannot take stops start-up naming the setting,
+ * and the message shows it without its credentials, with a scheme or
+ * without one (curl takes "user:pw@host/v1"). */
+static void test_bad_url_refused_masked(void **state)
+{
+    struct fixture *fx = *state;
+    static const char *const bad[] = {
+        "--llm-url=admin:Pw9xyz@llm.lan:8080/v1",
+        "--llm-url=http//admin:Pw9xyz@llm.lan/v1",
+        "--llm-url=ftp://admin:Pw9xyz@llm.lan/v1",
+        "--llm-url=http://a/v1,admin:Pw9xyz@llm.lan/v1",
+        "--trainer-llm-url=admin:Pw9xyz@llm.lan/v1",
+    };
+
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        assert_int_equal(LOAD(fx, NULL, bad[i], "/mnt"), -EINVAL);
+        assert_err_has(fx, i < 4 ? "option --llm-url: " :
+                                   "option --trainer-llm-url: ");
+        assert_err_has(fx, "***@llm.lan");
+        assert_err_has(fx, "is not an http:// or https:// URL");
+        if (strstr(fx->err, "Pw9xyz") || strstr(fx->err, "admin"))
+            fail_msg("%s: the message shows a credential: %s", bad[i],
+                     fx->err);
+    }
+    assert_int_equal(LOAD(fx, NULL, "--llm-url=http://a/v1, ,http://b/v1",
+                          "/mnt"), -EINVAL);
+    assert_err_has(fx, "holds an empty URL");
+    /* The client takes lower-case schemes only (llm_create); good lists
+     * load (the control). */
+    assert_int_equal(LOAD(fx, NULL, "--llm-url=http://a/v1, https://u:p@b/v1",
+                          "--trainer-llm-url=HTTPS://t/v1", "/mnt"), -EINVAL);
+    assert_int_equal(LOAD(fx, NULL, "--llm-url=http://a/v1, https://u:p@b/v1",
+                          "--trainer-llm-url=https://t/v1", "/mnt"), 0);
+}
+
 /* BT_LLM_API_KEY_FILE: the key is read from the file, trimmed, and never
  * shown; the file's path is. */
 static void test_key_file(void **state)
@@ -1276,6 +1311,7 @@ int main(void)
         T(test_json_contents),
         T(test_json_redacts_api_key),
         T(test_json_redacts_url_credentials),
+    T(test_bad_url_refused_masked),
         T(test_key_file),
         T(test_regression_message_one_line),
         T(test_usage_lists_every_setting),

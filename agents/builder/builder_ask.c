@@ -4,7 +4,8 @@
  *
  * An LLM call ends one of four ways: an answer, "stop" (btfs is
  * stopping), "requeue" (the LLM is not available: the task waits in the
- * queue), or "fail" (it answers with errors; counted against llm_tries).
+ * queue), or "fail" (it answers with errors, or fails on its side for
+ * this task's prompt only; counted against llm_tries).
  */
 #include "builder_internal.h"
 
@@ -13,6 +14,28 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+/* Whether the server answers a request other than the one that just
+ * failed on its side: a tiny prompt with one token to answer. A 5xx or an
+ * error inside a 200 that only one task's prompt gets is that task's (a
+ * prompt or schema the server chokes on), and must not hold the queue for
+ * ever; one that every request gets means the LLM is not available. The
+ * probe's cost is one short call per such failure. */
+static int server_answers_others(struct builder *b, enum llm_priority prio)
+{
+    struct llm_message m = { "user", "Reply with the word OK." };
+    struct llm_request req = { .messages = &m, .nmessages = 1,
+                               .max_tokens = 1, .priority = prio };
+    struct llm_result r;
+    enum llm_err err = llm_chat(b->session, &req, &r);
+
+    b->usage.llm_calls++;
+    b->usage.llm_requests += r.attempts;
+    b->usage.llm_ms += r.latency_ms;
+    llm_result_free(&r);
+    /* One token asked for: an answer cut at it is an answer. */
+    return err == LLM_OK || err == LLM_E_TRUNCATED;
+}
 
 /* One LLM call with its outcome sorted. On ASK_FAIL and ASK_REQUEUE,
  * 'why' says what happened ("server_error: HTTP 500 ..."). */
@@ -47,6 +70,12 @@ enum ask_end builder_ask(struct builder *b, const struct task *t,
     snprintf(why, whylen, "%s: %s", llm_err_name(r->err), r->error);
     if (r->err == LLM_E_CANCELLED || stopper_stopped(&b->pool->stopper))
         return ASK_STOP;
+    if ((r->err == LLM_E_SERVER || r->err == LLM_E_IN_BAND) &&
+        server_answers_others(b, req.priority)) {
+        builder_logf(b, t, "LLM call failed: %s (the server answers other "
+                     "requests: the failure is this task's)", why);
+        return ASK_FAIL;
+    }
     if (llm_err_unavailable(r->err)) {
         llm_monitor_kick(b->pool->env.monitor);
         status_set_llm_health(b->pool->env.status, r->err != LLM_E_REFUSED &&

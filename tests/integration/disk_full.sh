@@ -109,6 +109,9 @@ assert_exit "a data directory on a read-only filesystem is refused at start" 2 \
     "$BTFS" -f --data "$D" "$M"
 assert_match "... saying so, with the fix" "data directory .* is on a read-only filesystem.*remount it read-write or pass another --data" "$ERR"
 assert_eq "... and nothing is mounted" "" "$(awk -v m="$M" '$2 == m' /proc/mounts)"
+assert_exit "a data directory to create there is refused too" 2 \
+    "$BTFS" -f --data "$SMALL/new/data" "$M"
+assert_match "... with the same fix" "data directory $SMALL/new: it is on a read-only filesystem; remount it read-write or pass another --data" "$ERR"
 umount "$SMALL"
 
 finish

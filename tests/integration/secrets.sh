@@ -84,6 +84,23 @@ assert_eq "curl sent the userinfo to the server (basic auth)" \
 stop
 no_leak "... and still in no file, after a second run"
 
+# ---- the Trainer's own endpoint, with no server there -------------------------
+
+stop_fake
+BT_TRAINER=1 BT_TRAINER_LLM_URL="http://admin7:$PW@127.0.0.1:$PORT/v1" start_btfs --llm-url "$FAKE_URL"
+assert_ok "the Trainer's endpoint: status.json says why it is down" \
+    wait_for '.trainer_llm.last_error != null' 10
+assert_eq "... with its URL masked" "\"http://***@127.0.0.1:$PORT/v1\"" \
+    "$(jq -c .trainer_llm.url "$M/status.json")"
+assert_match "... and curl's error masked" "^refused: http://\*\*\*@127.0.0.1:$PORT/v1/models: " \
+    "$(jq -r .trainer_llm.last_error "$M/status.json")"
+assert_eq "config.json shows the Trainer's URL masked" \
+    "http://***@127.0.0.1:$PORT/v1" "$(jq -r .trainer_llm_url "$M/config.json")"
+sleep 1
+no_leak "the Trainer's password is in no file of the tree, the store or btfs's output"
+stop
+start_fake "$PORT"
+
 # ---- secret query values -------------------------------------------------------
 
 BT_LLM_URL="http://127.0.0.1:$PORT/v1?api_key=$PW&model=x" start_btfs
@@ -118,6 +135,15 @@ start_btfs --llm-url "$FAKE_URL" --llm-api-key "$KEY"
 assert_match "a key given as an option is warned about, with the fix" \
     "warning: --llm-api-key shows the key to every local user.*--llm-api-key-file" "$(cat "$LOG")"
 stop
+: >"$LOG"
+start_btfs --llm-url "$FAKE_URL" --trainer-llm-api-key "$KEY"
+assert_match "so is the Trainer's key given as an option, with the fix" \
+    "warning: --trainer-llm-api-key shows the key to every local user.*BT_TRAINER_LLM_API_KEY in the environment" "$(cat "$LOG")"
+stop
+: >"$LOG"
+BT_TRAINER_LLM_API_KEY=$KEY start_btfs --llm-url "$FAKE_URL"
+assert_no_match "... but not when it comes from the environment" "warning" "$(cat "$LOG")"
+stop
 
 chmod 644 "$T/key"
 assert_exit "an empty key file is refused" 2 "$BTFS" -f --data "$D" --llm-api-key-file /dev/null "$M"
@@ -129,6 +155,18 @@ assert_match "... naming both" "BT_LLM_API_KEY in the environment and option --l
 start_btfs --llm-url "$FAKE_URL" --llm-api-key-file "$T/key"
 assert_match "a key file others can read is warned about" "key file $T/key can be read by other users; make it private: chmod 600" "$(cat "$LOG")"
 stop
+
+# ---- a URL btfs cannot use: the message names it without its password -------
+
+for opt in llm-url trainer-llm-url; do
+    for url in "ftp://admin7:$PW@127.0.0.1/v1" "admin7:$PW@127.0.0.1/v1"; do
+        assert_exit "--$opt ${url%%:*}:...: a URL the client cannot take stops btfs" 2 \
+            "$BTFS" -f --data "$D" --trainer 1 --$opt "$url" "$M"
+        assert_match "... naming the setting and the URL masked" \
+            "option --$opt: \"[a-z:/]*\*\*\*@127.0.0.1/v1\" is not an http:// or https:// URL" "$ERR"
+        assert_no_match "... and not the password" "$PW" "$ERR"
+    done
+done
 
 # ---- a store others can read --------------------------------------------------
 

@@ -7,6 +7,7 @@
 # data directory afterwards.
 . "${0%/*}/lib.sh" || exit 1
 
+umask 022     # the mode below must come from btfs, not from the umask
 start_btfs
 pid=$BTFS_PID
 
@@ -42,11 +43,14 @@ def spill_files():
             continue
         if t.startswith(os.path.realpath(sys.argv[3])) and "(deleted)" in t:
             n += 1
+            modes.add("%o" % (os.stat("/proc/%s/fd/%s" % (pid, fd)).st_mode & 0o777))
     return n
+modes = set()
 
 fd = os.open(q, os.O_RDONLY)
 first = os.pread(fd, 4096, 0)            # part of it, before the change
 print("spill_open", spill_files())
+print("spill_mode", " ".join(sorted(modes)))
 with open(os.path.join(m, "tasks/new"), "w") as f:
     f.write("".join('{"goal": "late %d"}\n' % i for i in range(100)))
 rest = read_all(fd)
@@ -62,6 +66,8 @@ EOF2
 out=$(python3 "$T/hold.py" "$M" "$pid" "$D")
 assert_eq "an open queue over 1 MiB is a file of btfs's" "spill_open 1" \
     "$(grep spill_open <<<"$out")"
+assert_eq "... private to btfs's user like the store (0600, umask 022)" "spill_mode 600" \
+    "$(grep spill_mode <<<"$out")"
 assert_eq "the holder reads its snapshot whole" "old_whole 1 2000" \
     "$(grep old_whole <<<"$out")"
 # fstat(2) names no open file on Linux; lseek(SEEK_END) does (cache.sh).
