@@ -2,8 +2,8 @@
 # llm_context.sh -- real servers' limits: a task interrupted by the LLM
 # going away resumes at its step (attempts, code and usage kept); a server
 # with a smaller context than btfs assumed never drains the queue: btfs
-# learns the context from its error and cuts the middle of long goals and
-# tests to fit, and only a task that cannot fit even bare ends `error`
+# learns the context from its error and cuts the middle of long goals,
+# tests and test output to fit, and only a task that cannot fit even bare ends `error`
 # (with both numbers); the Trainer may have its own (teacher) server.
 . "${0%/*}/lib.sh" || exit 1
 
@@ -92,6 +92,22 @@ assert_eq "... while every test still judged the code" "12/12" \
 assert_eq "status.json shows the server's context" "700 server" \
     "$(jq -r '"\(.llm.context) \(.llm.context_from)"' "$M/status.json")"
 assert_match "system.log names the setting" "BT_LLM_CONTEXT=700" "$(cat "$M/logs/system.log")"
+# A short task whose first attempt fails with long error output: the retry
+# quotes the middle-cut output back instead of ending the task in error.
+fake_code 'Your attempt 1 failed' 'def cube(x):
+    return x ** 3'
+fake_code 'cube(' 'import sys
+sys.stderr.write("noise for the log, one line after another\n" * 150)
+def cube(x):
+    return x * 3'
+add_task '{"goal": "Write cube(x) returning x cubed.", "tests": "assert cube(2) == 8"}'
+assert_ok "a retry whose test output does not fit the context still runs" wait_status task_000003 passed 60
+assert_eq "... as attempt 2" 2 "$(task_field task_000003 .attempts)"
+assert_match "... with the test output cut, and said so" \
+    "task_000003: the prompt was cut to fit the model's context \(.*test output [0-9]+ of [0-9]+\)" \
+    "$(cat "$M/logs/system.log")"
+assert_eq "... marked as cut in the retry's prompt" true \
+    "$(curl -s "http://127.0.0.1:$FAKE_PORT/fake/requests" | jq 'any(.[]; .body | contains("Your attempt 1 failed") and contains("noise for the log") and contains("bytes cut to fit the model'"'"'s context"))')"
 stop_btfs
 
 # A context too small for any task: only then does a task end in error, with
