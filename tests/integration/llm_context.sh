@@ -59,6 +59,24 @@ else
 fi
 assert_match "system.log says it resumed" "task_000001: resumed after 1 attempt" \
     "$(cat "$M/logs/system.log")"
+# A task without tests: the tests the model wrote before the LLM went away
+# are kept, not asked for again.
+fake_clear
+fake_rule '{"kind":"reply","match":"Write Python tests","content":"{\"tests\": \"assert sq3(2) == 8\"}"}'
+fake_rule '{"kind":"status","status":503,"match":"written for this task","body":"{\"error\":{\"message\":\"Loading model\"}}"}'
+add_task 'Write sq3(x) returning x cubed.'
+assert_ok "LLM away after the tests were written: the task goes back to the queue" \
+    wait_json '(.llm.last_error // "" | test("^loading: "))' 40
+assert_ok "... queued" wait_status task_000002 queued 20
+fake_clear
+fake_reflection
+fake_rule '{"kind":"reply","match":"Write Python tests","content":"{\"tests\": \"assert sq3(3) == 27\"}"}'
+fake_code 'sq3(' 'def sq3(x):
+    return x ** 3'
+assert_ok "... and passes once the LLM is back" wait_status task_000002 passed 60
+assert_eq "... judged by its own tests" true "$(task_field task_000002 .result.tests_self_written)"
+assert_eq "... which were written once" 1 \
+    "$(curl -s "http://127.0.0.1:$FAKE_PORT/fake/requests" | jq '[.[] | select(.path == "/v1/chat/completions") | .body | select(contains("Write Python tests") and contains("sq3"))] | length')"
 stop_btfs
 stop_fake
 
