@@ -128,6 +128,23 @@ assert_eq "... marked as cut in the retry's prompt" true \
     "$(curl -s "http://127.0.0.1:$FAKE_PORT/fake/requests" | jq 'any(.[]; .body | contains("Your attempt 1 failed") and contains("noise for the log") and contains("bytes cut to fit the model'"'"'s context"))')"
 stop_btfs
 
+# A setting larger than the server's context: every call comes back
+# context_too_long. That is the configuration's fault, not the tasks': the
+# Builder waits with status.json naming what to set, and the queue stays.
+rm -rf "$D"
+BT_LLM_CONTEXT=4096 BT_LLM_MAX_TOKENS=200 start_btfs
+for i in 1 2 3; do
+    add_task "{\"goal\": \"$long\", \"tests\": \"assert square($i) == $((i * i))\"}"
+done
+assert_ok "a server with a smaller context than BT_LLM_CONTEXT: status.json says what to set" \
+    wait_json '.state == "waiting_for_llm" and (.llm.last_error // "" | test("^context_too_long: .*set BT_LLM_CONTEXT=700"))' 30
+sleep 3
+assert_eq "... and the queue is not drained: every task still waits" "queued queued queued" \
+    "$(for t in task_000001 task_000002 task_000003; do task_field $t .status; done | sed 's/running/queued/' | tr '\n' ' ' | sed 's/ $//')"
+assert_no_match "... none of them failed" "task_00000[123]: (error|failed)" \
+    "$(cat "$M/logs/system.log")"
+stop_btfs
+
 # A context too small for any task: only then does a task end in error, with
 # both numbers; the queue is not drained by the server's refusals.
 rm -rf "$D"
