@@ -214,6 +214,46 @@ static void test_slots_from_props(void **state)
     assert_int_equal(h.context, 2048);
 }
 
+/* What a server says is learned again when it comes back: a llama-server
+ * restarted with a smaller context (and more slots) is taken at its word,
+ * without a restart of btfs. A server that stays up is not asked again. */
+static void test_relearned_on_reconnect(void **state)
+{
+    struct fixture *f = *state;
+    struct llm_health h;
+    int port;
+    cJSON *q;
+
+    start(f, 1);
+    server(f->fake[0], (struct fakellm_server){ .slots = 1, .llama = 1,
+                                                .n_ctx = 4000 });
+    assert_int_equal(llm_health(f->s, &h), LLM_OK);
+    assert_int_equal(llm_context(f->llm), 4000);
+    /* still up: a changed /props is not read (it is asked on coming up) */
+    server(f->fake[0], (struct fakellm_server){ .slots = 1, .llama = 1,
+                                                .n_ctx = 3000 });
+    assert_int_equal(llm_health(f->s, &h), LLM_OK);
+    assert_int_equal(llm_context(f->llm), 4000);
+    /* down, then back on the same port with another context and slots */
+    port = fakellm_port(f->fake[0]);
+    fakellm_stop(f->fake[0]);
+    f->nfake = 0;
+    assert_int_not_equal(llm_health(f->s, &h), LLM_OK);
+    assert_false(h.reachable);
+    assert_int_equal(fakellm_start_port(port, &f->fake[0]), 0);
+    f->nfake = 1;
+    server(f->fake[0], (struct fakellm_server){ .slots = 2, .llama = 1,
+                                                .n_ctx = 1500 });
+    assert_int_equal(llm_health(f->s, &h), LLM_OK);
+    assert_int_equal(h.context, 1500);
+    assert_int_equal(llm_context(f->llm), 1500);
+    q = llm_sched_json(llm_scheduler(f->llm));
+    assert_int_equal(cJSON_GetObjectItem(cJSON_GetArrayItem(
+                         cJSON_GetObjectItem(q, "endpoints"), 0),
+                         "slots")->valueint, 2);
+    cJSON_Delete(q);
+}
+
 /* Ollama states a model's context only as "num_ctx" in /api/show's
  * parameters; a line that merely mentions it elsewhere does not count. */
 static void test_context_from_ollama(void **state)
@@ -741,6 +781,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         T(test_one_slot_no_idle_timeout),
         T(test_slots_from_props),
+        T(test_relearned_on_reconnect),
         T(test_context_from_ollama),
         T(test_context_from_lmstudio),
         T(test_user_overtakes_trainer),
