@@ -159,6 +159,23 @@ assert_eq "... and nothing was sent for it" false \
 stop_btfs
 stop_fake
 
+# ---- the Trainer at a small context ----------------------------------------------------
+
+# Its request shows earlier goals of the skill as examples; at 700 tokens
+# they do not fit, and are what goes, so that the Trainer still asks.
+start_fake
+curl -s -d '{"n_ctx": 700, "llama": true}' "http://127.0.0.1:$FAKE_PORT/fake/server" >/dev/null
+fake_rule "$(jq -cn --arg c '{"goal": "Write inc(x) returning x + 1.", "tests": "assert inc(1) == 2", "hidden_tests": "assert inc(-1) == 0\nassert inc(10) == 11", "reference": "def inc(x):\n    return x + 1"}' \
+    '{kind: "reply", match: "You write programming exercises", content: $c}')"
+rm -rf "$D"
+BT_TRAINER=1 BT_BUILDERS=0 start_btfs
+assert_ok "a small context: the Trainer's proposal is asked and queued" wait_for_task_goal "Write inc(x)" 30
+assert_eq "... as a trainer task, not a fallback" trainer "$(task_field task_000001 .source)"
+assert_match "... its examples dropped, and said so" "trainer: proposal prompt: [0-9] of [0-9] earlier goals shown, to fit the model's context" \
+    "$(cat "$M/logs/system.log")"
+stop_btfs
+stop_fake
+
 # ---- teacher and student: the Trainer on its own server -------------------------------
 
 start_fake
