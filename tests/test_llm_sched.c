@@ -214,6 +214,46 @@ static void test_slots_from_props(void **state)
     assert_int_equal(h.context, 2048);
 }
 
+/* What a server says is learned again when it comes back: a llama-server
+ * restarted with a smaller context (and more slots) is taken at its word,
+ * without a restart of btfs. A server that stays up is not asked again. */
+static void test_relearned_on_reconnect(void **state)
+{
+    struct fixture *f = *state;
+    struct llm_health h;
+    int port;
+    cJSON *q;
+
+    start(f, 1);
+    server(f->fake[0], (struct fakellm_server){ .slots = 1, .llama = 1,
+                                                .n_ctx = 4000 });
+    assert_int_equal(llm_health(f->s, &h), LLM_OK);
+    assert_int_equal(llm_context(f->llm), 4000);
+    /* still up: a changed /props is not read (it is asked on coming up) */
+    server(f->fake[0], (struct fakellm_server){ .slots = 1, .llama = 1,
+                                                .n_ctx = 3000 });
+    assert_int_equal(llm_health(f->s, &h), LLM_OK);
+    assert_int_equal(llm_context(f->llm), 4000);
+    /* down, then back on the same port with another context and slots */
+    port = fakellm_port(f->fake[0]);
+    fakellm_stop(f->fake[0]);
+    f->nfake = 0;
+    assert_int_not_equal(llm_health(f->s, &h), LLM_OK);
+    assert_false(h.reachable);
+    assert_int_equal(fakellm_start_port(port, &f->fake[0]), 0);
+    f->nfake = 1;
+    server(f->fake[0], (struct fakellm_server){ .slots = 2, .llama = 1,
+                                                .n_ctx = 1500 });
+    assert_int_equal(llm_health(f->s, &h), LLM_OK);
+    assert_int_equal(h.context, 1500);
+    assert_int_equal(llm_context(f->llm), 1500);
+    q = llm_sched_json(llm_scheduler(f->llm));
+    assert_int_equal(cJSON_GetObjectItem(cJSON_GetArrayItem(
+                         cJSON_GetObjectItem(q, "endpoints"), 0),
+                         "slots")->valueint, 2);
+    cJSON_Delete(q);
+}
+
 /* Ollama states a model's context only as "num_ctx" in /api/show's
  * parameters; a line that merely mentions it elsewhere does not count. */
 static void test_context_from_ollama(void **state)
@@ -231,6 +271,43 @@ static void test_context_from_ollama(void **state)
     assert_int_equal(llm_health(f->s, &h), LLM_OK);
     assert_int_equal(llm_context(f->llm), 8192);
     assert_string_equal(llm_context_source(f->llm), "server");
+}
+
+/* LM Studio states the context a model was loaded with in its own API,
+ * GET /api/v0/models (at the server's root, not under /v1): ours is
+ * taken, not another loaded model's. */
+static void test_context_from_lmstudio(void **state)
+{
+    struct fixture *f = *state;
+    struct llm_health h;
+
+    start(f, 1);
+    add(f->fake[0], (struct fakellm_rule){ .kind = FAKE_STATUS,
+        .method = "GET", .path = "/api/v0/models", .status = 200,
+        .body = "{\"object\":\"list\",\"data\":["
+                "{\"id\":\"qwen2.5-7b-instruct\",\"state\":\"loaded\","
+                "\"max_context_length\":32768,"
+                "\"loaded_context_length\":9000},"
+                "{\"id\":\"deepseek-coder-7b-instruct\","
+                "\"state\":\"loaded\",\"max_context_length\":16384,"
+                "\"loaded_context_length\":3000}]}" });
+    assert_int_equal(llm_context(f->llm), 4096);
+    assert_int_equal(llm_health(f->s, &h), LLM_OK);
+    assert_int_equal(h.context, 3000);
+    assert_int_equal(llm_context(f->llm), 3000);
+    assert_string_equal(llm_context_source(f->llm), "server");
+    /* it is not llama-server: no cache_prompt for it */
+    struct llm_result r;
+    struct llm_message m[1] = { { "user", "hi" } };
+    struct llm_request req = { .messages = m, .nmessages = 1 };
+    add(f->fake[0], (struct fakellm_rule){ .kind = FAKE_REPLY,
+        .content = "z = 3\n" });
+    assert_int_equal(llm_chat(f->s, &req, &r), LLM_OK);
+    llm_result_free(&r);
+    char *body = fakellm_request_body(f->fake[0],
+                                      fakellm_requests(f->fake[0]) - 1);
+    assert_null(strstr(body, "cache_prompt"));
+    free(body);
 }
 
 /* ---- priorities ------------------------------------------------------------- */
@@ -441,6 +518,46 @@ static void test_silent_truncation(void **state)
     free(big);
 }
 
+/* A server that cuts silently without saying "truncated" gives itself
+ * away by counting far fewer prompt tokens than were sent: that too is a
+ * prompt too long. The control: a count near the estimate is an answer. */
+static void test_silent_truncation_by_usage(void **state)
+{
+    struct fixture *f = *state;
+    struct llm_result r;
+    char *big = long_text(2400);    /* about 800 tokens estimated */
+    struct llm_message m[1] = { { "user", big } };
+    struct llm_request req = { .messages = m, .nmessages = 1,
+                               .max_tokens = 100,
+                               .stream = LLM_STREAM_OFF };
+
+    start(f, 1);
+    add(f->fake[0], (struct fakellm_rule){ .kind = FAKE_STATUS,
+        .status = 200, .times = 1,
+        .body = "{\"choices\":[{\"index\":0,\"message\":{\"role\":"
+                "\"assistant\",\"content\":\"z = 3\"},"
+                "\"finish_reason\":\"stop\"}],\"usage\":{"
+                "\"prompt_tokens\":700,\"completion_tokens\":4,"
+                "\"total_tokens\":704}}" });
+    add(f->fake[0], (struct fakellm_rule){ .kind = FAKE_STATUS,
+        .status = 200, .times = 1,
+        .body = "{\"choices\":[{\"index\":0,\"message\":{\"role\":"
+                "\"assistant\",\"content\":\"z = 3\"},"
+                "\"finish_reason\":\"stop\"}],\"usage\":{"
+                "\"prompt_tokens\":150,\"completion_tokens\":4,"
+                "\"total_tokens\":154}}" });
+    assert_int_equal(llm_chat(f->s, &req, &r), LLM_OK);
+    assert_int_equal(r.prompt_tokens, 700);
+    llm_result_free(&r);
+    assert_int_equal(llm_chat(f->s, &req, &r), LLM_E_CONTEXT);
+    assert_non_null(strstr(r.error, "prompt_tokens far too low"));
+    assert_non_null(strstr(r.error, "BT_LLM_CONTEXT="));
+    llm_result_free(&r);
+    /* what the server kept, and the answer, is its context from now on */
+    assert_true(llm_context(f->llm) < 4096);
+    free(big);
+}
+
 /* A server that counts more tokens than the estimate: the budget shrinks
  * by as much, so that what the Builder fits, fits. */
 static void test_estimate_corrected(void **state)
@@ -600,6 +717,28 @@ static void test_model_selection(void **state)
                                       fakellm_requests(f->fake[0]) - 1);
     assert_non_null(strstr(body, "qwen2.5-coder-7b-q4.gguf"));
     free(body);
+    /* by basename alone (a publisher prefix), and by dropping .gguf
+     * alone */
+    const char *prefixed[] = { "lmstudio-community/deepseek-coder-7b-instruct",
+                               "qwen", NULL };
+    assert_int_equal(fakellm_set_models(f->fake[0], prefixed), 0);
+    assert_int_equal(llm_health(f->s, &h), LLM_OK);
+    assert_string_equal(h.model, prefixed[0]);
+    assert_string_equal(h.note, "");
+    const char *ext[] = { "qwen", "deepseek-coder-7b-instruct.GGUF", NULL };
+    assert_int_equal(fakellm_set_models(f->fake[0], ext), 0);
+    assert_int_equal(llm_health(f->s, &h), LLM_OK);
+    assert_string_equal(h.model, ext[1]);
+    /* the configured id itself wins over a looser match listed first */
+    const char *both[] = { "org/deepseek-coder-7b-instruct",
+                           "deepseek-coder-7b-instruct", NULL };
+    assert_int_equal(fakellm_set_models(f->fake[0], both), 0);
+    assert_int_equal(llm_health(f->s, &h), LLM_OK);
+    assert_string_equal(h.model, both[1]);
+    /* a longer name is another model, not a match */
+    const char *longer[] = { "deepseek-coder-7b-instruct-v1.5", "qwen", NULL };
+    assert_int_equal(fakellm_set_models(f->fake[0], longer), 0);
+    assert_int_equal(llm_health(f->s, &h), LLM_E_NO_MODEL);
     /* several, none matching: wait, with the list */
     assert_int_equal(fakellm_set_models(f->fake[0], two), 0);
     assert_int_equal(llm_health(f->s, &h), LLM_E_NO_MODEL);
@@ -642,12 +781,15 @@ int main(void)
     const struct CMUnitTest tests[] = {
         T(test_one_slot_no_idle_timeout),
         T(test_slots_from_props),
+        T(test_relearned_on_reconnect),
         T(test_context_from_ollama),
+        T(test_context_from_lmstudio),
         T(test_user_overtakes_trainer),
         T(test_endpoints_spread_and_one_dies),
         cmocka_unit_test(test_endpoint_list_checked),
         T(test_context_learned_from_error),
         T(test_silent_truncation),
+        T(test_silent_truncation_by_usage),
         T(test_estimate_corrected),
         T(test_tokenize_counts),
         T(test_prompt_cache_figures),

@@ -110,11 +110,59 @@ static void test_fit_steps(void **state)
     free(tests);
 }
 
+/* A retry's test output is cut with the task's parts, the longest first;
+ * a new attempt's output replaces the old one and its cut, while the
+ * goal's and tests' cuts stay (the prompt's start stays the same). */
+static void test_fit_output(void **state)
+{
+    char *goal = repeat("goal ", 120);          /* 600 bytes */
+    char *out = repeat("Traceback line\n", 400);    /* 6000 bytes */
+    char *out2 = repeat("AssertionError\n", 40);    /* 600 bytes */
+    struct prompt_fit f;
+    (void)state;
+
+    prompt_fit_init(&f, goal, NULL);
+    assert_null(prompt_fit_output(&f));
+    prompt_fit_set_output(&f, out, 2000);       /* the caller's own cap */
+    assert_ptr_equal(prompt_fit_output(&f), out);
+    assert_int_equal(prompt_fit_step(&f), 1);
+    /* the output went first: halved from 2000, not from 6000 */
+    assert_ptr_equal(prompt_fit_goal(&f), goal);
+    const char *o = prompt_fit_output(&f);
+    assert_true(strlen(o) < 1000 + 64 && strlen(o) > 900);
+    assert_non_null(strstr(o, "bytes cut to fit the model's context"));
+    assert_true(strncmp(o, out, 500) == 0);     /* the failing test's head */
+    assert_int_equal(prompt_fit_step(&f), 1);   /* 1000 over 600: output */
+    assert_ptr_equal(prompt_fit_goal(&f), goal);
+    assert_int_equal(prompt_fit_step(&f), 1);   /* 600 over 500: the goal */
+    assert_true(strlen(prompt_fit_goal(&f)) < 300 + 64);
+    int rc;
+    while ((rc = prompt_fit_step(&f)) == 1)
+        ;
+    assert_int_equal(rc, 0);
+    assert_true(strlen(prompt_fit_output(&f)) < PROMPT_FIT_MIN + 64);
+
+    /* the next attempt: its own output, whole; the goal stays cut */
+    prompt_fit_set_output(&f, out2, 2000);
+    assert_ptr_equal(prompt_fit_output(&f), out2);
+    assert_true(strlen(prompt_fit_goal(&f)) < PROMPT_FIT_MIN + 64);
+    assert_int_equal(prompt_fit_step(&f), 1);
+    assert_true(strlen(prompt_fit_output(&f)) < 300 + 64);
+    prompt_fit_set_output(&f, NULL, 2000);
+    assert_null(prompt_fit_output(&f));
+    assert_int_equal(prompt_fit_step(&f), 0);
+    prompt_fit_free(&f);
+    free(goal);
+    free(out);
+    free(out2);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_cut_middle),
         cmocka_unit_test(test_fit_steps),
+        cmocka_unit_test(test_fit_output),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -66,11 +66,17 @@ static void the_loop_proposes_checks_and_falls_back(void **state)
         "assert double_it(-3) == -6\ndef test_one():\n"
         "    assert double_it(1) == 2",
         "def double_it(x):\n    return x + x  # the reference");
+    /* The bad one is long (a 6 KiB comment): trainer_log keeps its head. */
+    char padded[6200];
+    snprintf(padded, sizeof padded, "def halve(x):\n    return x // 3\n# ");
+    size_t used = strlen(padded);
+    memset(padded + used, 'z', sizeof padded - 1 - used);
+    padded[sizeof padded - 1] = '\0';
     char *bad = proposal(
         "Write halve(x: int) -> int that returns x divided by two, rounded "
         "down.",
         "assert halve(4) == 2", "assert halve(5) == 2\nassert halve(-3) == -2",
-        "def halve(x):\n    return x // 3");
+        padded);
 
     (void)state;
     agent_fixture_open(&env);
@@ -129,6 +135,20 @@ static void the_loop_proposes_checks_and_falls_back(void **state)
     assert_non_null(strstr(text, "no_json"));
     assert_non_null(strstr(text, "def halve"));    /* kept beside its reason */
     cJSON_free(text);
+    /* ... cut to a few KiB */
+    const cJSON *en, *rj;
+    int kept = 0;
+    cJSON_ArrayForEach(en, cJSON_GetObjectItem(log, "entries"))
+        cJSON_ArrayForEach(rj, cJSON_GetObjectItem(en, "rejected")) {
+            const char *pr = str_at(rj, "proposal");
+            if (!strstr(pr, "def halve"))
+                continue;
+            kept++;
+            assert_true(strlen(pr) <= 3072);
+            assert_true(strlen(pr) > 2048);
+            assert_string_equal(pr + strlen(pr) - 3, "...");
+        }
+    assert_int_equal(kept, 1);
     cJSON_Delete(log);
     cJSON *motives = agent_fixture_doc(&env, "motivation_log");
     assert_true(cJSON_GetArraySize(cJSON_GetObjectItem(motives, "entries")) >=

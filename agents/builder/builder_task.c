@@ -211,27 +211,39 @@ static int attempt_prompt(struct build *w, const struct prompt_feedback *fb,
 {
     struct builder *b = w->b;
     struct llm *llm = b->pool->env.llm;
+    struct prompt_feedback cutfb;
     int rc;
 
     rc = prompt_code(&w->pt, w->mem.items, w->mem.n, fb,
                      llm_prompt_budget(llm, 0), pr);
-    /* Without memory it still does not fit: the middle of the long tests
-     * and goal goes next, marked as cut (prompt_fit.h). */
+    /* Without memory it still does not fit: the middle of the long tests,
+     * goal and test output quoted back goes next, the longest first,
+     * marked as cut (prompt_fit.h). */
     if (rc == -E2BIG) {
         int cut = 0;
+        if (fb) {
+            cutfb = *fb;
+            prompt_fit_set_output(&w->fit, fb->problem, PROMPT_MAX_PROBLEM);
+            fb = &cutfb;
+        }
         while (rc == -E2BIG && prompt_fit_step(&w->fit) == 1) {
             cut = 1;
             w->pt.goal = prompt_fit_goal(&w->fit);
             w->pt.tests = prompt_fit_tests(&w->fit);
+            if (fb)
+                cutfb.problem = prompt_fit_output(&w->fit);
             rc = prompt_code(&w->pt, NULL, 0, fb, llm_prompt_budget(llm, 0),
                              pr);
         }
         if (cut && rc == 0)
             builder_logf(b, &w->t, "the prompt was cut to fit the model's "
-                         "context (goal %zu of %zu bytes, tests %zu of %zu)",
+                         "context (goal %zu of %zu bytes, tests %zu of %zu, "
+                         "test output %zu of %zu)",
                          strlen(w->pt.goal), strlen(w->fit.goal0),
                          w->pt.tests ? strlen(w->pt.tests) : (size_t)0,
-                         strlen(w->fit.tests0));
+                         strlen(w->fit.tests0),
+                         fb && fb->problem ? strlen(fb->problem) : (size_t)0,
+                         fb && fb->problem ? strlen(w->fit.out0) : (size_t)0);
     }
     if (rc == -E2BIG) {
         char reason[512];

@@ -148,6 +148,7 @@ static void health_one(struct llm_session *s, int ep, struct llm_health *h)
     const cJSON *data, *m;
     struct buf names = { 0 };
     const char *only = NULL;
+    int exact = 0;                  /* h->model is the configured id   */
 
     memset(&x, 0, sizeof x);
     x.llm = llm;
@@ -186,7 +187,12 @@ static void health_one(struct llm_session *s, int ep, struct llm_health *h)
         if (buf_add(&names, id->valuestring, strlen(id->valuestring)) < 0)
             break;
         only = id->valuestring;
-        if (!h->model_listed && same_model(id->valuestring, llm->model)) {
+        /* The id as configured wins over a looser match listed before it
+         * ("org/x" and "x" both listed, "x" configured: "x"). */
+        if (!exact && (strcmp(id->valuestring, llm->model) == 0 ||
+                       (!h->model_listed &&
+                        same_model(id->valuestring, llm->model)))) {
+            exact = strcmp(id->valuestring, llm->model) == 0;
             h->model_listed = 1;
             snprintf(h->model, sizeof h->model, "%s", id->valuestring);
         }

@@ -1,4 +1,5 @@
-/* prompt_fit.c -- cutting the middle of a task's long parts. */
+/* prompt_fit.c -- cutting the middle of a task's long parts and of the
+ * test output quoted back. */
 #include "prompt_fit.h"
 
 #include <errno.h>
@@ -41,24 +42,39 @@ void prompt_fit_init(struct prompt_fit *f, const char *goal,
     f->tests_max = strlen(f->tests0);
 }
 
+void prompt_fit_set_output(struct prompt_fit *f, const char *out,
+                           size_t max)
+{
+    size_t n = out ? strlen(out) : 0;
+
+    free(f->out);
+    f->out = NULL;
+    f->out0 = out;
+    f->out_max = n < max ? n : max;
+}
+
 int prompt_fit_step(struct prompt_fit *f)
 {
-    int cut_tests = f->tests_max >= f->goal_max;
-    size_t *max;
-    char **cut, *c;
+    const char *orig[3] = { f->goal0, f->tests0, f->out0 };
+    size_t *caps[3] = { &f->goal_max, &f->tests_max, &f->out_max };
+    char **cuts[3] = { &f->goal, &f->tests, &f->out };
+    int k = -1;
+    char *c;
 
-    if ((cut_tests ? f->tests_max : f->goal_max) <= PROMPT_FIT_MIN)
-        cut_tests = !cut_tests;         /* the other one, maybe */
-    max = cut_tests ? &f->tests_max : &f->goal_max;
-    if (*max <= PROMPT_FIT_MIN)
+    /* The longest still over the floor; on a tie the later one, so that
+     * the task itself is cut last. */
+    for (int i = 0; i < 3; i++)
+        if (orig[i] && *caps[i] > PROMPT_FIT_MIN &&
+            (k < 0 || *caps[i] >= *caps[k]))
+            k = i;
+    if (k < 0)
         return 0;
-    *max = *max / 2 > PROMPT_FIT_MIN ? *max / 2 : PROMPT_FIT_MIN;
-    c = prompt_cut_middle(cut_tests ? f->tests0 : f->goal0, *max);
+    *caps[k] = *caps[k] / 2 > PROMPT_FIT_MIN ? *caps[k] / 2 : PROMPT_FIT_MIN;
+    c = prompt_cut_middle(orig[k], *caps[k]);
     if (!c)
         return -ENOMEM;
-    cut = cut_tests ? &f->tests : &f->goal;
-    free(*cut);
-    *cut = c;
+    free(*cuts[k]);
+    *cuts[k] = c;
     return 1;
 }
 
@@ -72,9 +88,15 @@ const char *prompt_fit_tests(const struct prompt_fit *f)
     return f->tests ? f->tests : f->tests0;
 }
 
+const char *prompt_fit_output(const struct prompt_fit *f)
+{
+    return f->out ? f->out : f->out0;
+}
+
 void prompt_fit_free(struct prompt_fit *f)
 {
     free(f->goal);
     free(f->tests);
-    f->goal = f->tests = NULL;
+    free(f->out);
+    f->goal = f->tests = f->out = NULL;
 }

@@ -166,6 +166,60 @@ static int example_cb(void *ctx, const char *json)
 enum propose_end { PROPOSED, PROPOSE_REJECTED, PROPOSE_LLM_DOWN,
                    PROPOSE_GATE_FAILED, PROPOSE_STOP };
 
+/* The user message of a proposal request, showing the first k of the
+ * earlier goals. malloc'd, NULL when out of memory. */
+static char *proposal_user(const struct plan_choice *c,
+                           const struct examples *ex, size_t k)
+{
+    char *user = NULL;
+    size_t len;
+    FILE *f = open_memstream(&user, &len);
+
+    if (!f)
+        return NULL;
+    fprintf(f, "Skill: %s\nDifficulty: %.2f on a scale from 0 (a "
+            "one-liner) to 1 (an expert's hour).\n", c->skill,
+            c->difficulty);
+    if (k) {
+        fputs("Earlier tasks of this skill (write something "
+              "different):\n", f);
+        for (size_t i = 0; i < k; i++)
+            fprintf(f, "- %s\n", ex->goals[i]);
+    }
+    if (fclose(f) != 0) {
+        free(user);
+        return NULL;
+    }
+    return user;
+}
+
+/* The user message that fits the model's context with the system one:
+ * the earlier goals are examples, which a small context drops (the last
+ * first) rather than not asking at all. With none left it may still not
+ * fit; llm_chat then says so (over_budget). */
+static char *proposal_user_fitted(struct trainer *t, const char *system,
+                                  const struct plan_choice *c,
+                                  const struct examples *ex)
+{
+    unsigned budget = llm_prompt_budget(t->env.llm, 0);
+
+    for (size_t k = ex->n;; k--) {
+        char *user = proposal_user(c, ex, k);
+        struct llm_message m[2] = { { "system", system }, { "user", user } };
+
+        if (!user || k == 0 ||
+            llm_estimate_tokens(&(struct llm_request){ .messages = m,
+                                                       .nmessages = 2 }) <=
+                budget) {
+            if (user && k < ex->n)
+                trainer_logf(t, "proposal prompt: %zu of %zu earlier goals "
+                             "shown, to fit the model's context", k, ex->n);
+            return user;
+        }
+        free(user);
+    }
+}
+
 /* Asks the LLM for one task of the choice's skill and difficulty, checks
  * it, and on success fills *def (taken by the caller). 'why' says what a
  * rejection was. */
@@ -178,8 +232,6 @@ static enum propose_end propose(struct trainer *t,
     struct admission_verdict v = { 0 };
     char *system = NULL, *user = NULL, *key = NULL;
     enum propose_end end = PROPOSE_REJECTED;
-    FILE *f;
-    size_t len;
 
     *def = NULL;
     seed_each(c->skill, example_cb, &ex);
@@ -196,19 +248,8 @@ static enum propose_end propose(struct trainer *t,
         "- reference: a correct, simple solution.\n"
         "- Standard library only. No randomness, clock, files, network or "
         "subprocesses. Tests must be deterministic and fast.");
-    f = open_memstream(&user, &len);
-    if (f) {
-        fprintf(f, "Skill: %s\nDifficulty: %.2f on a scale from 0 (a "
-                "one-liner) to 1 (an expert's hour).\n", c->skill,
-                c->difficulty);
-        if (ex.n) {
-            fputs("Earlier tasks of this skill (write something "
-                  "different):\n", f);
-            for (size_t i = 0; i < ex.n; i++)
-                fprintf(f, "- %s\n", ex.goals[i]);
-        }
-        fclose(f);
-    }
+    if (system)
+        user = proposal_user_fitted(t, system, c, &ex);
     if (!system || !user) {
         snprintf(why, whylen, "out of memory");
         goto out;

@@ -2,8 +2,8 @@
 # llm_context.sh -- real servers' limits: a task interrupted by the LLM
 # going away resumes at its step (attempts, code and usage kept); a server
 # with a smaller context than btfs assumed never drains the queue: btfs
-# learns the context from its error and cuts the middle of long goals and
-# tests to fit, and only a task that cannot fit even bare ends `error`
+# learns the context from its error and cuts the middle of long goals,
+# tests and test output to fit, and only a task that cannot fit even bare ends `error`
 # (with both numbers); the Trainer may have its own (teacher) server.
 . "${0%/*}/lib.sh" || exit 1
 
@@ -59,6 +59,24 @@ else
 fi
 assert_match "system.log says it resumed" "task_000001: resumed after 1 attempt" \
     "$(cat "$M/logs/system.log")"
+# A task without tests: the tests the model wrote before the LLM went away
+# are kept, not asked for again.
+fake_clear
+fake_rule '{"kind":"reply","match":"Write Python tests","content":"{\"tests\": \"assert sq3(2) == 8\"}"}'
+fake_rule '{"kind":"status","status":503,"match":"written for this task","body":"{\"error\":{\"message\":\"Loading model\"}}"}'
+add_task 'Write sq3(x) returning x cubed.'
+assert_ok "LLM away after the tests were written: the task goes back to the queue" \
+    wait_json '(.llm.last_error // "" | test("^loading: "))' 40
+assert_ok "... queued" wait_status task_000002 queued 20
+fake_clear
+fake_reflection
+fake_rule '{"kind":"reply","match":"Write Python tests","content":"{\"tests\": \"assert sq3(3) == 27\"}"}'
+fake_code 'sq3(' 'def sq3(x):
+    return x ** 3'
+assert_ok "... and passes once the LLM is back" wait_status task_000002 passed 60
+assert_eq "... judged by its own tests" true "$(task_field task_000002 .result.tests_self_written)"
+assert_eq "... which were written once" 1 \
+    "$(curl -s "http://127.0.0.1:$FAKE_PORT/fake/requests" | jq '[.[] | select(.path == "/v1/chat/completions") | .body | select(contains("Write Python tests") and contains("sq3"))] | length')"
 stop_btfs
 stop_fake
 
@@ -92,6 +110,39 @@ assert_eq "... while every test still judged the code" "12/12" \
 assert_eq "status.json shows the server's context" "700 server" \
     "$(jq -r '"\(.llm.context) \(.llm.context_from)"' "$M/status.json")"
 assert_match "system.log names the setting" "BT_LLM_CONTEXT=700" "$(cat "$M/logs/system.log")"
+# A short task whose first attempt fails with long error output: the retry
+# quotes the middle-cut output back instead of ending the task in error.
+fake_code 'Your attempt 1 failed' 'def cube(x):
+    return x ** 3'
+fake_code 'cube(' 'import sys
+sys.stderr.write("noise for the log, one line after another\n" * 150)
+def cube(x):
+    return x * 3'
+add_task '{"goal": "Write cube(x) returning x cubed.", "tests": "assert cube(2) == 8"}'
+assert_ok "a retry whose test output does not fit the context still runs" wait_status task_000003 passed 60
+assert_eq "... as attempt 2" 2 "$(task_field task_000003 .attempts)"
+assert_match "... with the test output cut, and said so" \
+    "task_000003: the prompt was cut to fit the model's context \(.*test output [0-9]+ of [0-9]+\)" \
+    "$(cat "$M/logs/system.log")"
+assert_eq "... marked as cut in the retry's prompt" true \
+    "$(curl -s "http://127.0.0.1:$FAKE_PORT/fake/requests" | jq 'any(.[]; .body | contains("Your attempt 1 failed") and contains("noise for the log") and contains("bytes cut to fit the model'"'"'s context"))')"
+stop_btfs
+
+# A setting larger than the server's context: every call comes back
+# context_too_long. That is the configuration's fault, not the tasks': the
+# Builder waits with status.json naming what to set, and the queue stays.
+rm -rf "$D"
+BT_LLM_CONTEXT=4096 BT_LLM_MAX_TOKENS=200 start_btfs
+for i in 1 2 3; do
+    add_task "{\"goal\": \"$long\", \"tests\": \"assert square($i) == $((i * i))\"}"
+done
+assert_ok "a server with a smaller context than BT_LLM_CONTEXT: status.json says what to set" \
+    wait_json '.state == "waiting_for_llm" and (.llm.last_error // "" | test("^context_too_long: .*set BT_LLM_CONTEXT=700"))' 30
+sleep 3
+assert_eq "... and the queue is not drained: every task still waits" "queued queued queued" \
+    "$(for t in task_000001 task_000002 task_000003; do task_field $t .status; done | sed 's/running/queued/' | tr '\n' ' ' | sed 's/ $//')"
+assert_no_match "... none of them failed" "task_00000[123]: (error|failed)" \
+    "$(cat "$M/logs/system.log")"
 stop_btfs
 
 # A context too small for any task: only then does a task end in error, with
@@ -105,6 +156,23 @@ assert_match "... with both numbers in the reason" \
     "$(task_field task_000001 .result.reason)"
 assert_eq "... and nothing was sent for it" false \
     "$(curl -s "http://127.0.0.1:$FAKE_PORT/fake/requests" | jq 'any(.[]; .path == "/v1/chat/completions" and (.body | contains("half(4)")))')"
+stop_btfs
+stop_fake
+
+# ---- the Trainer at a small context ----------------------------------------------------
+
+# Its request shows earlier goals of the skill as examples; at 700 tokens
+# they do not fit, and are what goes, so that the Trainer still asks.
+start_fake
+curl -s -d '{"n_ctx": 700, "llama": true}' "http://127.0.0.1:$FAKE_PORT/fake/server" >/dev/null
+fake_rule "$(jq -cn --arg c '{"goal": "Write inc(x) returning x + 1.", "tests": "assert inc(1) == 2", "hidden_tests": "assert inc(-1) == 0\nassert inc(10) == 11", "reference": "def inc(x):\n    return x + 1"}' \
+    '{kind: "reply", match: "You write programming exercises", content: $c}')"
+rm -rf "$D"
+BT_TRAINER=1 BT_BUILDERS=0 start_btfs
+assert_ok "a small context: the Trainer's proposal is asked and queued" wait_for_task_goal "Write inc(x)" 30
+assert_eq "... as a trainer task, not a fallback" trainer "$(task_field task_000001 .source)"
+assert_match "... its examples dropped, and said so" "trainer: proposal prompt: [0-9] of [0-9] earlier goals shown, to fit the model's context" \
+    "$(cat "$M/logs/system.log")"
 stop_btfs
 stop_fake
 
