@@ -255,15 +255,19 @@ void fs_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 
     if (fs_node_of(req, ino, &n))
         return;
-    if (!fs_node_is_dir(&n) && fs_handle_snapshot(fi, &size, &mtime)) {
-        /* fstat: what this open file reads, not what a new open would. */
+    if (!fs_node_is_dir(&n) &&
+        (fi ? fs_handle_snapshot(fi, &size, &mtime)
+            : fs_handle_snapshot_of_caller(req, ino, &size, &mtime))) {
+        /* What this open file reads, not what a new open would; not
+         * cached, since the kernel would give it to every other caller. */
         fs_stat_base(fs_ctx(req), &n, ino, &st);
         st.st_size = (off_t)size;
         st.st_blocks = (blkcnt_t)((size + 511) / 512);
         fs_stat_times(&st, mtime);
-    } else {
-        rc = fs_stat(fs_ctx(req), &n, ino, &st);
+        fuse_reply_attr(req, &st, 0.0);
+        return;
     }
+    rc = fs_stat(fs_ctx(req), &n, ino, &st);
     if (rc)
         fuse_reply_err(req, -rc);
     else

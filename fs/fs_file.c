@@ -38,6 +38,10 @@ struct fs_handle {
     uint64_t log_next;          /* logs: key of the next line to fetch     */
     time_t mtime;               /* of the snapshot (0: mount time)         */
     struct fs_writer *writer;   /* tasks/new only                          */
+    int immutable;              /* a finished task's file: as a new open  */
+    fuse_ino_t ino;             /* what was opened, and by which thread   */
+    pid_t opener;               /* until it closed it (0: not looked up);
+                                   see fs_handle_snapshot_of_caller      */
 };
 
 /* Every handle not freed yet. The kernel sends RELEASE asynchronously, so
@@ -126,8 +130,17 @@ static int fs_may_write(fuse_req_t req)
     return 0;
 }
 
+/* Whether what h reads can differ from what a new open would. Not for
+ * logs: they grow under an open file (a read past its copy fetches the
+ * lines added since), so what a read returns is their current size. */
+static int fs_handle_frozen(const struct fs_handle *h)
+{
+    return !h->immutable && h->kind != FS_NEW && h->kind != FS_SYSLOG &&
+           h->kind != FS_SHELLLOG && h->kind != FS_EVENTS;
+}
+
 static int fs_open_node(fuse_req_t req, const struct fs_node *n,
-                        struct fuse_file_info *fi)
+                        fuse_ino_t ino, struct fuse_file_info *fi)
 {
     struct fs_meta meta;
     int rc;
@@ -148,6 +161,7 @@ static int fs_open_node(fuse_req_t req, const struct fs_node *n,
     }
     atomic_init(&h->refs, 1);
     h->kind = n->kind;
+    h->ino = ino;
     if (n->kind == FS_NEW) {
         rc = fs_writer_new(&h->writer);
         fi->direct_io = 1;
@@ -160,12 +174,20 @@ static int fs_open_node(fuse_req_t req, const struct fs_node *n,
             rc = fs_buf_finish(&h->buf);
         h->log_next = meta.log_next;
         h->mtime = meta.mtime;
+        h->immutable = meta.immutable;
         if (rc == 0 && meta.immutable)
             fi->keep_cache = 1;
         else
             fi->direct_io = 1;
-        /* Only tasks/new does anything at close. */
-        fi->noflush = 1;
+        /* A collection's or a document's open is found again by its
+         * opener's fstat, until the FLUSH of its close (synchronous, unlike
+         * RELEASE), so that a stat right after the close is not taken for
+         * an fstat. Not a queued task's file: a round trip per `cp` of it
+         * costs more than an fstat that gives the newer size. Nothing
+         * else does anything at close. */
+        if (fs_handle_frozen(h) && n->kind != FS_TASK)
+            h->opener = fuse_req_ctx(req)->pid;
+        fi->noflush = h->opener == 0;
     }
     if (rc) {
         fs_handle_free(h);
@@ -181,7 +203,7 @@ void fs_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
     struct fs_node n;
     if (fs_node_of(req, ino, &n))
         return;
-    int rc = fs_open_node(req, &n, fi);
+    int rc = fs_open_node(req, &n, ino, fi);
     if (rc)
         fuse_reply_err(req, -rc);
     else if (fuse_reply_open(req, fi) == -ENOENT)
@@ -210,7 +232,7 @@ void fs_create(fuse_req_t req, fuse_ino_t parent, const char *name,
     ino = fs_node_ino(&n);
     rc = fs_stat(fs_ctx(req), &n, ino, &st);
     if (rc == 0)
-        rc = fs_open_node(req, &n, fi);
+        rc = fs_open_node(req, &n, ino, fi);
     if (rc) {
         fuse_reply_err(req, -rc);
         return;
@@ -339,6 +361,11 @@ void fs_flush(fuse_req_t req, fuse_ino_t ino,
     (void)ino;
     if (h->kind == FS_NEW)
         rc = fs_writer_flush(fs_ctx(req)->store, h->writer);
+    if (h->opener) {
+        pthread_mutex_lock(&fs_open_files.lock);
+        h->opener = 0;
+        pthread_mutex_unlock(&fs_open_files.lock);
+    }
     fuse_reply_err(req, -rc);
 }
 
@@ -350,19 +377,40 @@ void fs_release(fuse_req_t req, fuse_ino_t ino,
     fuse_reply_err(req, 0);
 }
 
-
 int fs_handle_snapshot(const struct fuse_file_info *fi, size_t *size,
                        time_t *mtime)
 {
     struct fs_handle *h = fs_handle_of(fi);
 
-    if (!h || h->kind == FS_NEW)
+    if (!h || h->kind == FS_NEW || h->immutable)
         return 0;
     pthread_mutex_lock(&h->lock);
     *size = h->buf.len;
     *mtime = h->mtime;
     pthread_mutex_unlock(&h->lock);
     return 1;
+}
+
+int fs_handle_snapshot_of_caller(fuse_req_t req, fuse_ino_t ino,
+                                 size_t *size, time_t *mtime)
+{
+    pid_t pid = fuse_req_ctx(req)->pid;
+    int found = 0;
+
+    if (pid <= 0)
+        return 0;
+    /* Newest first: the list is in open order, newest at the head. A
+     * handle in the list is not freed before it is unlinked under this
+     * lock, and a snapshot's size and mtime never change after open. */
+    pthread_mutex_lock(&fs_open_files.lock);
+    for (struct fs_handle *h = fs_open_files.head; h && !found; h = h->next)
+        if (h->ino == ino && h->opener == pid) {
+            *size = h->buf.len;
+            *mtime = h->mtime;
+            found = 1;
+        }
+    pthread_mutex_unlock(&fs_open_files.lock);
+    return found;
 }
 
 void fs_files_release_all(void)

@@ -67,10 +67,20 @@ void fs_readdirplus(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 
 /* ---- fs_file.c ---- */
 
-/* If fi is an open file with a snapshot (all but tasks/new): 1, with the
- * snapshot's size and mtime. Else 0. */
+/* If fi is an open file with a snapshot that can differ from a new open's
+ * (all but tasks/new and finished tasks' files): 1, with the snapshot's
+ * size and mtime. Else 0. */
 int fs_handle_snapshot(const struct fuse_file_info *fi, size_t *size,
                        time_t *mtime);
+
+/* fstat(2) names no open file on Linux (the kernel's fuse_getattr passes
+ * none), so for a GETATTR without one: if the calling thread holds ino open
+ * and has not closed it, as a snapshot that can differ from a new open's
+ * (a collection, a document, status.json; not a log, tasks/new or a task's
+ * file), 1 with its newest such open's size and mtime, what its reads
+ * return; else 0. */
+int fs_handle_snapshot_of_caller(fuse_req_t req, fuse_ino_t ino,
+                                 size_t *size, time_t *mtime);
 
 /* Frees every open file the kernel did not release (after the session loop
  * has ended: RELEASE is asynchronous and may never come at unmount). */
