@@ -160,7 +160,10 @@ assert_no_match "... and no terminal escapes" $'\e' "$OUT"
 assert_ok "bt --json watch --count 1" "$BT" --mount "$M" --json watch --count 1
 assert_eq "... prints one JSON object with the status" stalled "$(jq -r .status.state <<<"$OUT" 2>&1)"
 
-python3 - "$BT" "$M" >"$T/pty.out" 2>&1 <<'EOF'
+# pty_watch KEY: bt watch in a pseudo-terminal for 2.5 s, then KEY typed
+# (q, or \x03 for Ctrl-C, which the terminal turns into SIGINT).
+pty_watch() {
+python3 - "$BT" "$M" "$1" <<'EOF'
 import fcntl, os, pty, re, select, struct, sys, termios, time
 pid, fd = pty.fork()
 if pid == 0:
@@ -179,7 +182,7 @@ def drain(t):
             except OSError:
                 return
 drain(2.5)
-os.write(fd, b"q")
+os.write(fd, sys.argv[3].encode().decode("unicode_escape").encode())
 drain(1.0)
 done = 0
 for _ in range(30):         # the pty closes a moment before the exit
@@ -201,6 +204,8 @@ print("widest", max(len(l) for l in plain.replace("\r", "").split("\n")))
 for word in ("state", "queue", "results", "llm", "sandbox", "trainer", "builders", "last results"):
     print("has", word, word in text)
 EOF
+}
+pty_watch q >"$T/pty.out" 2>&1
 PTY=$(cat "$T/pty.out")
 assert_match "bt watch in a terminal exits 0 on q" "^exit 0$" "$PTY"
 assert_match "... uses its own screen and gives it back" "^alt-screen$" "$PTY"
@@ -208,6 +213,10 @@ assert_match "... refreshes in place (at least twice in 2.5 s)" "^refreshes [2-9
 assert_match "... cuts its lines to the terminal's 60 columns" "^widest ([1-5][0-9]|60)$" "$PTY"
 assert_no_match "... shows state, queue, results, llm, sandbox, trainer, builders, last results" \
     "has .* False" "$PTY"
+pty_watch '\x03' >"$T/pty.out" 2>&1
+PTY=$(cat "$T/pty.out")
+assert_match "bt watch in a terminal exits 0 on Ctrl-C" "^exit 0$" "$PTY"
+assert_match "... and gives the screen back" "^alt-screen$" "$PTY"
 
 # ---- the pictures (no results yet) ---------------------------------------------------------
 
