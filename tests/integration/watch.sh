@@ -248,11 +248,20 @@ fake_rule "{\"kind\":\"reply\",\"match\":\"square(\",\"content\":$(answer 'def s
 fake_rule "{\"kind\":\"reply\",\"match\":\"slowcube(\",\"first_delay_ms\":4000,\"content\":$(answer 'def slowcube(x):
     return 0')}"
 BT_BUILDERS=1 start_btfs
+# The third goal is as long as a benchmark's prompt, on several lines:
+# system.log names a task by the start of its goal only.
 for k in 1 2 3; do
-    echo "{\"goal\": \"Write square(x), run $k.\", \"skills\": [\"math\"]$SET, \"tests\": \"assert square(2) == 4\"}" >"$M/tasks/new"
+    goal="Write square(x), run $k."
+    [ "$k" != 3 ] || goal="$goal\\n$(printf 'padmark %.0s' {1..400})"
+    echo "{\"goal\": \"$goal\", \"skills\": [\"math\"]$SET, \"tests\": \"assert square(2) == 4\"}" >"$M/tasks/new"
 done
 LAST=$(task_ids | tail -n 1)
 assert_ok "three tasks pass" wait_for_status "$LAST" passed 60
+assert_match "a long goal is whole in its task file" "(padmark ){300}" \
+    "$(jq -r .goal "$M/tasks/$LAST.json")"
+assert_match "... and system.log's started line names its start" \
+    "$LAST: started: Write square\(x\), run 3\." "$(cat "$M/logs/system.log")"
+assert_eq "... and no more of it" 0 "$(grep -c padmark "$M/logs/system.log" || true)"
 assert_eq "the state is running, with no reason" "running null" \
     "$(jq -r '"\(.state) \(.reason)"' "$M/status.json")"
 
