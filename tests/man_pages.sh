@@ -51,9 +51,10 @@ missing=()
 for c in "${cmds[@]}"; do grep -qE "^ +([a-z-]+, )*$c( |,|$)" <<<"$bt_page" || missing+=("$c"); done
 [ "${#missing[@]}" = 0 ] && pass "bt(1) describes all ${#cmds[@]} commands" \
     || fail "bt(1) describes every command of bt --help" "missing: ${missing[*]}"
-mapfile -t opts < <("$BT" --help | grep -o -- '--[a-z][a-z-]*' | sort -u)
+mapfile -t opts < <({ "$BT" --help; for c in "${cmds[@]}"; do "$BT" help "$c"; done; } |
+    grep -o -- '--[a-z][a-z-]*' | sort -u)
 missing=()
 for o in "${opts[@]}"; do grep -qF -- "$o" <<<"$bt_page" || missing+=("$o"); done
-[ "${#missing[@]}" = 0 ] && pass "bt(1) names all ${#opts[@]} options of bt --help" \
-    || fail "bt(1) names every option of bt --help" "missing: ${missing[*]}"
+[ "${#missing[@]}" = 0 ] && pass "bt(1) names all ${#opts[@]} options of bt --help and bt help COMMAND" \
+    || fail "bt(1) names every option of bt --help and bt help COMMAND" "missing: ${missing[*]}"
 finish
