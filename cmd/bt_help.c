@@ -74,8 +74,9 @@ static const struct bt_help HELP[] = {
       "terminal (--json: one JSON object a second).\n" },
     { "logs", "[-f] [--task ID]",
       "the system log",
-      "  -f, --follow      keep printing new lines as they come\n"
-      "  --task ID         only the lines of task ID\n" },
+      "  -f, --follow      keep printing new lines as they come (Ctrl-C ends)\n"
+      "  --task ID         only the lines of task ID\n"
+      "\nWith --json: logs/events.jsonl, the same events as JSON lines.\n" },
     { "pause", "",
       "stop taking tasks; a running task finishes",
       "Written to the control file; kept across restarts.\n" },
