@@ -298,8 +298,10 @@ assert_ok "the builder goes on with the next task" wait_for_status "$(task_ids |
 assert_ok "score_trend.svg draws the pass rate and the mean score" \
     svg_check "$M/core/score_trend.svg" "s:polyline[@id='pass_rate']" \
     "s:polyline[@id='mean_score']"
-assert_ok "... and a line for set sq" svg_check "$M/core/score_trend.svg" "s:polyline[@id='set_0']"
-assert_match "... naming the set in its legend" "pass rate, set sq" "$(cat "$M/core/score_trend.svg")"
+assert_ok "... and the same two for set sq" svg_check "$M/core/score_trend.svg" \
+    "s:polyline[@id='set_0']" "s:polyline[@id='set_0_score']"
+assert_match "... naming the set in its legend" "mean score \(dashed\), set sq" \
+    "$(cat "$M/core/score_trend.svg")"
 assert_ok "skill_map.svg draws each skill's rating and its uncertainty" \
     svg_check "$M/core/skill_map.svg" "s:g/s:circle[@class='rating']" \
     "s:g/s:line[@class='uncertainty']"
