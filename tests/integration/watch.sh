@@ -226,6 +226,28 @@ assert_eq "... ls -l sizes are exact" "$(stat -c %s "$M/core/score_trend.svg")" 
     "$(wc -c <"$M/core/score_trend.svg")"
 stop_btfs
 
+# ---- cancel by a source other than the user's ----------------------------------------------
+# With no LLM (nothing listens on port 1) the Trainer queues tasks from the
+# seed curriculum at once, with source "seed". A store of its own, so that
+# none of these tasks is left for the Builder below.
+MAIN_DATA=$D
+D=$T/data-seed
+BT_TRAINER=1 BT_LLM_URL=http://127.0.0.1:1/v1 start_btfs
+echo "a user task beside the Trainer's" >"$M/tasks/new"
+USER_TASK=$(task_ids | tail -n 1)
+seeded() { [ "$(jq '[.[] | select(.source == "seed")] | length' "$M/tasks/task_queue.json")" -gt 0 ]; }
+for ((i = 0; i < 100; i++)); do seeded && break; sleep 0.1; done
+assert_ok "the Trainer queued seed tasks" seeded
+assert_ok "bt cancel --source seed" "$BT" --mount "$M" --json cancel --source seed
+CANCELLED=$(jq -r '.cancelled[]' <<<"$OUT")
+assert_match "... cancels some" "^task_" "$CANCELLED"
+assert_eq "... each of them a cancelled seed task" "" \
+    "$(for t in $CANCELLED; do jq -r 'select(.status != "cancelled" or .source != "seed") | .id' \
+        "$M/tasks/$t.json"; done)"
+assert_eq "... and not the user's" queued "$(status_of "$USER_TASK")"
+stop_btfs
+D=$MAIN_DATA
+
 # ---- with the Builder: results, a running task cancelled ------------------------------------
 
 if ! bwrap --unshare-all --ro-bind / / true 2>/dev/null; then
