@@ -233,8 +233,8 @@ stop_btfs
 MAIN_DATA=$D
 D=$T/data-seed
 BT_TRAINER=1 BT_LLM_URL=http://127.0.0.1:1/v1 start_btfs
-echo "a user task beside the Trainer's" >"$M/tasks/new"
-USER_TASK=$(task_ids | tail -n 1)
+# Its id as btfs gives it back: the Trainer may queue one after it.
+USER_TASK=$("$BT" --mount "$M" add-task "a user task beside the Trainer's")
 seeded() { [ "$(jq '[.[] | select(.source == "seed")] | length' "$M/tasks/task_queue.json")" -gt 0 ]; }
 for ((i = 0; i < 100; i++)); do seeded && break; sleep 0.1; done
 assert_ok "the Trainer queued seed tasks" seeded
