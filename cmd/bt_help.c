@@ -2,8 +2,8 @@
  *
  * Kept apart from bt.c so that adding a command adds a table row here, and
  * so that man/bt.1.scd, the bash completion and this table can be read side
- * by side. Entries for report, watch, logs and cancel describe them as
- * DESIGN.md does; bt shows them once those commands exist.
+ * by side. Every option a command takes must be named in its entry:
+ * the completion offers what the entry names (tests/bt_help.sh checks).
  */
 #include "bt_help.h"
 
@@ -67,23 +67,29 @@ static const struct bt_help HELP[] = {
     { "status", "",
       "live state of the running btfs: state, queue, builders, LLM, sandbox",
       "" },
-    { "watch", "",
+    { "watch", "[--count N]",
       "one screen that refreshes in place: queue, builders, results, health",
-      "q or Ctrl-C exits; plain lines when the output is not a terminal.\n" },
+      "  --count N         stop after N refreshes (default: until q)\n"
+      "\nq or Ctrl-C exits; one plain line a second when the output is not a\n"
+      "terminal (--json: one JSON object a second).\n" },
     { "logs", "[-f] [--task ID]",
       "the system log",
-      "  -f, --follow      keep printing new lines as they come\n"
-      "  --task ID         only the lines of task ID\n" },
+      "  -f, --follow      keep printing new lines as they come (Ctrl-C ends)\n"
+      "  --task ID         only the lines of task ID\n"
+      "\nWith --json: logs/events.jsonl, the same events as JSON lines.\n" },
     { "pause", "",
       "stop taking tasks; a running task finishes",
       "Written to the control file; kept across restarts.\n" },
     { "resume", "",
       "take tasks again after pause",
       "" },
-    { "cancel", "ID... | --set S | --source trainer",
+    { "cancel", "ID... | --set S | --source SRC",
       "cancel tasks: queued ones at once, a running one at its next step",
-      "  --set S           every queued task of set S\n"
-      "  --source trainer  every queued task the Trainer wrote\n" },
+      "  --set S           every queued or running task of set S\n"
+      "  --source SRC      every queued or running task from SRC: user\n"
+      "                    (tasks/new, bt), trainer (written by the Trainer)\n"
+      "                    or seed (the seed curriculum); with --set, the\n"
+      "                    tasks of both\n" },
     { "help", "[COMMAND]",
       "the commands, or one command's help (also: bt COMMAND --help)",
       "man bt and man btfs say more.\n" },

@@ -520,7 +520,7 @@ static void print_ready(const char *mnt, const char *data, int foreground)
     fprintf(stderr,
             "btfs: mounted at %s (data in %s)\n"
             "  add a task: echo \"reverse a linked list\" > %s/tasks/new\n"
-            "  watch:      bt --mount %s status; tail -f %s/logs/system.log\n"
+            "  watch:      bt --mount %s watch; tail -f %s/logs/system.log\n"
             "  stop:       %sfusermount3 -u %s\n",
             mnt, data, mnt, mnt, mnt, foreground ? "Ctrl-C, or " : "", mnt);
 }

@@ -142,8 +142,19 @@ static const struct {
                    "uses the\n# default below."},
 };
 
-/* Variables that are ours but not btfs's: accepted without a warning. */
-static const char *const foreign_vars[] = {"BT_MOUNT"};
+/* Variables that are ours but not btfs's: accepted without a warning, in
+ * .env too, which bt users and docker compose share with btfs (a podman
+ * user told to put BT_HOST_GATEWAY there must still be able to run btfs
+ * on the host). .env.example shows them commented out. */
+static const struct {
+    const char *env;
+    const char *help;
+} foreign_vars[] = {
+    {"BT_MOUNT", "the mount bt uses without --mount (read by bt, not by btfs)"},
+    {"BT_HOST_GATEWAY", "docker-compose.yml only: the host's address for "
+                        "host.docker.internal where\n# the engine rejects "
+                        "host-gateway (podman before 4.7); not read by btfs"},
+};
 
 /* Where each setting's text came from, for error messages. */
 struct source {
@@ -191,8 +202,8 @@ static size_t index_of(const char *env)
 static int is_foreign(const char *name, size_t len)
 {
     for (size_t i = 0; i < sizeof foreign_vars / sizeof foreign_vars[0]; i++)
-        if (strlen(foreign_vars[i]) == len &&
-            memcmp(foreign_vars[i], name, len) == 0)
+        if (strlen(foreign_vars[i].env) == len &&
+            memcmp(foreign_vars[i].env, name, len) == 0)
             return 1;
     return 0;
 }
@@ -742,6 +753,9 @@ void config_print_env_example(FILE *out)
         fprintf(out, "%s%s=%s\n", settings[i].secret || why ? "# " : "",
                 settings[i].env, settings[i].def);
     }
+    for (size_t i = 0; i < sizeof foreign_vars / sizeof foreign_vars[0]; i++)
+        fprintf(out, "\n# %s\n# %s=\n", foreign_vars[i].help,
+                foreign_vars[i].env);
 }
 
 /* Adds a text setting as config.json shows it: any URL in it (BT_LLM_URL,

@@ -77,7 +77,7 @@ _bt()
     --language)
         mapfile -t COMPREPLY < <(compgen -W "python c sh" -- "$cur"); return ;;
     --source)
-        mapfile -t COMPREPLY < <(compgen -W "trainer" -- "$cur"); return ;;
+        mapfile -t COMPREPLY < <(compgen -W "user trainer seed" -- "$cur"); return ;;
     --set)
         mapfile -t COMPREPLY < <(compgen -W "$(_bt_sets "$mount")" -- "$cur"); return ;;
     --task)

@@ -8,9 +8,9 @@
  *
  * score_trend.svg: x is the finished task (in the score log's order), y is
  * 0..1. One line for the pass rate and one for the mean score over a
- * moving window of TREND_WINDOW results, overall; one pass-rate line per
+ * moving window of TREND_WINDOW results, overall; and the same two per
  * benchmark set (the task's "set", else none), over that set's own
- * results. skill_map.svg: a row per skill, its rating (logits) as a dot and
+ * results, in the set's colour: pass rate solid, mean score dashed. skill_map.svg: a row per skill, its rating (logits) as a dot and
  * +-1 standard deviation of the belief as a bar, with the level and the
  * results it rests on.
  */
@@ -198,7 +198,8 @@ static double px_y(double v)
 }
 
 /* One polyline: the moving average over the results of set 'set' (-2:
- * all) of pass (what = 0) or score (what = 1). */
+ * all) of pass (what = 0) or score (what = 1); a set's score line is
+ * dashed, so that it shares its set's colour and still reads apart. */
 static int trend_line(struct fs_buf *out, const struct trend *t, int set,
                       int what, const char *colour, const char *id)
 {
@@ -206,7 +207,8 @@ static int trend_line(struct fs_buf *out, const struct trend *t, int set,
     size_t k = 0, seen = 0;
     double sum = 0;
     int rc = putf(out, "<polyline id=\"%s\" fill=\"none\" stroke=\"%s\" "
-                  "stroke-width=\"2\" points=\"", id, colour);
+                  "stroke-width=\"2\"%s points=\"", id, colour,
+                  set != -2 && what == 1 ? " stroke-dasharray=\"6,4\"" : "");
 
     for (size_t i = 0; i < t->n && rc == 0; i++) {
         const struct point *p = &t->p[i];
@@ -283,8 +285,12 @@ int fs_svg_trend(struct store_view *v, struct fs_buf *out)
         char id[32];
         snprintf(id, sizeof id, "set_%zu", s);
         rc = trend_line(out, &t, (int)s, 0, palette[s], id);
+        snprintf(id, sizeof id, "set_%zu_score", s);
         if (rc == 0)
-            rc = legend(out, 2 + (int)s, palette[s], "pass rate, set ",
+            rc = trend_line(out, &t, (int)s, 1, palette[s], id);
+        if (rc == 0)
+            rc = legend(out, 2 + (int)s, palette[s],
+                        "pass rate (solid), mean score (dashed), set ",
                         t.sets[s]);
     }
     if (rc == 0 && t.sets_left_out)

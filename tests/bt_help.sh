@@ -35,6 +35,24 @@ done
 grep -q -- "--count N" <<<"$("$BT" list-tasks --help)" && pass "list-tasks help names --count" \
     || fail "list-tasks help names --count"
 
+# Every option a command takes is named in its help (and so offered by
+# the completion, which reads it): an option is taken when bt does not
+# answer "does not apply". Options are those bt --help or a help names.
+mapfile -t opts < <({ "$BT" --help; for c in "${cmds[@]}"; do "$BT" help "$c"; done; } |
+    grep -o -- '--[a-z][a-z-]*' | sort -u |
+    grep -vxE -- '--(mount|json|help|version)')
+for c in "${cmds[@]}"; do
+    h=$("$BT" help "$c")
+    missing=()
+    for o in "${opts[@]}"; do
+        [[ $h == *"$o"* ]] && continue
+        e=$("$BT" "$c" "$o" 1 2>&1) || true
+        [[ $e == *"option $o does not apply to $c"* ]] || missing+=("$o")
+    done
+    [ "${#missing[@]}" = 0 ] && pass "bt help $c names every option $c takes" \
+        || fail "bt help $c names every option $c takes" "missing: ${missing[*]}"
+done
+
 out=$("$BT" help no-such-command 2>&1) && rc=0 || rc=$?
 [ "$rc" = 2 ] && grep -q "unknown command 'no-such-command'" <<<"$out" \
     && pass "bt help of an unknown command is a usage error naming it" \

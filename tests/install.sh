@@ -58,4 +58,33 @@ if [ "$rc" = 0 ] && grep -q "^complete -F _bt bt" <<<"$out" &&
 else
     fail "the installed completion loads and completes 'bt get-' (exit $rc)" "$out"
 fi
+
+# The rest of what it completes, against a directory shaped like a mount
+# (the completion only lists its files): options of a command from its
+# help, task ids from tasks/, set names from eval/, --source's values.
+fake=$T/mnt
+mkdir -p "$fake/tasks" "$fake/eval"
+touch "$fake/tasks/task_000007.json" "$fake/tasks/task_000012.json" \
+      "$fake/tasks/reflection_000007.json" "$fake/eval/humaneval.json"
+complete_words() {
+    PATH="$bin:$PATH" BT_MOUNT=$fake bash -c '
+        . "$1"; shift
+        COMP_WORDS=("$@"); COMP_CWORD=$(($# - 1)); _bt
+        printf "%s\n" "${COMPREPLY[@]}" | sort | xargs' _ "$comp" "$@" 2>&1
+}
+check_words() {
+    local what=$1 want=$2 got
+    shift 2
+    got=$(complete_words "$@")
+    [ "$got" = "$want" ] && pass "completion: $what" \
+        || fail "completion: $what" "bt ${*:2}: expected '$want', got '$got'"
+}
+check_words "bt get-task completes task ids" "task_000007 task_000012" bt get-task ''
+check_words "bt cancel too" "task_000012" bt cancel task_0000 task_00001
+check_words "bt logs --task too" "task_000007 task_000012" bt logs --task ''
+check_words "bt report --set completes set names" "humaneval" bt report --set ''
+check_words "bt --mount DIR is where it looks" "" bt --mount "$T/none" get-task ''
+check_words "bt watch -- completes watch's options" \
+    "--count --help --json --mount --version" bt watch --
+check_words "bt cancel --source completes the sources" "seed" bt cancel --source s
 finish

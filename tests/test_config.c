@@ -457,7 +457,8 @@ static void test_env_file_syntax(void **state)
               "PATH=/should/not/matter\n"
               "COMPOSE_PROJECT_NAME=btfs\n"
               "lowercase_bt_thing=1\n"
-              "BT_MOUNT=/mnt/elsewhere\n");
+              "BT_MOUNT=/mnt/elsewhere\n"
+              "BT_HOST_GATEWAY=10.0.0.5\n");
     assert_int_equal(LOAD(fx, fx->env_path, "/mnt"), 0);
     assert_string_equal(fx->cfg.llm_model, "m \\n \"q\" #x");
     assert_string_equal(fx->cfg.llm_url, "http://h:1/v1#frag");

@@ -214,8 +214,9 @@ static void test_trend_empty(void **state)
 }
 
 /* 12 results overall, 4 of them in set "a<b" (escaped), 3 in "c": a line
- * each for pass rate and mean score, one per set, the names escaped, and
- * the overall pass-rate line has a point per result. */
+ * each for pass rate and mean score, overall and per set (the set's score
+ * line dashed), the names escaped, and the overall pass-rate line has a
+ * point per result, a set's lines a point per result of the set. */
 static void test_trend_sets(void **state)
 {
     struct fixture *f = *state;
@@ -224,12 +225,15 @@ static void test_trend_sets(void **state)
         result(f->st, i % 3 == 0 ? "a<b" : i % 4 == 1 ? "c" : NULL, i % 2,
                i / 12.0);
     char *svg = render(f->st, 0);
-    assert_int_equal(count(svg, "<polyline"), 4);
+    assert_int_equal(count(svg, "<polyline"), 6);
     assert_non_null(strstr(svg, "id=\"pass_rate\""));
     assert_non_null(strstr(svg, "id=\"mean_score\""));
     assert_non_null(strstr(svg, "id=\"set_0\""));
     assert_non_null(strstr(svg, "id=\"set_1\""));
-    assert_non_null(strstr(svg, "pass rate, set a&lt;b"));
+    assert_non_null(strstr(svg, "id=\"set_0_score\""));
+    assert_non_null(strstr(svg, "id=\"set_1_score\""));
+    assert_int_equal(count(svg, "stroke-dasharray"), 2);
+    assert_non_null(strstr(svg, "mean score (dashed), set a&lt;b"));
     assert_null(strstr(svg, "a<b"));
     assert_non_null(strstr(svg, "finished tasks (12)"));
     const char *pr = strstr(svg, "id=\"pass_rate\"");
@@ -239,6 +243,12 @@ static void test_trend_sets(void **state)
     for (const char *p = pts; p < end; p++)
         commas += *p == ',';
     assert_int_equal(commas, 12);
+    pts = strstr(strstr(svg, "id=\"set_0_score\""), "points=\"");
+    end = strchr(pts + 8, '"');
+    commas = 0;
+    for (const char *p = pts; p < end; p++)
+        commas += *p == ',';
+    assert_int_equal(commas, 4);
     free(svg);
 }
 

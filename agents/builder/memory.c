@@ -194,7 +194,8 @@ static void set_item(cJSON *doc, const char *name, cJSON *v)
  * and weaknesses, model. Both lists need evidence: PROFILE_MIN_ATTEMPTS
  * results; a strength also passes PROFILE_STRENGTH_RATE of them (a highly
  * rated skill that mostly fails is not one), every other judged skill may
- * be a weakness. Each list is ordered by level, the weakest first. */
+ * be a weakness. Strengths are listed best level first, weaknesses
+ * weakest first. */
 static void profile_update(cJSON *doc, const struct skills *all,
                            const struct memory_outcome *o)
 {

@@ -121,7 +121,7 @@ stop_btfs TERM
 assert_ok "btfs without -f returns once mounted" timeout 10 "$BTFS" --data "$D" "$M"
 assert_match "... saying where the mount is" "^btfs: mounted at $M \\(data in " "$ERR"
 assert_match "... how to add a task" "> $M/tasks/new" "$ERR"
-assert_match "... how to watch" "tail -f $M/logs/system.log" "$ERR"
+assert_match "... how to watch" "bt --mount $M watch; tail -f $M/logs/system.log" "$ERR"
 assert_match "... and how to stop" "fusermount3 -u $M\$" "$ERR"
 assert_ok "... the mount is there when it returns" is_mounted "$M"
 assert_eq "... and serves at once" "first instance" "$(all_goals)"

@@ -160,7 +160,10 @@ assert_no_match "... and no terminal escapes" $'\e' "$OUT"
 assert_ok "bt --json watch --count 1" "$BT" --mount "$M" --json watch --count 1
 assert_eq "... prints one JSON object with the status" stalled "$(jq -r .status.state <<<"$OUT" 2>&1)"
 
-python3 - "$BT" "$M" >"$T/pty.out" 2>&1 <<'EOF'
+# pty_watch KEY: bt watch in a pseudo-terminal for 2.5 s, then KEY typed
+# (q, or \x03 for Ctrl-C, which the terminal turns into SIGINT).
+pty_watch() {
+python3 - "$BT" "$M" "$1" <<'EOF'
 import fcntl, os, pty, re, select, struct, sys, termios, time
 pid, fd = pty.fork()
 if pid == 0:
@@ -179,7 +182,7 @@ def drain(t):
             except OSError:
                 return
 drain(2.5)
-os.write(fd, b"q")
+os.write(fd, sys.argv[3].encode().decode("unicode_escape").encode())
 drain(1.0)
 done = 0
 for _ in range(30):         # the pty closes a moment before the exit
@@ -201,6 +204,8 @@ print("widest", max(len(l) for l in plain.replace("\r", "").split("\n")))
 for word in ("state", "queue", "results", "llm", "sandbox", "trainer", "builders", "last results"):
     print("has", word, word in text)
 EOF
+}
+pty_watch q >"$T/pty.out" 2>&1
 PTY=$(cat "$T/pty.out")
 assert_match "bt watch in a terminal exits 0 on q" "^exit 0$" "$PTY"
 assert_match "... uses its own screen and gives it back" "^alt-screen$" "$PTY"
@@ -208,6 +213,10 @@ assert_match "... refreshes in place (at least twice in 2.5 s)" "^refreshes [2-9
 assert_match "... cuts its lines to the terminal's 60 columns" "^widest ([1-5][0-9]|60)$" "$PTY"
 assert_no_match "... shows state, queue, results, llm, sandbox, trainer, builders, last results" \
     "has .* False" "$PTY"
+pty_watch '\x03' >"$T/pty.out" 2>&1
+PTY=$(cat "$T/pty.out")
+assert_match "bt watch in a terminal exits 0 on Ctrl-C" "^exit 0$" "$PTY"
+assert_match "... and gives the screen back" "^alt-screen$" "$PTY"
 
 # ---- the pictures (no results yet) ---------------------------------------------------------
 
@@ -216,6 +225,28 @@ assert_ok "core/skill_map.svg parses as SVG" svg_check "$M/core/skill_map.svg" "
 assert_eq "... ls -l sizes are exact" "$(stat -c %s "$M/core/score_trend.svg")" \
     "$(wc -c <"$M/core/score_trend.svg")"
 stop_btfs
+
+# ---- cancel by a source other than the user's ----------------------------------------------
+# With no LLM (nothing listens on port 1) the Trainer queues tasks from the
+# seed curriculum at once, with source "seed". A store of its own, so that
+# none of these tasks is left for the Builder below.
+MAIN_DATA=$D
+D=$T/data-seed
+BT_TRAINER=1 BT_LLM_URL=http://127.0.0.1:1/v1 start_btfs
+# Its id as btfs gives it back: the Trainer may queue one after it.
+USER_TASK=$("$BT" --mount "$M" add-task "a user task beside the Trainer's")
+seeded() { [ "$(jq '[.[] | select(.source == "seed")] | length' "$M/tasks/task_queue.json")" -gt 0 ]; }
+for ((i = 0; i < 100; i++)); do seeded && break; sleep 0.1; done
+assert_ok "the Trainer queued seed tasks" seeded
+assert_ok "bt cancel --source seed" "$BT" --mount "$M" --json cancel --source seed
+CANCELLED=$(jq -r '.cancelled[]' <<<"$OUT")
+assert_match "... cancels some" "^task_" "$CANCELLED"
+assert_eq "... each of them a cancelled seed task" "" \
+    "$(for t in $CANCELLED; do jq -r 'select(.status != "cancelled" or .source != "seed") | .id' \
+        "$M/tasks/$t.json"; done)"
+assert_eq "... and not the user's" queued "$(status_of "$USER_TASK")"
+stop_btfs
+D=$MAIN_DATA
 
 # ---- with the Builder: results, a running task cancelled ------------------------------------
 
@@ -239,11 +270,20 @@ fake_rule "{\"kind\":\"reply\",\"match\":\"square(\",\"content\":$(answer 'def s
 fake_rule "{\"kind\":\"reply\",\"match\":\"slowcube(\",\"first_delay_ms\":4000,\"content\":$(answer 'def slowcube(x):
     return 0')}"
 BT_BUILDERS=1 start_btfs
+# The third goal is as long as a benchmark's prompt, on several lines:
+# system.log names a task by the start of its goal only.
 for k in 1 2 3; do
-    echo "{\"goal\": \"Write square(x), run $k.\", \"skills\": [\"math\"]$SET, \"tests\": \"assert square(2) == 4\"}" >"$M/tasks/new"
+    goal="Write square(x), run $k."
+    [ "$k" != 3 ] || goal="$goal\\n$(printf 'padmark %.0s' {1..400})"
+    echo "{\"goal\": \"$goal\", \"skills\": [\"math\"]$SET, \"tests\": \"assert square(2) == 4\"}" >"$M/tasks/new"
 done
 LAST=$(task_ids | tail -n 1)
 assert_ok "three tasks pass" wait_for_status "$LAST" passed 60
+assert_match "a long goal is whole in its task file" "(padmark ){300}" \
+    "$(jq -r .goal "$M/tasks/$LAST.json")"
+assert_match "... and system.log's started line names its start" \
+    "$LAST: started: Write square\(x\), run 3\." "$(cat "$M/logs/system.log")"
+assert_eq "... and no more of it" 0 "$(grep -c padmark "$M/logs/system.log" || true)"
 assert_eq "the state is running, with no reason" "running null" \
     "$(jq -r '"\(.state) \(.reason)"' "$M/status.json")"
 
@@ -280,8 +320,10 @@ assert_ok "the builder goes on with the next task" wait_for_status "$(task_ids |
 assert_ok "score_trend.svg draws the pass rate and the mean score" \
     svg_check "$M/core/score_trend.svg" "s:polyline[@id='pass_rate']" \
     "s:polyline[@id='mean_score']"
-assert_ok "... and a line for set sq" svg_check "$M/core/score_trend.svg" "s:polyline[@id='set_0']"
-assert_match "... naming the set in its legend" "pass rate, set sq" "$(cat "$M/core/score_trend.svg")"
+assert_ok "... and the same two for set sq" svg_check "$M/core/score_trend.svg" \
+    "s:polyline[@id='set_0']" "s:polyline[@id='set_0_score']"
+assert_match "... naming the set in its legend" "mean score \(dashed\), set sq" \
+    "$(cat "$M/core/score_trend.svg")"
 assert_ok "skill_map.svg draws each skill's rating and its uncertainty" \
     svg_check "$M/core/skill_map.svg" "s:g/s:circle[@class='rating']" \
     "s:g/s:line[@class='uncertainty']"
