@@ -19,6 +19,7 @@
 #include <cjson/cJSON.h>
 
 #include "redact.h"
+#include "url_list.h"
 
 extern char **environ;
 
@@ -500,23 +501,15 @@ static int read_key_file(struct config *cfg, const struct source *src,
 static int check_urls(const char *list, const struct source *src, char *err,
                       size_t errlen)
 {
-    const char *p = list;
+    const char *cursor = list, *p;
+    size_t n;
 
-    while (*p) {
-        const char *end = strchr(p, ',');
-        size_t n = end ? (size_t)(end - p) : strlen(p);
-
-        while (n > 0 && (*p == ' ' || *p == '\t')) {
-            p++;
-            n--;
-        }
-        while (n > 0 && (p[n - 1] == ' ' || p[n - 1] == '\t'))
-            n--;
+    while (url_list_next(&cursor, &p, &n)) {
         if (n == 0)
             return err_fmt(err, errlen, "%s holds an empty URL; give one "
                            "http:// or https:// URL, or several separated "
                            "by commas", source_what(src));
-        if (strncmp(p, "http://", 7) != 0 && strncmp(p, "https://", 8) != 0) {
+        if (!url_is_http(p, n)) {
             char item[512], shown[512];
             const char *at;
 
@@ -532,9 +525,6 @@ static int check_urls(const char *list, const struct source *src, char *err,
             return err_fmt(err, errlen, "%s: \"%s\" is not an http:// or "
                            "https:// URL", source_what(src), shown);
         }
-        if (!end)
-            break;
-        p = end + 1;
     }
     return 0;
 }

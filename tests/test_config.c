@@ -479,11 +479,17 @@ static void test_env_file_quoted_empty_and_equals(void **state)
     struct fixture *fx = *state;
 
     write_env(fx, "BT_LLM_API_KEY=\"\"\nBT_LLM_MODEL=a=b=c\n"
-                  "BT_LLM_URL=''\n");
+                  "BT_TRAINER_LLM_URL=''\n");
     assert_int_equal(LOAD(fx, fx->env_path, "/mnt"), 0);
     assert_string_equal(fx->cfg.llm_api_key, "");
     assert_string_equal(fx->cfg.llm_model, "a=b=c");
-    assert_string_equal(fx->cfg.llm_url, "");
+    assert_string_equal(fx->cfg.trainer_llm_url, "");  /* the Builder's */
+    /* an empty BT_LLM_URL names no server: refused at load, by name, not
+     * left for the LLM client to fail on */
+    write_env(fx, "BT_LLM_URL=''\n");
+    assert_int_equal(LOAD(fx, fx->env_path, "/mnt"), -EINVAL);
+    assert_err_has(fx, "BT_LLM_URL");
+    assert_err_has(fx, "holds an empty URL");
 }
 
 static void test_env_file_unknown_key(void **state)

@@ -1,9 +1,11 @@
-/* test_util.c -- util/: the growable buffer and the clocks. */
+/* test_util.c -- util/: the growable buffer, the clocks, the JSON scanner
+ * and the URL list reader. */
 #include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <cmocka.h>
@@ -11,6 +13,7 @@
 #include "buf.h"
 #include "clock.h"
 #include "json_scan.h"
+#include "url_list.h"
 
 static void test_buf_grows_and_takes(void **state)
 {
@@ -142,6 +145,41 @@ static void test_json_skip(void **state)
     assert_int_equal(json_skip_value("[1,2", 4, 0), 4);
 }
 
+/* Both readers of BT_LLM_URL (the configuration and the LLM client) go
+ * through url_list_next: every comma starts an item, blanks around one do
+ * not count, and an empty item is seen, never skipped. */
+static char *items_of(const char *list)
+{
+    static char out[256];
+    const char *cursor = list, *p;
+    size_t n, used = 0;
+
+    out[0] = '\0';
+    while (url_list_next(&cursor, &p, &n))
+        used += (size_t)snprintf(out + used, sizeof out - used, "[%.*s]",
+                                 (int)n, p);
+    return out;
+}
+
+static void test_url_list(void **state)
+{
+    (void)state;
+    assert_string_equal(items_of("http://a/v1"), "[http://a/v1]");
+    assert_string_equal(items_of(" http://a , https://b\t"),
+                        "[http://a][https://b]");
+    assert_string_equal(items_of(""), "[]");
+    assert_string_equal(items_of("http://a,,http://b"),
+                        "[http://a][][http://b]");
+    assert_string_equal(items_of("http://a,"), "[http://a][]");
+    assert_string_equal(items_of(" , "), "[][]");
+    assert_true(url_is_http("http://x", 8));
+    assert_true(url_is_http("https://x", 9));
+    assert_false(url_is_http("http:/", 6));
+    assert_false(url_is_http("http://", 6));     /* only within len */
+    assert_false(url_is_http("ftp://x", 7));
+    assert_false(url_is_http("user:pw@host/v1", 15));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -153,6 +191,7 @@ int main(void)
         cmocka_unit_test(test_rfc3339_round_trip),
         cmocka_unit_test(test_rfc3339_forms),
         cmocka_unit_test(test_json_skip),
+        cmocka_unit_test(test_url_list),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

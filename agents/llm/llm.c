@@ -21,6 +21,7 @@
 #include <time.h>
 
 #include "redact.h"
+#include "url_list.h"
 
 static pthread_once_t global_once = PTHREAD_ONCE_INIT;
 static CURLcode global_rc = CURLE_FAILED_INIT;
@@ -73,19 +74,11 @@ void llm_config_default(struct llm_config *cfg)
  * entry, one that is not http(s), or too many. */
 static int endpoints_parse(struct llm *llm, const char *list)
 {
-    const char *p = list;
+    const char *cursor = list, *p;
+    size_t n;
 
-    while (*p) {
-        const char *end = strchr(p, ',');
-        size_t n = end ? (size_t)(end - p) : strlen(p);
-        while (n > 0 && (*p == ' ' || *p == '\t')) {
-            p++;
-            n--;
-        }
-        while (n > 0 && (p[n - 1] == ' ' || p[n - 1] == '\t'))
-            n--;
-        if (n == 0 || llm->nep == MAX_ENDPOINTS ||
-            (strncmp(p, "http://", 7) != 0 && strncmp(p, "https://", 8) != 0))
+    while (url_list_next(&cursor, &p, &n)) {
+        if (n == 0 || llm->nep == MAX_ENDPOINTS || !url_is_http(p, n))
             return -EINVAL;
         struct endpoint *e = &llm->ep[llm->nep++];
         if (!(e->url = strndup(p, n)))
@@ -101,11 +94,6 @@ static int endpoints_parse(struct llm *llm, const char *list)
         if (!e->chat_url || !e->models_url || !e->root)
             return -ENOMEM;
         snprintf(e->model, sizeof e->model, "%s", llm->model);
-        if (!end)
-            break;
-        p = end + 1;
-        if (!*p)
-            return -EINVAL;     /* a trailing comma: an empty entry */
     }
     return llm->nep ? 0 : -EINVAL;
 }
