@@ -75,8 +75,22 @@ fake_code 'sq3(' 'def sq3(x):
     return x ** 3'
 assert_ok "... and passes once the LLM is back" wait_status task_000002 passed 60
 assert_eq "... judged by its own tests" true "$(task_field task_000002 .result.tests_self_written)"
-assert_eq "... which were written once" 1 \
-    "$(curl -s "http://127.0.0.1:$FAKE_PORT/fake/requests" | jq '[.[] | select(.path == "/v1/chat/completions") | .body | select(contains("Write Python tests") and contains("sq3"))] | length')"
+# Had they been asked for again after the LLM came back, the new rule's
+# tests (sq3(3) == 27) would be in the code prompts. (Counting the requests
+# for tests is not the measure: the client may resend one on its own.)
+REQS=$(curl -s "http://127.0.0.1:$FAKE_PORT/fake/requests")
+code_sq3='[.[] | select(.path == "/v1/chat/completions") | .body | select(contains("sq3") and contains("written for this task"))]'
+assert_eq "... which were not asked for again: no code prompt holds new tests" 0 \
+    "$(jq "$code_sq3 | map(select(contains(\"sq3(3) == 27\"))) | length" <<<"$REQS")"
+n_code=$(jq "$code_sq3 | length" <<<"$REQS")
+if [ "$n_code" -ge 2 ]; then
+    pass "... a code prompt before the LLM went away and one after ($n_code)"
+else
+    fail "... a code prompt before the LLM went away and one after" "code prompts: $n_code, want >= 2"
+fi
+assert_eq "... every code prompt holds the tests written first" \
+    "$(jq "$code_sq3 | length" <<<"$REQS")" \
+    "$(jq "$code_sq3 | map(select(contains(\"sq3(2) == 8\"))) | length" <<<"$REQS")"
 stop_btfs
 stop_fake
 
