@@ -65,8 +65,11 @@ fake_clear
 fake_rule '{"kind":"reply","match":"Write Python tests","content":"{\"tests\": \"assert sq3(2) == 8\"}"}'
 fake_rule '{"kind":"status","status":503,"match":"written for this task","body":"{\"error\":{\"message\":\"Loading model\"}}"}'
 add_task 'Write sq3(x) returning x cubed.'
+# Waited for in system.log: status.json's last_error may still hold the
+# first task's 503, and task_000002 is queued before it is first taken.
 assert_ok "LLM away after the tests were written: the task goes back to the queue" \
-    wait_json '(.llm.last_error // "" | test("^loading: "))' 40
+    wait_log 'task_000002: back on the queue \(the LLM is not available\)' 40
+assert_ok "... after writing its tests" wait_log 'task_000002: wrote its own tests' 1
 assert_ok "... queued" wait_status task_000002 queued 20
 fake_clear
 fake_reflection
