@@ -61,6 +61,8 @@ struct conn {
     pthread_t thr;
     atomic_int done;                 /* set as the thread's last act     */
     struct conn *next;               /* in f->conns, guarded by f->mu    */
+    int count_at_send;               /* a slot taken: count the answers
+                                        in flight at its first byte      */
 };
 
 struct fakellm {
@@ -570,10 +572,29 @@ static int wait_fd(struct fakellm *f, int fd, short events)
     }
 }
 
+/* The answers being sent at once are counted when one starts to be sent,
+ * not when its request arrives: a client may send its next request the
+ * moment the last byte of an answer reaches it, before the thread that
+ * sent that byte has given its slot back, and that is no overlap. An
+ * answer is never sent before its first delay, by which time such a
+ * thread is long done. */
+static void count_in_flight(struct conn *c)
+{
+    struct fakellm *f = c->f;
+
+    c->count_at_send = 0;
+    pthread_mutex_lock(&f->mu);
+    if (f->in_flight > f->max_in_flight)
+        f->max_in_flight = f->in_flight;
+    pthread_mutex_unlock(&f->mu);
+}
+
 static int send_all(struct conn *c, const void *data, size_t n)
 {
     const char *p = data;
 
+    if (c->count_at_send)
+        count_in_flight(c);
     while (n > 0) {
         ssize_t w = send(c->fd, p, n, MSG_NOSIGNAL);
 
@@ -1505,8 +1526,10 @@ static int server_from_json(struct fakellm *f, const char *json)
 
 /* Waits for a chat slot (with srv.slots), sending nothing meanwhile.
  * Returns 0, or -ECANCELED when the server stops. */
-static int slot_take(struct fakellm *f)
+static int slot_take(struct conn *c)
 {
+    struct fakellm *f = c->f;
+
     pthread_mutex_lock(&f->mu);
     while (f->srv.slots && f->in_flight >= f->srv.slots &&
            !atomic_load(&f->stopping)) {
@@ -1525,14 +1548,16 @@ static int slot_take(struct fakellm *f)
     }
     f->in_flight++;
     f->answered++;
-    if (f->in_flight > f->max_in_flight)
-        f->max_in_flight = f->in_flight;
+    c->count_at_send = 1;
     pthread_mutex_unlock(&f->mu);
     return 0;
 }
 
-static void slot_give(struct fakellm *f)
+static void slot_give(struct conn *c)
 {
+    struct fakellm *f = c->f;
+
+    c->count_at_send = 0;
     pthread_mutex_lock(&f->mu);
     f->in_flight--;
     pthread_cond_broadcast(&f->slot_cv);
@@ -1636,13 +1661,13 @@ static int dispatch(struct conn *c, const struct request *rq)
         return rc;
     if (rc == 1) {
         /* One slot is one answer: the rule's delays run inside it. */
-        if (chat && (rc = slot_take(c->f)) < 0) {
+        if (chat && (rc = slot_take(c)) < 0) {
             rule_free_strings(&r);
             return rc;
         }
         rc = apply_rule(c, rq, &r);
         if (chat)
-            slot_give(c->f);
+            slot_give(c);
         rule_free_strings(&r);
         return rc;
     }

@@ -147,8 +147,9 @@ char *fakellm_request_auth(struct fakellm *f, unsigned i);
 /* Sets the server behaviour (copied). Returns 0. */
 int fakellm_set_server(struct fakellm *f, const struct fakellm_server *srv);
 
-/* The most chat requests that were ever being answered at once (a request
- * waiting for a slot is not being answered). */
+/* The most chat requests that were ever being answered at once, counted
+ * as each answer's first byte is sent (a request waiting for a slot is not
+ * being answered, and one whose last byte is out is done). */
 unsigned fakellm_max_in_flight(struct fakellm *f);
 
 /* How many chat requests have been answered whole or in part. */
