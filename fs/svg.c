@@ -10,8 +10,9 @@
  * 0..1. One line for the pass rate and one for the mean score over a
  * moving window of TREND_WINDOW results, overall; and the same two per
  * benchmark set (the task's "set", else none), over that set's own
- * results, in the set's colour: pass rate solid, mean score dashed. skill_map.svg: a row per skill, its rating (logits) as a dot and
- * +-1 standard deviation of the belief as a bar, with the level and the
+ * results, in the set's colour: pass rate solid, mean score dashed.
+ * skill_map.svg: a row per skill, its rating (logits) as a dot and +-1
+ * standard deviation of the belief as a bar, with the level and the
  * results it rests on.
  */
 #include <errno.h>
