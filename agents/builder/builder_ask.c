@@ -21,6 +21,19 @@
  * prompt or schema the server chokes on), and must not hold the queue for
  * ever; one that every request gets means the LLM is not available. The
  * probe's cost is one short call per such failure. */
+/* Every call the task makes counts in its usage, whatever it was for. */
+static void usage_add(struct builder *b, const struct llm_result *r)
+{
+    b->usage.llm_calls++;
+    b->usage.llm_requests += r->attempts;
+    b->usage.prompt_tokens += r->prompt_tokens;
+    b->usage.completion_tokens += r->completion_tokens;
+    b->usage.prompt_evaluated += r->prompt_evaluated;
+    b->usage.prompt_cached += r->prompt_cached;
+    b->usage.timed_calls += r->have_timings != 0;
+    b->usage.llm_ms += r->latency_ms;
+}
+
 static int server_answers_others(struct builder *b, enum llm_priority prio)
 {
     struct llm_message m = { "user", "Reply with the word OK." };
@@ -29,9 +42,7 @@ static int server_answers_others(struct builder *b, enum llm_priority prio)
     struct llm_result r;
     enum llm_err err = llm_chat(b->session, &req, &r);
 
-    b->usage.llm_calls++;
-    b->usage.llm_requests += r.attempts;
-    b->usage.llm_ms += r.latency_ms;
+    usage_add(b, &r);
     llm_result_free(&r);
     /* One token asked for: an answer cut at it is an answer. */
     return err == LLM_OK || err == LLM_E_TRUNCATED;
@@ -53,14 +64,7 @@ enum ask_end builder_ask(struct builder *b, const struct task *t,
         req.priority = LLM_PRIO_USER;
     enum llm_err err = llm_chat(b->session, &req, r);
 
-    b->usage.llm_calls++;
-    b->usage.llm_requests += r->attempts;
-    b->usage.prompt_tokens += r->prompt_tokens;
-    b->usage.completion_tokens += r->completion_tokens;
-    b->usage.prompt_evaluated += r->prompt_evaluated;
-    b->usage.prompt_cached += r->prompt_cached;
-    b->usage.timed_calls += r->have_timings != 0;
-    b->usage.llm_ms += r->latency_ms;
+    usage_add(b, r);
     if (err == LLM_OK)
         return ASK_OK;
     /* An answer cut at max_tokens is still an answer: its code may be
