@@ -130,13 +130,18 @@ static int fs_may_write(fuse_req_t req)
     return 0;
 }
 
+/* Logs grow under an open file: a read past its copy fetches the lines
+ * added since. Every other file but tasks/new is a snapshot taken at open. */
+static int fs_kind_grows(enum fs_kind kind)
+{
+    return kind == FS_SYSLOG || kind == FS_SHELLLOG || kind == FS_EVENTS;
+}
+
 /* Whether what h reads can differ from what a new open would. Not for
- * logs: they grow under an open file (a read past its copy fetches the
- * lines added since), so what a read returns is their current size. */
+ * logs, since what their reads return is their current size. */
 static int fs_handle_frozen(const struct fs_handle *h)
 {
-    return !h->immutable && h->kind != FS_NEW && h->kind != FS_SYSLOG &&
-           h->kind != FS_SHELLLOG && h->kind != FS_EVENTS;
+    return !h->immutable && h->kind != FS_NEW && !fs_kind_grows(h->kind);
 }
 
 static int fs_open_node(fuse_req_t req, const struct fs_node *n,
@@ -271,8 +276,7 @@ void fs_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
     int rc = 0;
 
     (void)ino;
-    if (h->kind != FS_SYSLOG && h->kind != FS_SHELLLOG &&
-        h->kind != FS_EVENTS && h->kind != FS_NEW) {
+    if (!fs_kind_grows(h->kind) && h->kind != FS_NEW) {
         /* A snapshot never changes after open: no lock, no copy from
          * memory; a spilled one is sent from its file. */
         if (off >= 0 && (size_t)off < h->buf.len)
